@@ -13,7 +13,8 @@ import java.util.zip.CRC32C;
  * it reported, so a loader that catches and swallows one cannot make a broken blob load.
  */
 final class BlobInput implements Varint.ByteSource {
-    private static final int BUFFER = 1 << 16;
+    /** Small: most blobs a destination rejects are tiny, and a pipe delivers at most 64 KiB per read anyway. */
+    private static final int BUFFER = 1 << 14;
     private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LE_INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 

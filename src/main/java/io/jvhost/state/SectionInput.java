@@ -212,7 +212,11 @@ public final class SectionInput {
         }
         long v = 0;
         for (int i = 0; i < bytes; i++) {
-            v |= (long) u8() << (8 * i);
+            if (frameRemaining == 0) {
+                nextDataFrame(bytes - i);
+            }
+            frameRemaining--;
+            v |= (long) blob.u8() << (8 * i);
         }
         return v;
     }
@@ -319,6 +323,7 @@ public final class SectionInput {
         }
         session.enterScope(h, depth + 1);
         String childPath = path + "/" + h.name();
+        blob.where("subsection '" + childPath + "'");
         Handler handler = handlers.get(h.name());
         if (handler == null) {
             if (h.ifUnknown() == IfUnknown.FAIL) {
