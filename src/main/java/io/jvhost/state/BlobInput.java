@@ -43,10 +43,6 @@ final class BlobInput implements Varint.ByteSource {
         this.where = where;
     }
 
-    String where() {
-        return where;
-    }
-
     @Override
     public StateFormatException fail(String message) {
         return failAt(offset(), message);

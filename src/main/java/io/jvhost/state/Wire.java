@@ -57,10 +57,11 @@ final class Wire {
         return name;
     }
 
-    static void requireVersions(String name, int version, int minVersion) {
-        if (version < 1 || minVersion < 1 || minVersion > version) {
-            throw new IllegalArgumentException("'" + name + "': need 1 <= minVersion <= version, got version "
-                    + version + ", minVersion " + minVersion);
+    /** A version and the oldest version it is compatible with: writers' minVersion, readers' oldest loadable. */
+    static void requireVersions(String name, int version, int oldest) {
+        if (version < 1 || oldest < 1 || oldest > version) {
+            throw new IllegalArgumentException("'" + name + "': need 1 <= oldest version <= version, got " + oldest
+                    + " and " + version);
         }
     }
 
