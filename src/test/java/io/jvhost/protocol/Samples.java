@@ -20,6 +20,8 @@ import io.jvhost.protocol.Reply.MemoryTable;
 import io.jvhost.protocol.Reply.ShmemConfig;
 import io.jvhost.protocol.Reply.U64;
 import io.jvhost.protocol.Reply.VringState;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -44,6 +46,25 @@ final class Samples {
         byte[] b = new byte[n];
         for (int i = 0; i < n; i++) b[i] = (byte) (seed + 31 * i);
         return b;
+    }
+
+    /** ADD_MEM_REG / REM_MEM_REG payload: 8 bytes padding and {@link #region region(1)}. */
+    static ByteBuffer singleRegionPayload() {
+        ByteBuffer b = ByteBuffer.allocate(40).order(ByteOrder.nativeOrder());
+        putRegion(b.position(8), region(1));
+        return b.clear();
+    }
+
+    /** SET_MEM_TABLE payload claiming {@code declared} regions and holding {@code present} valid ones. */
+    static ByteBuffer memTablePayload(int declared, int present) {
+        ByteBuffer b = ByteBuffer.allocate(8 + 32 * present).order(ByteOrder.nativeOrder());
+        b.putInt(declared).putInt(0);
+        for (int i = 0; i < present; i++) putRegion(b, region(i));
+        return b.clear();
+    }
+
+    private static void putRegion(ByteBuffer b, MemoryRegionDescriptor r) {
+        b.putLong(r.guestPhysAddr()).putLong(r.size()).putLong(r.userAddr()).putLong(r.mmapOffset());
     }
 
     static List<FrontendMessage> frontend() {
