@@ -9,7 +9,14 @@ import io.jvhost.frontend.GuestDriver;
 import io.jvhost.nativeio.UnixSocket;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.protocol.VirtioFeatures;
+import io.jvhost.memory.DirtyBitmap;
+import io.jvhost.nativeio.Fd;
+import io.jvhost.nativeio.Libc;
+import io.jvhost.nativeio.Mapping;
 import io.jvhost.virtqueue.DriverQueue;
+import io.jvhost.virtqueue.GuestBuffer;
+import io.jvhost.virtqueue.Submission;
+import io.jvhost.virtqueue.VringAddresses;
 import io.jvhost.virtqueue.UsedElement;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -173,6 +180,57 @@ class BackendLifecycleTest {
         try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(1))) {
             assertEquals(64, d.request(0, List.of(), 64, T).length);
         }
+    }
+
+    @Test
+    void everyGuestPageTheBackEndWritesIsLoggedWhileLogAllIsOn() throws Exception {
+        try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(1))) {
+            FrontendClient c = d.client();
+            DriverQueue q = d.queue(0);
+            long ramEnd = q.descGuestAddr() + (16L << 20);
+            long logBytes = (ramEnd / DirtyBitmap.PAGE_SIZE + 7) / 8;
+            try (Fd logFd = Libc.memfdCreate("dirty-log", Libc.MFD_CLOEXEC)) {
+                Libc.ftruncate(logFd, logBytes);
+                // As QEMU does when migration starts: log base, LOG_ALL, then ring addresses with F_LOG.
+                c.setLogBase(logBytes, 0, logFd);
+                c.setFeatures(d.features() | VirtioFeatures.mask(VirtioFeatures.LOG_ALL));
+                VringAddresses a = q.addresses(true);
+                c.setVringAddr(0, a.flags(), a.descUserAddr(), a.usedUserAddr(), a.availUserAddr(), a.logGuestAddr());
+                try (Submission s = d.submit(0, List.of(), 3 * 4096 + 100);
+                        Mapping log = Mapping.map(logFd, 0, logBytes, false)) {
+                    UsedElement e = d.awaitUsed(0, T);
+                    assertEquals(3 * 4096 + 100, e.length());
+                    DirtyBitmap bitmap = DirtyBitmap.over(log.segment());
+                    for (GuestBuffer b : s.writable()) {
+                        for (long gpa = b.guestPhysAddr(); gpa < b.guestPhysAddr() + b.length(); gpa += 4096) {
+                            assertTrue(bitmap.isDirty(gpa), "buffer page 0x" + Long.toHexString(gpa) + " not logged");
+                        }
+                        assertTrue(bitmap.isDirty(b.guestPhysAddr() + b.length() - 1));
+                    }
+                    assertTrue(bitmap.isDirty(q.usedGuestAddr()), "used ring page not logged");
+                    assertFalse(bitmap.isDirty(q.descGuestAddr()), "the back-end never writes the descriptor table");
+                }
+            }
+        }
+    }
+
+    @Test
+    void servesAnInheritedListeningSocket() throws Exception {
+        Path path = dir.resolve("inherited.sock");
+        int fd = UnixSocket.listen(path, 1).fd().release(); // as libvirt hands over --fd N
+        BackendServer inherited = BackendServer.adopt(fd, new RngDevice());
+        Thread t = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                inherited.serveOne();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        try (GuestDriver d = GuestDriver.connect(path, GuestDriver.Options.defaults(1))) {
+            assertEquals(16, d.request(0, List.of(), 16, T).length);
+        }
+        t.join(5000);
+        inherited.close();
     }
 
     @Test
