@@ -54,7 +54,7 @@ class QemuHarnessSelfTest {
                 List.of("-Xmx32m"), List.of(sock.toString()));
         UnixSockets.awaitSocketFile(sock, Duration.ofSeconds(30), child);
         assertTrue(child.isAlive());
-        assertTrue(ManagedProcess.tail(child.log(), 5).contains("listening on " + sock), child.logTail(5));
+        child.awaitLogLine(java.util.regex.Pattern.compile("^listening on "), Duration.ofSeconds(10));
         int code = child.stop(Duration.ofSeconds(5));
         assertTrue(!child.isAlive() && code != 0, "stopped by SIGTERM: " + code);
     }
