@@ -94,6 +94,31 @@ public final class ManagedProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until a line of this process's log matches {@code pattern} ({@link java.util.regex.Matcher#find()});
+     * fails with the log tail if the process exits first or on timeout.
+     */
+    public java.util.regex.MatchResult awaitLogLine(java.util.regex.Pattern pattern, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            boolean exited = !process.isAlive();
+            try {
+                for (String line : java.nio.file.Files.readAllLines(log, StandardCharsets.ISO_8859_1)) {
+                    java.util.regex.Matcher m = pattern.matcher(line);
+                    if (m.find()) return m.toMatchResult();
+                }
+            } catch (IOException e) {
+                // not there yet
+            }
+            if (exited || System.nanoTime() > deadline) {
+                throw new AssertionError(name + " (pid " + pid() + ") "
+                        + (exited ? "exited with code " + process.exitValue() : "still running after " + TestRun.secs(timeout))
+                        + " without logging /" + pattern + "/; last lines of " + log + ":\n" + logTail(30));
+            }
+            UnixSockets.sleep(50);
+        }
+    }
+
     /** The last {@code lines} lines of the log (at most 64 KiB are read). */
     public String logTail(int lines) {
         return tail(log, lines);

@@ -38,6 +38,7 @@ public final class QemuGuest implements AutoCloseable {
     private final Path qmpSocket;
     private final Path traceLog;
     private final List<ManagedProcess> watched;
+    private final Path kernel;
     private final List<String> lines = new ArrayList<>();
     private long serialOffset;
     private byte[] partial = new byte[0];
@@ -52,6 +53,7 @@ public final class QemuGuest implements AutoCloseable {
         this.qmpSocket = b.qmpSocket;
         this.traceLog = b.traceEvents.isEmpty() ? null : b.traceLog;
         this.watched = List.copyOf(b.watched);
+        this.kernel = b.resolvedKernel;
     }
 
     public static Builder builder(TestRun run, String name) {
@@ -179,7 +181,8 @@ public final class QemuGuest implements AutoCloseable {
         synchronized (this) {
             if (bootToReady == null) {
                 bootToReady = process.sinceStart();
-                run.note("%s: boot to GUEST READY %s (guest uptime %s s)", name, TestRun.secs(bootToReady), m.group(1));
+                run.note("%s: boot to GUEST READY %s (guest uptime %s s, kernel %s)", name, TestRun.secs(bootToReady),
+                        m.group(1), kernel.getFileName());
             }
             return bootToReady;
         }
@@ -279,6 +282,7 @@ public final class QemuGuest implements AutoCloseable {
         private Path serialLog;
         private Path qmpSocket;
         private Path traceLog;
+        private Path resolvedKernel;
 
         private Builder(TestRun run, String name) {
             if (!name.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("guest name: [A-Za-z0-9_-]+, not " + name);
@@ -316,7 +320,10 @@ public final class QemuGuest implements AutoCloseable {
             return this;
         }
 
-        /** Kernel image (default: the guest kernel from {@link TestDeps}). */
+        /**
+         * Kernel image (default {@link KernelImage#forBoot()}: the guest kernel from {@link TestDeps}
+         * as an uncompressed PVH vmlinux, or its bzImage).
+         */
         public Builder kernel(Path vmlinuz) {
             this.kernel = vmlinuz;
             return this;
@@ -406,8 +413,9 @@ public final class QemuGuest implements AutoCloseable {
         /** The command line {@link #start()} would run. */
         public List<String> argv() {
             TestDeps deps = run.deps();
-            Path k = kernel != null ? kernel : deps.guestKernel().vmlinuz();
+            Path k = kernel != null ? kernel : KernelImage.forBoot();
             Path i = initrd != null ? initrd : Initramfs.standard();
+            resolvedKernel = k;
             serialLog = run.logDir().resolve("serial-" + name + ".log");
             qmpSocket = run.runDir().resolve("qmp-" + name + ".sock");
             traceLog = run.logDir().resolve("trace-" + name + ".log");

@@ -107,16 +107,16 @@ class QemuHarnessTest {
         src.awaitExit(Duration.ofSeconds(20));
 
         dst.awaitSerialLine("^TICK " + (srcLast + postTicks) + " ", STEP);
-        List<String> dstLines = dst.serialLines();
-        int dstFirst = ticks(dstLines).getFirst().n();
-        assertEquals(srcLast + 1, dstFirst, "the destination continues the count where the source stopped");
-        for (String side : List.of("src", "dst")) {
-            List<Tick> ticks = ticks(side.equals("src") ? src.serialLines() : dstLines);
-            for (Tick t : ticks) {
-                assertEquals("ok", t.write(), () -> side + " " + t);
-                assertTrue(t.readback().startsWith("count=" + t.n() + " "), () -> side + " read-back " + t);
-            }
+        // The destination's console continues the source's byte stream (a line may even be split
+        // across the switch-over), so the two logs joined must read as one gap-free tick sequence.
+        List<Tick> all = ticks(List.of((src.serialLog() + dst.serialLog()).split("\n")));
+        for (int i = 0; i < all.size(); i++) {
+            Tick t = all.get(i);
+            assertEquals(i + 1, t.n(), () -> "ticks continue across the migration: " + t);
+            assertEquals("ok", t.write(), t::toString);
+            assertTrue(t.readback().startsWith("count=" + t.n() + " "), () -> "read-back " + t);
         }
+        assertTrue(ticks(dst.serialLines()).getFirst().n() <= srcLast + 2, "the destination picks up the count");
         String counter = Files.readString(shared.resolve("counter.txt"));
         List<Integer> counts = new ArrayList<>();
         Matcher cm = Pattern.compile("(?m)^count=(\\d+) ").matcher(counter);
