@@ -113,8 +113,18 @@ final class ReplyCodec {
                 s.expectRange(8, 8, 0, 1);
                 yield deviceStateResult(r.u64(), fds);
             }
-            case GET_SHARED_OBJECT, POSTCOPY_ADVISE -> {
-                s.expectRange(0, 0, 0, 1);
+            case GET_SHARED_OBJECT -> {
+                // rust-vmm answers with an empty payload, libvhost-user echoes the 16-byte UUID;
+                // QEMU looks only at the fd.
+                if (size == 16) {
+                    s.expectRange(16, 16, 0, 1);
+                } else {
+                    s.expectRange(0, 0, 0, 1);
+                }
+                yield new FdOnly(first(fds));
+            }
+            case POSTCOPY_ADVISE -> {
+                s.expectRange(0, 0, 0, 1); // QEMU refuses any payload here
                 yield new FdOnly(first(fds));
             }
             case GET_SHMEM_CONFIG -> {
@@ -148,13 +158,11 @@ final class ReplyCodec {
                 yield new MemoryRegion(Wire.singleRegion(r));
             }
             case SET_LOG_BASE -> {
-                // libvhost-user answers a u64 0; rust-vmm echoes the 16-byte log description.
-                // QEMU ignores the payload either way; we read the echo as success.
-                if (size == 16) {
-                    s.expect(16, 0);
-                    yield U64.SUCCESS;
-                }
-                yield s.ack(r);
+                // The spec gives this reply no payload: libvhost-user sends a u64 that still holds
+                // the log size, rust-vmm echoes the 16-byte log description, and QEMU ignores
+                // both. The reply only says "done", so it reads as success whatever it contains.
+                s.expectRange(size == 16 ? 16 : 8, size == 16 ? 16 : 8, 0, 0);
+                yield U64.SUCCESS;
             }
             case GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_LOG_FD, SET_VRING_NUM, SET_VRING_ADDR,
                     SET_VRING_BASE, SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR, GET_PROTOCOL_FEATURES,
