@@ -158,11 +158,15 @@ final class ReplyCodec {
                 yield new MemoryRegion(Wire.singleRegion(r));
             }
             case SET_LOG_BASE -> {
-                // The spec gives this reply no payload: libvhost-user sends a u64 that still holds
-                // the log size, rust-vmm echoes the 16-byte log description, and QEMU ignores
-                // both. The reply only says "done", so it reads as success whatever it contains.
-                s.expectRange(size == 16 ? 16 : 8, size == 16 ? 16 : 8, 0, 0);
-                yield U64.SUCCESS;
+                // The spec gives this reply no payload and QEMU ignores it. rust-vmm echoes the
+                // 16-byte log description, and only on success: read that as success. A u64 is
+                // kept as sent; note that libvhost-user leaves the log size in it, so non-zero
+                // from a foreign back-end need not mean refusal.
+                if (size == 16) {
+                    s.expect(16, 0);
+                    yield U64.SUCCESS;
+                }
+                yield s.ack(r);
             }
             case GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_LOG_FD, SET_VRING_NUM, SET_VRING_ADDR,
                     SET_VRING_BASE, SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR, GET_PROTOCOL_FEATURES,
