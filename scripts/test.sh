@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every jvhost test: first installs what the tests need (QEMU 10, virtiofsd 1.13, a Debian
+# guest kernel, busybox; see install-test-deps.sh), then `mvn verify` on JDK 25.
+# Tests tagged "qemu" boot real guests and are never skipped; extra Maven args pass through,
+# e.g. scripts/test.sh -Dtest='io.jvhost.protocol.**'.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/common.sh"
+cd "$REPO_ROOT"
+bash "$HERE/install-test-deps.sh"
+JAVA_HOME=$(find_jdk25) || {
+    echo "jvhost needs a JDK 25 (FFM API): install Temurin 25 (package temurin-25-jdk) under /usr/lib/jvm, or set JAVA_HOME to a JDK 25" >&2
+    exit 1
+}
+export JAVA_HOME
+exec mvn -B --no-transfer-progress verify "$@"
