@@ -122,6 +122,8 @@ public final class MessageCodec {
             return reply;
         } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
             throw new ProtocolException(what + ": " + e.getMessage(), header);
+        } catch (ProtocolException e) {
+            throw withHeader(e, header, what);
         } finally {
             if (!ok) owned.forEach(Fd::close);
         }
@@ -141,6 +143,8 @@ public final class MessageCodec {
             return reply;
         } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
             throw new ProtocolException(what + ": " + e.getMessage(), header);
+        } catch (ProtocolException e) {
+            throw withHeader(e, header, what);
         } finally {
             if (!ok) owned.forEach(Fd::close);
         }

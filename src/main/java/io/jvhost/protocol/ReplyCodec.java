@@ -113,8 +113,18 @@ final class ReplyCodec {
                 s.expectRange(8, 8, 0, 1);
                 yield deviceStateResult(r.u64(), fds);
             }
-            case GET_SHARED_OBJECT, POSTCOPY_ADVISE -> {
-                s.expectRange(0, 0, 0, 1);
+            case GET_SHARED_OBJECT -> {
+                // rust-vmm answers with an empty payload, libvhost-user echoes the 16-byte UUID;
+                // QEMU looks only at the fd.
+                if (size == 16) {
+                    s.expectRange(16, 16, 0, 1);
+                } else {
+                    s.expectRange(0, 0, 0, 1);
+                }
+                yield new FdOnly(first(fds));
+            }
+            case POSTCOPY_ADVISE -> {
+                s.expectRange(0, 0, 0, 1); // QEMU refuses any payload here
                 yield new FdOnly(first(fds));
             }
             case GET_SHMEM_CONFIG -> {
@@ -148,8 +158,10 @@ final class ReplyCodec {
                 yield new MemoryRegion(Wire.singleRegion(r));
             }
             case SET_LOG_BASE -> {
-                // libvhost-user answers a u64 0; rust-vmm echoes the 16-byte log description.
-                // QEMU ignores the payload either way; we read the echo as success.
+                // The spec gives this reply no payload and QEMU ignores it. rust-vmm echoes the
+                // 16-byte log description, and only on success: read that as success. A u64 is
+                // kept as sent; note that libvhost-user leaves the log size in it, so non-zero
+                // from a foreign back-end need not mean refusal.
                 if (size == 16) {
                     s.expect(16, 0);
                     yield U64.SUCCESS;

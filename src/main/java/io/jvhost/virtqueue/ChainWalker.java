@@ -39,6 +39,10 @@ final class ChainWalker {
         }
     }
 
+    private static final MemorySegment[] NO_SEGMENTS = {};
+    private static final long[] NO_ADDRESSES = {};
+    private static final LoggedSegment[] NO_WRITABLE = {};
+
     private MemorySegment[] readable = new MemorySegment[8];
     private long[] readableAddr = new long[8];
     private LoggedSegment[] writable = new LoggedSegment[8];
@@ -115,8 +119,10 @@ final class ChainWalker {
                 index = next;
             }
             return new DescriptorChain(queue, generation, head,
-                    Arrays.copyOf(readable, readableCount), Arrays.copyOf(readableAddr, readableCount),
-                    Arrays.copyOf(writable, writableCount), readableBytes, writableBytes);
+                    readableCount == 0 ? NO_SEGMENTS : Arrays.copyOf(readable, readableCount),
+                    readableCount == 0 ? NO_ADDRESSES : Arrays.copyOf(readableAddr, readableCount),
+                    writableCount == 0 ? NO_WRITABLE : Arrays.copyOf(writable, writableCount),
+                    readableBytes, writableBytes);
         } finally {
             Arrays.fill(readable, 0, readableCount, null); // drop references to guest memory
             Arrays.fill(writable, 0, writableCount, null);

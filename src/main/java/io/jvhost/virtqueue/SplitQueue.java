@@ -82,7 +82,7 @@ public final class SplitQueue {
 
     /** SET_VRING_NUM: a power of two from 1 to 32768. */
     public void setSize(int size) throws VirtqueueException {
-        requireStopped("SET_VRING_NUM");
+        rejectIfRunning("SET_VRING_NUM");
         if (!SplitRing.isValidSize(size)) {
             throw new VirtqueueException("queue size " + size + " is not a power of two between 1 and " + SplitRing.MAX_SIZE);
         }
@@ -102,7 +102,7 @@ public final class SplitQueue {
      * mapped, as libvhost-user and rust-vmm do, because that is what the driver has seen.
      */
     public void setBase(int base) throws VirtqueueException {
-        requireStopped("SET_VRING_BASE");
+        rejectIfRunning("SET_VRING_BASE");
         if (base < 0 || base > 0xFFFF) {
             throw new VirtqueueException("split ring base " + Integer.toUnsignedString(base) + " does not fit 16 bits");
         }
@@ -202,6 +202,11 @@ public final class SplitQueue {
     /** Why the queue is broken, or null. */
     public String brokenReason() {
         return brokenReason;
+    }
+
+    /** A front-end message that needs a stopped ring: refused like any other bad message. */
+    private void rejectIfRunning(String what) throws VirtqueueException {
+        if (started) throw new VirtqueueException(what + " on a running ring (stop it with GET_VRING_BASE first)");
     }
 
     private void requireStopped(String what) {

@@ -150,7 +150,7 @@ final class Samples {
     static List<FrontendReplyCase> frontendReplies() {
         List<FrontendReplyCase> all = new ArrayList<>();
         for (FrontendRequest r : FrontendRequest.values()) {
-            if (MessageCodec.replyTypes(r).contains(U64.class)) all.add(new FrontendReplyCase(r, U64.ack(r.id() % 2 == 0)));
+            if (MessageCodec.replyTypes(r).contains(U64.class)) all.add(new FrontendReplyCase(r, U64.ack(r.id() % 3 != 0)));
         }
         all.add(new FrontendReplyCase(FrontendRequest.GET_FEATURES, new U64(0x1_7000_0000L)));
         all.add(new FrontendReplyCase(FrontendRequest.GET_VRING_BASE, new VringState(1, 0x1234)));

@@ -206,6 +206,14 @@ class ValidationTest {
         assertInstanceOf(Reply.ConfigFailure.class, acceptReply(FrontendRequest.GET_CONFIG, payload(0, b -> {}), List.of()));
         assertEquals(Reply.U64.SUCCESS, acceptReply(FrontendRequest.SET_LOG_BASE, payload(16, b -> b.putLong(99)), List.of()),
                 "rust-vmm's echo of the log description is an ack");
+        assertEquals(new Reply.U64(0x2_0000), acceptReply(FrontendRequest.SET_LOG_BASE, u64(0x2_0000), List.of()),
+                "a u64 is kept as sent; interpreting it is the front-end's business");
+        rejectReply(FrontendRequest.SET_LOG_BASE, payload(12, b -> {}), 0, "expected exactly 8");
+        Fd dmabuf = TestFds.eventfd();
+        Reply echoed = acceptReply(FrontendRequest.GET_SHARED_OBJECT, payload(16, b -> {}), List.of(dmabuf));
+        assertEquals(List.of(dmabuf), echoed.fds(), "libvhost-user echoes the UUID with the fd");
+        echoed.closeFds();
+        rejectReply(FrontendRequest.POSTCOPY_ADVISE, payload(16, b -> {}), 0, "expected exactly 0");
         assertEquals(new Reply.U64(7), acceptReply(FrontendRequest.SET_MEM_TABLE, u64(7), List.of()));
         assertEquals(new Reply.U64(5), acceptReply(FrontendRequest.ADD_MEM_REG, u64(5), List.of()));
 

@@ -80,8 +80,8 @@ class SplitQueueSetupTest {
         queue.setAddresses(at(0, 0x1000, 0x2000));
         queue.setBase(7);
         queue.start();
-        assertThrows(IllegalStateException.class, () -> queue.setBase(0));
-        assertThrows(IllegalStateException.class, () -> queue.setSize(32));
+        assertThrows(VirtqueueException.class, () -> queue.setBase(0));
+        assertThrows(VirtqueueException.class, () -> queue.setSize(32));
         queue.setEventIdx(false); // same value: allowed on a running ring
         assertThrows(IllegalStateException.class, () -> queue.setEventIdx(true));
         assertEquals(7, queue.stop());
