@@ -24,7 +24,7 @@ class IntegrityTest {
 
     /** Over 64 KiB of inodes, so sections span several DATA frames. */
     static byte[] multiFrameBlob() throws IOException {
-        return SampleFs.save(SampleFs.sample(new Random(2), 3000, true, true), 2);
+        return SampleFs.save(SampleFs.sample(new Random(2), 12000, true, true), 2);
     }
 
     static void assertRejectedWithoutCommit(SampleFs.Device device, byte[] damaged, String context, String fragment) {
