@@ -52,7 +52,7 @@ install_host_packages() {
         log "installing qemu-system-x86 from bookworm-backports"
         as_root apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
     fi
-    for p in busybox-static cpio maven; do
+    for p in busybox-static cpio xz-utils maven; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
     done
     if [ ${#need[@]} -gt 0 ]; then

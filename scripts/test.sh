@@ -13,4 +13,6 @@ JAVA_HOME=$(find_jdk25) || {
     exit 1
 }
 export JAVA_HOME
+# Maven 3.8 uses sun.misc.Unsafe; JDK 25 warns about it on every run.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 exec mvn -B --no-transfer-progress verify "$@"

@@ -1,0 +1,67 @@
+package io.jvhost.backend;
+
+import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.virtqueue.DescriptorChain;
+import io.jvhost.virtqueue.VirtqueueException;
+import java.util.Set;
+
+/**
+ * A virtio device served by {@link BackendServer}: small enough that a device fits in one file.
+ * The server owns the protocol, guest memory, rings, notifications and dirty logging; the device
+ * says what it offers and turns one descriptor chain into a reply. Chains of one queue are
+ * handed over one at a time on that queue's worker thread.
+ */
+public interface Device {
+    /** Short name for logs and capabilities ("rng", "fs"). */
+    String name();
+
+    /** The virtio device id (virtio spec 5: rng 4, fs 26). */
+    int virtioDeviceId();
+
+    /** Number of virtqueues (GET_QUEUE_NUM). */
+    int queueCount();
+
+    /** Largest queue size accepted in SET_VRING_NUM. */
+    default int maxQueueSize() {
+        return 1024;
+    }
+
+    /**
+     * Virtio feature bits the device supports, transport bits included (VERSION_1,
+     * RING_EVENT_IDX, RING_INDIRECT_DESC). The server adds VHOST_USER_F_PROTOCOL_FEATURES and
+     * VHOST_F_LOG_ALL itself.
+     */
+    long features();
+
+    /** Protocol features the device needs beyond the server's own (e.g. CONFIG). */
+    default Set<ProtocolFeature> protocolFeatures() {
+        return Set.of();
+    }
+
+    /** The device's config space as the driver reads it (virtio spec 4.1.4.3); empty if none. */
+    default byte[] config() {
+        return new byte[0];
+    }
+
+    /**
+     * A driver write to the config space. Devices without writable config fields refuse, as the
+     * virtio spec makes all such fields read-only.
+     */
+    default void writeConfig(int offset, byte[] data) throws DeviceException {
+        throw new DeviceException("config space of " + name() + " is read-only");
+    }
+
+    /** The features the front-end acknowledged (SET_FEATURES); called before any chain. */
+    default void featuresAcknowledged(long features) {}
+
+    /**
+     * Handles one chain from queue {@code queueIndex}: reads its device-readable part, writes
+     * the reply into its device-writable part, returns how many bytes were written (the used
+     * length). A {@link VirtqueueException} rejects this chain only; it is returned with
+     * length 0 and the queue goes on.
+     */
+    long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException, DeviceException;
+
+    /** Back to the state after construction (RESET_DEVICE, or the front-end went away). */
+    default void reset() {}
+}

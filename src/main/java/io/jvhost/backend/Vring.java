@@ -1,0 +1,157 @@
+package io.jvhost.backend;
+
+import io.jvhost.memory.DirtyLog;
+import io.jvhost.memory.GuestMemorySource;
+import io.jvhost.nativeio.EventFd;
+import io.jvhost.nativeio.Libc;
+import io.jvhost.nativeio.NativeException;
+import io.jvhost.virtqueue.BrokenQueueException;
+import io.jvhost.virtqueue.DescriptorChain;
+import io.jvhost.virtqueue.InvalidChainException;
+import io.jvhost.virtqueue.SplitQueue;
+import io.jvhost.virtqueue.VirtqueueException;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ring as the spec's "Ring states" section describes it: started/stopped (first kick /
+ * GET_VRING_BASE) and enabled/disabled (SET_VRING_ENABLE) are independent. The session thread
+ * configures it and the worker thread processes it; both hold {@link #lock}, so GET_VRING_BASE
+ * waits for a batch in flight and then nothing touches guest memory for this ring.
+ */
+final class Vring {
+    private static final Logger LOG = LoggerFactory.getLogger(Vring.class);
+
+    final int index;
+    final SplitQueue queue;
+    final ReentrantLock lock = new ReentrantLock();
+    private EventFd kick;
+    private EventFd call;
+    private EventFd err;
+    private boolean enabled;
+    private boolean brokenReported;
+
+    Vring(int index, GuestMemorySource memory, DirtyLog log) {
+        this.index = index;
+        this.queue = new SplitQueue(memory, log);
+    }
+
+    EventFd kick() {
+        return kick;
+    }
+
+    /** Replaces the kick fd; returns the previous one for the caller to unwatch and close. */
+    EventFd swapKick(EventFd next) {
+        EventFd previous = kick;
+        kick = next;
+        return previous;
+    }
+
+    void setCall(EventFd next) {
+        if (call != null) call.close();
+        call = next;
+    }
+
+    void setErr(EventFd next) {
+        if (err != null) err.close();
+        err = next;
+    }
+
+    boolean enabled() {
+        return enabled;
+    }
+
+    void setEnabled(boolean on) {
+        enabled = on;
+    }
+
+    /** Called on the worker when the kick fd is readable: starts the ring and processes it. */
+    void onKick(Device device) {
+        lock.lock();
+        try {
+            if (kick == null) return;
+            // The fd may have been swapped since epoll reported it: only read what is there.
+            if (Libc.pollOne(kick.fd(), Libc.POLLIN, 0) == 0) return;
+            kick.drain();
+            if (!queue.isStarted()) queue.start();
+            process(device);
+        } catch (VirtqueueException e) {
+            reportBroken(e.getMessage());
+        } catch (NativeException e) {
+            LOG.warn("ring {}: kick fd failed: {}", index, e.getMessage());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Processes every available chain; the caller holds the lock. */
+    void process(Device device) throws VirtqueueException {
+        if (!queue.isStarted() || !enabled || queue.isBroken()) return;
+        boolean used = false;
+        try {
+            do {
+                queue.disableNotification();
+                while (true) {
+                    DescriptorChain chain;
+                    try {
+                        chain = queue.pop();
+                    } catch (InvalidChainException e) {
+                        LOG.warn("ring {}: rejected a descriptor chain: {}", index, e.getMessage());
+                        used = true;
+                        continue;
+                    }
+                    if (chain == null) break;
+                    long written;
+                    try {
+                        written = device.handle(index, chain);
+                    } catch (VirtqueueException | DeviceException e) {
+                        LOG.warn("ring {}: request failed: {}", index, e.getMessage());
+                        written = 0;
+                    }
+                    queue.addUsed(chain, written);
+                    used = true;
+                }
+            } while (queue.enableNotification());
+        } catch (BrokenQueueException e) {
+            reportBroken(e.getMessage());
+        } finally {
+            if (used) notifyDriver();
+        }
+    }
+
+    private void notifyDriver() throws VirtqueueException {
+        if (call == null || !queue.needsNotification()) return;
+        try {
+            call.signal();
+        } catch (NativeException e) {
+            LOG.warn("ring {}: call notification failed: {}", index, e.getMessage());
+        }
+    }
+
+    private void reportBroken(String why) {
+        if (brokenReported) return;
+        brokenReported = true;
+        LOG.error("ring {}: stopped processing: {}", index, why);
+        if (err != null) {
+            try {
+                err.signal();
+            } catch (NativeException e) {
+                LOG.warn("ring {}: error notification failed: {}", index, e.getMessage());
+            }
+        }
+    }
+
+    /** GET_VRING_BASE: stops the ring; returns the next avail index. The caller holds the lock. */
+    int stop() {
+        brokenReported = false;
+        return queue.stop();
+    }
+
+    void close() {
+        if (kick != null) kick.close();
+        if (call != null) call.close();
+        if (err != null) err.close();
+        kick = call = err = null;
+    }
+}

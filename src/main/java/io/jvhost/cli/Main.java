@@ -1,0 +1,19 @@
+package io.jvhost.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code jvhost} command. With no arguments it runs the demo. */
+@Command(name = "jvhost", mixinStandardHelpOptions = true, version = "jvhost 0.1.0",
+        description = "vhost-user devices and their live migration, in Java.",
+        subcommands = {DemoCommand.class, RngCommand.class})
+public final class Main implements Runnable {
+    @Override
+    public void run() {
+        System.exit(new CommandLine(new DemoCommand()).execute());
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Main()).execute(args));
+    }
+}

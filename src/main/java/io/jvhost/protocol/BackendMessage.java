@@ -1,0 +1,103 @@
+package io.jvhost.protocol;
+
+import io.jvhost.nativeio.Fd;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Every request a back-end sends over the back-end channel (ids 1–8), one immutable record each,
+ * so a front-end can dispatch with an exhaustive {@code switch}.
+ */
+public sealed interface BackendMessage extends CarriesFds {
+    BackendRequest request();
+
+    /** IOTLB miss or access failure. */
+    record IotlbMsg(Iotlb entry) implements BackendMessage {
+        public IotlbMsg {
+            Objects.requireNonNull(entry, "entry");
+        }
+
+        public BackendRequest request() {
+            return BackendRequest.IOTLB_MSG;
+        }
+    }
+
+    /** The device's config space changed; the front-end may re-read it with GET_CONFIG. */
+    record ConfigChange() implements BackendMessage {
+        public BackendRequest request() {
+            return BackendRequest.CONFIG_CHANGE_MSG;
+        }
+    }
+
+    /**
+     * Map {@code size} bytes at {@code offset} of {@code fd} as ring {@code index}'s notify area;
+     * without an fd (bit 8 of the u64), remove the current notifier. The index has bits 0–7.
+     */
+    record VringHostNotifier(int index, long size, long offset, Optional<Fd> fd) implements BackendMessage {
+        public VringHostNotifier {
+            Checks.unsignedByte("vring index", index);
+            Checks.optionalFd(fd);
+        }
+
+        public BackendRequest request() {
+            return BackendRequest.VRING_HOST_NOTIFIER_MSG;
+        }
+
+        public List<Fd> fds() {
+            return fd.map(List::of).orElse(List.of());
+        }
+    }
+
+    /** In-band used-buffer notification; the vring state's num is reserved and ignored. */
+    record VringCall(int index) implements BackendMessage {
+        public VringCall {
+            Checks.vringIndex(index);
+        }
+
+        public BackendRequest request() {
+            return BackendRequest.VRING_CALL;
+        }
+    }
+
+    record VringErr(int index) implements BackendMessage {
+        public VringErr {
+            Checks.vringIndex(index);
+        }
+
+        public BackendRequest request() {
+            return BackendRequest.VRING_ERR;
+        }
+    }
+
+    record SharedObjectAdd(UUID uuid) implements BackendMessage {
+        public SharedObjectAdd {
+            Objects.requireNonNull(uuid, "uuid");
+        }
+
+        public BackendRequest request() {
+            return BackendRequest.SHARED_OBJECT_ADD;
+        }
+    }
+
+    record SharedObjectRemove(UUID uuid) implements BackendMessage {
+        public SharedObjectRemove {
+            Objects.requireNonNull(uuid, "uuid");
+        }
+
+        public BackendRequest request() {
+            return BackendRequest.SHARED_OBJECT_REMOVE;
+        }
+    }
+
+    record SharedObjectLookup(UUID uuid) implements BackendMessage {
+        public SharedObjectLookup {
+            Objects.requireNonNull(uuid, "uuid");
+        }
+
+        public BackendRequest request() {
+            return BackendRequest.SHARED_OBJECT_LOOKUP;
+        }
+    }
+}

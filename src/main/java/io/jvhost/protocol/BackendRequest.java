@@ -1,0 +1,93 @@
+package io.jvhost.protocol;
+
+import static io.jvhost.protocol.ReplyRule.ALWAYS;
+import static io.jvhost.protocol.ReplyRule.ON_NEED_REPLY;
+
+import java.util.Optional;
+
+/**
+ * Requests the back-end sends to the front-end over the back-end channel set up by
+ * SET_BACKEND_REQ_FD (spec "Back-end message types"; previously the SLAVE_* messages).
+ */
+public enum BackendRequest implements Request {
+    /** struct vhost_iotlb_msg (miss or access failure). */
+    IOTLB_MSG(1, 32, 32, 0, 0, ON_NEED_REPLY),
+    CONFIG_CHANGE_MSG(2, 0, 0, 0, 0, ON_NEED_REPLY),
+    /** Vring area: u64 (bits 0–7 index, bit 8 no fd), u64 size, u64 offset; fd unless bit 8. */
+    VRING_HOST_NOTIFIER_MSG(3, 24, 24, 0, 1, ON_NEED_REPLY),
+    /** In-band call: vring state, num reserved. */
+    VRING_CALL(4, 8, 8, 0, 0, ON_NEED_REPLY),
+    VRING_ERR(5, 8, 8, 0, 0, ON_NEED_REPLY),
+    SHARED_OBJECT_ADD(6, 16, 16, 0, 0, ON_NEED_REPLY),
+    SHARED_OBJECT_REMOVE(7, 16, 16, 0, 0, ON_NEED_REPLY),
+    /** Replied with u64 (0 = found) and the dma-buf fd when found. */
+    SHARED_OBJECT_LOOKUP(8, 16, 16, 0, 0, ALWAYS);
+
+    private static final BackendRequest[] BY_ID = new BackendRequest[values().length + 1];
+
+    static {
+        for (BackendRequest r : values()) BY_ID[r.id] = r;
+    }
+
+    private final int id;
+    private final int minPayload;
+    private final int maxPayload;
+    private final int minFds;
+    private final int maxFds;
+    private final ReplyRule replyRule;
+
+    BackendRequest(int id, int minPayload, int maxPayload, int minFds, int maxFds, ReplyRule replyRule) {
+        this.id = id;
+        this.minPayload = minPayload;
+        this.maxPayload = maxPayload;
+        this.minFds = minFds;
+        this.maxFds = maxFds;
+        this.replyRule = replyRule;
+    }
+
+    public static Optional<BackendRequest> find(int id) {
+        return id > 0 && id < BY_ID.length ? Optional.of(BY_ID[id]) : Optional.empty();
+    }
+
+    /** The request with this id, or a ProtocolException naming the unknown id. */
+    public static BackendRequest of(int id) throws ProtocolException {
+        return find(id).orElseThrow(() -> new ProtocolException("unknown back-end request id "
+                + Integer.toUnsignedString(id) + " (known: 1.." + (BY_ID.length - 1) + ")", null));
+    }
+
+    /** "back-end request VRING_CALL (4)" or "back-end request 99 (unknown)". */
+    public static String describe(int id) {
+        return "back-end request " + find(id).map(BackendRequest::describe)
+                .orElse(Integer.toUnsignedString(id) + " (unknown)");
+    }
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public int minPayload() {
+        return minPayload;
+    }
+
+    @Override
+    public int maxPayload() {
+        return maxPayload;
+    }
+
+    @Override
+    public int minFds() {
+        return minFds;
+    }
+
+    @Override
+    public int maxFds() {
+        return maxFds;
+    }
+
+    @Override
+    public ReplyRule replyRule() {
+        return replyRule;
+    }
+}
