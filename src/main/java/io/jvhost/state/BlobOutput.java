@@ -58,7 +58,7 @@ final class BlobOutput {
         len += n;
     }
 
-    /** CRC32C of every byte written so far; passes the buffered bytes on first, as only they are in the CRC. */
+    /** CRC32C of every byte written so far; drains the buffer first, since bytes enter the CRC as they are passed on. */
     int crc() throws IOException {
         drain();
         return (int) crc.getValue();
