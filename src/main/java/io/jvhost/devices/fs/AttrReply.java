@@ -1,0 +1,4 @@
+package io.jvhost.devices.fs;
+
+/** Attributes plus how long the guest may cache them (GETATTR, SETATTR). */
+public record AttrReply(Attr attr, long attrTimeoutNanos) {}

@@ -1,0 +1,4 @@
+package io.jvhost.devices.fs;
+
+/** CREATE's answer: the new node (one lookup counted) and its open handle. */
+public record Created(Entry entry, Opened opened) {}
