@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the guest initramfs for jvhost's QEMU tests (cpio newc, gzip):
-#   /bin/busybox (static), INIT_SCRIPT as /init, the scenario scripts as /scenarios/*.sh,
+#   /bin/busybox (static), setfattr/getfattr with their libraries, INIT_SCRIPT as /init, the scenario scripts as /scenarios/*.sh,
 #   and the kernel modules the guest needs, as /lib/modules/<name>.ko.
 #
 #   build-initramfs.sh [--scenarios DIR] OUT INIT_SCRIPT [EXTRA_MODULE...]
@@ -69,6 +69,22 @@ mkdir -p "$STAGE"/{bin,sbin,dev,proc,sys,mnt,tmp,etc,scenarios,lib/modules}
 cp "$BUSYBOX" "$STAGE/bin/busybox"
 chmod 755 "$STAGE/bin/busybox"
 install -m 755 "$INIT" "$STAGE/init"
+
+# Guest tools busybox lacks (xattrs for the file workload): the host's own binaries, each with
+# the shared libraries and loader that ldd names, at the same paths (host and guest are both
+# Debian x86_64, so the host's libc runs in the guest).
+GUEST_TOOLS="setfattr getfattr"
+copy_with_libs() {  # copy_with_libs /path/to/binary
+    local bin=$1 lib
+    install -D -m 755 "$bin" "$STAGE/usr/bin/$(basename "$bin")"
+    for lib in $(ldd "$bin" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+        [ -e "$STAGE$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$STAGE$lib"
+    done
+}
+for tool in $GUEST_TOOLS; do
+    path=$(command -v "$tool") || die "$tool missing (Debian package attr); $HINT"
+    copy_with_libs "$path"
+done
 if [ -n "$SCENARIOS" ]; then
     for s in "$SCENARIOS"/*.sh; do [ -e "$s" ] && install -m 644 "$s" "$STAGE/scenarios/"; done
 fi

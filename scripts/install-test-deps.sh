@@ -4,7 +4,7 @@
 #   * virtiofsd 1.13 from trixie, fetched with `apt-get download` through a private apt state
 #     (trixie never enters the system's sources) and unpacked with trixie's libc into .deps/;
 #   * the bookworm guest kernel behind linux-image-amd64, unpacked (not installed) into .deps/;
-#   * busybox-static and cpio for the guest initramfs, maven for the build.
+#   * busybox-static, cpio and attr (setfattr/getfattr) for the guest initramfs, maven for the build.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/common.sh"
@@ -52,7 +52,7 @@ install_host_packages() {
         log "installing qemu-system-x86 from bookworm-backports"
         as_root apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
     fi
-    for p in busybox-static cpio xz-utils maven; do
+    for p in busybox-static cpio xz-utils attr maven; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
     done
     if [ ${#need[@]} -gt 0 ]; then

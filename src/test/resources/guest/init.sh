@@ -9,7 +9,7 @@
 # Scenarios may use the helpers below: arg, uptime_s, mount_virtiofs, guest_poweroff.
 /bin/busybox mkdir -p /bin /sbin /proc /sys /dev /mnt /tmp
 /bin/busybox --install -s /bin
-export PATH=/bin:/sbin
+export PATH=/bin:/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null

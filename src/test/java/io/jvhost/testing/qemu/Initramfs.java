@@ -117,6 +117,15 @@ public final class Initramfs {
             add(md, "config", Files.readAllBytes(kernel.config()));
             add(md, "busybox", (busybox.toRealPath() + " " + Files.size(busybox) + " "
                     + Files.getLastModifiedTime(busybox)).getBytes(StandardCharsets.UTF_8));
+            for (String tool : List.of("setfattr", "getfattr")) {  // GUEST_TOOLS in the script
+                for (String dir : List.of("/usr/bin", "/bin")) {
+                    Path t = Path.of(dir, tool);
+                    if (Files.isRegularFile(t)) {
+                        add(md, "tool " + tool, (t.toRealPath() + " " + Files.size(t)).getBytes(StandardCharsets.UTF_8));
+                        break;
+                    }
+                }
+            }
             return HexFormat.of().formatHex(md.digest()).substring(0, 16);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the initramfs inputs", e);
