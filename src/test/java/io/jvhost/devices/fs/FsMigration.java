@@ -1,0 +1,74 @@
+package io.jvhost.devices.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jvhost.testing.qemu.ManagedProcess;
+import io.jvhost.testing.qemu.QemuGuest;
+import io.jvhost.testing.qemu.Qmp;
+import io.jvhost.testing.qemu.TestRun;
+import io.jvhost.testing.qemu.UnixSockets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.MatchResult;
+
+/**
+ * Drives the "fs-migrate" guest scenario across one QEMU live migration: a source guest on one
+ * vhost-user-fs back-end, a destination QEMU on another, files held open over the switch-over.
+ * Which back-ends serve the two sides is the caller's choice (virtiofsd, jvhost).
+ */
+final class FsMigration {
+    static final Duration BOOT = Duration.ofSeconds(150);
+    static final Duration STEP = Duration.ofSeconds(120);
+    static final String DIR = "mig";
+
+    /** The outcome: QMP's numbers, the destination's check lines. */
+    record Outcome(Qmp.MigrationResult migration, List<String> checks, String doneLine, int ticksBefore) {}
+
+    private FsMigration() {}
+
+    static QemuGuest.Builder guest(TestRun run, String name, Path socket, ManagedProcess backend, int entries) {
+        return QemuGuest.builder(run, name)
+                .scenario("fs-migrate").kernelArg("vfs_tag", "myfs").kernelArg("mig_dir", DIR)
+                .kernelArg("tick", "0.2").kernelArg("mig_entries", entries)
+                .vhostUserFs(socket, "myfs")
+                .traceVhostUser()
+                .watch(backend);
+    }
+
+    /**
+     * Boots the source, waits until the guest holds its files open and ticks a few times,
+     * migrates to the destination, drops the marker file and collects the destination's checks.
+     */
+    static Outcome migrate(TestRun run, Path shared, QemuGuest.Builder source, QemuGuest.Builder destination)
+            throws Exception {
+        Path migration = run.socket("migration");
+        QemuGuest src = source.start();
+        QemuGuest dst = destination.incoming("unix:" + migration).start();
+        UnixSockets.awaitSocketFile(migration, STEP, dst.process());
+        src.awaitReady(BOOT);
+        src.awaitSerialLine("^MIG-READY ", STEP);
+        src.awaitSerialLine("^MTICK 3 ", STEP);
+        Qmp.MigrationResult result = src.qmp().migrate("unix:" + migration, STEP).requireCompleted();
+        dst.qmp().awaitStatus("running", Duration.ofSeconds(30));
+        assertEquals("postmigrate", src.qmp().queryStatus());
+        int before = (int) src.serialLines().stream().filter(l -> l.startsWith("MTICK ")).count();
+        src.qmp().quit();
+        src.awaitExit(Duration.ofSeconds(30));
+        Files.writeString(shared.resolve(DIR).resolve("migrated"), "");
+        dst.awaitSerialLine("^MIG-SEEN ", STEP);
+        MatchResult done = dst.awaitSerialLine("^MIG-DONE pass=(\\d+) fail=(\\d+)", STEP);
+        List<String> checks = dst.serialLines().stream().filter(l -> l.startsWith("MIG ")).toList();
+        assertEquals(0, dst.awaitExit(Duration.ofSeconds(60)), "destination QEMU exit code");
+        return new Outcome(result, checks, done.group(), before);
+    }
+
+    static void assertAllPassed(Outcome o) {
+        List<String> failed = o.checks().stream().filter(s -> !s.matches("^MIG \\S+ ok.*")).toList();
+        assertTrue(failed.isEmpty(), () -> "failed checks after migration: " + failed);
+        assertTrue(o.doneLine().contains("fail=0"), o::doneLine);
+        assertTrue(o.checks().size() >= 7, () -> "checks: " + o.checks());
+    }
+}
