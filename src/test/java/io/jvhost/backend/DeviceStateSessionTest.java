@@ -327,10 +327,14 @@ class DeviceStateSessionTest {
             Optional<Fd> theirs = c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd());
             assertTrue(theirs.isPresent(), "the back-end returned its own channel");
             p.writeEnd().close();
-            byte[] viaTheirs;
+            // Read in odd-sized pieces, so the back-end keeps a full pipe and must recycle its
+            // vmspliced chunks while pages are still partly unread: any reuse too early shows.
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
             try (InputStream in = FdStreams.input(theirs.get(), true)) {
-                viaTheirs = in.readAllBytes();
+                byte[] piece = new byte[777];
+                for (int n; (n = in.read(piece)) > 0; ) got.write(piece, 0, n);
             }
+            byte[] viaTheirs = got.toByteArray();
             c.checkDeviceState();
             try (InputStream in = FdStreams.input(p.readEnd(), false)) {
                 assertEquals(-1, in.read(), "nothing went through the front-end's pipe");
