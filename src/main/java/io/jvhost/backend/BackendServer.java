@@ -25,6 +25,7 @@ public final class BackendServer implements AutoCloseable {
     private final Device device;
     private volatile boolean closed;
     private volatile BackendSession current;
+    private volatile DeviceStateOptions stateOptions = DeviceStateOptions.defaults();
 
     private BackendServer(UnixSocket listener, Path socketPath, Device device) {
         this.listener = listener;
@@ -48,6 +49,12 @@ public final class BackendServer implements AutoCloseable {
         return new BackendServer(UnixSocket.adopt(Fd.adopt(fd)), null, device);
     }
 
+    /** How sessions accepted from now on run device-state transfers. */
+    public BackendServer deviceStateOptions(DeviceStateOptions options) {
+        this.stateOptions = java.util.Objects.requireNonNull(options);
+        return this;
+    }
+
     /** Accepts and serves front-ends one after another until {@link #close()}. */
     public void serve() throws NativeException {
         while (!closed) {
@@ -65,7 +72,7 @@ public final class BackendServer implements AutoCloseable {
             throw e;
         }
         LOG.info("{}: front-end connected", device.name());
-        try (BackendSession session = new BackendSession(new Connection(conn), device)) {
+        try (BackendSession session = new BackendSession(new Connection(conn), device, stateOptions)) {
             current = session;
             session.run();
         } finally {

@@ -6,7 +6,12 @@ import io.jvhost.memory.MemoryTable;
 import io.jvhost.memory.RegionDescriptor;
 import io.jvhost.nativeio.EventFd;
 import io.jvhost.nativeio.Fd;
+import io.jvhost.nativeio.CancellableFd;
+import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.NativeException;
+import io.jvhost.nativeio.Pipe;
+import io.jvhost.protocol.DeviceStateDirection;
+import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.Connection;
 import io.jvhost.protocol.FrontendMessage;
 import io.jvhost.protocol.FrontendRequest;
@@ -22,6 +27,7 @@ import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.VirtqueueException;
 import io.jvhost.virtqueue.VringAddresses;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -59,14 +65,26 @@ public final class BackendSession implements AutoCloseable {
     private boolean featuresSet;
     private int status;
     private Fd backendRequestChannel;
+    private final DeviceStateOptions stateOptions;
+    /** The transfer started by the last SET_DEVICE_STATE_FD, until CHECK_DEVICE_STATE consumes it. */
+    private StateTransfer transfer;
 
     public BackendSession(Connection connection, Device device) throws NativeException {
+        this(connection, device, DeviceStateOptions.defaults());
+    }
+
+    public BackendSession(Connection connection, Device device, DeviceStateOptions stateOptions) throws NativeException {
         this.connection = connection;
         this.device = device;
+        this.stateOptions = stateOptions;
         this.offeredFeatures = device.features()
                 | VirtioFeatures.mask(VirtioFeatures.PROTOCOL_FEATURES, VirtioFeatures.LOG_ALL);
         EnumSet<ProtocolFeature> pf = EnumSet.copyOf(BASE_PROTOCOL_FEATURES);
         pf.addAll(device.protocolFeatures());
+        // Offered only by devices that can migrate their state: QEMU refuses to migrate a
+        // vhost-user-fs back-end without it, which is the honest answer for a device that can't.
+        if (device instanceof StatefulDevice) pf.add(ProtocolFeature.DEVICE_STATE);
+        else pf.remove(ProtocolFeature.DEVICE_STATE);
         this.offeredProtocolFeatures = ProtocolFeature.maskOf(pf);
         List<Vring> list = new ArrayList<>();
         for (int i = 0; i < device.queueCount(); i++) list.add(new Vring(i, memory, dirtyLog));
@@ -251,8 +269,8 @@ public final class BackendSession implements AutoCloseable {
             case VringKick k -> {
                 throw new RequestRejected("in-band notifications were not offered");
             }
-            case SetDeviceStateFd s -> throw new RequestRejected("device state transfer is not offered by " + device.name());
-            case CheckDeviceState c -> throw new RequestRejected("device state transfer is not offered by " + device.name());
+            case SetDeviceStateFd s -> setDeviceStateFd(s);
+            case CheckDeviceState c -> checkDeviceState();
             case SendRarp s -> throw unsupported(m);
             case NetSetMtu s -> throw unsupported(m);
             case IotlbMsg i -> throw unsupported(m);
@@ -458,7 +476,173 @@ public final class BackendSession implements AutoCloseable {
         return new Reply.Config(g.offset(), g.flags(), Arrays.copyOfRange(config, g.offset(), (int) end));
     }
 
+    private StatefulDevice statefulDevice() throws RequestRejected {
+        if (!(device instanceof StatefulDevice sd)) {
+            throw new RequestRejected("device state transfer is not offered by " + device.name());
+        }
+        if (!negotiated(ProtocolFeature.DEVICE_STATE)) {
+            throw new RequestRejected("DEVICE_STATE was not negotiated");
+        }
+        return sd;
+    }
+
+    /**
+     * SET_DEVICE_STATE_FD. Everything is checked before the transfer starts, so a refusal
+     * leaves no thread behind; the fd is ours from here on and is closed on every path.
+     *
+     * <p>A SET_DEVICE_STATE_FD while a transfer runs cancels that transfer and starts the new
+     * one: the front-end is the only party that knows the old one is abandoned (QEMU retries a
+     * failed migration this way), and the old one's CHECK can no longer come, since CHECK
+     * always refers to the latest transfer. A cancelled load never commits, so the device
+     * keeps its state.
+     */
+    private Reply setDeviceStateFd(SetDeviceStateFd s) throws RequestRejected {
+        Fd theirs = s.fd();
+        try {
+            StatefulDevice sd = statefulDevice();
+            DeviceStateDirection direction = s.knownDirection().orElseThrow(
+                    () -> new RequestRejected("unknown transfer direction " + Integer.toUnsignedString(s.direction())));
+            DeviceStatePhase phase = s.knownPhase().orElseThrow(
+                    () -> new RequestRejected("unsupported migration phase " + Integer.toUnsignedString(s.phase())));
+            switch (phase) {
+                case STOPPED -> {} // the only phase: the device must be suspended, checked below
+            }
+            cancelTransfer("a new SET_DEVICE_STATE_FD arrived");
+            return switch (direction) {
+                case SAVE -> startSave(sd, theirs);
+                case LOAD -> startLoad(sd, theirs);
+            };
+        } finally {
+            theirs.close(); // a transfer works on its own dup; a back-end channel replaces it
+        }
+    }
+
+    private Reply startSave(StatefulDevice sd, Fd theirs) throws RequestRejected {
+        // Captured with every ring locked: no chain is in flight, and none can start meanwhile.
+        StatefulDevice.SavedState snapshot;
+        for (Vring r : rings) r.lock.lock();
+        try {
+            requireSuspended("save");
+            snapshot = sd.captureState();
+        } catch (DeviceException e) {
+            throw new RequestRejected("capturing the device state: " + e.getMessage(), e);
+        } finally {
+            for (int i = rings.size() - 1; i >= 0; i--) rings.get(i).lock.unlock();
+        }
+        Channel c = channel(theirs, DeviceStateDirection.SAVE);
+        transfer = StateTransfer.save(device.name(), snapshot, c.ours(), stateOptions.backendChannel());
+        return c.reply();
+    }
+
+    private Reply startLoad(StatefulDevice sd, Fd theirs) throws RequestRejected {
+        for (Vring r : rings) r.lock.lock();
+        try {
+            requireSuspended("load");
+        } finally {
+            for (int i = rings.size() - 1; i >= 0; i--) rings.get(i).lock.unlock();
+        }
+        Channel c = channel(theirs, DeviceStateDirection.LOAD);
+        transfer = StateTransfer.load(device.name(), sd, c.ours(), this::commitLoaded);
+        return c.reply();
+    }
+
+    /** Runs on the transfer thread: installs a validated state while no ring can run. */
+    private void commitLoaded(StatefulDevice.PreparedState prepared) throws DeviceException {
+        for (Vring r : rings) r.lock.lock();
+        try {
+            requireSuspended("load");
+            prepared.commit();
+        } catch (RequestRejected e) {
+            throw new DeviceException(e.getMessage());
+        } finally {
+            for (int i = rings.size() - 1; i >= 0; i--) rings.get(i).lock.unlock();
+        }
+    }
+
+    /** Spec: the state moves while the device is suspended, i.e. every ring stopped. The caller holds every ring lock. */
+    private void requireSuspended(String what) throws RequestRejected {
+        for (Vring r : rings) {
+            if (r.queue.isStarted()) {
+                throw new RequestRejected("cannot " + what + " the device state while ring " + r.index
+                        + " runs (stop it with GET_VRING_BASE first)");
+            }
+        }
+    }
+
+    private record Channel(CancellableFd ours, Reply reply) {}
+
+    /**
+     * Our end of the transfer channel: a dup of the front-end's fd (the message's own copy is
+     * closed by the caller), or with {@link DeviceStateOptions#backendChannel()} a pipe of our
+     * own whose other end goes back in the reply.
+     */
+    private Channel channel(Fd theirs, DeviceStateDirection direction) throws RequestRejected {
+        try {
+            if (!stateOptions.backendChannel()) {
+                Fd dup = theirs.dup();
+                try {
+                    return new Channel(StateTransfer.open(dup, direction), Reply.DeviceStateFd.accepted());
+                } catch (NativeException e) {
+                    dup.close();
+                    throw e;
+                }
+            }
+            Pipe pipe = Pipe.create(stateOptions.pipeCapacity());
+            try {
+                return switch (direction) {
+                    case SAVE -> new Channel(StateTransfer.open(pipe.writeEnd(), direction),
+                            Reply.DeviceStateFd.acceptedWith(pipe.readEnd()));
+                    case LOAD -> new Channel(StateTransfer.open(pipe.readEnd(), direction),
+                            Reply.DeviceStateFd.acceptedWith(pipe.writeEnd()));
+                };
+            } catch (NativeException e) {
+                pipe.close();
+                throw e;
+            }
+        } catch (NativeException e) {
+            throw new RequestRejected("setting up the transfer channel: " + e.getMessage(), e);
+        }
+    }
+
+    /** CHECK_DEVICE_STATE: joins the latest transfer; 0 only if it completed. */
+    private Reply checkDeviceState() throws RequestRejected {
+        statefulDevice();
+        StateTransfer t = transfer;
+        if (t == null) throw new RequestRejected("no device state transfer to check (SET_DEVICE_STATE_FD first)");
+        transfer = null;
+        StateTransfer.Outcome o = t.await(stateOptions.checkTimeout(), this::frontendHungUp);
+        if (!o.succeeded()) throw new RequestRejected(o.detail());
+        LOG.info("device state {} checked: {}", t.direction().name().toLowerCase(), o.detail());
+        return Reply.U64.SUCCESS;
+    }
+
+    private static final int POLLRDHUP = 0x2000;
+
+    private boolean frontendHungUp() {
+        try {
+            int revents = Libc.pollOne(connection.socket().fd(), POLLRDHUP, 0);
+            return (revents & (POLLRDHUP | Libc.POLLHUP | Libc.POLLERR | Libc.POLLNVAL)) != 0;
+        } catch (NativeException | RuntimeException e) {
+            return true;
+        }
+    }
+
+    private void cancelTransfer(String why) throws RequestRejected {
+        StateTransfer t = transfer;
+        if (t == null) return;
+        transfer = null;
+        LOG.info("cancelling the running device state {}: {}", t.direction().name().toLowerCase(), why);
+        if (!t.cancel(Duration.ofSeconds(5))) {
+            throw new RequestRejected("the previous device state transfer did not stop");
+        }
+    }
+
     private void resetDevice() {
+        try {
+            cancelTransfer("device reset");
+        } catch (RequestRejected e) {
+            LOG.error("{}", e.getMessage());
+        }
         for (Vring r : rings) {
             r.lock.lock();
             try {
@@ -493,6 +677,11 @@ public final class BackendSession implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            cancelTransfer("the session ends");
+        } catch (RequestRejected e) {
+            LOG.error("{}", e.getMessage());
+        }
         worker.close();
         for (Vring r : rings) {
             r.lock.lock();

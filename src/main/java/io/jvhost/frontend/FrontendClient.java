@@ -3,6 +3,8 @@ package io.jvhost.frontend;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.UnixSocket;
 import io.jvhost.protocol.Connection;
+import io.jvhost.protocol.DeviceStateDirection;
+import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.FrontendMessage;
 import io.jvhost.protocol.FrontendMessage.*;
 import io.jvhost.protocol.MemoryRegionDescriptor;
@@ -21,6 +23,7 @@ import java.util.Optional;
 public final class FrontendClient implements AutoCloseable {
     private final Connection connection;
     private long protocolFeatures;
+    private boolean protocolFeaturesSet;
 
     public FrontendClient(UnixSocket socket) {
         this.connection = new Connection(socket);
@@ -80,6 +83,17 @@ public final class FrontendClient implements AutoCloseable {
     public void setProtocolFeatures(long features) throws IOException {
         connection.send(new SetProtocolFeatures(features), false);
         protocolFeatures = features;
+        protocolFeaturesSet = true;
+    }
+
+    /** Whether SET_PROTOCOL_FEATURES was sent on this connection. */
+    public boolean protocolFeaturesSet() {
+        return protocolFeaturesSet;
+    }
+
+    /** The protocol features acked with SET_PROTOCOL_FEATURES (0 before). */
+    public long protocolFeatures() {
+        return protocolFeatures;
     }
 
     public int getQueueNum() throws IOException {
@@ -165,6 +179,39 @@ public final class FrontendClient implements AutoCloseable {
     public int getStatus() throws IOException {
         GetStatus m = new GetStatus();
         return (int) u64(call(m), m);
+    }
+
+    /**
+     * SET_DEVICE_STATE_FD: hands {@code fd} (one end of the transfer channel; still owned by the
+     * caller) to the back-end. Returns the back-end's own channel fd if it provides one, which
+     * the caller must then use instead (and close). A refusal throws
+     * {@link BackendRefusedException}.
+     */
+    public Optional<Fd> setDeviceStateFd(DeviceStateDirection direction, DeviceStatePhase phase, Fd fd)
+            throws IOException {
+        return setDeviceStateFd(direction.code(), phase.code(), fd);
+    }
+
+    /** As above with raw codes, for values the enums do not have (tests, future phases). */
+    public Optional<Fd> setDeviceStateFd(int direction, int phase, Fd fd) throws IOException {
+        SetDeviceStateFd m = new SetDeviceStateFd(direction, phase, fd);
+        Reply r = call(m);
+        if (!(r instanceof Reply.DeviceStateFd result)) throw new IOException("reply to " + m.request() + " is " + r);
+        if (!result.succeeded()) {
+            throw new BackendRefusedException("SET_DEVICE_STATE_FD(direction " + direction + ", phase " + phase
+                    + ") refused by the back-end (error " + result.error() + ")");
+        }
+        return result.fd();
+    }
+
+    /**
+     * CHECK_DEVICE_STATE: returns once the back-end knows whether the transfer worked; throws
+     * {@link BackendRefusedException} if it did not.
+     */
+    public void checkDeviceState() throws IOException {
+        CheckDeviceState m = new CheckDeviceState();
+        long v = u64(call(m), m);
+        if (v != 0) throw new BackendRefusedException("CHECK_DEVICE_STATE: the back-end reports failure (" + v + ")");
     }
 
     public void resetDevice() throws IOException {

@@ -32,7 +32,8 @@ public final class GuestDriver implements AutoCloseable {
     /** Protocol features the model uses when offered. */
     static final Set<ProtocolFeature> DRIVER_PROTOCOL_FEATURES = EnumSet.of(ProtocolFeature.MQ,
             ProtocolFeature.REPLY_ACK, ProtocolFeature.CONFIGURE_MEM_SLOTS, ProtocolFeature.CONFIG,
-            ProtocolFeature.STATUS, ProtocolFeature.RESET_DEVICE, ProtocolFeature.LOG_SHMFD);
+            ProtocolFeature.STATUS, ProtocolFeature.RESET_DEVICE, ProtocolFeature.LOG_SHMFD,
+            ProtocolFeature.DEVICE_STATE);
 
     /** How to set the device up. */
     public record Options(int queues, int queueSize, long ramBytes, long deviceFeatures, boolean indirect,
@@ -56,14 +57,16 @@ public final class GuestDriver implements AutoCloseable {
 
     private static final long GUEST_PHYS_BASE = 0x1_0000_0000L; // away from 0: catches gpa/offset mix-ups
 
-    private final FrontendClient client;
+    private FrontendClient client;
     private final GuestRam ram;
     private final Options options;
     private final List<DriverQueue> queues = new ArrayList<>();
     private final List<EventFd> kicks = new ArrayList<>();
     private final List<EventFd> calls = new ArrayList<>();
     private final long features;
-    private final long protocolFeatures;
+    private long protocolFeatures;
+    /** The indices GET_VRING_BASE reported at the last {@link #suspend()}; null while running. */
+    private int[] suspendedAt;
 
     private GuestDriver(FrontendClient client, GuestRam ram, Options options, long features, long protocolFeatures) {
         this.client = client;
@@ -83,23 +86,10 @@ public final class GuestDriver implements AutoCloseable {
         try {
             long offered = client.getFeatures();
             long wanted = offered & (DRIVER_FEATURES | options.deviceFeatures());
-            long pf = 0;
-            if (VirtioFeatures.has(offered, VirtioFeatures.PROTOCOL_FEATURES)) {
-                pf = client.getProtocolFeatures() & ProtocolFeature.maskOf(DRIVER_PROTOCOL_FEATURES);
-                client.setProtocolFeatures(pf);
-            }
-            if (ProtocolFeature.MQ.isIn(pf)) {
-                int n = client.getQueueNum();
-                if (n < options.queues()) throw new IOException("back-end has " + n + " queues, need " + options.queues());
-            }
-            client.setOwner();
+            long pf = connectDevice(client, offered, options.queues());
             client.setFeatures(wanted);
             ram = GuestRam.create(options.ramBytes(), GUEST_PHYS_BASE);
-            if (ProtocolFeature.CONFIGURE_MEM_SLOTS.isIn(pf) && !options.useMemTable()) {
-                client.addMemReg(ram.descriptor(), ram.fd());
-            } else {
-                client.setMemTable(List.of(ram.descriptor()), List.of(ram.fd()));
-            }
+            shareMemory(client, ram, pf, options);
             GuestDriver d = new GuestDriver(client, ram, options, wanted, pf);
             d.startRings(0);
             return d;
@@ -107,6 +97,37 @@ public final class GuestDriver implements AutoCloseable {
             if (ram != null) ram.close();
             client.close();
             throw e;
+        }
+    }
+
+    /**
+     * The part of the handshake QEMU does when the device is created (vhost_dev_init): protocol
+     * features, queue count, owner. A migration destination then gets its state loaded, before
+     * features, memory and rings (vhost_dev_start). Returns the acked protocol features.
+     */
+    public static long connectDevice(FrontendClient client, int queues) throws IOException {
+        return connectDevice(client, client.getFeatures(), queues);
+    }
+
+    private static long connectDevice(FrontendClient client, long offered, int queues) throws IOException {
+        long pf = 0;
+        if (VirtioFeatures.has(offered, VirtioFeatures.PROTOCOL_FEATURES)) {
+            pf = client.getProtocolFeatures() & ProtocolFeature.maskOf(DRIVER_PROTOCOL_FEATURES);
+            client.setProtocolFeatures(pf);
+        }
+        if (ProtocolFeature.MQ.isIn(pf)) {
+            int n = client.getQueueNum();
+            if (n < queues) throw new IOException("back-end has " + n + " queues, need " + queues);
+        }
+        client.setOwner();
+        return pf;
+    }
+
+    private static void shareMemory(FrontendClient client, GuestRam ram, long pf, Options options) throws IOException {
+        if (ProtocolFeature.CONFIGURE_MEM_SLOTS.isIn(pf) && !options.useMemTable()) {
+            client.addMemReg(ram.descriptor(), ram.fd());
+        } else {
+            client.setMemTable(List.of(ram.descriptor()), List.of(ram.fd()));
         }
     }
 
@@ -196,6 +217,81 @@ public final class GuestDriver implements AutoCloseable {
         int[] bases = new int[queues.size()];
         for (int i = 0; i < queues.size(); i++) bases[i] = client.getVringBase(i);
         return bases;
+    }
+
+    /**
+     * Suspends the device as QEMU does before saving its state: disables and stops every ring
+     * and remembers where each stopped, for {@link #resume()} or {@link #moveTo}. The driver's
+     * own bookkeeping (requests in flight, free descriptors) is untouched.
+     */
+    public int[] suspend() throws IOException {
+        if (suspendedAt != null) throw new IllegalStateException("already suspended");
+        if (VirtioFeatures.has(features, VirtioFeatures.PROTOCOL_FEATURES)) {
+            for (int i = 0; i < queues.size(); i++) client.setVringEnable(i, false);
+        }
+        suspendedAt = stopRings();
+        return suspendedAt.clone();
+    }
+
+    public boolean isSuspended() {
+        return suspendedAt != null;
+    }
+
+    /** Starts the rings again on the same back-end from where {@link #suspend()} stopped them. */
+    public void resume() throws IOException {
+        if (suspendedAt == null) throw new IllegalStateException("not suspended");
+        configureRings(suspendedAt);
+        suspendedAt = null;
+    }
+
+    /**
+     * Continues on another back-end whose state was loaded from this one's: same guest RAM and
+     * rings, the destination gets the memory table and every ring with SET_VRING_BASE equal to
+     * the index the source stopped at, and new kick/call eventfds. Requests in flight stay in
+     * flight. The source connection is closed. If the destination's handshake already ran
+     * ({@link #connectDevice}, as before a LOAD), it is not repeated.
+     */
+    public void moveTo(FrontendClient destination) throws IOException {
+        if (suspendedAt == null) throw new IllegalStateException("suspend() first: the source must be stopped");
+        long offered = destination.getFeatures();
+        if ((offered & features) != features) {
+            throw new IOException("the destination lacks features the driver uses: "
+                    + VirtioFeatures.describe(features & ~offered));
+        }
+        long pf = destination.protocolFeaturesSet() ? destination.protocolFeatures()
+                : connectDevice(destination, offered, options.queues());
+        destination.setFeatures(features);
+        shareMemory(destination, ram, pf, options);
+        FrontendClient source = client;
+        client = destination;
+        protocolFeatures = pf;
+        kicks.forEach(EventFd::close);
+        calls.forEach(EventFd::close);
+        kicks.clear();
+        calls.clear();
+        for (int i = 0; i < queues.size(); i++) {
+            kicks.add(EventFd.create(true));
+            calls.add(EventFd.create(true));
+        }
+        configureRings(suspendedAt);
+        suspendedAt = null;
+        source.close();
+    }
+
+    /** Ring setup for existing driver queues (QEMU's vhost_virtqueue_start), from {@code bases}. */
+    private void configureRings(int[] bases) throws IOException {
+        for (int i = 0; i < queues.size(); i++) {
+            DriverQueue q = queues.get(i);
+            VringAddresses a = q.addresses(false);
+            client.setVringNum(i, q.size());
+            client.setVringBase(i, bases[i]);
+            client.setVringAddr(i, a.flags(), a.descUserAddr(), a.usedUserAddr(), a.availUserAddr(), a.logGuestAddr());
+            client.setVringCall(i, calls.get(i).fd());
+            client.setVringKick(i, kicks.get(i).fd());
+            if (VirtioFeatures.has(features, VirtioFeatures.PROTOCOL_FEATURES)) client.setVringEnable(i, true);
+            // Requests posted while suspended got no kick that anyone saw: kick now.
+            kicks.get(i).signal();
+        }
     }
 
     @Override

@@ -1,0 +1,247 @@
+package io.jvhost.backend;
+
+import io.jvhost.nativeio.CancellableFd;
+import io.jvhost.nativeio.NativeException;
+import io.jvhost.protocol.DeviceStateDirection;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One device-state transfer started by SET_DEVICE_STATE_FD, running on its own thread so the
+ * message loop never waits for the front-end's end of the channel. CHECK_DEVICE_STATE
+ * {@linkplain #await joins} it. Saving writes the captured state and closes the channel (EOF);
+ * loading reads to EOF, has the device parse and validate everything, and only then commits.
+ */
+final class StateTransfer {
+    private static final Logger LOG = LoggerFactory.getLogger(StateTransfer.class);
+
+    /** What CHECK_DEVICE_STATE reports. */
+    record Outcome(boolean succeeded, String detail) {
+        static Outcome ok(String detail) {
+            return new Outcome(true, detail);
+        }
+
+        static Outcome failed(String detail) {
+            return new Outcome(false, detail);
+        }
+    }
+
+    /** Installs a prepared state; refuses (with the reason) if the device may no longer change. */
+    @FunctionalInterface
+    interface Committer {
+        void commit(StatefulDevice.PreparedState state) throws DeviceException;
+    }
+
+    private final DeviceStateDirection direction;
+    private final CancellableFd channel;
+    private final Thread thread;
+    private volatile Outcome outcome;
+    private boolean cancelled;
+    private boolean committing;
+
+    private StateTransfer(String deviceName, DeviceStateDirection direction, CancellableFd channel,
+            Runnable body) {
+        this.direction = direction;
+        this.channel = channel;
+        this.thread = Thread.ofPlatform().daemon().name("jvhost-" + deviceName + "-state-" + direction.name().toLowerCase())
+                .unstarted(body);
+    }
+
+    DeviceStateDirection direction() {
+        return direction;
+    }
+
+    /**
+     * Writes {@code snapshot} into {@code channel} (ours to close), through vmsplice when
+     * {@code zeroCopy} (the channel is then a pipe the back-end created).
+     */
+    static StateTransfer save(String deviceName, StatefulDevice.SavedState snapshot, CancellableFd channel,
+            boolean zeroCopy) {
+        StateTransfer[] self = new StateTransfer[1];
+        StateTransfer t = new StateTransfer(deviceName, DeviceStateDirection.SAVE, channel, () -> self[0].runSave(snapshot, zeroCopy));
+        self[0] = t;
+        t.thread.start();
+        return t;
+    }
+
+    /** Reads a state from {@code channel} (ours to close) and commits it through {@code committer}. */
+    static StateTransfer load(String deviceName, StatefulDevice device, CancellableFd channel, Committer committer) {
+        StateTransfer[] self = new StateTransfer[1];
+        StateTransfer t = new StateTransfer(deviceName, DeviceStateDirection.LOAD, channel, () -> self[0].runLoad(device, committer));
+        self[0] = t;
+        t.thread.start();
+        return t;
+    }
+
+    private void runSave(StatefulDevice.SavedState snapshot, boolean zeroCopy) {
+        CountingOutput counted = null;
+        VmspliceOutput spliced = null;
+        try {
+            OutputStream raw;
+            if (zeroCopy) {
+                spliced = new VmspliceOutput(channel);
+                raw = spliced;
+            } else {
+                raw = channel.output();
+            }
+            counted = new CountingOutput(raw);
+            try (OutputStream out = counted) {
+                snapshot.writeTo(out);
+            }
+            finish(Outcome.ok("saved " + counted.count + " bytes"));
+        } catch (IOException | RuntimeException e) {
+            long n = counted == null ? 0 : counted.count;
+            finish(Outcome.failed("saving failed after " + n + " bytes: " + describe(e)));
+        } finally {
+            if (spliced != null) spliced.release();
+            channel.close();
+        }
+    }
+
+    private void runLoad(StatefulDevice device, Committer committer) {
+        CountingInput in = new CountingInput(channel.input());
+        try (in) {
+            StatefulDevice.PreparedState prepared = device.prepareLoad(in);
+            if (in.read() != -1) {
+                throw new DeviceException("the state ended after " + (in.count - 1) + " bytes but more followed");
+            }
+            if (!beginCommit()) throw new IOException("transfer cancelled");
+            committer.commit(prepared);
+            finish(Outcome.ok("loaded " + in.count + " bytes"));
+        } catch (IOException | DeviceException | RuntimeException e) {
+            finish(Outcome.failed("loading failed after " + in.count + " bytes, device state unchanged: " + describe(e)));
+        } finally {
+            channel.close();
+        }
+    }
+
+    private static String describe(Exception e) {
+        return e.getMessage() != null ? e.getMessage() : e.toString();
+    }
+
+    private void finish(Outcome o) {
+        outcome = o;
+        if (o.succeeded()) LOG.info("device state {}: {}", direction.name().toLowerCase(), o.detail());
+        else LOG.warn("device state {}: {}", direction.name().toLowerCase(), o.detail());
+    }
+
+    /** Past this point a cancel no longer stops a load: the commit is short and runs to its end. */
+    private synchronized boolean beginCommit() {
+        if (cancelled) return false;
+        committing = true;
+        return true;
+    }
+
+    /**
+     * Aborts the transfer (a new SET_DEVICE_STATE_FD, a reset, the session ends) and waits for
+     * the thread; returns false if it did not stop within {@code timeout}.
+     */
+    boolean cancel(Duration timeout) {
+        synchronized (this) {
+            if (!committing) cancelled = true;
+        }
+        channel.cancel();
+        try {
+            thread.join(timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !thread.isAlive();
+    }
+
+    /**
+     * Waits for the transfer to end (CHECK_DEVICE_STATE). Gives up, cancelling it, after
+     * {@code timeout} or as soon as {@code peerGone} says the front-end went away: a CHECK that
+     * comes before the front-end finished its side would otherwise wait for ever.
+     */
+    Outcome await(Duration timeout, BooleanSupplier peerGone) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            while (thread.isAlive()) {
+                thread.join(100);
+                if (!thread.isAlive()) break;
+                if (peerGone.getAsBoolean()) {
+                    cancel(Duration.ofSeconds(5));
+                    return Outcome.failed("the front-end went away during the transfer");
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    cancel(Duration.ofSeconds(5));
+                    return Outcome.failed("the transfer did not finish within " + timeout.toSeconds() + " s of CHECK_DEVICE_STATE");
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            cancel(Duration.ofSeconds(5));
+            return Outcome.failed("interrupted");
+        }
+        Outcome o = outcome;
+        return o != null ? o : Outcome.failed("the transfer thread ended without a result");
+    }
+
+    /** Opens the channel for this direction (non-blocking, cancellable). */
+    static CancellableFd open(io.jvhost.nativeio.Fd fd, DeviceStateDirection direction) throws NativeException {
+        return switch (direction) {
+            case SAVE -> CancellableFd.forWriting(fd, 0);
+            case LOAD -> CancellableFd.forReading(fd, 0);
+        };
+    }
+
+    private static final class CountingOutput extends OutputStream {
+        private final OutputStream out;
+        long count;
+
+        CountingOutput(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.close();
+        }
+    }
+
+    private static final class CountingInput extends InputStream {
+        private final InputStream in;
+        long count;
+
+        CountingInput(InputStream in) {
+            this.in = in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) count++;
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) count += n;
+            return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+}
