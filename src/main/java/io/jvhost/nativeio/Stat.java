@@ -30,6 +30,16 @@ public record Stat(
         return fileType() == S_IFLNK;
     }
 
+    /** The major number of a dev_t (glibc's major()). */
+    public static long major(long dev) {
+        return ((dev >>> 8) & 0xfffL) | ((dev >>> 32) & 0xfffff000L);
+    }
+
+    /** The minor number of a dev_t (glibc's minor()). */
+    public static long minor(long dev) {
+        return (dev & 0xffL) | ((dev >>> 12) & 0xffffff00L);
+    }
+
     /** glibc's makedev: how dev_t packs a major and a minor number. */
     public static long makedev(long major, long minor) {
         return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8)
