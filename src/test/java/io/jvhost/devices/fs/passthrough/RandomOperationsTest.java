@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class RandomOperationsTest extends FsTestBase {
     private static final String[] NAMES = {"a", "b", "c"};
+    private static final int[] KIND_BY_WEIGHT = {0, 0, 0, 1, 1, 1, 2, 3, 4, 4, 5};
 
     /** path → null for a directory, else the file's content. */
     private final TreeMap<String, byte[]> model = new TreeMap<>();
@@ -110,8 +111,11 @@ class RandomOperationsTest extends FsTestBase {
     }
 
     private String step(int step) throws Exception {
-        String p = randomPath();
-        int kind = rnd.nextInt(6);
+        // Weighted so that the tree grows: mkdir and create 3, unlink 1, rmdir 1, rename 2, truncate 1.
+        int kind = KIND_BY_WEIGHT[rnd.nextInt(KIND_BY_WEIGHT.length)];
+        // Removing, renaming and truncating mostly pick a name that exists, the others mostly a new one.
+        boolean existing = kind >= 2 && !model.isEmpty() && rnd.nextInt(4) != 0;
+        String p = existing ? new ArrayList<>(model.keySet()).get(rnd.nextInt(model.size())) : randomPath();
         int expected = parentError(p);
         String desc;
         int got = 0;
@@ -186,9 +190,9 @@ class RandomOperationsTest extends FsTestBase {
         if (e != 0) return e;
         if (!model.containsKey(from)) return Errno.ENOENT;
         if (from.equals(to)) return noReplace ? Errno.EEXIST : 0;
+        if (noReplace && model.containsKey(to)) return Errno.EEXIST; // the kernel checks this first
         if (to.startsWith(from + "/")) return Errno.EINVAL;
         if (model.containsKey(to)) {
-            if (noReplace) return Errno.EEXIST;
             if (from.startsWith(to + "/")) return Errno.ENOTEMPTY;
             boolean srcDir = isDir(from), dstDir = isDir(to);
             if (srcDir && !dstDir) return Errno.ENOTDIR;
