@@ -1,0 +1,25 @@
+package io.jvhost.devices.fs.passthrough;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How long the guest may cache names and attributes, as virtiofsd's --cache option: never
+ * (0, and file data bypasses the guest page cache), auto (1 s) or always (one day, data and
+ * directory listings kept in the guest's cache across opens).
+ */
+public enum CachePolicy {
+    NEVER(0),
+    AUTO(TimeUnit.SECONDS.toNanos(1)),
+    ALWAYS(TimeUnit.SECONDS.toNanos(86_400));
+
+    private final long timeoutNanos;
+
+    CachePolicy(long timeoutNanos) {
+        this.timeoutNanos = timeoutNanos;
+    }
+
+    /** Entry and attribute timeout. */
+    public long timeoutNanos() {
+        return timeoutNanos;
+    }
+}

@@ -1,0 +1,79 @@
+package io.jvhost.devices.fs.passthrough;
+
+import io.jvhost.devices.fs.FsException;
+import io.jvhost.nativeio.Errno;
+import io.jvhost.nativeio.Fd;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Open handles by fh. A handle is only valid with the node it was opened for and for its kind
+ * (file or directory): anything else is EBADF, so a forged or mixed-up fh reaches nothing.
+ */
+final class HandleTable {
+    enum Kind { FILE, DIRECTORY }
+
+    private final Map<Long, Handle> byFh = new HashMap<>();
+    private final InodeTable inodes;
+    private long nextFh = 1;
+
+    HandleTable(InodeTable inodes) {
+        this.inodes = inodes;
+    }
+
+    /** Registers an open descriptor of {@code inode}; the handle keeps the inode alive until released. */
+    synchronized Handle add(Inode inode, Fd fd, int flags, Kind kind) {
+        Handle h = new Handle(nextFh++, inode, fd, flags, kind == Kind.DIRECTORY);
+        byFh.put(h.fh, h);
+        inodes.addRef(inode);
+        return h;
+    }
+
+    /** The handle, pinned for one use (close it when done). */
+    synchronized Handle pin(long fh, long nodeId, Kind kind) throws FsException {
+        Handle h = byFh.get(fh);
+        if (h == null || h.inode.nodeId != nodeId) throw new FsException(Errno.EBADF, "unknown fh " + fh + " for node " + nodeId);
+        if (h.directory != (kind == Kind.DIRECTORY)) {
+            throw new FsException(Errno.EBADF, "fh " + fh + " is not a " + kind.name().toLowerCase() + " handle");
+        }
+        if (!h.pin()) throw new FsException(Errno.EBADF, "fh " + fh + " is being released");
+        return h;
+    }
+
+    /** RELEASE / RELEASEDIR. */
+    void remove(long fh, long nodeId, Kind kind) throws FsException {
+        Handle h;
+        synchronized (this) {
+            h = byFh.get(fh);
+            if (h == null || h.inode.nodeId != nodeId || h.directory != (kind == Kind.DIRECTORY)) {
+                throw new FsException(Errno.EBADF, "unknown fh " + fh + " for node " + nodeId);
+            }
+            byFh.remove(fh);
+        }
+        h.retire();
+        inodes.dropRef(h.inode);
+    }
+
+    synchronized void clear() {
+        for (Handle h : byFh.values()) h.retire();
+        byFh.clear();
+    }
+
+    synchronized long nextFh() {
+        return nextFh;
+    }
+
+    synchronized int size() {
+        return byFh.size();
+    }
+
+    synchronized List<FsSnapshot.HandleState> snapshot() {
+        List<FsSnapshot.HandleState> out = new ArrayList<>();
+        for (Handle h : byFh.values()) out.add(new FsSnapshot.HandleState(h.fh, h.inode.nodeId, h.flags, h.directory));
+        out.sort(Comparator.comparingLong(FsSnapshot.HandleState::fh));
+        return out;
+    }
+}

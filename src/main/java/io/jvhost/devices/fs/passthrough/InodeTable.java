@@ -1,0 +1,182 @@
+package io.jvhost.devices.fs.passthrough;
+
+import io.jvhost.devices.fs.FileSystem;
+import io.jvhost.devices.fs.FsException;
+import io.jvhost.nativeio.Errno;
+import io.jvhost.nativeio.Fd;
+import io.jvhost.nativeio.FileHandle;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Node ids to inodes, and the bookkeeping that decides when an inode goes: it is dropped when
+ * the guest has forgotten every lookup and nothing internal (a child's location, an open
+ * handle) refers to it. The root is never dropped.
+ */
+final class InodeTable {
+    private final Map<Long, Inode> byId = new HashMap<>();
+    private final Map<InodeKey, Inode> byKey = new HashMap<>();
+    private final Map<Location, Inode> byLocation = new HashMap<>();
+    private final Inode root;
+    private long nextNodeId = FileSystem.ROOT_ID + 1;
+
+    InodeTable(Inode root) {
+        if (root.nodeId != FileSystem.ROOT_ID) throw new IllegalArgumentException("root must have node id 1");
+        this.root = root;
+        byId.put(root.nodeId, root);
+        byKey.put(root.key, root);
+    }
+
+    Inode root() {
+        return root;
+    }
+
+    /** The node, pinned for one use (close it when done). Unknown ids (never handed out or forgotten): ENOENT. */
+    synchronized Inode pin(long nodeId) throws FsException {
+        Inode n = byId.get(nodeId);
+        if (n == null || !n.pin()) throw new FsException(Errno.ENOENT, "unknown node id " + nodeId);
+        return n;
+    }
+
+    /** If the file is already a node: counts one lookup, records the location if it had none, returns it. */
+    synchronized Inode countExisting(InodeKey key, Location seenAt) {
+        Inode n = byKey.get(key);
+        if (n == null) return null;
+        n.lookups++;
+        if (n.location == null && n != root) setLocation(n, seenAt);
+        return n;
+    }
+
+    /**
+     * Counts one lookup of the file {@code fd} refers to: the existing node if there is one
+     * (then {@code fd} is closed, the node keeps its own), else a new node owning {@code fd}.
+     */
+    synchronized Inode addOrCount(InodeKey key, int fileType, Fd fd, FileHandle handle, Location seenAt) {
+        Inode existing = countExisting(key, seenAt);
+        if (existing != null) {
+            fd.close();
+            return existing;
+        }
+        Inode n = new Inode(nextNodeId++, key, fileType, fd, handle);
+        n.lookups = 1;
+        byId.put(n.nodeId, n);
+        byKey.put(key, n);
+        setLocation(n, seenAt);
+        return n;
+    }
+
+    /** FORGET: gives back up to {@code count} lookups; unknown nodes and the root are ignored. */
+    synchronized void forget(long nodeId, long count) {
+        Inode n = byId.get(nodeId);
+        if (n == null || n == root || count <= 0) return;
+        n.lookups -= Math.min(count, n.lookups);
+        dropIfUnused(n);
+    }
+
+    synchronized void addRef(Inode n) {
+        n.refs++;
+    }
+
+    synchronized void dropRef(Inode n) {
+        n.refs--;
+        dropIfUnused(n);
+    }
+
+    /** A name was removed: the node it named (if known) has no location any more. */
+    synchronized void unlinked(long parentId, byte[] name) {
+        Inode n = byLocation.get(new Location(parentId, name));
+        if (n != null) {
+            setLocation(n, null);
+            dropIfUnused(n);
+        }
+    }
+
+    /** renameat2 succeeded: move (or, for RENAME_EXCHANGE, swap) the locations it changed. */
+    synchronized void renamed(Location from, Location to, boolean exchange) {
+        Inode moved = byLocation.get(from);
+        Inode target = byLocation.get(to);
+        if (target != null) setLocation(target, exchange ? from : null);
+        if (moved != null) setLocation(moved, to);
+        if (target != null) dropIfUnused(target);
+    }
+
+    /** DESTROY: every node but the root goes, the root's lookups are reset. */
+    synchronized void clear() {
+        for (Inode n : byId.values()) {
+            if (n != root) n.retire();
+        }
+        byId.clear();
+        byKey.clear();
+        byLocation.clear();
+        byId.put(root.nodeId, root);
+        byKey.put(root.key, root);
+        root.lookups = 0;
+        root.refs = 0;
+    }
+
+    synchronized int size() {
+        return byId.size();
+    }
+
+    synchronized long nextNodeId() {
+        return nextNodeId;
+    }
+
+    synchronized List<FsSnapshot.InodeState> snapshot() {
+        List<FsSnapshot.InodeState> out = new ArrayList<>();
+        for (Inode n : byId.values()) {
+            out.add(new FsSnapshot.InodeState(n.nodeId, n.lookups, n.key.dev(), n.key.ino(), n.key.mountId(),
+                    n.fileType, n.location, n.fileHandle));
+        }
+        out.sort(Comparator.comparingLong(FsSnapshot.InodeState::nodeId));
+        return out;
+    }
+
+    /** Sets a node's location; a location holds a reference on its parent directory. */
+    private void setLocation(Inode n, Location loc) {
+        Location old = n.location;
+        if (Objects.equals(old, loc)) return;
+        Inode parent = loc == null ? null : byId.get(loc.parentId());
+        if (parent == null) loc = null; // the parent went away meanwhile: nothing to anchor to
+        n.location = loc;
+        if (loc != null) {
+            parent.refs++; // the new anchor first, so that nothing below can drop the parent
+            Inode displaced = byLocation.put(loc, n);
+            if (displaced != null && displaced != n) {
+                // A stale record (the host changed the tree behind our back): the name is n's now.
+                displaced.location = null;
+                parent.refs--;
+                dropIfUnused(displaced);
+            }
+        }
+        if (old != null) {
+            byLocation.remove(old, n);
+            releaseParent(old);
+        }
+    }
+
+    private void releaseParent(Location loc) {
+        Inode parent = byId.get(loc.parentId());
+        if (parent != null) {
+            parent.refs--;
+            dropIfUnused(parent);
+        }
+    }
+
+    private void dropIfUnused(Inode n) {
+        if (n == root || n.lookups > 0 || n.refs > 0 || byId.get(n.nodeId) != n) return;
+        byId.remove(n.nodeId);
+        byKey.remove(n.key, n);
+        Location loc = n.location;
+        n.location = null;
+        n.retire();
+        if (loc != null) {
+            byLocation.remove(loc, n);
+            releaseParent(loc);
+        }
+    }
+}

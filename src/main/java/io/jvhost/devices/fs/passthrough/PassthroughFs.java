@@ -1,0 +1,681 @@
+package io.jvhost.devices.fs.passthrough;
+
+import io.jvhost.devices.fs.Attr;
+import io.jvhost.devices.fs.AttrReply;
+import io.jvhost.devices.fs.Created;
+import io.jvhost.devices.fs.DirEntry;
+import io.jvhost.devices.fs.DirSink;
+import io.jvhost.devices.fs.Entry;
+import io.jvhost.devices.fs.FileSystem;
+import io.jvhost.devices.fs.FsException;
+import io.jvhost.devices.fs.Opened;
+import io.jvhost.devices.fs.ReadSink;
+import io.jvhost.devices.fs.RequestContext;
+import io.jvhost.devices.fs.SetAttr;
+import io.jvhost.devices.fs.StatFs;
+import io.jvhost.devices.fs.WriteSource;
+import io.jvhost.devices.fs.passthrough.HandleTable.Kind;
+import io.jvhost.nativeio.DirEntries;
+import io.jvhost.nativeio.DirEntry64;
+import io.jvhost.nativeio.Errno;
+import io.jvhost.nativeio.Fd;
+import io.jvhost.nativeio.FileCalls;
+import io.jvhost.nativeio.FileHandle;
+import io.jvhost.nativeio.FileHandles;
+import io.jvhost.nativeio.FileIo;
+import io.jvhost.nativeio.FsStats;
+import io.jvhost.nativeio.Libc;
+import io.jvhost.nativeio.NativeException;
+import io.jvhost.nativeio.Stat;
+import io.jvhost.nativeio.Xattrs;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A {@link FileSystem} that passes the guest's requests through to a directory of the host,
+ * shaped like virtiofsd's passthrough: every node holds an O_PATH descriptor opened relative
+ * to its parent's with O_NOFOLLOW, nodes are identified by (st_dev, st_ino, mount id) so two
+ * lookups of one file give one node id, and opens go through the node's descriptor.
+ *
+ * <p>Confinement: every name is one validated path component ({@link Names}), every call is
+ * relative to a node's descriptor, nothing follows a symlink, and the only path the server
+ * builds itself is /proc/self/fd/N of its own descriptors (to reopen an inode, or to reach it
+ * where the call takes no O_PATH descriptor). Only regular files and directories are opened;
+ * device nodes and FIFOs the guest opens are the guest kernel's business, and opening them
+ * here would hand the guest host devices (ENXIO), a symlink cannot be opened (ELOOP).
+ *
+ * <p>Request threads must be platform threads: creating calls switch the thread's
+ * fsuid/fsgid and umask ({@link CallerIdentity}).
+ */
+public final class PassthroughFs implements FileSystem, AutoCloseable {
+    // FUSE_INIT capability bits (include/uapi/linux/fuse.h) this file system honours.
+    static final long FUSE_ASYNC_READ = 1L << 0, FUSE_ATOMIC_O_TRUNC = 1L << 3, FUSE_BIG_WRITES = 1L << 5,
+            FUSE_DONT_MASK = 1L << 6, FUSE_AUTO_INVAL_DATA = 1L << 12, FUSE_DO_READDIRPLUS = 1L << 13,
+            FUSE_READDIRPLUS_AUTO = 1L << 14, FUSE_PARALLEL_DIROPS = 1L << 18;
+
+    /** open(2) flags the guest may not choose: creation is CREATE's job, O_PATH/O_TMPFILE are not files to serve. */
+    private static final int O_TMPFILE_BIT = 020000000;
+    private static final int REFUSED_OPEN_FLAGS = Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOCTTY | Libc.O_NOFOLLOW
+            | Libc.O_PATH | O_TMPFILE_BIT;
+    private static final int RENAME_FLAGS = FileCalls.RENAME_NOREPLACE | FileCalls.RENAME_EXCHANGE
+            | FileCalls.RENAME_WHITEOUT;
+    private static final int READDIR_BUFFER = 32 * 1024;
+    private static final int F_OK = 0, X_OK = 1, W_OK = 2, R_OK = 4;
+
+    private final PassthroughConfig config;
+    private final InodeTable inodes;
+    private final HandleTable handles;
+    private volatile long initFlags;
+
+    private PassthroughFs(PassthroughConfig config, Inode root) {
+        this.config = config;
+        this.inodes = new InodeTable(root);
+        this.handles = new HandleTable(inodes);
+    }
+
+    /** Serves {@code sharedDir} (a directory; symlinks in the path given here are followed, once). */
+    public static PassthroughFs open(Path sharedDir, PassthroughConfig config) throws IOException {
+        Fd fd = FileCalls.openat(null, FileCalls.bytes(sharedDir.toString()),
+                Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        try {
+            Stat st = FileCalls.fstat(fd);
+            Inode root = new Inode(ROOT_ID, InodeKey.of(st), st.fileType(), fd, fileHandleOf(config, fd));
+            return new PassthroughFs(config, root);
+        } catch (NativeException | RuntimeException e) {
+            fd.close();
+            throw e;
+        }
+    }
+
+    public PassthroughConfig config() {
+        return config;
+    }
+
+    /** A consistent copy of nodes, handles, counters and INIT flags (what a migration carries). */
+    public FsSnapshot snapshot() {
+        synchronized (handles) {
+            synchronized (inodes) {
+                return new FsSnapshot(inodes.nextNodeId(), handles.nextFh(), initFlags, List.copyOf(inodes.snapshot()),
+                        List.copyOf(handles.snapshot()));
+            }
+        }
+    }
+
+    /** Closes every descriptor, the root's too. */
+    @Override
+    public void close() {
+        destroy();
+        inodes.root().retire();
+    }
+
+    // ---- session ----
+
+    @Override
+    public long supportedInitFlags() {
+        long flags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_DO_READDIRPLUS
+                | FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS;
+        return config.cache() == CachePolicy.AUTO ? flags | FUSE_AUTO_INVAL_DATA : flags;
+    }
+
+    @Override
+    public void init(long negotiatedFlags) {
+        initFlags = negotiatedFlags;
+    }
+
+    @Override
+    public void destroy() {
+        synchronized (handles) {
+            handles.clear();
+            inodes.clear();
+        }
+        initFlags = 0;
+    }
+
+    // ---- names ----
+
+    @Override
+    public Entry lookup(RequestContext ctx, long parent, byte[] name) throws FsException {
+        Names.component(name);
+        try (Inode dir = inodes.pin(parent)) {
+            return lookupAndCount(dir, name);
+        }
+    }
+
+    @Override
+    public void forget(long node, long count) {
+        inodes.forget(node, count);
+    }
+
+    @Override
+    public Entry mknod(RequestContext ctx, long parent, byte[] name, int mode, int rdev, int umask) throws FsException {
+        Names.component(name);
+        try (Inode dir = inodes.pin(parent)) {
+            try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
+                FileCalls.mknodat(dir.fd, name, id.mode(mode, umask), fuseToDev(rdev));
+            }
+            return lookupAndCount(dir, name);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public Entry mkdir(RequestContext ctx, long parent, byte[] name, int mode, int umask) throws FsException {
+        Names.component(name);
+        try (Inode dir = inodes.pin(parent)) {
+            try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
+                FileCalls.mkdirat(dir.fd, name, id.mode(mode & 07777, umask));
+            }
+            return lookupAndCount(dir, name);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public Entry symlink(RequestContext ctx, byte[] target, long parent, byte[] name) throws FsException {
+        Names.component(name);
+        Names.symlinkTarget(target);
+        try (Inode dir = inodes.pin(parent)) {
+            try (CallerIdentity id = CallerIdentity.become(ctx, 0)) {
+                FileCalls.symlinkat(target, dir.fd, name);
+            }
+            return lookupAndCount(dir, name);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public byte[] readlink(RequestContext ctx, long node) throws FsException {
+        try (Inode n = inodes.pin(node)) {
+            if (!n.isSymlink()) throw new FsException(Errno.EINVAL, "not a symlink");
+            return FileCalls.readlinkat(n.fd, new byte[0]);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public void unlink(RequestContext ctx, long parent, byte[] name) throws FsException {
+        remove(parent, name, 0);
+    }
+
+    @Override
+    public void rmdir(RequestContext ctx, long parent, byte[] name) throws FsException {
+        remove(parent, name, FileCalls.AT_REMOVEDIR);
+    }
+
+    private void remove(long parent, byte[] name, int flags) throws FsException {
+        Names.component(name);
+        try (Inode dir = inodes.pin(parent)) {
+            FileCalls.unlinkat(dir.fd, name, flags);
+            inodes.unlinked(dir.nodeId, name);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public void rename(RequestContext ctx, long oldParent, byte[] oldName, long newParent, byte[] newName, int flags)
+            throws FsException {
+        Names.component(oldName);
+        Names.component(newName);
+        if ((flags & ~RENAME_FLAGS) != 0) throw new FsException(Errno.EINVAL, "unknown rename flags " + flags);
+        try (Inode from = inodes.pin(oldParent); Inode to = inodes.pin(newParent)) {
+            FileCalls.renameat2(from.fd, oldName, to.fd, newName, flags);
+            inodes.renamed(new Location(from.nodeId, oldName), new Location(to.nodeId, newName),
+                    (flags & FileCalls.RENAME_EXCHANGE) != 0);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public Entry link(RequestContext ctx, long node, long newParent, byte[] newName) throws FsException {
+        Names.component(newName);
+        try (Inode n = inodes.pin(node); Inode dir = inodes.pin(newParent)) {
+            if (n.isDirectory()) throw new FsException(Errno.EPERM, "hard link to a directory");
+            FileCalls.linkInode(n.fd, dir.fd, newName);
+            return lookupAndCount(dir, newName);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    // ---- attributes ----
+
+    @Override
+    public AttrReply getattr(RequestContext ctx, long node, long fh, boolean fhValid) throws FsException {
+        try (Inode n = inodes.pin(node)) {
+            if (fhValid) handles.pin(fh, node, n.isDirectory() ? Kind.DIRECTORY : Kind.FILE).close();
+            return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public AttrReply setattr(RequestContext ctx, long node, SetAttr a) throws FsException {
+        try (Inode n = inodes.pin(node); Handle h = a.has(SetAttr.FH) ? handles.pin(a.fh(), node, Kind.FILE) : null) {
+            if (a.has(SetAttr.MODE)) {
+                if (h != null) {
+                    FileCalls.fchmod(h.fd, a.mode() & 07777);
+                } else {
+                    if (n.isSymlink()) throw new FsException(Errno.EOPNOTSUPP, "chmod of a symlink");
+                    FileCalls.fchmodat(null, FileCalls.procSelfFd(n.fd), a.mode() & 07777);
+                }
+            }
+            if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
+                FileCalls.fchownat(n.fd, new byte[0], a.has(SetAttr.UID) ? a.uid() : -1, a.has(SetAttr.GID) ? a.gid() : -1,
+                        FileCalls.AT_EMPTY_PATH | FileCalls.AT_SYMLINK_NOFOLLOW);
+            }
+            if (a.has(SetAttr.SIZE)) {
+                if (a.size() < 0) throw new FsException(Errno.EINVAL, "negative size");
+                if (h != null) {
+                    Libc.ftruncate(h.fd, a.size());
+                } else {
+                    if (n.isDirectory()) throw new FsException(Errno.EISDIR);
+                    if (!n.isRegularFile()) throw new FsException(Errno.EINVAL, "truncate of a special file");
+                    try (Fd w = reopen(n, Libc.O_WRONLY)) {
+                        Libc.ftruncate(w, a.size());
+                    }
+                }
+            }
+            if (a.has(SetAttr.ATIME) || a.has(SetAttr.MTIME)) {
+                long aNsec = !a.has(SetAttr.ATIME) ? FileCalls.UTIME_OMIT
+                        : a.has(SetAttr.ATIME_NOW) ? FileCalls.UTIME_NOW : a.atimeNsec();
+                long mNsec = !a.has(SetAttr.MTIME) ? FileCalls.UTIME_OMIT
+                        : a.has(SetAttr.MTIME_NOW) ? FileCalls.UTIME_NOW : a.mtimeNsec();
+                if (h != null) {
+                    FileCalls.utimensat(h.fd, null, a.atime(), aNsec, a.mtime(), mNsec, 0);
+                } else {
+                    // The magic link ends at the node itself, a symlink included.
+                    FileCalls.utimensat(null, FileCalls.procSelfFd(n.fd), a.atime(), aNsec, a.mtime(), mNsec, 0);
+                }
+            }
+            return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public StatFs statfs(RequestContext ctx, long node) throws FsException {
+        try (Inode n = inodes.pin(node)) {
+            FsStats s = FileIo.fstatfs(n.fd);
+            return new StatFs(s.blocks(), s.bfree(), s.bavail(), s.files(), s.ffree(), (int) s.bsize(),
+                    (int) s.namelen(), (int) s.frsize());
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    /**
+     * ACCESS, decided from the mode bits for the caller's uid/gid (FUSE does not send the
+     * caller's supplementary groups, so those do not count). Root may do anything but execute
+     * a file nobody may execute.
+     */
+    @Override
+    public void access(RequestContext ctx, long node, int mask) throws FsException {
+        if ((mask & ~(R_OK | W_OK | X_OK)) != 0) throw new FsException(Errno.EINVAL, "bad access mask " + mask);
+        try (Inode n = inodes.pin(node)) {
+            Stat st = FileCalls.fstat(n.fd);
+            if (mask == F_OK) return;
+            int mode = st.mode();
+            if (ctx.uid() == 0) {
+                if ((mask & X_OK) != 0 && !st.isDirectory() && (mode & 0111) == 0) throw new FsException(Errno.EACCES);
+                return;
+            }
+            int bits = ctx.uid() == st.uid() ? mode >> 6 : ctx.gid() == st.gid() ? mode >> 3 : mode;
+            if ((bits & mask & 7) != mask) throw new FsException(Errno.EACCES);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    // ---- extended attributes ----
+
+    @Override
+    public void setxattr(RequestContext ctx, long node, byte[] name, byte[] value, int flags) throws FsException {
+        xattrsEnabled();
+        Names.xattrName(name);
+        if (value.length > Xattrs.SIZE_MAX) throw new FsException(Errno.E2BIG);
+        try (Inode n = inodes.pin(node)) {
+            Xattrs.set(Xattrs.File.inode(n.fd), name, value, flags);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public byte[] getxattr(RequestContext ctx, long node, byte[] name) throws FsException {
+        xattrsEnabled();
+        Names.xattrName(name);
+        try (Inode n = inodes.pin(node)) {
+            return Xattrs.get(Xattrs.File.inode(n.fd), name);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public byte[] listxattr(RequestContext ctx, long node) throws FsException {
+        xattrsEnabled();
+        try (Inode n = inodes.pin(node)) {
+            return Xattrs.list(Xattrs.File.inode(n.fd));
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public void removexattr(RequestContext ctx, long node, byte[] name) throws FsException {
+        xattrsEnabled();
+        Names.xattrName(name);
+        try (Inode n = inodes.pin(node)) {
+            Xattrs.remove(Xattrs.File.inode(n.fd), name);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    private void xattrsEnabled() throws FsException {
+        if (!config.xattr()) throw new FsException(Errno.ENOSYS, "xattrs are off");
+    }
+
+    // ---- files ----
+
+    @Override
+    public Opened open(RequestContext ctx, long node, int flags) throws FsException {
+        try (Inode n = inodes.pin(node)) {
+            if (n.isDirectory()) throw new FsException(Errno.EISDIR);
+            if (n.isSymlink()) throw new FsException(Errno.ELOOP);
+            if (!n.isRegularFile()) throw new FsException(Errno.ENXIO, "only regular files are opened");
+            int f = (flags & ~REFUSED_OPEN_FLAGS) | Libc.O_CLOEXEC;
+            Fd fd = reopen(n, f);
+            return new Opened(handles.add(n, fd, f, Kind.FILE).fh, fileOpenFlags());
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public Created create(RequestContext ctx, long parent, byte[] name, int mode, int flags, int umask)
+            throws FsException {
+        Names.component(name);
+        // O_NOFOLLOW: O_CREAT would otherwise create the target of a dangling symlink, anywhere.
+        int f = (flags & ~(Libc.O_NOCTTY | Libc.O_PATH | O_TMPFILE_BIT | Libc.O_DIRECTORY))
+                | Libc.O_CREAT | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
+        try (Inode dir = inodes.pin(parent)) {
+            Fd fd;
+            try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
+                fd = FileCalls.openat(dir.fd, name, f, id.mode(mode & 07777, umask));
+            }
+            Entry entry;
+            try {
+                entry = lookupAndCount(dir, name);
+                if (FileCalls.fstat(fd).ino() != entry.attr().ino()) {
+                    inodes.forget(entry.nodeId(), 1);
+                    throw new FsException(Errno.EIO, "the created file was replaced before it could be looked up");
+                }
+            } catch (FsException | NativeException | RuntimeException e) {
+                fd.close();
+                throw e;
+            }
+            try (Inode n = inodes.pin(entry.nodeId())) {
+                int kept = f & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC | Libc.O_NOFOLLOW);
+                return new Created(entry, new Opened(handles.add(n, fd, kept, Kind.FILE).fh, fileOpenFlags()));
+            }
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public long read(RequestContext ctx, long node, long fh, long offset, int size, ReadSink sink) throws FsException {
+        if (offset < 0 || size < 0) throw new FsException(Errno.EINVAL, "negative offset or size");
+        try (Handle h = handles.pin(fh, node, Kind.FILE)) {
+            return sink.readFrom(h.fd, offset, Math.min(size, sink.remaining()));
+        }
+    }
+
+    @Override
+    public long write(RequestContext ctx, long node, long fh, long offset, WriteSource source, int writeFlags)
+            throws FsException {
+        if (offset < 0) throw new FsException(Errno.EINVAL, "negative offset");
+        try (Handle h = handles.pin(fh, node, Kind.FILE)) {
+            return source.writeTo(h.fd, offset);
+        }
+    }
+
+    /** FLUSH: closes a duplicate of the descriptor, which is what close(2) in the guest means to the host (locks, NFS). */
+    @Override
+    public void flush(RequestContext ctx, long node, long fh, long lockOwner) throws FsException {
+        try (Handle h = handles.pin(fh, node, Kind.FILE)) {
+            h.fd.dup().close();
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public void release(RequestContext ctx, long node, long fh, int flags) throws FsException {
+        handles.remove(fh, node, Kind.FILE);
+    }
+
+    @Override
+    public void fsync(RequestContext ctx, long node, long fh, boolean dataOnly) throws FsException {
+        sync(node, fh, dataOnly, Kind.FILE);
+    }
+
+    @Override
+    public void fallocate(RequestContext ctx, long node, long fh, int mode, long offset, long length) throws FsException {
+        try (Handle h = handles.pin(fh, node, Kind.FILE)) {
+            FileIo.fallocate(h.fd, mode, offset, length);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public long lseek(RequestContext ctx, long node, long fh, long offset, int whence) throws FsException {
+        try (Handle h = handles.pin(fh, node, Kind.FILE)) {
+            return FileIo.lseek(h.fd, offset, whence);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public long copyFileRange(RequestContext ctx, long nodeIn, long fhIn, long offsetIn, long nodeOut, long fhOut,
+            long offsetOut, long length, int flags) throws FsException {
+        try (Handle in = handles.pin(fhIn, nodeIn, Kind.FILE); Handle out = handles.pin(fhOut, nodeOut, Kind.FILE)) {
+            return FileIo.copyFileRange(in.fd, offsetIn, out.fd, offsetOut, length, flags);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    /** SYNCFS: the file system of the node's directory (of the shared directory for a non-directory node). */
+    @Override
+    public void syncfs(RequestContext ctx, long node) throws FsException {
+        try (Inode n = inodes.pin(node)) {
+            Fd dirFd = n.isDirectory() ? n.fd : inodes.root().fd;
+            try (Fd d = FileCalls.openat(dirFd, FileCalls.bytes("."), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0)) {
+                FileIo.syncfs(d);
+            }
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    // ---- directories ----
+
+    @Override
+    public Opened opendir(RequestContext ctx, long node, int flags) throws FsException {
+        try (Inode n = inodes.pin(node)) {
+            if (!n.isDirectory()) throw new FsException(Errno.ENOTDIR);
+            int f = Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC;
+            Fd fd = FileCalls.openat(n.fd, FileCalls.bytes("."), f, 0);
+            int fopen = config.cache() == CachePolicy.ALWAYS ? Opened.FOPEN_CACHE_DIR | Opened.FOPEN_KEEP_CACHE : 0;
+            return new Opened(handles.add(n, fd, f, Kind.DIRECTORY).fh, fopen);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public void readdir(RequestContext ctx, long node, long fh, long offset, DirSink sink) throws FsException {
+        list(node, fh, offset, sink, false);
+    }
+
+    @Override
+    public void readdirplus(RequestContext ctx, long node, long fh, long offset, DirSink sink) throws FsException {
+        list(node, fh, offset, sink, true);
+    }
+
+    /**
+     * Lists from {@code offset}: the directory descriptor is positioned there (offsets are the
+     * file system's own d_off cookies, so they stay valid across calls and concurrent
+     * changes), and entries go to the sink until it is full. For readdirplus each entry is
+     * looked up (one count) and the count given back if the sink refuses the entry.
+     */
+    private void list(long node, long fh, long offset, DirSink sink, boolean plus) throws FsException {
+        try (Handle h = handles.pin(fh, node, Kind.DIRECTORY)) {
+            h.position.lock();
+            try {
+                FileIo.lseek(h.fd, offset, FileIo.SEEK_SET);
+                while (true) {
+                    List<DirEntry64> batch = DirEntries.read(h.fd, READDIR_BUFFER);
+                    if (batch.isEmpty()) return;
+                    for (DirEntry64 e : batch) {
+                        DirEntry entry = new DirEntry(e.ino(), e.offset(), e.type(), e.name());
+                        if (!plus) {
+                            if (!sink.add(entry)) return;
+                        } else if (e.isDotOrDotDot()) {
+                            if (!sink.addPlus(entry, Entry.negative(0))) return;
+                        } else {
+                            Entry looked;
+                            try {
+                                looked = lookupAndCount(h.inode, e.name());
+                            } catch (FsException gone) {
+                                if (gone.errno() == Errno.ENOENT) continue; // removed since getdents64 saw it
+                                throw gone;
+                            }
+                            if (!sink.addPlus(entry, looked)) {
+                                inodes.forget(looked.nodeId(), 1);
+                                return;
+                            }
+                        }
+                    }
+                }
+            } finally {
+                h.position.unlock();
+            }
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    @Override
+    public void releasedir(RequestContext ctx, long node, long fh, int flags) throws FsException {
+        handles.remove(fh, node, Kind.DIRECTORY);
+    }
+
+    @Override
+    public void fsyncdir(RequestContext ctx, long node, long fh, boolean dataOnly) throws FsException {
+        sync(node, fh, dataOnly, Kind.DIRECTORY);
+    }
+
+    private void sync(long node, long fh, boolean dataOnly, Kind kind) throws FsException {
+        try (Handle h = handles.pin(fh, node, kind)) {
+            if (dataOnly) FileIo.fdatasync(h.fd);
+            else FileIo.fsync(h.fd);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    // ---- helpers ----
+
+    /**
+     * Looks {@code name} up in {@code dir} and counts one lookup of the node it finds (a new
+     * node if the file was unknown). {@code name} must already be validated, or come from the
+     * directory itself.
+     */
+    private Entry lookupAndCount(Inode dir, byte[] name) throws FsException {
+        if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
+        try {
+            Fd fd = FileCalls.openPath(dir.fd, name);
+            Stat st;
+            Inode n;
+            try {
+                st = FileCalls.fstat(fd);
+                Location at = new Location(dir.nodeId, name);
+                InodeKey key = InodeKey.of(st);
+                n = inodes.countExisting(key, at);
+                if (n != null) {
+                    fd.close();
+                } else {
+                    n = inodes.addOrCount(key, st.fileType(), fd, fileHandleOf(config, fd), at);
+                }
+            } catch (NativeException | RuntimeException e) {
+                fd.close();
+                throw e;
+            }
+            long t = timeout();
+            return new Entry(n.nodeId, 0, attr(st), t, t);
+        } catch (NativeException e) {
+            throw fsError(e);
+        }
+    }
+
+    private static FileHandle fileHandleOf(PassthroughConfig config, Fd fd) {
+        if (!config.fileHandles()) return null;
+        try {
+            return FileHandles.of(fd);
+        } catch (NativeException e) {
+            return null; // the file system has no handles (EOPNOTSUPP): paths only
+        }
+    }
+
+    /** A real descriptor for a node, through the magic link of its O_PATH descriptor (never a path in the share). */
+    private static Fd reopen(Inode n, int flags) throws NativeException {
+        return FileCalls.openat(null, FileCalls.procSelfFd(n.fd), (flags & ~Libc.O_NOFOLLOW) | Libc.O_CLOEXEC, 0);
+    }
+
+    private int fileOpenFlags() {
+        return switch (config.cache()) {
+            case NEVER -> Opened.FOPEN_DIRECT_IO;
+            case AUTO -> 0;
+            case ALWAYS -> Opened.FOPEN_KEEP_CACHE;
+        };
+    }
+
+    private long timeout() {
+        return config.cache().timeoutNanos();
+    }
+
+    static FsException fsError(NativeException e) {
+        return new FsException(e.errno(), e.getMessage());
+    }
+
+    static Attr attr(Stat s) {
+        return new Attr(s.ino(), s.size(), s.blocks(), s.atime(), s.mtime(), s.ctime(), s.atimeNsec(), s.mtimeNsec(),
+                s.ctimeNsec(), s.mode(), s.nlink(), s.uid(), s.gid(), devToFuse(s.rdev()), s.blksize());
+    }
+
+    /** dev_t to the 32-bit encoding FUSE carries (the kernel's new_encode_dev). */
+    static int devToFuse(long dev) {
+        long major = Stat.major(dev), minor = Stat.minor(dev);
+        return (int) ((minor & 0xff) | (major << 8) | ((minor & ~0xffL) << 12));
+    }
+
+    /** FUSE's 32-bit device number (new_encode_dev) to dev_t. */
+    static long fuseToDev(int rdev) {
+        long r = Integer.toUnsignedLong(rdev);
+        return Stat.makedev((r & 0xfff00) >>> 8, (r & 0xff) | ((r >>> 12) & 0xfff00));
+    }
+}
