@@ -19,6 +19,8 @@ final class HandleTable {
     private final Map<Long, Handle> byFh = new HashMap<>();
     private final InodeTable inodes;
     private long nextFh = 1;
+    /** Handles a migration could not reopen (guest-error policy): EIO until released. */
+    private final java.util.Set<Long> unavailable = new java.util.HashSet<>();
 
     HandleTable(InodeTable inodes) {
         this.inodes = inodes;
@@ -35,6 +37,7 @@ final class HandleTable {
     /** The handle, pinned for one use (close it when done). */
     synchronized Handle pin(long fh, long nodeId, Kind kind) throws FsException {
         Handle h = byFh.get(fh);
+        if (h == null && unavailable.contains(fh)) throw new FsException(Errno.EIO, "fh " + fh + " was lost in the migration");
         if (h == null || h.inode.nodeId != nodeId) throw new FsException(Errno.EBADF, "unknown fh " + fh + " for node " + nodeId);
         if (h.directory != (kind == Kind.DIRECTORY)) {
             throw new FsException(Errno.EBADF, "fh " + fh + " is not a " + kind.name().toLowerCase() + " handle");
@@ -48,6 +51,7 @@ final class HandleTable {
         Handle h;
         synchronized (this) {
             h = byFh.get(fh);
+            if (h == null && unavailable.remove(fh)) return;
             if (h == null || h.inode.nodeId != nodeId || h.directory != (kind == Kind.DIRECTORY)) {
                 throw new FsException(Errno.EBADF, "unknown fh " + fh + " for node " + nodeId);
             }
@@ -60,6 +64,18 @@ final class HandleTable {
     synchronized void clear() {
         for (Handle h : byFh.values()) h.retire();
         byFh.clear();
+        unavailable.clear();
+    }
+
+    /** After {@link InodeTable#restore}: the handles a migration reopened, with the source's fh numbers. */
+    synchronized void restore(List<Handle> restored, long next, java.util.Set<Long> lost) {
+        clear();
+        for (Handle h : restored) {
+            byFh.put(h.fh, h);
+            inodes.addRef(h.inode);
+        }
+        nextFh = next;
+        unavailable.addAll(lost);
     }
 
     synchronized long nextFh() {

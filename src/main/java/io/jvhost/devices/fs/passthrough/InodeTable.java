@@ -23,6 +23,8 @@ final class InodeTable {
     private final Map<Location, Inode> byLocation = new HashMap<>();
     private final Inode root;
     private long nextNodeId = FileSystem.ROOT_ID + 1;
+    /** Nodes a migration could not bring back (guest-error policy): id to the lookups the guest still holds. */
+    private final Map<Long, Long> unavailable = new HashMap<>();
 
     InodeTable(Inode root) {
         if (root.nodeId != FileSystem.ROOT_ID) throw new IllegalArgumentException("root must have node id 1");
@@ -38,6 +40,9 @@ final class InodeTable {
     /** The node, pinned for one use (close it when done). Unknown ids (never handed out or forgotten): ENOENT. */
     synchronized Inode pin(long nodeId) throws FsException {
         Inode n = byId.get(nodeId);
+        if (n == null && unavailable.containsKey(nodeId)) {
+            throw new FsException(Errno.EIO, "node " + nodeId + " was lost in the migration");
+        }
         if (n == null || !n.pin()) throw new FsException(Errno.ENOENT, "unknown node id " + nodeId);
         return n;
     }
@@ -72,6 +77,10 @@ final class InodeTable {
     /** FORGET: gives back up to {@code count} lookups; unknown nodes and the root are ignored. */
     synchronized void forget(long nodeId, long count) {
         Inode n = byId.get(nodeId);
+        if (n == null && count > 0) {
+            unavailable.computeIfPresent(nodeId, (id, left) -> left > count ? left - count : null);
+            return;
+        }
         if (n == null || n == root || count <= 0) return;
         n.lookups -= Math.min(count, n.lookups);
         dropIfUnused(n);
@@ -116,6 +125,27 @@ final class InodeTable {
         byKey.put(root.key, root);
         root.lookups = 0;
         root.refs = 0;
+        unavailable.clear();
+    }
+
+    /**
+     * Replaces every node but the root with the ones a migration reopened (their lookups and
+     * locations already set), so node ids stay what the guest knows. Handles are re-added after.
+     */
+    synchronized void restore(long rootLookups, List<Inode> restored, long nextId, Map<Long, Long> lost) {
+        clear();
+        root.lookups = rootLookups;
+        for (Inode n : restored) {
+            byId.put(n.nodeId, n);
+            byKey.putIfAbsent(n.key, n);
+        }
+        for (Inode n : restored) {
+            Location loc = n.location;
+            n.location = null;
+            if (loc != null) setLocation(n, loc);
+        }
+        nextNodeId = nextId;
+        unavailable.putAll(lost);
     }
 
     synchronized int size() {

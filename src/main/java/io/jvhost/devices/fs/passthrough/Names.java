@@ -21,6 +21,18 @@ final class Names {
      * server never walks up (lookup of ".." on the root, or anywhere, answers EINVAL), which
      * is also why FUSE_EXPORT_SUPPORT is not offered.
      */
+    static final int NAME_MAX = FileCalls.NAME_MAX;
+
+    /** {@link #component} as a predicate (for names from a migration blob rather than the guest). */
+    static boolean isValidComponent(byte[] name) {
+        try {
+            component(name);
+            return true;
+        } catch (FsException e) {
+            return false;
+        }
+    }
+
     static byte[] component(byte[] name) throws FsException {
         if (name == null || name.length == 0) throw new FsException(Errno.EINVAL, "empty name");
         if (name.length > FileCalls.NAME_MAX) throw new FsException(Errno.ENAMETOOLONG);

@@ -7,6 +7,9 @@ import io.jvhost.devices.fs.DirEntry;
 import io.jvhost.devices.fs.DirSink;
 import io.jvhost.devices.fs.Entry;
 import io.jvhost.devices.fs.FileSystem;
+import io.jvhost.devices.fs.MigratableFileSystem;
+import io.jvhost.state.LoadedState;
+import io.jvhost.state.StateReader;
 import io.jvhost.devices.fs.FsException;
 import io.jvhost.devices.fs.Opened;
 import io.jvhost.devices.fs.ReadSink;
@@ -48,7 +51,7 @@ import java.util.List;
  * <p>Request threads must be platform threads: creating calls switch the thread's
  * fsuid/fsgid and umask ({@link CallerIdentity}).
  */
-public final class PassthroughFs implements FileSystem, AutoCloseable {
+public final class PassthroughFs implements MigratableFileSystem, AutoCloseable {
     // FUSE_INIT capability bits (include/uapi/linux/fuse.h) this file system honours.
     static final long FUSE_ASYNC_READ = 1L << 0, FUSE_ATOMIC_O_TRUNC = 1L << 3, FUSE_BIG_WRITES = 1L << 5,
             FUSE_DONT_MASK = 1L << 6, FUSE_AUTO_INVAL_DATA = 1L << 12, FUSE_DO_READDIRPLUS = 1L << 13,
@@ -64,24 +67,32 @@ public final class PassthroughFs implements FileSystem, AutoCloseable {
     private static final int F_OK = 0, X_OK = 1, W_OK = 2, R_OK = 4;
 
     private final PassthroughConfig config;
+    private final MigrationConfig migration;
     private final InodeTable inodes;
     private final HandleTable handles;
     private volatile long initFlags;
 
-    private PassthroughFs(PassthroughConfig config, Inode root) {
+    private PassthroughFs(PassthroughConfig config, MigrationConfig migration, Inode root) {
         this.config = config;
+        this.migration = migration;
         this.inodes = new InodeTable(root);
         this.handles = new HandleTable(inodes);
     }
 
     /** Serves {@code sharedDir} (a directory; symlinks in the path given here are followed, once). */
     public static PassthroughFs open(Path sharedDir, PassthroughConfig config) throws IOException {
+        return open(sharedDir, config, MigrationConfig.defaults());
+    }
+
+    /** Serves {@code sharedDir}, migrating as {@code migration} says. */
+    public static PassthroughFs open(Path sharedDir, PassthroughConfig config, MigrationConfig migration)
+            throws IOException {
         Fd fd = FileCalls.openat(null, FileCalls.bytes(sharedDir.toString()),
                 Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         try {
             Stat st = FileCalls.fstat(fd);
             Inode root = new Inode(ROOT_ID, InodeKey.of(st), st.fileType(), fd, fileHandleOf(config, fd));
-            return new PassthroughFs(config, root);
+            return new PassthroughFs(config, migration, root);
         } catch (NativeException | RuntimeException e) {
             fd.close();
             throw e;
@@ -100,6 +111,50 @@ public final class PassthroughFs implements FileSystem, AutoCloseable {
                         List.copyOf(handles.snapshot()));
             }
         }
+    }
+
+    public MigrationConfig migration() {
+        return migration;
+    }
+
+    // ---- migration ----
+
+    @Override
+    public Capture capture() {
+        SavedFs saved = new SavedFs(snapshot(), migration.mode(), inodes.root().key.dev(), inodes.root().key.ino());
+        return out -> FsStateCodec.write(saved, out);
+    }
+
+    @Override
+    public void registerLoaders(StateReader.Builder reader) {
+        FsStateCodec.register(reader);
+    }
+
+    @Override
+    public Prepared prepare(LoadedState state) throws FsException {
+        SavedFs saved;
+        try {
+            saved = FsStateCodec.read(state);
+        } catch (FsStateCodec.StructureException e) {
+            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage());
+        }
+        FsRestorer.Restored r = new FsRestorer(inodes.root(), config, migration).restore(saved);
+        return new Prepared() {
+            @Override
+            public void commit() {
+                synchronized (handles) {
+                    handles.clear();
+                    inodes.restore(r.rootLookups(), r.inodes(), r.nextNodeId(), r.failedNodes());
+                    handles.restore(r.handles(), r.nextFh(), r.failedHandles());
+                    initFlags = r.initFlags();
+                }
+            }
+
+            @Override
+            public void discard() {
+                r.close();
+            }
+        };
     }
 
     /** Closes every descriptor, the root's too. */

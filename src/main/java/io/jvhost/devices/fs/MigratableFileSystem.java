@@ -1,0 +1,45 @@
+package io.jvhost.devices.fs;
+
+import io.jvhost.state.LoadedState;
+import io.jvhost.state.StateReader;
+import io.jvhost.state.StateWriter;
+import java.io.IOException;
+
+/**
+ * A {@link FileSystem} whose guest-visible state (node ids, lookup counts, open handles) can move
+ * to another back-end process during a live migration. The virtio-fs device combines it with
+ * the FUSE session's own state into one blob in the {@code state} format; the split in capture /
+ * write and parse / prepare / commit follows the device SPI (backend.StatefulDevice), so a
+ * failed load never changes the running file system.
+ */
+public interface MigratableFileSystem extends FileSystem {
+    /**
+     * Captures the state now (the device is suspended: no request runs). The result must not
+     * share mutable data with the live file system; writing it may happen later, on another thread.
+     */
+    Capture capture() throws FsException;
+
+    /** Registers the loaders for the sections {@link Capture#writeTo} writes. */
+    void registerLoaders(StateReader.Builder reader);
+
+    /**
+     * Rebuilds the captured state from a fully parsed and checked blob: reopens files, checks
+     * they are the ones the source had. Changes nothing in the live file system; a failure the
+     * configured error policy does not tolerate throws.
+     */
+    Prepared prepare(LoadedState state) throws FsException;
+
+    /** A captured state. */
+    interface Capture {
+        void writeTo(StateWriter out) throws IOException;
+    }
+
+    /** A rebuilt state, ready to replace the live one. */
+    interface Prepared {
+        /** Installs it (cannot fail). */
+        void commit();
+
+        /** Not installed after all: release what preparing opened. */
+        void discard();
+    }
+}
