@@ -210,8 +210,8 @@ final class MemoryFs implements FileSystem {
     }
 
     @Override
-    public synchronized void init(long negotiatedFlags) {
-        calls.add("init");
+    public synchronized void init(long negotiatedFlags) throws FsException {
+        call("init");
         initFlags = negotiatedFlags;
     }
 
