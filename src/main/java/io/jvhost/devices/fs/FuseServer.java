@@ -20,6 +20,7 @@ import io.jvhost.virtqueue.VirtqueueException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +55,7 @@ public final class FuseServer {
     private final FileSystem fs;
     private final int maxWrite;
     private final AtomicReference<InitReply> session = new AtomicReference<>();
+    private final AtomicLong unexpectedFailures = new AtomicLong();
 
     public FuseServer(FileSystem fs) {
         this(fs, DEFAULT_MAX_WRITE);
@@ -71,6 +73,11 @@ public final class FuseServer {
     /** The INIT session in force, if INIT was answered and no DESTROY or reset came since. */
     public Optional<InitReply> session() {
         return Optional.ofNullable(session.get());
+    }
+
+    /** Requests answered -EIO because an unchecked exception escaped the file system (bugs, for health checks). */
+    public long unexpectedFailures() {
+        return unexpectedFailures.get();
     }
 
     /** The device was reset: the file system forgets everything and the guest must INIT again. */
@@ -105,6 +112,7 @@ public final class FuseServer {
         } catch (FsException e) {
             return noReply ? 0 : error(chain, h.unique(), e.errno());
         } catch (RuntimeException e) {
+            unexpectedFailures.incrementAndGet();
             LOG.warn("FUSE {} (unique {}) failed inside the file system: {}", Opcode.of(h.opcode()), h.unique(),
                     e.toString(), e);
             return noReply ? 0 : error(chain, h.unique(), Errno.EIO);

@@ -452,6 +452,7 @@ class FuseOpcodeTest {
     void aCrashInsideTheFileSystemIsEioAndServingGoesOn() throws Exception {
         fs.crashNext = new IllegalStateException("bug in the file system (expected by the test)");
         assertError(Errno.EIO, h.call(GETATTR, 1, args().u32(0).u32(0).u64(0), ATTR));
+        assertEquals(1, h.device.server().unexpectedFailures());
         h.call(GETATTR, 1, args().u32(0).u32(0).u64(0), ATTR).ok();
     }
 

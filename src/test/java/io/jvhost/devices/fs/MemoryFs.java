@@ -603,7 +603,8 @@ final class MemoryFs implements FileSystem {
         handle(fhIn, nodeIn);
         handle(fhOut, nodeOut);
         Node in = nodes.get(nodeIn), out = nodes.get(nodeOut);
-        long n = Math.max(0, Math.min(length, in.size - offsetIn));
+        if (offsetIn < 0 || offsetOut < 0) throw new FsException(Errno.EINVAL);
+        long n = Math.max(0, Math.min(Math.min(length, in.size - offsetIn), 1 << 20)); // a short copy is allowed
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(Math.max(1, n));
             long got = Libc.pread(in.data, buf, n, offsetIn);
