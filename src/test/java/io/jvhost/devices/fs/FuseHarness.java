@@ -71,7 +71,7 @@ final class FuseHarness implements AutoCloseable {
     static MemoryFs defaultFs() {
         return new MemoryFs(InitFlags.ASYNC_READ | InitFlags.BIG_WRITES | InitFlags.DO_READDIRPLUS
                 | InitFlags.PARALLEL_DIROPS | InitFlags.SECURITY_CTX | InitFlags.POSIX_LOCKS
-                | InitFlags.MAX_PAGES | InitFlags.SETXATTR_EXT | InitFlags.HAS_EXPIRE_ONLY);
+                | InitFlags.MAX_PAGES | InitFlags.SETXATTR_EXT | InitFlags.HAS_EXPIRE_ONLY | InitFlags.HANDLE_KILLPRIV_V2);
     }
 
     // ------------------------------------------------------------ building requests

@@ -28,9 +28,11 @@ public final class InitFlags {
      * request extensions it does not parse (security contexts, supplementary groups), DAX
      * windows and mappings, kernel-side passthrough and io_uring, id-mapped mounts, resend
      * semantics of {@code unique}, POSIX/BSD locks (GETLK/SETLK get -ENOSYS), ioctl and request
-     * timeouts.
+     * timeouts. HANDLE_KILLPRIV_V2 too: it moves suid/sgid clearing on open into
+     * fuse_open_in/fuse_create_in.open_flags, which {@link io.jvhost.devices.fs.FileSystem#open}
+     * and {@code create} do not receive; without it the guest kernel clears those bits itself.
      */
-    public static final long SERVER_CANNOT = POSIX_LOCKS | FLOCK_LOCKS | FILE_OPS | HAS_IOCTL_DIR
+    public static final long SERVER_CANNOT = POSIX_LOCKS | FLOCK_LOCKS | FILE_OPS | HAS_IOCTL_DIR | HANDLE_KILLPRIV_V2
             | MAP_ALIGNMENT | INIT_RESERVED | SECURITY_CTX | HAS_INODE_DAX | CREATE_SUPP_GROUP | PASSTHROUGH
             | HAS_RESEND | ALLOW_IDMAP | OVER_IO_URING | REQUEST_TIMEOUT;
 
