@@ -287,6 +287,7 @@ public final class FuseServer {
         long grantable = (fs.supportedInitFlags() & ~InitFlags.SERVER_CANNOT) | InitFlags.SERVER_OWNED;
         long flags = i.flags() & grantable;
         if (size < ReplyEncoder.INIT_OUT_SIZE) flags &= 0xFFFF_FFFFL; // no flags2 field to carry the rest
+        if (size < ReplyEncoder.COMPAT_22_INIT_OUT_SIZE) flags = 0; // no flags field at all
         boolean maxPagesGranted = (flags & InitFlags.MAX_PAGES) != 0;
         // Without MAX_PAGES the kernel caps requests at 32 pages: offer no more than that.
         int write = maxPagesGranted ? maxWrite : Math.min(maxWrite, 32 * PAGE_SIZE);

@@ -104,9 +104,10 @@ class FuseInitTest {
 
     @Test
     void minor3GetsTheShortestInitOutAndCompatStatfs() throws Exception {
-        Reply r = h.init(7, 3, 0, 8);
+        Reply r = h.init(7, 3, InitFlags.ASYNC_READ, 16);
         r.ok();
         assertEquals(8, r.payload(), "FUSE_COMPAT_INIT_OUT_SIZE");
+        assertEquals(0, fs.initFlags, "an 8-byte fuse_init_out carries no flags, so none are in force");
         Reply s = h.call(STATFS, 1, new byte[0], OUT_HEADER + 80);
         s.ok();
         assertEquals(48, s.payload(), "FUSE_COMPAT_STATFS_SIZE");
