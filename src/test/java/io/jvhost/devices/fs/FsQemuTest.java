@@ -34,7 +34,9 @@ class FsQemuTest {
         MemoryFs fs = FuseHarness.defaultFs();
         String hostText = "written by the host\nsecond line\n";
         fs.addFile("host.txt", hostText.getBytes(StandardCharsets.UTF_8));
-        FsDevice device = new FsDevice("myfs", 1, new FuseServer(fs));
+        // A different tag on our side: QEMU's vhost-user-fs-pci builds the guest's config space
+        // from its own tag= property and never asks the back-end (GET_CONFIG), so "myfs" mounts.
+        FsDevice device = new FsDevice("jvhost-side-tag", 1, new FuseServer(fs));
         Path socket = run.socket("fs");
         BackendServer server = run.register(BackendServer.listen(socket, device));
         Thread serving = Thread.ofPlatform().daemon().name("fs-backend").start(() -> {
