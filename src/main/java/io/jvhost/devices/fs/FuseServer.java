@@ -6,6 +6,7 @@ import io.jvhost.devices.fs.fuse.FuseRequest.*;
 import io.jvhost.devices.fs.fuse.GuestReadSink;
 import io.jvhost.devices.fs.fuse.InHeader;
 import io.jvhost.devices.fs.fuse.InitFlags;
+import io.jvhost.devices.fs.fuse.InitNegotiation;
 import io.jvhost.devices.fs.fuse.InitReply;
 import io.jvhost.devices.fs.fuse.MalformedRequestException;
 import io.jvhost.devices.fs.fuse.Opcode;
@@ -42,9 +43,9 @@ import org.slf4j.LoggerFactory;
 public final class FuseServer {
     private static final Logger LOG = LoggerFactory.getLogger(FuseServer.class);
 
-    public static final int MAJOR = 7;
-    /** The protocol minor jvhost answers with (7.38: Linux 6.2 onwards; older guests get their own). */
-    public static final int MINOR = 38;
+    public static final int MAJOR = InitNegotiation.MAJOR;
+    /** The protocol minor jvhost answers with (see {@link InitNegotiation#MINOR}). */
+    public static final int MINOR = InitNegotiation.MINOR;
     /** Default largest WRITE (and READ) payload: 1 MiB, i.e. 256 pages. */
     public static final int DEFAULT_MAX_WRITE = 1 << 20;
     private static final int PAGE_SIZE = 4096;
@@ -272,34 +273,25 @@ public final class FuseServer {
     // ---------------------------------------------------------------- INIT
 
     private long init(Init i, DescriptorChain chain, long unique) throws FsException {
-        if (i.major() < MAJOR) {
-            LOG.warn("FUSE INIT: guest speaks protocol {}.{}, jvhost needs {}.x", i.major(), i.minor(), MAJOR);
-            return error(chain, unique, Errno.EPROTO);
-        }
-        if (i.major() > MAJOR) {
-            // The kernel protocol: answer with our major only, the guest then sends INIT again in 7.x.
-            InitReply ask = new InitReply(MAJOR, MINOR, MINOR, 0, 0, 0, 0, 0, 0, 0);
-            room(chain, ReplyEncoder.COMPAT_INIT_OUT_SIZE);
-            return reply(chain, unique, ReplyEncoder.initOut(ask, ReplyEncoder.COMPAT_INIT_OUT_SIZE));
-        }
-        int size = ReplyEncoder.initOutSize(i.minor());
-        room(chain, size);
-        long grantable = (fs.supportedInitFlags() & ~InitFlags.SERVER_CANNOT) | InitFlags.SERVER_OWNED;
-        long flags = i.flags() & grantable;
-        if (size < ReplyEncoder.INIT_OUT_SIZE) flags &= 0xFFFF_FFFFL; // no flags2 field to carry the rest
-        if (size < ReplyEncoder.COMPAT_22_INIT_OUT_SIZE) flags = 0; // no flags field at all
-        boolean maxPagesGranted = (flags & InitFlags.MAX_PAGES) != 0;
-        // Without MAX_PAGES the kernel caps requests at 32 pages: offer no more than that.
-        int write = maxPagesGranted ? maxWrite : Math.min(maxWrite, 32 * PAGE_SIZE);
-        InitReply r = new InitReply(MAJOR, MINOR, Math.min(i.minor(), MINOR), i.maxReadahead(), flags,
-                0, 0, // max_background, congestion_threshold: 0 keeps the kernel's defaults
-                write, 1, // time_gran: timestamps are exact to the nanosecond
-                maxPagesGranted ? write / PAGE_SIZE : 0);
-        fs.init(flags);
-        if (!session.compareAndSet(null, r)) return error(chain, unique, Errno.EIO); // a racing INIT won
-        LOG.info("FUSE session {}.{} (guest {}.{}), flags {}, max_write {}", MAJOR, r.sessionMinor(), i.major(),
-                i.minor(), InitFlags.describe(flags), write);
-        return reply(chain, unique, ReplyEncoder.initOut(r, size));
+        return switch (InitNegotiation.negotiate(i, fs.supportedInitFlags(), maxWrite)) {
+            case InitNegotiation.Refuse r -> {
+                LOG.warn("FUSE INIT: guest speaks protocol {}.{}, jvhost needs {}.x", i.major(), i.minor(), MAJOR);
+                yield error(chain, unique, Errno.EPROTO);
+            }
+            case InitNegotiation.AskForMajor7 a -> {
+                room(chain, ReplyEncoder.COMPAT_INIT_OUT_SIZE);
+                yield reply(chain, unique, ReplyEncoder.initOut(a.reply(), ReplyEncoder.COMPAT_INIT_OUT_SIZE));
+            }
+            case InitNegotiation.Accept a -> {
+                room(chain, a.replySize());
+                InitReply r = a.session();
+                fs.init(r.flags());
+                if (!session.compareAndSet(null, r)) yield error(chain, unique, Errno.EIO); // a racing INIT won
+                LOG.info("FUSE session {}.{} (guest {}.{}), flags {}, max_write {}", MAJOR, r.sessionMinor(),
+                        i.major(), i.minor(), InitFlags.describe(r.flags()), r.maxWrite());
+                yield reply(chain, unique, ReplyEncoder.initOut(r, a.replySize()));
+            }
+        };
     }
 
     // ---------------------------------------------------------------- READ / READDIR / xattrs
