@@ -76,7 +76,7 @@ public final class FuseServer {
         return Optional.ofNullable(session.get());
     }
 
-    /** Requests answered -EIO because an unchecked exception escaped the file system (bugs, for health checks). */
+    /** Requests answered -EIO because an unchecked exception escaped (a bug; for health checks and tests). */
     public long unexpectedFailures() {
         return unexpectedFailures.get();
     }
@@ -114,8 +114,8 @@ public final class FuseServer {
             return noReply ? 0 : error(chain, h.unique(), e.errno());
         } catch (RuntimeException e) {
             unexpectedFailures.incrementAndGet();
-            LOG.warn("FUSE {} (unique {}) failed inside the file system: {}", Opcode.of(h.opcode()), h.unique(),
-                    e.toString(), e);
+            LOG.warn("FUSE {} (unique {}) failed unexpectedly (a bug in the file system or the server): {}",
+                    Opcode.of(h.opcode()), h.unique(), e.toString(), e);
             return noReply ? 0 : error(chain, h.unique(), Errno.EIO);
         }
     }
