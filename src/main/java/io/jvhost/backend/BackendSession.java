@@ -83,7 +83,7 @@ public final class BackendSession implements AutoCloseable {
         pf.addAll(device.protocolFeatures());
         // Offered only by devices that can migrate their state: QEMU refuses to migrate a
         // vhost-user-fs back-end without it, which is the honest answer for a device that can't.
-        if (device instanceof StatefulDevice) pf.add(ProtocolFeature.DEVICE_STATE);
+        if (device instanceof StatefulDevice sd && sd.canMigrate()) pf.add(ProtocolFeature.DEVICE_STATE);
         else pf.remove(ProtocolFeature.DEVICE_STATE);
         this.offeredProtocolFeatures = ProtocolFeature.maskOf(pf);
         List<Vring> list = new ArrayList<>();
@@ -477,7 +477,7 @@ public final class BackendSession implements AutoCloseable {
     }
 
     private StatefulDevice statefulDevice() throws RequestRejected {
-        if (!(device instanceof StatefulDevice sd)) {
+        if (!(device instanceof StatefulDevice sd) || !sd.canMigrate()) {
             throw new RequestRejected("device state transfer is not offered by " + device.name());
         }
         if (!negotiated(ProtocolFeature.DEVICE_STATE)) {

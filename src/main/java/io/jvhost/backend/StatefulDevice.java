@@ -24,6 +24,14 @@ import java.io.OutputStream;
 public interface StatefulDevice extends Device {
 
     /**
+     * Whether this instance can migrate now (DEVICE_STATE is offered only then); e.g. a virtio-fs
+     * device whose file system keeps no migratable state says no.
+     */
+    default boolean canMigrate() {
+        return true;
+    }
+
+    /**
      * A consistent copy of the state, taken while no chain is being processed. Must be quick
      * (the session thread waits) and must not share mutable data with the live device.
      */

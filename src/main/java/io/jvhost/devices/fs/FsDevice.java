@@ -1,6 +1,14 @@
 package io.jvhost.devices.fs;
 
-import io.jvhost.backend.Device;
+import io.jvhost.backend.DeviceException;
+import io.jvhost.backend.StatefulDevice;
+import io.jvhost.devices.fs.fuse.InitReply;
+import io.jvhost.state.LoadedState;
+import io.jvhost.state.StateReader;
+import io.jvhost.state.StateWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Optional;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.DescriptorChain;
 import java.nio.ByteBuffer;
@@ -17,8 +25,16 @@ import java.nio.charset.StandardCharsets;
  * vhost-user-fs-pci does not: it builds that config itself from its {@code tag} and
  * {@code num-request-queues} properties, so the device needs no extra protocol feature and the
  * tag given here is for jvhost's own front-end and for logs.
+ *
+ * <p>Migration (DEVICE_STATE) when the file system is a {@link MigratableFileSystem}: the blob
+ * ({@code state} format, type "virtio-fs") holds a "fuse" section with the negotiated INIT
+ * session, so the guest goes on without a new INIT, then the file system's own sections.
  */
-public final class FsDevice implements Device {
+public final class FsDevice implements StatefulDevice {
+    /** Device type in the state blob's header. */
+    public static final String STATE_TYPE = "virtio-fs";
+    private static final String FUSE_SECTION = "fuse";
+
     public static final int VIRTIO_ID_FS = 26;
     /** sizeof(virtio_fs_config.tag). */
     public static final int TAG_SIZE = 36;
@@ -103,5 +119,70 @@ public final class FsDevice implements Device {
     @Override
     public void reset() {
         server.reset();
+    }
+
+    // ---- migration ----
+
+    @Override
+    public boolean canMigrate() {
+        return server.fileSystem() instanceof MigratableFileSystem;
+    }
+
+    @Override
+    public SavedState captureState() throws DeviceException {
+        MigratableFileSystem fs = migratable();
+        InitReply session = server.session().orElse(null);
+        MigratableFileSystem.Capture captured;
+        try {
+            captured = fs.capture();
+        } catch (FsException e) {
+            throw new DeviceException("cannot capture the file system's state: " + e.getMessage());
+        }
+        return out -> {
+            StateWriter w = StateWriter.create(out, STATE_TYPE);
+            w.section(FUSE_SECTION, 1, 1, o -> {
+                o.bool(session != null);
+                if (session != null) {
+                    o.u32(session.major()).u32(session.minor()).u32(session.sessionMinor()).u32(session.maxReadahead())
+                            .u64(session.flags()).u32(session.maxBackground()).u32(session.congestionThreshold())
+                            .u32(session.maxWrite()).u32(session.timeGran()).u32(session.maxPages());
+                }
+            });
+            captured.writeTo(w);
+            w.finish();
+        };
+    }
+
+    @Override
+    public PreparedState prepareLoad(InputStream in) throws IOException, DeviceException {
+        MigratableFileSystem fs = migratable();
+        StateReader.Builder reader = StateReader.forDevice(STATE_TYPE);
+        reader.section(FUSE_SECTION, 1, (v, s) -> {
+            if (!s.bool()) return Optional.empty();
+            return Optional.of(new InitReply((int) s.u32(), (int) s.u32(), (int) s.u32(), (int) s.u32(), s.u64(),
+                    (int) s.u32(), (int) s.u32(), (int) s.u32(), (int) s.u32(), (int) s.u32()));
+        });
+        fs.registerLoaders(reader);
+        LoadedState loaded = reader.build().readAll(in);
+        @SuppressWarnings("unchecked")
+        Optional<InitReply> session = loaded.get(FUSE_SECTION, Optional.class);
+        if (session.isPresent() && session.get().major() != FuseServer.MAJOR) {
+            throw new DeviceException("the source's FUSE session has major " + session.get().major());
+        }
+        MigratableFileSystem.Prepared prepared;
+        try {
+            prepared = fs.prepare(loaded);
+        } catch (FsException e) {
+            throw new DeviceException("cannot restore the file system: " + e.getMessage());
+        }
+        return () -> {
+            server.restoreSession(session.orElse(null));
+            prepared.commit();
+        };
+    }
+
+    private MigratableFileSystem migratable() throws DeviceException {
+        if (server.fileSystem() instanceof MigratableFileSystem m) return m;
+        throw new DeviceException("this file system keeps no migratable state");
     }
 }

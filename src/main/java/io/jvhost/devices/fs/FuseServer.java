@@ -76,6 +76,19 @@ public final class FuseServer {
         return Optional.ofNullable(session.get());
     }
 
+    /** The file system requests go to. */
+    public FileSystem fileSystem() {
+        return fs;
+    }
+
+    /**
+     * Installs a session negotiated elsewhere (the migration source's INIT): the guest goes on
+     * without a new INIT. {@code null} means "no session" (the source had none yet).
+     */
+    public void restoreSession(InitReply restored) {
+        session.set(restored);
+    }
+
     /** Requests answered -EIO because an unchecked exception escaped (a bug; for health checks and tests). */
     public long unexpectedFailures() {
         return unexpectedFailures.get();

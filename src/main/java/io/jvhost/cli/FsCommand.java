@@ -1,0 +1,98 @@
+package io.jvhost.cli;
+
+import io.jvhost.backend.BackendServer;
+import io.jvhost.devices.fs.FsDevice;
+import io.jvhost.devices.fs.FuseServer;
+import io.jvhost.devices.fs.passthrough.CachePolicy;
+import io.jvhost.devices.fs.passthrough.MigrationConfig;
+import io.jvhost.devices.fs.passthrough.MigrationMode;
+import io.jvhost.devices.fs.passthrough.MigrationOnError;
+import io.jvhost.devices.fs.passthrough.PassthroughConfig;
+import io.jvhost.devices.fs.passthrough.PassthroughFs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code jvhost fs}: the virtio-fs back-end for QEMU's vhost-user-fs-pci, a drop-in for
+ * virtiofsd where the flags mean the same thing (--socket-path, --fd, --shared-dir, --tag,
+ * --cache, --xattr, --print-capabilities, --log-level).
+ */
+@Command(name = "fs", mixinStandardHelpOptions = true,
+        description = "Serve a directory as a virtio-fs device (QEMU: -device vhost-user-fs-pci).")
+final class FsCommand implements Callable<Integer> {
+    @Mixin
+    DaemonOptions daemon = new DaemonOptions();
+
+    @Option(names = "--shared-dir", paramLabel = "DIR", description = "The directory the guest sees.")
+    Path sharedDir;
+
+    @Option(names = "--tag", paramLabel = "TAG", defaultValue = "jvhost",
+            description = "The tag in the device's config space (QEMU sets its own from -device ...,tag=; default: ${DEFAULT-VALUE}).")
+    String tag;
+
+    @Option(names = "--num-request-queues", paramLabel = "N", defaultValue = "1",
+            description = "Request queues besides the hiprio queue (default: ${DEFAULT-VALUE}).")
+    int requestQueues;
+
+    @Option(names = "--cache", paramLabel = "POLICY", defaultValue = "auto",
+            description = "Guest caching: never, auto (1 s) or always (default: ${DEFAULT-VALUE}).")
+    String cache;
+
+    @Option(names = "--migration-mode", paramLabel = "MODE", defaultValue = "find-paths",
+            description = "How the state names files for the destination: find-paths or file-handles (default: ${DEFAULT-VALUE}).")
+    String migrationMode;
+
+    @Option(names = "--migration-on-error", paramLabel = "ACTION", defaultValue = "abort",
+            description = "A file the destination cannot reopen: abort (the migration fails) or guest-error "
+                    + "(that file answers EIO) (default: ${DEFAULT-VALUE}).")
+    String migrationOnError;
+
+    @Option(names = "--xattr", description = "Serve extended attributes (off by default, as in virtiofsd).")
+    boolean xattr;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        daemon.applyLogLevel();
+        if (daemon.printCapabilities) {
+            // Spec "Back-end program conventions" (vhost-user.json): virtio-fs type and features.
+            System.out.println("{\n  \"type\": \"fs\",\n  \"features\": [\n    \"migrate-precopy\",\n    \"separate-options\"\n  ]\n}");
+            return 0;
+        }
+        if (daemon.endpoint == null) throw new ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
+        if (sharedDir == null) throw new ParameterException(spec.commandLine(), "--shared-dir is required");
+        if (!Files.isDirectory(sharedDir)) throw new ParameterException(spec.commandLine(), "--shared-dir " + sharedDir + " is not a directory");
+        CachePolicy policy;
+        try {
+            policy = CachePolicy.valueOf(cache.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--cache must be never, auto or always, not " + cache);
+        }
+        MigrationConfig migration;
+        try {
+            migration = new MigrationConfig(MigrationMode.parse(migrationMode), MigrationOnError.parse(migrationOnError));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--migration-mode is find-paths or file-handles, "
+                    + "--migration-on-error is abort or guest-error");
+        }
+        try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true), migration)) {
+            FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs));
+            try (BackendServer server = daemon.endpoint.socketPath != null
+                    ? BackendServer.listen(daemon.endpoint.socketPath, device)
+                    : BackendServer.adopt(daemon.endpoint.fd, device)) {
+                Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+                server.serve();
+            }
+        }
+        return 0;
+    }
+}
