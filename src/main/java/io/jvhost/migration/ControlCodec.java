@@ -119,7 +119,10 @@ final class ControlCodec {
                 case ACCEPT -> new ControlMessage.Accept();
                 case END -> new ControlMessage.End(b.getLong(), b.getLong(), b.getInt());
                 case OK -> new ControlMessage.Ok();
-                case ABORT -> new ControlMessage.Abort(decodeUtf8(body));
+                case ABORT -> {
+                    b.position(b.limit());
+                    yield new ControlMessage.Abort(decodeUtf8(body));
+                }
                 default -> throw new MigrationException("unknown control message type " + type);
             };
             if (b.hasRemaining()) {

@@ -23,6 +23,8 @@ final class FirstFailure {
     private static final int MAX_SUPPRESSED = 8;
 
     private final CompletableFuture<MigrationException> failed = new CompletableFuture<>();
+    /** Completes after the reactions ran, so a waiter that then closes everything can't cut off the peer's Abort. */
+    private final CompletableFuture<MigrationException> settled = new CompletableFuture<>();
     private final CompletableFuture<PeerAbortedException> peerReason = new CompletableFuture<>();
     private final List<Runnable> reactions = new ArrayList<>();
     private int suppressed;
@@ -55,12 +57,16 @@ final class FirstFailure {
             toRun = List.copyOf(reactions);
             reactions.clear();
         }
-        for (Runnable r : toRun) {
-            try {
-                r.run();
-            } catch (RuntimeException e) {
-                cause.addSuppressed(e);
+        try {
+            for (Runnable r : toRun) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    cause.addSuppressed(e);
+                }
             }
+        } finally {
+            settled.complete(cause);
         }
     }
 
@@ -99,8 +105,23 @@ final class FirstFailure {
         return failed.getNow(null);
     }
 
+    /** Completes once the session failed and the reactions (telling the peer, closing) have run. */
     CompletableFuture<MigrationException> asFuture() {
-        return failed;
+        return settled;
+    }
+
+    /** If the session failed, waits (bounded) until the reactions finished, e.g. before closing sockets. */
+    void awaitSettled() {
+        if (!failed.isDone()) {
+            return;
+        }
+        try {
+            settled.get(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // a reaction stuck in a write: close anyway
+        }
     }
 
     void throwIfFailed() throws MigrationException {

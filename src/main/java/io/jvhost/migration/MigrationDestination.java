@@ -14,10 +14,12 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -129,6 +131,7 @@ public final class MigrationDestination implements AutoCloseable {
         private DataOutputStream mainOut;
         private volatile boolean answered;
         private volatile ReorderWindow window;
+        private boolean acceptingDone;
 
         Session(Socket main, SessionId id) throws IOException {
             this.main = main;
@@ -240,11 +243,35 @@ public final class MigrationDestination implements AutoCloseable {
             return dataPackets + 1;
         }
 
+        /** A connection that arrived while the state channels were expected, after its preamble was read. */
+        private record Arrival(Socket socket, DataInputStream in, ControlCodec.Preamble preamble, int channel,
+                String rejection) {
+        }
+
+        /**
+         * Accepts connections until every announced channel is there. Each newcomer's preamble is
+         * read on its own thread, so a silent stray connection can't hold up the real ones.
+         */
         private List<InputStream> acceptStateChannels(int count) throws IOException {
             InputStream[] channels = new InputStream[count];
             int connected = 0;
             List<String> rejected = new ArrayList<>();
+            BlockingQueue<Arrival> arrivals = new LinkedBlockingQueue<>();
             long deadline = System.nanoTime() + config.acceptTimeout().toNanos();
+            try {
+                return acceptLoop(count, channels, connected, rejected, arrivals, deadline);
+            } finally {
+                synchronized (arrivals) {
+                    acceptingDone = true;
+                    for (Arrival a : arrivals) {
+                        closeQuietly(a.socket());
+                    }
+                }
+            }
+        }
+
+        private List<InputStream> acceptLoop(int count, InputStream[] channels, int connected, List<String> rejected,
+                BlockingQueue<Arrival> arrivals, long deadline) throws IOException {
             while (connected < count) {
                 failure.throwIfFailed(); // e.g. the source aborted on the main channel meanwhile
                 long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
@@ -252,52 +279,63 @@ public final class MigrationDestination implements AutoCloseable {
                     throw new MigrationException(connected + " of " + count + " state channels connected within "
                             + config.acceptTimeout() + (rejected.isEmpty() ? "" : "; rejected: " + rejected));
                 }
-                Socket s;
-                // Short slices, so a failure elsewhere in the session is noticed promptly.
-                server.setSoTimeout((int) Math.min(left, 100));
+                // Short slices, so failures and arrivals are noticed promptly.
+                server.setSoTimeout((int) Math.min(left, 20));
                 try {
-                    s = server.accept();
+                    Socket s = server.accept();
+                    MigrationSource.startDaemon("migration-destination-handshake", () -> {
+                        Arrival a = handshake(s);
+                        synchronized (arrivals) {
+                            if (acceptingDone) {
+                                closeQuietly(s); // too late: nobody will take it
+                            } else {
+                                arrivals.add(a);
+                            }
+                        }
+                    });
                 } catch (SocketTimeoutException e) {
-                    continue;
+                    // nothing new
                 }
-                s.setSoTimeout(millis(config.acceptTimeout()));
-                DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 64 * 1024));
-                ControlCodec.Preamble p;
-                try {
-                    p = ControlCodec.readPreamble(in);
-                } catch (IOException e) {
-                    rejected.add(e.getMessage());
-                    s.close();
-                    continue;
+                Arrival a;
+                while ((a = arrivals.poll()) != null) {
+                    if (a.rejection() != null) {
+                        // A stray or stale connection must not take down the migration in progress.
+                        log.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(), a.rejection());
+                        rejected.add(a.rejection());
+                        a.socket().close();
+                        continue;
+                    }
+                    track(a.socket());
+                    if (a.channel() < 0 || a.channel() >= count) {
+                        throw new MigrationException("state channel number " + a.channel() + " is outside 0.." + (count - 1));
+                    }
+                    if (channels[a.channel()] != null) {
+                        throw new MigrationException("state channel " + a.channel() + " connected twice");
+                    }
+                    a.socket().setSoTimeout(millis(config.idleTimeout()));
+                    channels[a.channel()] = a.in();
+                    connected++;
                 }
-                if (p.role() != StreamFormat.ROLE_STATE || !p.session().equals(id)) {
-                    // A stray or stale connection must not take down the migration in progress.
-                    String why = p.role() != StreamFormat.ROLE_STATE ? "a second main channel (session " + p.session() + ")"
-                            : "a state channel of unknown session " + p.session();
-                    log.warn("rejected a connection from {}: {}", s.getRemoteSocketAddress(), why);
-                    rejected.add(why);
-                    s.close();
-                    continue;
-                }
-                track(s);
-                int ch;
-                try {
-                    ch = in.readInt();
-                } catch (EOFException e) {
-                    throw new ConnectionLostException("a state channel closed before sending its number");
-                }
-                if (ch < 0 || ch >= count) {
-                    throw new MigrationException("state channel number " + ch + " is outside 0.." + (count - 1));
-                }
-                if (channels[ch] != null) {
-                    throw new MigrationException("state channel " + ch + " connected twice");
-                }
-                s.setSoTimeout(millis(config.idleTimeout()));
-                channels[ch] = in;
-                connected++;
             }
             server.setSoTimeout(0);
             return List.of(channels);
+        }
+
+        private Arrival handshake(Socket s) {
+            try {
+                s.setSoTimeout(millis(config.acceptTimeout()));
+                DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 64 * 1024));
+                ControlCodec.Preamble p = ControlCodec.readPreamble(in);
+                if (p.role() != StreamFormat.ROLE_STATE) {
+                    return new Arrival(s, null, p, -1, "a second main channel (session " + p.session() + ")");
+                }
+                if (!p.session().equals(id)) {
+                    return new Arrival(s, null, p, -1, "a state channel of unknown session " + p.session());
+                }
+                return new Arrival(s, in, p, in.readInt(), null);
+            } catch (IOException e) {
+                return new Arrival(s, null, null, -1, e.getMessage());
+            }
         }
 
         private void readPackets(int channel, InputStream stream, int packetSize, BufferPool pool,
@@ -475,9 +513,6 @@ public final class MigrationDestination implements AutoCloseable {
         /** Tells the source why (unless it told us), then breaks every connection so all threads stop. */
         private void tearDown() {
             MigrationException cause = failure.cause();
-            if (window != null) {
-                window.abort(cause);
-            }
             if (!(cause instanceof PeerAbortedException)) {
                 synchronized (mainWriteLock) {
                     try {
@@ -489,7 +524,20 @@ public final class MigrationDestination implements AutoCloseable {
                 }
             }
             closeStateChannels();
+            // Last: this wakes the loader thread, which then closes the main channel too.
+            ReorderWindow w = window;
+            if (w != null) {
+                w.abort(cause);
+            }
             log.info("migration destination failed: {}", cause.getMessage());
+        }
+
+        private static void closeQuietly(Socket s) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                log.debug("close: {}", e.toString());
+            }
         }
 
         private void closeStateChannels() {
@@ -507,6 +555,7 @@ public final class MigrationDestination implements AutoCloseable {
         }
 
         void closeAll() {
+            failure.awaitSettled();
             synchronized (sessionSockets) {
                 for (Socket s : sessionSockets) {
                     try {

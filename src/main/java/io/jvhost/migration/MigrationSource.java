@@ -82,6 +82,7 @@ public final class MigrationSource {
             failure.fail(new MigrationException("connection to " + destination + " failed: " + e.getMessage(), e));
             throw failure.cause();
         } finally {
+            failure.awaitSettled();
             closeAll();
         }
     }
