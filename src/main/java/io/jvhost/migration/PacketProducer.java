@@ -2,6 +2,7 @@ package io.jvhost.migration;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
 /**
@@ -9,6 +10,8 @@ import java.util.zip.CRC32C;
  * in the order the bytes are read, under one lock, so each channel sends increasing indices and a
  * channel that finishes its packet sooner simply takes the next one. After EOF comes exactly one
  * CONFIG_STATE packet with the virtio device state; then {@link #next} returns null to everyone.
+ * The lock is fair: channel threads take turns while all are fast, instead of one thread that
+ * just released it grabbing it again and leaving the other connections idle.
  */
 final class PacketProducer {
     /** One packet ready to write: header and data contiguous in {@code bytes[0..length)}. */
@@ -19,6 +22,7 @@ final class PacketProducer {
     private final int packetSize;
     private final byte[] configState;
     private final CRC32C crc = new CRC32C();
+    private final ReentrantLock lock = new ReentrantLock(true);
     private int nextIdx;
     private boolean eof;
     private boolean configTaken;
@@ -42,7 +46,16 @@ final class PacketProducer {
      *
      * @throws IOException if reading the back-end's state fails
      */
-    synchronized Outgoing next(byte[] buffer) throws IOException {
+    Outgoing next(byte[] buffer) throws IOException {
+        lock.lock();
+        try {
+            return nextLocked(buffer);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Outgoing nextLocked(byte[] buffer) throws IOException {
         if (configTaken) {
             return null;
         }
@@ -72,11 +85,21 @@ final class PacketProducer {
     }
 
     /** The totals for the End message; meaningful once every packet was handed out. */
-    synchronized ControlMessage.End end() {
-        return new ControlMessage.End(totalBytes, nextIdx, (int) crc.getValue());
+    ControlMessage.End end() {
+        lock.lock();
+        try {
+            return new ControlMessage.End(totalBytes, nextIdx, (int) crc.getValue());
+        } finally {
+            lock.unlock();
+        }
     }
 
-    synchronized long stateBytes() {
-        return stateBytes;
+    long stateBytes() {
+        lock.lock();
+        try {
+            return stateBytes;
+        } finally {
+            lock.unlock();
+        }
     }
 }
