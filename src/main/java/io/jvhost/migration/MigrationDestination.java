@@ -75,30 +75,107 @@ public final class MigrationDestination implements AutoCloseable {
      *                            did not match its checksum; {@code out} is then not closed
      */
     public ReceiveResult receive(OutputStream out) throws IOException {
-        Socket main;
-        ControlCodec.Preamble preamble;
-        while (true) {
-            main = server.accept();
-            main.setSoTimeout(millis(config.acceptTimeout()));
-            try {
-                preamble = ControlCodec.readPreamble(new DataInputStream(main.getInputStream()));
-                if (preamble.role() == StreamFormat.ROLE_MAIN) {
-                    break;
-                }
-                log.warn("ignoring a state channel from {} for session {}: no migration in progress",
-                        main.getRemoteSocketAddress(), preamble.session());
-            } catch (IOException e) {
-                log.warn("ignoring a connection from {}: {}", main.getRemoteSocketAddress(), e.getMessage());
-            }
-            main.close();
+        Opening opening = acceptMain();
+        Session session;
+        try {
+            session = new Session(opening.socket(), opening.preamble().session());
+        } catch (IOException e) {
+            opening.socket().close();
+            throw e;
         }
-        Session session = new Session(main, preamble.session());
         current = session.failure;
         try {
             return session.run(out);
         } finally {
             session.closeAll();
             current = null;
+        }
+    }
+
+    /** A connection whose preamble announced a main channel. */
+    private record Opening(Socket socket, ControlCodec.Preamble preamble) {
+    }
+
+    /**
+     * Waits for a main channel. Each newcomer's preamble is read on its own thread, so a silent or
+     * slow connection can't keep a real source waiting; state channels and garbage are closed.
+     */
+    private Opening acceptMain() throws IOException {
+        Arrivals<Opening> mains = new Arrivals<>();
+        try {
+            while (true) {
+                Opening o = mains.poll();
+                if (o != null) {
+                    return o;
+                }
+                server.setSoTimeout(50);
+                Socket s;
+                try {
+                    s = server.accept();
+                } catch (SocketTimeoutException e) {
+                    continue;
+                }
+                MigrationSource.startDaemon("migration-destination-handshake", () -> {
+                    try {
+                        s.setSoTimeout(millis(config.acceptTimeout()));
+                        ControlCodec.Preamble p = ControlCodec.readPreamble(new DataInputStream(s.getInputStream()));
+                        if (p.role() == StreamFormat.ROLE_MAIN) {
+                            mains.add(new Opening(s, p), s);
+                            return;
+                        }
+                        log.warn("ignoring a state channel from {} for session {}: no migration in progress",
+                                s.getRemoteSocketAddress(), p.session());
+                    } catch (IOException e) {
+                        log.warn("ignoring a connection from {}: {}", s.getRemoteSocketAddress(), e.getMessage());
+                    }
+                    closeQuietly(s);
+                });
+            }
+        } finally {
+            mains.close();
+            if (!server.isClosed()) {
+                server.setSoTimeout(0);
+            }
+        }
+    }
+
+    /** Connections handed over by handshake threads; those arriving after {@link #close} are closed, not leaked. */
+    private static final class Arrivals<T> {
+        private final BlockingQueue<T> queue = new LinkedBlockingQueue<>();
+        private final List<Socket> sockets = new ArrayList<>();
+        private boolean closed;
+
+        synchronized void add(T item, Socket socket) {
+            if (closed) {
+                closeQuietly(socket);
+                return;
+            }
+            queue.add(item);
+            sockets.add(socket);
+        }
+
+        synchronized T poll() {
+            T item = queue.poll();
+            if (item != null) {
+                sockets.remove(0); // FIFO, like the queue
+            }
+            return item;
+        }
+
+        synchronized void close() {
+            closed = true;
+            for (Socket s : sockets) {
+                closeQuietly(s);
+            }
+            queue.clear();
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException e) {
+            log.debug("close: {}", e.toString());
         }
     }
 
@@ -131,7 +208,6 @@ public final class MigrationDestination implements AutoCloseable {
         private DataOutputStream mainOut;
         private volatile boolean answered;
         private volatile ReorderWindow window;
-        private boolean acceptingDone;
 
         Session(Socket main, SessionId id) throws IOException {
             this.main = main;
@@ -256,66 +332,50 @@ public final class MigrationDestination implements AutoCloseable {
             InputStream[] channels = new InputStream[count];
             int connected = 0;
             List<String> rejected = new ArrayList<>();
-            BlockingQueue<Arrival> arrivals = new LinkedBlockingQueue<>();
+            Arrivals<Arrival> arrivals = new Arrivals<>();
             long deadline = System.nanoTime() + config.acceptTimeout().toNanos();
             try {
-                return acceptLoop(count, channels, connected, rejected, arrivals, deadline);
-            } finally {
-                synchronized (arrivals) {
-                    acceptingDone = true;
-                    for (Arrival a : arrivals) {
-                        closeQuietly(a.socket());
+                while (connected < count) {
+                    failure.throwIfFailed(); // e.g. the source aborted on the main channel meanwhile
+                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0) {
+                        throw new MigrationException(connected + " of " + count + " state channels connected within "
+                                + config.acceptTimeout() + (rejected.isEmpty() ? "" : "; rejected: " + rejected));
                     }
-                }
-            }
-        }
-
-        private List<InputStream> acceptLoop(int count, InputStream[] channels, int connected, List<String> rejected,
-                BlockingQueue<Arrival> arrivals, long deadline) throws IOException {
-            while (connected < count) {
-                failure.throwIfFailed(); // e.g. the source aborted on the main channel meanwhile
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (left <= 0) {
-                    throw new MigrationException(connected + " of " + count + " state channels connected within "
-                            + config.acceptTimeout() + (rejected.isEmpty() ? "" : "; rejected: " + rejected));
-                }
-                // Short slices, so failures and arrivals are noticed promptly.
-                server.setSoTimeout((int) Math.min(left, 20));
-                try {
-                    Socket s = server.accept();
-                    MigrationSource.startDaemon("migration-destination-handshake", () -> {
-                        Arrival a = handshake(s);
-                        synchronized (arrivals) {
-                            if (acceptingDone) {
-                                closeQuietly(s); // too late: nobody will take it
-                            } else {
-                                arrivals.add(a);
-                            }
+                    // Short slices, so failures and arrivals are noticed promptly.
+                    server.setSoTimeout((int) Math.min(left, 20));
+                    try {
+                        Socket s = server.accept();
+                        MigrationSource.startDaemon("migration-destination-handshake",
+                                () -> arrivals.add(handshake(s), s));
+                    } catch (SocketTimeoutException e) {
+                        // nothing new
+                    }
+                    Arrival a;
+                    while ((a = arrivals.poll()) != null) {
+                        if (a.rejection() != null) {
+                            // A stray or stale connection must not take down the migration in progress.
+                            log.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(),
+                                    a.rejection());
+                            rejected.add(a.rejection());
+                            a.socket().close();
+                            continue;
                         }
-                    });
-                } catch (SocketTimeoutException e) {
-                    // nothing new
+                        track(a.socket());
+                        if (a.channel() < 0 || a.channel() >= count) {
+                            throw new MigrationException("state channel number " + a.channel() + " is outside 0.."
+                                    + (count - 1));
+                        }
+                        if (channels[a.channel()] != null) {
+                            throw new MigrationException("state channel " + a.channel() + " connected twice");
+                        }
+                        a.socket().setSoTimeout(millis(config.idleTimeout()));
+                        channels[a.channel()] = a.in();
+                        connected++;
+                    }
                 }
-                Arrival a;
-                while ((a = arrivals.poll()) != null) {
-                    if (a.rejection() != null) {
-                        // A stray or stale connection must not take down the migration in progress.
-                        log.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(), a.rejection());
-                        rejected.add(a.rejection());
-                        a.socket().close();
-                        continue;
-                    }
-                    track(a.socket());
-                    if (a.channel() < 0 || a.channel() >= count) {
-                        throw new MigrationException("state channel number " + a.channel() + " is outside 0.." + (count - 1));
-                    }
-                    if (channels[a.channel()] != null) {
-                        throw new MigrationException("state channel " + a.channel() + " connected twice");
-                    }
-                    a.socket().setSoTimeout(millis(config.idleTimeout()));
-                    channels[a.channel()] = a.in();
-                    connected++;
-                }
+            } finally {
+                arrivals.close();
             }
             server.setSoTimeout(0);
             return List.of(channels);
@@ -530,14 +590,6 @@ public final class MigrationDestination implements AutoCloseable {
                 w.abort(cause);
             }
             log.info("migration destination failed: {}", cause.getMessage());
-        }
-
-        private static void closeQuietly(Socket s) {
-            try {
-                s.close();
-            } catch (IOException e) {
-                log.debug("close: {}", e.toString());
-            }
         }
 
         private void closeStateChannels() {

@@ -138,6 +138,9 @@ public final class MigrationSource {
         mainWrite.lock();
         try {
             ControlCodec.write(mainOut, end);
+        } catch (IOException e) {
+            failure.failTransport(new ConnectionLostException("main channel failed: " + e.getMessage(), e));
+            failure.throwIfFailed();
         } finally {
             mainWrite.unlock();
         }

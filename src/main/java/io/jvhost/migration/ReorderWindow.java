@@ -55,9 +55,9 @@ final class ReorderWindow {
         try {
             checkAborted();
             long idx = h.idx();
-            String where = "state channel " + channel + ": packet " + Integer.toUnsignedString(h.idx());
+            String where = "state channel " + channel + ": packet " + idx;
             if (idx < 0) {
-                throw new MigrationException(where + " has a negative index " + idx);
+                throw new MigrationException(where + " has a negative index");
             }
             if (idx >= maxPackets) {
                 throw new MigrationException(where + " is beyond the bound of " + maxPackets + " packets");

@@ -106,6 +106,22 @@ class StreamRoundTripTest {
         }
     }
 
+    @Test
+    void aSilentConnectionDoesNotHoldUpARealSource() throws Exception {
+        byte[] state = Harness.randomBytes(5000, 8);
+        Harness.CapturingOutput out = new Harness.CapturingOutput();
+        DestinationConfig cfg = Harness.destinationConfig().withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(5));
+        try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, cfg);
+                java.net.Socket silent = new java.net.Socket("127.0.0.1", dest.address().getPort())) {
+            CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
+            SourceConfig src = Harness.sourceConfig(2, 1000).withTimeouts(Duration.ofSeconds(3), Duration.ofSeconds(5));
+            new MigrationSource(src).send(dest.address(), Harness.DEVICE, Harness.virtio(),
+                    new ByteArrayInputStream(state), state.length);
+            Harness.get(received);
+            assertArrayEquals(state, out.bytes());
+        }
+    }
+
     private static int expectedCrc(byte[] state) {
         CRC32C crc = new CRC32C();
         crc.update(state);
