@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -44,6 +45,7 @@ public final class MigrationDestination implements AutoCloseable {
     private final ServerSocket server;
     private final DestinationConfig config;
     private final List<Socket> sessionSockets = new ArrayList<>();
+    private final AtomicBoolean receiving = new AtomicBoolean();
     private volatile FirstFailure current;
 
     private MigrationDestination(ServerSocket server, DestinationConfig config) {
@@ -75,6 +77,17 @@ public final class MigrationDestination implements AutoCloseable {
      *                            did not match its checksum; {@code out} is then not closed
      */
     public ReceiveResult receive(OutputStream out) throws IOException {
+        if (!receiving.compareAndSet(false, true)) {
+            throw new IllegalStateException("receive() is already running: a destination takes one migration at a time");
+        }
+        try {
+            return receiveOne(out);
+        } finally {
+            receiving.set(false);
+        }
+    }
+
+    private ReceiveResult receiveOne(OutputStream out) throws IOException {
         Opening opening = acceptMain();
         Session session;
         try {
