@@ -119,7 +119,9 @@ public final class MigrationSource {
         CompletableFuture<Void> verdict = new CompletableFuture<>();
         startDaemon("migration-source-main", () -> readVerdicts(mainIn, verdict));
 
-        PacketProducer producer = new PacketProducer(state, config.packetSize(), VirtioStateCodec.encode(virtio));
+        PacketProducer producer = new PacketProducer(state, config.packetSize(), config.channels(),
+                VirtioStateCodec.encode(virtio), failure);
+        producer.start();
         ProgressMeter meter = new ProgressMeter(config.progress(), stateSize, config.progressInterval());
         AtomicLongArray perChannel = new AtomicLongArray(config.channels());
         List<CompletableFuture<Void>> senders = new ArrayList<>();
@@ -133,6 +135,7 @@ public final class MigrationSource {
             });
         }
         awaitOrFail(CompletableFuture.allOf(senders.toArray(CompletableFuture[]::new)), null, "sending");
+        failure.throwIfFailed();
 
         ControlMessage.End end = producer.end();
         mainWrite.lock();
@@ -186,30 +189,26 @@ public final class MigrationSource {
 
     private void sendPackets(int channel, OutputStream out, PacketProducer producer, ProgressMeter meter,
             AtomicLongArray perChannel) {
-        byte[] buffer = producer.newBuffer();
         try {
             PacketProducer.Outgoing p;
-            while (!failure.hasFailed()) {
-                try {
-                    p = producer.next(buffer);
-                } catch (IOException e) {
-                    failure.fail(new MigrationException("reading the device state failed: " + e.getMessage(), e));
-                    return;
-                }
-                if (p == null) {
-                    break;
-                }
+            while ((p = producer.next()) != null) {
                 out.write(p.bytes(), 0, p.length());
+                producer.recycle(p);
                 perChannel.incrementAndGet(channel);
                 if (!p.header().isConfigState()) {
                     meter.add(p.header().length());
                 }
+            }
+            if (failure.hasFailed()) {
+                return;
             }
             out.flush();
             // FIN tells the destination this channel carries nothing more.
             out.close();
         } catch (IOException e) {
             failure.failTransport(new ConnectionLostException("state channel " + channel + " failed: " + e.getMessage(), e));
+        } catch (InterruptedException e) {
+            failure.fail(new MigrationException("state channel " + channel + " sender interrupted"));
         }
     }
 

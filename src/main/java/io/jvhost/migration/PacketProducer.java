@@ -2,104 +2,137 @@ package io.jvhost.migration;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
 /**
- * Cuts the back-end's state into packets for the source's channel threads. Indices are handed out
- * in the order the bytes are read, under one lock, so each channel sends increasing indices and a
- * channel that finishes its packet sooner simply takes the next one. After EOF comes exactly one
- * CONFIG_STATE packet with the virtio device state; then {@link #next} returns null to everyone.
- * The lock is fair: channel threads take turns while all are fast, instead of one thread that
- * just released it grabbing it again and leaving the other connections idle.
+ * Cuts the back-end's state into packets for the source's channel threads. One reader thread reads
+ * the state, checksums it and queues ready packets a few ahead, so reading the back-end's pipe
+ * overlaps with sending even on a single channel. Channel threads take packets from the one queue
+ * in index order, so each channel sends increasing indices and a channel that finishes its packet
+ * sooner simply takes the next one. After EOF comes exactly one CONFIG_STATE packet with the
+ * virtio device state; then {@link #next} returns null to everyone.
  */
 final class PacketProducer {
     /** One packet ready to write: header and data contiguous in {@code bytes[0..length)}. */
     record Outgoing(PacketHeader header, byte[] bytes, int length) {
     }
 
+    /** Queued once per channel after the CONFIG_STATE packet: "nothing more". */
+    private static final Outgoing END = new Outgoing(null, new byte[0], 0);
+    private static final long POLL_MILLIS = 50;
+
     private final InputStream in;
     private final int packetSize;
+    private final int channels;
     private final byte[] configState;
-    private final CRC32C crc = new CRC32C();
-    private final ReentrantLock lock = new ReentrantLock(true);
-    private int nextIdx;
-    private boolean eof;
-    private boolean configTaken;
-    private long stateBytes;
-    private long totalBytes;
-
-    PacketProducer(InputStream in, int packetSize, byte[] configState) {
-        this.in = in;
-        this.packetSize = packetSize;
-        this.configState = configState.clone();
-    }
-
-    /** A buffer a channel thread reuses for its packets. */
-    byte[] newBuffer() {
-        return new byte[StreamFormat.PACKET_HEADER_BYTES + packetSize];
-    }
+    private final FirstFailure failure;
+    private final BlockingQueue<byte[]> free;
+    private final BlockingQueue<Outgoing> ready;
+    private volatile ControlMessage.End end;
+    private volatile long stateBytes;
 
     /**
-     * The next packet, read into {@code buffer} when it is a data packet; null once the CONFIG_STATE
-     * packet has been handed out.
-     *
-     * @throws IOException if reading the back-end's state fails
+     * @param failure read errors fail the session through it; its failure stops the reader and
+     *                makes {@link #next} return null
      */
-    Outgoing next(byte[] buffer) throws IOException {
-        lock.lock();
-        try {
-            return nextLocked(buffer);
-        } finally {
-            lock.unlock();
+    PacketProducer(InputStream in, int packetSize, int channels, byte[] configState, FirstFailure failure) {
+        this.in = in;
+        this.packetSize = packetSize;
+        this.channels = channels;
+        this.configState = configState.clone();
+        this.failure = failure;
+        // One buffer in each channel's hands, one being filled, one queued ahead.
+        int buffers = channels + 2;
+        this.free = new ArrayBlockingQueue<>(buffers);
+        for (int i = 0; i < buffers; i++) {
+            free.add(new byte[StreamFormat.PACKET_HEADER_BYTES + packetSize]);
         }
+        this.ready = new ArrayBlockingQueue<>(buffers + 1 + channels);
     }
 
-    private Outgoing nextLocked(byte[] buffer) throws IOException {
-        if (configTaken) {
-            return null;
-        }
-        if (nextIdx == Integer.MAX_VALUE) {
-            throw new MigrationException("state needs more than " + Integer.MAX_VALUE + " packets; use larger packets");
-        }
-        if (!eof) {
-            int n = in.readNBytes(buffer, StreamFormat.PACKET_HEADER_BYTES, packetSize);
-            if (n > 0) {
-                PacketHeader h = PacketHeader.data(nextIdx++, n);
+    void start() {
+        MigrationSource.startDaemon("migration-source-reader", this::produce);
+    }
+
+    private void produce() {
+        CRC32C crc = new CRC32C();
+        long bytes = 0;
+        long total = 0;
+        int idx = 0;
+        try {
+            while (true) {
+                byte[] buffer = free.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                if (failure.hasFailed()) {
+                    return;
+                }
+                if (buffer == null) {
+                    continue;
+                }
+                if (idx == Integer.MAX_VALUE) {
+                    throw new MigrationException("state needs more than " + Integer.MAX_VALUE + " packets; use larger packets");
+                }
+                int n = in.readNBytes(buffer, StreamFormat.PACKET_HEADER_BYTES, packetSize);
+                if (n == 0) {
+                    break;
+                }
+                PacketHeader h = PacketHeader.data(idx++, n);
                 h.encode(buffer, 0);
                 crc.update(buffer, StreamFormat.PACKET_HEADER_BYTES, n);
-                stateBytes += n;
-                totalBytes += n;
-                return new Outgoing(h, buffer, StreamFormat.PACKET_HEADER_BYTES + n);
+                bytes += n;
+                total += n;
+                stateBytes = bytes;
+                ready.put(new Outgoing(h, buffer, StreamFormat.PACKET_HEADER_BYTES + n));
             }
-            eof = true;
+            PacketHeader h = PacketHeader.configState(idx++, configState.length);
+            byte[] packet = new byte[StreamFormat.PACKET_HEADER_BYTES + configState.length];
+            h.encode(packet, 0);
+            System.arraycopy(configState, 0, packet, StreamFormat.PACKET_HEADER_BYTES, configState.length);
+            crc.update(configState);
+            total += configState.length;
+            end = new ControlMessage.End(total, idx, (int) crc.getValue());
+            ready.put(new Outgoing(h, packet, packet.length));
+            for (int i = 0; i < channels; i++) {
+                ready.put(END);
+            }
+        } catch (MigrationException e) {
+            failure.fail(e);
+        } catch (IOException e) {
+            failure.fail(new MigrationException("reading the device state failed: " + e.getMessage(), e));
+        } catch (InterruptedException e) {
+            failure.fail(new MigrationException("state reader interrupted"));
         }
-        configTaken = true;
-        PacketHeader h = PacketHeader.configState(nextIdx++, configState.length);
-        byte[] packet = new byte[StreamFormat.PACKET_HEADER_BYTES + configState.length];
-        h.encode(packet, 0);
-        System.arraycopy(configState, 0, packet, StreamFormat.PACKET_HEADER_BYTES, configState.length);
-        crc.update(configState);
-        totalBytes += configState.length;
-        return new Outgoing(h, packet, packet.length);
     }
 
-    /** The totals for the End message; meaningful once every packet was handed out. */
-    ControlMessage.End end() {
-        lock.lock();
-        try {
-            return new ControlMessage.End(totalBytes, nextIdx, (int) crc.getValue());
-        } finally {
-            lock.unlock();
+    /** The next packet in index order; null once everything was handed out, or when the session failed. */
+    Outgoing next() throws InterruptedException {
+        while (!failure.hasFailed()) {
+            Outgoing p = ready.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+            if (p == END) {
+                return null;
+            }
+            if (p != null) {
+                return p;
+            }
         }
+        return null;
+    }
+
+    /** A data packet has been written: its buffer may be filled again. */
+    void recycle(Outgoing p) {
+        if (!p.header().isConfigState()) {
+            free.offer(p.bytes());
+        }
+    }
+
+    /** The totals for the End message; non-null once the CONFIG_STATE packet was queued. */
+    ControlMessage.End end() {
+        return end;
     }
 
     long stateBytes() {
-        lock.lock();
-        try {
-            return stateBytes;
-        } finally {
-            lock.unlock();
-        }
+        return stateBytes;
     }
 }
