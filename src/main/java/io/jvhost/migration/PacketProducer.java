@@ -84,7 +84,9 @@ final class PacketProducer {
                 bytes += n;
                 total += n;
                 stateBytes = bytes;
-                ready.put(new Outgoing(h, buffer, StreamFormat.PACKET_HEADER_BYTES + n));
+                if (!enqueue(new Outgoing(h, buffer, StreamFormat.PACKET_HEADER_BYTES + n))) {
+                    return;
+                }
             }
             PacketHeader h = PacketHeader.configState(idx++, configState.length);
             byte[] packet = new byte[StreamFormat.PACKET_HEADER_BYTES + configState.length];
@@ -93,9 +95,11 @@ final class PacketProducer {
             crc.update(configState);
             total += configState.length;
             end = new ControlMessage.End(total, idx, (int) crc.getValue());
-            ready.put(new Outgoing(h, packet, packet.length));
+            if (!enqueue(new Outgoing(h, packet, packet.length))) {
+                return;
+            }
             for (int i = 0; i < channels; i++) {
-                ready.put(END);
+                enqueue(END);
             }
         } catch (MigrationException e) {
             failure.fail(e);
@@ -104,6 +108,16 @@ final class PacketProducer {
         } catch (InterruptedException e) {
             failure.fail(new MigrationException("state reader interrupted"));
         }
+    }
+
+    /** Queues a packet, giving up (false) if the session fails meanwhile: nobody would take it. */
+    private boolean enqueue(Outgoing p) throws InterruptedException {
+        while (!ready.offer(p, POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+            if (failure.hasFailed()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The next packet in index order; null once everything was handed out, or when the session failed. */
