@@ -123,6 +123,21 @@ final class Harness {
         }
     }
 
+    /** Every thread a session started ends soon after it finished, however it ended. */
+    static void assertNoMigrationThreadsLeft() throws InterruptedException {
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        List<String> alive;
+        do {
+            alive = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+                    .filter(n -> n.startsWith("migration-")).toList();
+            if (alive.isEmpty()) {
+                return;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("threads still running: " + alive);
+    }
+
     static <T> T get(CompletableFuture<T> f) throws Exception {
         try {
             return f.get(20, TimeUnit.SECONDS);

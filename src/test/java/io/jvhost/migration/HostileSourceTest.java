@@ -31,9 +31,10 @@ class HostileSourceTest {
     }
 
     @AfterEach
-    void stop() throws IOException {
+    void stop() throws IOException, InterruptedException {
         src.close();
         dest.close();
+        Harness.assertNoMigrationThreadsLeft();
     }
 
     private void handshake(int channels, long stateSize) throws IOException {

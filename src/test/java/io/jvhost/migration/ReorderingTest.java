@@ -16,10 +16,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Packets overtake each other across channels; the destination still loads in order, with bounded memory. */
 class ReorderingTest {
+    @AfterEach
+    void noThreadsLeft() throws InterruptedException {
+        Harness.assertNoMigrationThreadsLeft();
+    }
+
 
     /** Delays every write on one channel, so the others overtake it. */
     static ChannelFilter slowChannel(int slow, long delayMillis) {

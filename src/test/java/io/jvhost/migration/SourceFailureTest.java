@@ -14,10 +14,16 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Cancel, cuts, deaths and corruption: both sides fail with a clear reason; the output is never completed. */
 class SourceFailureTest {
+    @AfterEach
+    void noThreadsLeft() throws InterruptedException {
+        Harness.assertNoMigrationThreadsLeft();
+    }
+
 
     private static CompletableFuture<SendResult> sendAsync(MigrationSource src, MigrationDestination dest, InputStream in,
             long size) {

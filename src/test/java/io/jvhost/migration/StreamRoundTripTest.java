@@ -14,9 +14,15 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class StreamRoundTripTest {
+    @AfterEach
+    void noThreadsLeft() throws InterruptedException {
+        Harness.assertNoMigrationThreadsLeft();
+    }
+
     private static final int PACKET = 4096;
 
     static Stream<Arguments> cases() {
