@@ -200,7 +200,7 @@ public final class MigrationDestination implements AutoCloseable {
         if (f != null) {
             synchronized (sessionSockets) {
                 for (Socket s : sessionSockets) {
-                    s.close();
+                    closeQuietly(s);
                 }
             }
             f.fail(new MigrationException("destination closed"));
