@@ -1,0 +1,8 @@
+package io.jvhost.migration;
+
+/** This side's {@code cancel()} was called; the peer was told the reason. */
+public final class MigrationCancelledException extends MigrationException {
+    public MigrationCancelledException(String reason) {
+        super("migration cancelled: " + reason);
+    }
+}

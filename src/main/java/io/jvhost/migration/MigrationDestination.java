@@ -1,0 +1,641 @@
+package io.jvhost.migration;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Receives one back-end's state from a {@link MigrationSource}, session after session, on one
+ * listening socket: it accepts the main channel, checks the handshake, accepts the announced state
+ * channels (same session id, each channel number once), reassembles their packets in index order
+ * through a bounded {@link ReorderWindow} and streams them into the caller's {@link OutputStream}
+ * as soon as each is next. The CONFIG_STATE packet is decoded into a {@link VirtioDeviceState}.
+ *
+ * <p>The output stream is closed, which is what tells a back-end reading a pipe that the state is
+ * complete, only after the totals and the CRC32C matched the source's. On any failure it is left
+ * open and the caller sees a {@link MigrationException}; the source learns the reason.
+ */
+public final class MigrationDestination implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MigrationDestination.class);
+    /** The CONFIG_STATE packet holds a small encoded VirtioDeviceState, never this much. */
+    static final int MAX_CONFIG_PACKET = 1 << 20;
+
+    private final ServerSocket server;
+    private final DestinationConfig config;
+    private final List<Socket> sessionSockets = new ArrayList<>();
+    private final AtomicBoolean receiving = new AtomicBoolean();
+    private volatile FirstFailure current;
+
+    private MigrationDestination(ServerSocket server, DestinationConfig config) {
+        this.server = server;
+        this.config = config;
+    }
+
+    /** Listens on {@code address} (port 0 picks a free one; see {@link #address()}). */
+    public static MigrationDestination listen(InetSocketAddress address, DestinationConfig config) throws IOException {
+        ServerSocket s = new ServerSocket();
+        try {
+            s.bind(address, 16);
+        } catch (IOException e) {
+            s.close();
+            throw e;
+        }
+        return new MigrationDestination(s, config);
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.getLocalSocketAddress();
+    }
+
+    /**
+     * Waits for a source, receives its state into {@code out}, verifies it and answers the source.
+     *
+     * @return the virtio device state and statistics, once {@code out} was flushed and closed
+     * @throws MigrationException if the source was refused, misbehaved, cancelled, died, or the data
+     *                            did not match its checksum; {@code out} is then not closed
+     */
+    public ReceiveResult receive(OutputStream out) throws IOException {
+        if (!receiving.compareAndSet(false, true)) {
+            throw new IllegalStateException("receive() is already running: a destination takes one migration at a time");
+        }
+        try {
+            return receiveOne(out);
+        } finally {
+            receiving.set(false);
+        }
+    }
+
+    private ReceiveResult receiveOne(OutputStream out) throws IOException {
+        Opening opening = acceptMain();
+        Session session;
+        try {
+            session = new Session(opening.socket(), opening.preamble().session());
+        } catch (IOException e) {
+            opening.socket().close();
+            throw e;
+        }
+        current = session.failure;
+        try {
+            return session.run(out);
+        } finally {
+            session.closeAll();
+            current = null;
+        }
+    }
+
+    /** A connection whose preamble announced a main channel. */
+    private record Opening(Socket socket, ControlCodec.Preamble preamble) {
+    }
+
+    /**
+     * Waits for a main channel. Each newcomer's preamble is read on its own thread, so a silent or
+     * slow connection can't keep a real source waiting; state channels and garbage are closed.
+     */
+    private Opening acceptMain() throws IOException {
+        Arrivals<Opening> mains = new Arrivals<>();
+        try {
+            while (true) {
+                Opening o = mains.poll();
+                if (o != null) {
+                    return o;
+                }
+                server.setSoTimeout(50);
+                Socket s;
+                try {
+                    s = server.accept();
+                } catch (SocketTimeoutException e) {
+                    continue;
+                }
+                MigrationSource.startDaemon("migration-destination-handshake", () -> {
+                    try {
+                        s.setSoTimeout(millis(config.acceptTimeout()));
+                        ControlCodec.Preamble p = ControlCodec.readPreamble(new DataInputStream(s.getInputStream()));
+                        if (p.role() == StreamFormat.ROLE_MAIN) {
+                            mains.add(new Opening(s, p), s);
+                            return;
+                        }
+                        log.warn("ignoring a state channel from {} for session {}: no migration in progress",
+                                s.getRemoteSocketAddress(), p.session());
+                    } catch (IOException e) {
+                        log.warn("ignoring a connection from {}: {}", s.getRemoteSocketAddress(), e.getMessage());
+                    }
+                    closeQuietly(s);
+                });
+            }
+        } finally {
+            mains.close();
+            if (!server.isClosed()) {
+                server.setSoTimeout(0);
+            }
+        }
+    }
+
+    /** Connections handed over by handshake threads; those arriving after {@link #close} are closed, not leaked. */
+    private static final class Arrivals<T> {
+        private final BlockingQueue<T> queue = new LinkedBlockingQueue<>();
+        private final List<Socket> sockets = new ArrayList<>();
+        private boolean closed;
+
+        synchronized void add(T item, Socket socket) {
+            if (closed) {
+                closeQuietly(socket);
+                return;
+            }
+            queue.add(item);
+            sockets.add(socket);
+        }
+
+        synchronized T poll() {
+            T item = queue.poll();
+            if (item != null) {
+                sockets.remove(0); // FIFO, like the queue
+            }
+            return item;
+        }
+
+        synchronized void close() {
+            closed = true;
+            for (Socket s : sockets) {
+                closeQuietly(s);
+            }
+            queue.clear();
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException e) {
+            log.debug("close: {}", e.toString());
+        }
+    }
+
+    /** Stops listening and breaks a session in progress: the source sees its connections fail. */
+    @Override
+    public void close() throws IOException {
+        server.close();
+        FirstFailure f = current;
+        if (f != null) {
+            synchronized (sessionSockets) {
+                for (Socket s : sessionSockets) {
+                    closeQuietly(s);
+                }
+            }
+            f.fail(new MigrationException("destination closed"));
+        }
+    }
+
+    private static int millis(Duration d) {
+        return (int) Math.min(Integer.MAX_VALUE, d.toMillis());
+    }
+
+    /** One source's migration: its sockets, threads and failure. */
+    private final class Session {
+        private final Socket main;
+        private final SessionId id;
+        private final FirstFailure failure = new FirstFailure();
+        private final Object mainWriteLock = new Object();
+        private final CompletableFuture<ControlMessage.End> end = new CompletableFuture<>();
+        private DataOutputStream mainOut;
+        private volatile boolean answered;
+        private volatile ReorderWindow window;
+
+        Session(Socket main, SessionId id) throws IOException {
+            this.main = main;
+            this.id = id;
+            track(main);
+            main.setTcpNoDelay(true);
+            mainOut = new DataOutputStream(main.getOutputStream());
+            failure.onFailure(this::tearDown);
+        }
+
+        ReceiveResult run(OutputStream out) throws IOException {
+            long start = System.nanoTime();
+            try {
+                DataInputStream mainIn = new DataInputStream(new BufferedInputStream(main.getInputStream()));
+                ControlMessage.Hello hello = readHello(mainIn);
+                long maxPackets = packetBound(hello);
+                synchronized (mainWriteLock) {
+                    ControlCodec.write(mainOut, new ControlMessage.Accept());
+                }
+                window = new ReorderWindow(config.window(), maxPackets, hello.channels());
+                main.setSoTimeout(0); // the End message comes when the source is done, however long that is
+                MigrationSource.startDaemon("migration-destination-main", () -> readControl(mainIn));
+                List<InputStream> channels = acceptStateChannels(hello.channels());
+                BufferPool pool = new BufferPool(hello.packetSize());
+                AtomicLongArray perChannel = new AtomicLongArray(hello.channels());
+                for (int ch = 0; ch < channels.size(); ch++) {
+                    int channel = ch;
+                    MigrationSource.startDaemon("migration-destination-ch" + ch,
+                            () -> readPackets(channel, channels.get(channel), hello.packetSize(), pool, perChannel));
+                }
+                ProgressMeter meter = new ProgressMeter(config.progress(), hello.stateSize(), config.progressInterval());
+                Loaded loaded = load(out, meter, pool);
+                verify(hello, loaded);
+                try {
+                    out.flush();
+                    out.close(); // the "complete" signal: only now, with everything verified
+                } catch (IOException e) {
+                    throw new MigrationException("completing the state output failed: " + e.getMessage(), e);
+                }
+                synchronized (mainWriteLock) {
+                    answered = true;
+                    ControlCodec.write(mainOut, new ControlMessage.Ok());
+                }
+                meter.finish();
+                List<Long> counts = new ArrayList<>();
+                for (int i = 0; i < perChannel.length(); i++) {
+                    counts.add(perChannel.get(i));
+                }
+                return new ReceiveResult(loaded.virtio, hello.deviceType(), loaded.stateBytes, loaded.packets,
+                        (int) loaded.crc, counts, window.peakHeld(), pool.allocated(),
+                        Duration.ofNanos(System.nanoTime() - start));
+            } catch (MigrationException e) {
+                failure.fail(e);
+                throw failure.cause();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failure.fail(new MigrationException("interrupted"));
+                throw failure.cause();
+            } catch (IOException e) {
+                failure.failTransport(new ConnectionLostException("main channel failed: " + e.getMessage(), e));
+                throw failure.cause();
+            }
+        }
+
+        private ControlMessage.Hello readHello(DataInputStream in) throws IOException {
+            ControlMessage m;
+            try {
+                m = ControlCodec.read(in);
+            } catch (SocketTimeoutException e) {
+                throw new MigrationException("source sent no Hello within " + config.acceptTimeout());
+            } catch (EOFException e) {
+                throw new MigrationException("source closed the main channel before its Hello");
+            }
+            if (!(m instanceof ControlMessage.Hello h)) {
+                throw new MigrationException("source sent " + m.getClass().getSimpleName() + " instead of Hello");
+            }
+            if (!h.deviceType().equals(config.deviceType())) {
+                throw new MigrationException("source migrates a '" + h.deviceType() + "' device, this destination takes '"
+                        + config.deviceType() + "'");
+            }
+            long missing = h.virtioFeatures() & ~config.supportedFeatures();
+            if (missing != 0) {
+                throw new MigrationException("destination lacks virtio features 0x" + Long.toHexString(missing));
+            }
+            if (h.channels() < 1 || h.channels() > config.maxChannels()) {
+                throw new MigrationException("source wants " + h.channels() + " state channels, this destination takes 1.."
+                        + config.maxChannels());
+            }
+            if (h.packetSize() < StreamFormat.MIN_PACKET_SIZE || h.packetSize() > config.maxPacketSize()) {
+                throw new MigrationException("source packet size " + h.packetSize() + " is outside 1.."
+                        + config.maxPacketSize());
+            }
+            if (h.stateSize() < -1) {
+                throw new MigrationException("source announced a state size of " + h.stateSize());
+            }
+            return h;
+        }
+
+        /** No index can exceed this: from the announced size if known, else the configured bound. */
+        private long packetBound(ControlMessage.Hello h) throws MigrationException {
+            if (h.stateSize() < 0) {
+                return config.maxPackets();
+            }
+            long dataPackets = (h.stateSize() + h.packetSize() - 1) / h.packetSize();
+            if (dataPackets + 1 > Integer.MAX_VALUE) {
+                throw new MigrationException("announced state of " + h.stateSize() + " bytes needs more than "
+                        + Integer.MAX_VALUE + " packets");
+            }
+            return dataPackets + 1;
+        }
+
+        /** A connection that arrived while the state channels were expected, after its preamble was read. */
+        private record Arrival(Socket socket, DataInputStream in, ControlCodec.Preamble preamble, int channel,
+                String rejection) {
+        }
+
+        /**
+         * Accepts connections until every announced channel is there. Each newcomer's preamble is
+         * read on its own thread, so a silent stray connection can't hold up the real ones.
+         */
+        private List<InputStream> acceptStateChannels(int count) throws IOException {
+            InputStream[] channels = new InputStream[count];
+            int connected = 0;
+            List<String> rejected = new ArrayList<>();
+            Arrivals<Arrival> arrivals = new Arrivals<>();
+            long deadline = System.nanoTime() + config.acceptTimeout().toNanos();
+            try {
+                while (connected < count) {
+                    failure.throwIfFailed(); // e.g. the source aborted on the main channel meanwhile
+                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0) {
+                        throw new MigrationException(connected + " of " + count + " state channels connected within "
+                                + config.acceptTimeout() + (rejected.isEmpty() ? "" : "; rejected: " + rejected));
+                    }
+                    // Short slices, so failures and arrivals are noticed promptly.
+                    server.setSoTimeout((int) Math.min(left, 20));
+                    try {
+                        Socket s = server.accept();
+                        MigrationSource.startDaemon("migration-destination-handshake",
+                                () -> arrivals.add(handshake(s), s));
+                    } catch (SocketTimeoutException e) {
+                        // nothing new
+                    }
+                    Arrival a;
+                    while ((a = arrivals.poll()) != null) {
+                        if (a.rejection() != null) {
+                            // A stray or stale connection must not take down the migration in progress.
+                            log.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(),
+                                    a.rejection());
+                            rejected.add(a.rejection());
+                            a.socket().close();
+                            continue;
+                        }
+                        track(a.socket());
+                        if (a.channel() < 0 || a.channel() >= count) {
+                            throw new MigrationException("state channel number " + a.channel() + " is outside 0.."
+                                    + (count - 1));
+                        }
+                        if (channels[a.channel()] != null) {
+                            throw new MigrationException("state channel " + a.channel() + " connected twice");
+                        }
+                        a.socket().setSoTimeout(millis(config.idleTimeout()));
+                        channels[a.channel()] = a.in();
+                        connected++;
+                    }
+                }
+            } finally {
+                arrivals.close();
+            }
+            server.setSoTimeout(0);
+            return List.of(channels);
+        }
+
+        private Arrival handshake(Socket s) {
+            try {
+                s.setSoTimeout(millis(config.acceptTimeout()));
+                DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 64 * 1024));
+                ControlCodec.Preamble p = ControlCodec.readPreamble(in);
+                if (p.role() != StreamFormat.ROLE_STATE) {
+                    return new Arrival(s, null, p, -1, "a second main channel (session " + p.session() + ")");
+                }
+                if (!p.session().equals(id)) {
+                    return new Arrival(s, null, p, -1, "a state channel of unknown session " + p.session());
+                }
+                return new Arrival(s, in, p, in.readInt(), null);
+            } catch (IOException e) {
+                return new Arrival(s, null, null, -1, e.getMessage());
+            }
+        }
+
+        private void readPackets(int channel, InputStream stream, int packetSize, BufferPool pool,
+                AtomicLongArray perChannel) {
+            DataInputStream in = new DataInputStream(stream);
+            byte[] headerBytes = new byte[StreamFormat.PACKET_HEADER_BYTES];
+            String name = "state channel " + channel;
+            try {
+                while (true) {
+                    int got = in.readNBytes(headerBytes, 0, headerBytes.length);
+                    if (got == 0) {
+                        window.channelEnded(channel);
+                        return;
+                    }
+                    if (got < headerBytes.length) {
+                        throw new ConnectionLostException(name + " was cut in the middle of a packet header");
+                    }
+                    PacketHeader h = PacketHeader.decode(headerBytes);
+                    checkHeader(name, h, packetSize);
+                    window.admit(channel, h);
+                    byte[] data = h.isConfigState() ? new byte[h.length()] : pool.take();
+                    int n = in.readNBytes(data, 0, h.length());
+                    if (n < h.length()) {
+                        throw new ConnectionLostException(name + " was cut in the middle of packet " + h.idx() + " (" + n
+                                + " of " + h.length() + " bytes)");
+                    }
+                    window.put(channel, new ReorderWindow.Packet(h, data));
+                    perChannel.incrementAndGet(channel);
+                }
+            } catch (SocketTimeoutException e) {
+                failure.fail(new MigrationException(name + " sent nothing for " + config.idleTimeout()));
+            } catch (ConnectionLostException e) {
+                failure.failTransport(e);
+            } catch (MigrationException e) {
+                failure.fail(e);
+            } catch (InterruptedException e) {
+                failure.fail(new MigrationException(name + " reader interrupted"));
+            } catch (IOException e) {
+                failure.failTransport(new ConnectionLostException(name + " failed: " + e.getMessage(), e));
+            }
+        }
+
+        private static void checkHeader(String name, PacketHeader h, int packetSize) throws MigrationException {
+            String what = name + ": packet " + Integer.toUnsignedString(h.idx());
+            if (h.version() != StreamFormat.PACKET_VERSION) {
+                throw new MigrationException(what + " has version " + h.version() + ", expected "
+                        + StreamFormat.PACKET_VERSION);
+            }
+            if ((h.flags() & ~StreamFormat.KNOWN_FLAGS) != 0) {
+                throw new MigrationException(what + " has unknown flags 0x" + Integer.toHexString(h.flags()));
+            }
+            int max = h.isConfigState() ? MAX_CONFIG_PACKET : packetSize;
+            if (h.length() < 1 || h.length() > max) {
+                throw new MigrationException(what + " has length " + Integer.toUnsignedString(h.length())
+                        + ", outside 1.." + max);
+            }
+        }
+
+        private record Loaded(VirtioDeviceState virtio, long stateBytes, long totalBytes, long packets, long crc) {
+        }
+
+        /** Streams packets out in index order as each becomes next; decodes the CONFIG_STATE packet. */
+        private Loaded load(OutputStream out, ProgressMeter meter, BufferPool pool)
+                throws MigrationException, InterruptedException {
+            CRC32C crc = new CRC32C();
+            long stateBytes = 0;
+            long total = 0;
+            long packets = 0;
+            VirtioDeviceState virtio = null;
+            ReorderWindow.Packet p;
+            while ((p = window.take()) != null) {
+                int len = p.header().length();
+                crc.update(p.data(), 0, len);
+                total += len;
+                packets++;
+                if (p.header().isConfigState()) {
+                    try {
+                        virtio = VirtioStateCodec.decode(p.data());
+                    } catch (IOException e) {
+                        throw new MigrationException("the CONFIG_STATE packet is not a valid virtio device state: "
+                                + e.getMessage(), e);
+                    }
+                } else {
+                    try {
+                        out.write(p.data(), 0, len);
+                    } catch (IOException e) {
+                        throw new MigrationException("writing the state to its output failed: " + e.getMessage(), e);
+                    }
+                    stateBytes += len;
+                    meter.add(len);
+                    pool.give(p.data());
+                }
+                window.release();
+            }
+            // The source closes each channel after its last packet; anything else still coming is an error.
+            if (!window.awaitAllEnded(config.idleTimeout().toMillis())) {
+                throw new MigrationException("state channels stayed open after the last packet for " + config.idleTimeout());
+            }
+            return new Loaded(virtio, stateBytes, total, packets, crc.getValue());
+        }
+
+        private void verify(ControlMessage.Hello hello, Loaded loaded) throws MigrationException, InterruptedException {
+            ControlMessage.End e = awaitEnd();
+            if (e.packets() != loaded.packets || e.totalBytes() != loaded.totalBytes) {
+                throw new MigrationException("source sent " + e.packets() + " packets / " + e.totalBytes()
+                        + " bytes, received " + loaded.packets + " / " + loaded.totalBytes);
+            }
+            if (e.crc32c() != (int) loaded.crc) {
+                throw new MigrationException(String.format("checksum mismatch: source CRC32C %08x, received %08x",
+                        e.crc32c(), (int) loaded.crc));
+            }
+            if (hello.stateSize() >= 0 && hello.stateSize() != loaded.stateBytes) {
+                throw new MigrationException("source announced " + hello.stateSize() + " bytes of state and sent "
+                        + loaded.stateBytes);
+            }
+            if (loaded.virtio.features() != hello.virtioFeatures()) {
+                throw new MigrationException("virtio features in the device state (0x" + Long.toHexString(loaded.virtio.features())
+                        + ") differ from the handshake (0x" + Long.toHexString(hello.virtioFeatures()) + ")");
+            }
+        }
+
+        private ControlMessage.End awaitEnd() throws MigrationException, InterruptedException {
+            CompletableFuture<Object> either = CompletableFuture.anyOf(end, failure.asFuture());
+            try {
+                either.get(config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                throw new MigrationException("source sent no End message within " + config.idleTimeout()
+                        + " after its last packet");
+            } catch (ExecutionException e) {
+                throw new MigrationException("unexpected failure", e.getCause());
+            }
+            failure.throwIfFailed();
+            return end.getNow(null);
+        }
+
+        /** Reads the source's End or Abort while packets flow. */
+        private void readControl(DataInputStream in) {
+            try {
+                while (true) {
+                    ControlMessage m = ControlCodec.read(in);
+                    switch (m) {
+                        case ControlMessage.End e -> {
+                            if (!end.complete(e)) {
+                                throw new MigrationException("source sent End twice");
+                            }
+                        }
+                        case ControlMessage.Abort a -> {
+                            failure.peerAborted(new PeerAbortedException("source", a.reason()));
+                            return;
+                        }
+                        case ControlMessage.Hello h -> throw new MigrationException("source sent a second Hello");
+                        case ControlMessage.Accept a -> throw new MigrationException("source sent Accept");
+                        case ControlMessage.Ok o -> throw new MigrationException("source sent Ok");
+                    }
+                }
+            } catch (EOFException e) {
+                if (!answered) {
+                    failure.failTransport(new ConnectionLostException("source closed the main channel"));
+                }
+            } catch (MigrationException e) {
+                failure.fail(e);
+            } catch (IOException e) {
+                if (!answered) {
+                    failure.failTransport(new ConnectionLostException("main channel failed: " + e.getMessage(), e));
+                }
+            }
+        }
+
+        private void track(Socket s) {
+            synchronized (sessionSockets) {
+                sessionSockets.add(s);
+            }
+        }
+
+        /** Tells the source why (unless it told us), then breaks every connection so all threads stop. */
+        private void tearDown() {
+            MigrationException cause = failure.cause();
+            if (!(cause instanceof PeerAbortedException)) {
+                synchronized (mainWriteLock) {
+                    try {
+                        ControlCodec.write(mainOut, new ControlMessage.Abort("destination failed: " + cause.getMessage()));
+                        main.shutdownOutput();
+                    } catch (IOException e) {
+                        log.debug("could not tell the source why: {}", e.toString());
+                    }
+                }
+            }
+            closeStateChannels();
+            // Last: this wakes the loader thread, which then closes the main channel too.
+            ReorderWindow w = window;
+            if (w != null) {
+                w.abort(cause);
+            }
+            log.info("migration destination failed: {}", cause.getMessage());
+        }
+
+        private void closeStateChannels() {
+            synchronized (sessionSockets) {
+                for (Socket s : sessionSockets) {
+                    if (s != main) {
+                        try {
+                            s.close();
+                        } catch (IOException e) {
+                            log.debug("close: {}", e.toString());
+                        }
+                    }
+                }
+            }
+        }
+
+        void closeAll() {
+            failure.awaitSettled();
+            synchronized (sessionSockets) {
+                for (Socket s : sessionSockets) {
+                    try {
+                        s.close();
+                    } catch (IOException e) {
+                        log.debug("close: {}", e.toString());
+                    }
+                }
+                sessionSockets.clear();
+            }
+            try {
+                server.setSoTimeout(0);
+            } catch (IOException e) {
+                log.debug("server socket: {}", e.toString());
+            }
+        }
+    }
+}
