@@ -44,19 +44,39 @@ final class FsMigration {
      */
     static Outcome migrate(TestRun run, Path shared, QemuGuest.Builder source, QemuGuest.Builder destination)
             throws Exception {
-        Path migration = run.socket("migration");
+        QemuGuest src = boot(source);
+        Hop hop = hop(run, src, destination, "migration");
+        return finish(shared, hop.guest(), hop.result(), hop.ticksBefore());
+    }
+
+    /** One migration: the running guest moved onto a new QEMU (its source QEMU quits). */
+    record Hop(QemuGuest guest, Qmp.MigrationResult result, int ticksBefore) {}
+
+    static QemuGuest boot(QemuGuest.Builder source) throws Exception {
         QemuGuest src = source.start();
-        QemuGuest dst = destination.incoming("unix:" + migration).start();
-        UnixSockets.awaitSocketFile(migration, STEP, dst.process());
         src.awaitReady(BOOT);
         src.awaitSerialLine("^MIG-READY ", STEP);
         src.awaitSerialLine("^MTICK 3 ", STEP);
+        return src;
+    }
+
+    static Hop hop(TestRun run, QemuGuest src, QemuGuest.Builder destination, String socketName) throws Exception {
+        Path migration = run.socket(socketName);
+        QemuGuest dst = destination.incoming("unix:" + migration).start();
+        UnixSockets.awaitSocketFile(migration, STEP, dst.process());
         Qmp.MigrationResult result = src.qmp().migrate("unix:" + migration, STEP).requireCompleted();
         dst.qmp().awaitStatus("running", Duration.ofSeconds(30));
         assertEquals("postmigrate", src.qmp().queryStatus());
-        int before = (int) src.serialLines().stream().filter(l -> l.startsWith("MTICK ")).count();
+        int before = src.serialLines().stream().filter(l -> l.startsWith("MTICK "))
+                .mapToInt(l -> Integer.parseInt(l.split(" ")[1])).max().orElse(0);
         src.qmp().quit();
         src.awaitExit(Duration.ofSeconds(30));
+        // A few ticks on the destination before anything else happens to it.
+        dst.awaitSerialLine("^MTICK " + (before + 3) + " ", STEP);
+        return new Hop(dst, result, before);
+    }
+
+    static Outcome finish(Path shared, QemuGuest dst, Qmp.MigrationResult result, int before) throws Exception {
         Files.writeString(shared.resolve(DIR).resolve("migrated"), "");
         dst.awaitSerialLine("^MIG-SEEN ", STEP);
         MatchResult done = dst.awaitSerialLine("^MIG-DONE pass=(\\d+) fail=(\\d+)", STEP);
