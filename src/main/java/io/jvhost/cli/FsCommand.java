@@ -57,6 +57,10 @@ final class FsCommand implements Callable<Integer> {
     @Option(names = "--xattr", description = "Serve extended attributes (off by default, as in virtiofsd).")
     boolean xattr;
 
+    @Option(names = "--x-state-fault-file", hidden = true, paramLabel = "FILE",
+            description = "Testing only: damage device-state transfers as FILE says (see StateFault).")
+    Path stateFaultFile;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -86,6 +90,7 @@ final class FsCommand implements Callable<Integer> {
         }
         try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true), migration)) {
             FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs));
+            if (stateFaultFile != null) device.injectStateFaultsFrom(stateFaultFile);
             try (BackendServer server = daemon.endpoint.socketPath != null
                     ? BackendServer.listen(daemon.endpoint.socketPath, device)
                     : BackendServer.adopt(daemon.endpoint.fd, device)) {
