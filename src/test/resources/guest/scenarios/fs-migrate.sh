@@ -3,7 +3,8 @@
 #   MIG-READY up=<uptime>                 everything below is open; migrate now
 #   MTICK <n> write=<ok|WERR>              every tick until the host creates <dir>/migrated
 #   MIG-SEEN after=<n> up=<uptime>         the guest saw the marker (it runs on the destination)
-#   MIG <check> ok [detail] | MIG <check> FAIL <detail>
+#   MIG <check> ok [detail] | MIG <check> FAIL <detail>   (a background reader re-reads data.bin
+#                                          through FUSE all along, dropping the guest's page cache)
 #   MIG-DONE pass=<n> fail=<n> up=<uptime>
 # Kernel command line: vfs_tag= (myfs), mig_dir= (mig), tick= (0.2), mig_max_ticks= (1500),
 # mig_entries= (2000).
@@ -58,6 +59,18 @@ else
     find_pid=$!
     exec 7</tmp/listing
     read -r list_first <&7
+    # A reader that keeps the back-end writing guest memory (READ replies, used ring) while RAM
+    # migrates: a page written and not dirty-logged would reach the destination stale.
+    yes jvhost-reader-pattern | head -c 1048576 >data.bin
+    data_sha=$(sha256sum data.bin | cut -d' ' -f1)
+    ( _r=0; _bad=0
+      while [ ! -e "$D/migrated" ]; do
+          echo 1 >/proc/sys/vm/drop_caches
+          [ "$(sha256sum "$D/data.bin" | cut -d' ' -f1)" = "$data_sha" ] || _bad=$((_bad + 1))
+          _r=$((_r + 1))
+      done
+      echo "$_r $_bad" >/tmp/reader.out ) &
+    reader_pid=$!
     echo "MIG-READY up=$(uptime_s)"
 
     n=0
@@ -69,6 +82,8 @@ else
     done
     echo "MIG-SEEN after=$n up=$(uptime_s)"
 
+    wait $reader_pid
+    check reader_consistent sh -c 'read -r r bad </tmp/reader.out && echo "reads=$r" && [ "$bad" = 0 ] && [ "$r" -gt 0 ]'
     echo "after" >&3
     check log_append sh -c "tail -n 1 $D/log.txt | grep -qx after && echo lines=\$(wc -l <$D/log.txt)"
     check log_gapfree sh -c "sed -n 's/^tick //p' $D/log.txt | awk 'NR != \$1 { bad = 1 } END { exit bad }'"

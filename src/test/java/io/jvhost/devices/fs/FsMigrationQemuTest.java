@@ -27,8 +27,11 @@ class FsMigrationQemuTest {
     void jvhostToJvhostAndBack(TestRun run) throws Exception {
         Path shared = run.dir("shared");
         Path sa = run.socket("jvhost-a"), sb = run.socket("jvhost-b");
-        ManagedProcess a = JvhostDaemon.start(run, "jvhost-a", sa, "fs", "--shared-dir", shared.toString());
-        ManagedProcess b = JvhostDaemon.start(run, "jvhost-b", sb, "fs", "--shared-dir", shared.toString());
+        // Both migration modes: A saves with file handles (there), B by paths (back).
+        ManagedProcess a = JvhostDaemon.start(run, "jvhost-a", sa, "fs", "--shared-dir", shared.toString(),
+                "--migration-mode", "file-handles");
+        ManagedProcess b = JvhostDaemon.start(run, "jvhost-b", sb, "fs", "--shared-dir", shared.toString(),
+                "--migration-mode", "find-paths");
         QemuGuest first = FsMigration.boot(FsMigration.guest(run, "vm-a", sa, a, 2000));
         FsMigration.Hop there = FsMigration.hop(run, first, FsMigration.guest(run, "vm-b", sb, b, 2000), "mig-ab");
         FsMigration.Hop back = FsMigration.hop(run, there.guest(), FsMigration.guest(run, "vm-a2", sa, a, 2000), "mig-ba");
