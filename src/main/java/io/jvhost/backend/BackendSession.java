@@ -87,7 +87,7 @@ public final class BackendSession implements AutoCloseable {
         else pf.remove(ProtocolFeature.DEVICE_STATE);
         this.offeredProtocolFeatures = ProtocolFeature.maskOf(pf);
         List<Vring> list = new ArrayList<>();
-        for (int i = 0; i < device.queueCount(); i++) list.add(new Vring(i, memory, dirtyLog));
+        for (int i = 0; i < device.queueCount(); i++) list.add(new Vring(i, memory, dirtyLog, device.requestExecutor()));
         this.rings = List.copyOf(list);
         this.worker = new VringWorker("jvhost-" + device.name() + "-rings", rings, device);
     }
@@ -358,6 +358,7 @@ public final class BackendSession implements AutoCloseable {
     private void withAllRingsLocked(MemoryChange change) throws RequestRejected {
         for (Vring r : rings) r.lock.lock();
         try {
+            for (Vring r : rings) r.drain(); // pooled requests still read and write guest memory
             change.apply();
             memory.reclaimRetired();
         } catch (GuestMemoryException | NativeException e) {

@@ -62,6 +62,15 @@ public interface Device {
      */
     long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException, DeviceException;
 
+    /**
+     * Where chains are handled: null (the default) handles them one at a time on the ring's
+     * worker thread; an executor (a thread pool) handles several at once and completes them in
+     * any order, so {@link #handle} must then be thread-safe.
+     */
+    default java.util.concurrent.Executor requestExecutor() {
+        return null;
+    }
+
     /** Back to the state after construction (RESET_DEVICE, or the front-end went away). */
     default void reset() {}
 }

@@ -19,6 +19,13 @@ import org.slf4j.LoggerFactory;
  * GET_VRING_BASE) and enabled/disabled (SET_VRING_ENABLE) are independent. The session thread
  * configures it and the worker thread processes it; both hold {@link #lock}, so GET_VRING_BASE
  * waits for a batch in flight and then nothing touches guest memory for this ring.
+ *
+ * <p>A device with a request executor ({@link Device#requestExecutor()}, e.g. virtio-fs with
+ * --thread-pool-size) gets each chain handled on that executor: the worker only pops, and
+ * completions (used ring, notification) come back in any order. The split queue itself is only
+ * ever touched under {@link #queueLock}; {@link #drain()} waits for every chain in flight, and
+ * whoever stops the ring or changes guest memory drains first, so the "no guest memory access
+ * after GET_VRING_BASE" rule holds for pooled requests too.
  */
 final class Vring {
     private static final Logger LOG = LoggerFactory.getLogger(Vring.class);
@@ -31,10 +38,41 @@ final class Vring {
     private EventFd err;
     private boolean enabled;
     private boolean brokenReported;
+    /** Guards {@link #queue} against the worker and completing pool threads at once. */
+    private final ReentrantLock queueLock = new ReentrantLock();
+    private final java.util.concurrent.locks.Condition idle = queueLock.newCondition();
+    private int inFlight;
+    private final java.util.concurrent.Executor executor;
 
     Vring(int index, GuestMemorySource memory, DirtyLog log) {
+        this(index, memory, log, null);
+    }
+
+    Vring(int index, GuestMemorySource memory, DirtyLog log, java.util.concurrent.Executor executor) {
         this.index = index;
         this.queue = new SplitQueue(memory, log);
+        this.executor = executor;
+    }
+
+    /**
+     * Waits until no chain popped from this ring is still being handled (pooled devices; a
+     * no-op otherwise). Callers hold {@link #lock}, so nothing new is popped meanwhile.
+     */
+    void drain() {
+        queueLock.lock();
+        try {
+            boolean interrupted = false;
+            while (inFlight > 0) {
+                try {
+                    idle.await();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        } finally {
+            queueLock.unlock();
+        }
     }
 
     EventFd kick() {
@@ -89,6 +127,7 @@ final class Vring {
     void process(Device device) throws VirtqueueException {
         if (!queue.isStarted() || !enabled || queue.isBroken()) return;
         boolean used = false;
+        queueLock.lock();
         try {
             do {
                 queue.disableNotification();
@@ -102,12 +141,17 @@ final class Vring {
                         continue;
                     }
                     if (chain == null) break;
+                    if (executor != null) {
+                        inFlight++;
+                        executor.execute(() -> complete(chain, handleOne(device, chain)));
+                        continue;
+                    }
                     long written;
+                    queueLock.unlock(); // the device may take its time; completions need the queue
                     try {
-                        written = device.handle(index, chain);
-                    } catch (VirtqueueException | DeviceException e) {
-                        LOG.warn("ring {}: request failed: {}", index, e.getMessage());
-                        written = 0;
+                        written = handleOne(device, chain);
+                    } finally {
+                        queueLock.lock();
                     }
                     queue.addUsed(chain, written);
                     used = true;
@@ -116,7 +160,39 @@ final class Vring {
         } catch (BrokenQueueException e) {
             reportBroken(e.getMessage());
         } finally {
-            if (used) notifyDriver();
+            try {
+                if (used) notifyDriver();
+            } finally {
+                queueLock.unlock();
+            }
+        }
+    }
+
+    private long handleOne(Device device, DescriptorChain chain) {
+        try {
+            return device.handle(index, chain);
+        } catch (VirtqueueException | DeviceException e) {
+            LOG.warn("ring {}: request failed: {}", index, e.getMessage());
+            return 0;
+        } catch (RuntimeException e) {
+            LOG.error("ring {}: request failed unexpectedly", index, e);
+            return 0;
+        }
+    }
+
+    /** A pooled chain is done: publish it and wake the driver (any thread). */
+    private void complete(DescriptorChain chain, long written) {
+        queueLock.lock();
+        try {
+            queue.addUsed(chain, written);
+            notifyDriver();
+        } catch (BrokenQueueException e) {
+            reportBroken(e.getMessage());
+        } catch (VirtqueueException e) {
+            LOG.warn("ring {}: completing a request failed: {}", index, e.getMessage());
+        } finally {
+            if (--inFlight == 0) idle.signalAll();
+            queueLock.unlock();
         }
     }
 
@@ -144,11 +220,13 @@ final class Vring {
 
     /** GET_VRING_BASE: stops the ring; returns the next avail index. The caller holds the lock. */
     int stop() {
+        drain();
         brokenReported = false;
         return queue.stop();
     }
 
     void close() {
+        drain();
         if (kick != null) kick.close();
         if (call != null) call.close();
         if (err != null) err.close();

@@ -41,6 +41,10 @@ final class FsCommand implements Callable<Integer> {
             description = "Request queues besides the hiprio queue (default: ${DEFAULT-VALUE}).")
     int requestQueues;
 
+    @Option(names = "--thread-pool-size", paramLabel = "N", defaultValue = "0",
+            description = "Threads handling requests; 0 handles them on each queue's own thread (default: ${DEFAULT-VALUE}).")
+    int threadPoolSize;
+
     @Option(names = "--cache", paramLabel = "POLICY", defaultValue = "auto",
             description = "Guest caching: never, auto (1 s) or always (default: ${DEFAULT-VALUE}).")
     String cache;
@@ -89,7 +93,7 @@ final class FsCommand implements Callable<Integer> {
                     + "--migration-on-error is abort or guest-error");
         }
         try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true), migration)) {
-            FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs));
+            FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize);
             if (stateFaultFile != null) device.injectStateFaultsFrom(stateFaultFile);
             try (BackendServer server = daemon.endpoint.socketPath != null
                     ? BackendServer.listen(daemon.endpoint.socketPath, device)

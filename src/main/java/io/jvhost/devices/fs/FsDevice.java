@@ -44,6 +44,7 @@ public final class FsDevice implements StatefulDevice {
     private final int numRequestQueues;
     private final FuseServer server;
     private final byte[] config;
+    private final java.util.concurrent.ExecutorService pool;
     /** Testing only (see {@link StateFault}); null in normal use. */
     private volatile java.nio.file.Path faultFile;
 
@@ -56,6 +57,15 @@ public final class FsDevice implements StatefulDevice {
      * @param numRequestQueues request queues besides hiprio, at least 1
      */
     public FsDevice(String tag, int numRequestQueues, FuseServer server) {
+        this(tag, numRequestQueues, server, 0);
+    }
+
+    /**
+     * @param threadPoolSize 0: each queue's requests are handled one at a time on its worker
+     *                       (virtiofsd's --thread-pool-size=0); N: by a pool of N threads, several
+     *                       at once, completed in any order
+     */
+    public FsDevice(String tag, int numRequestQueues, FuseServer server, int threadPoolSize) {
         byte[] t = tag.getBytes(StandardCharsets.UTF_8);
         if (t.length == 0 || t.length > TAG_SIZE) {
             throw new IllegalArgumentException("virtio-fs tag must be 1 to " + TAG_SIZE + " bytes, not " + t.length
@@ -65,8 +75,14 @@ public final class FsDevice implements StatefulDevice {
         if (numRequestQueues < 1 || numRequestQueues > 1023) {
             throw new IllegalArgumentException("request queues must be 1 to 1023: " + numRequestQueues);
         }
+        if (threadPoolSize < 0 || threadPoolSize > 1024) {
+            throw new IllegalArgumentException("thread pool size must be 0 to 1024: " + threadPoolSize);
+        }
         this.tag = tag;
         this.numRequestQueues = numRequestQueues;
+        // Platform threads: the passthrough file system switches per-thread fsuid/umask.
+        this.pool = threadPoolSize == 0 ? null : java.util.concurrent.Executors.newFixedThreadPool(threadPoolSize,
+                Thread.ofPlatform().name("jvhost-fs-pool-", 0).daemon().factory());
         this.server = server;
         ByteBuffer c = ByteBuffer.allocate(CONFIG_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         c.put(t).position(TAG_SIZE);
@@ -106,6 +122,11 @@ public final class FsDevice implements StatefulDevice {
         // VIRTIO_FS_F_NOTIFICATION (bit 0) is not offered: no notification queue.
         return VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_INDIRECT_DESC,
                 VirtioFeatures.RING_EVENT_IDX);
+    }
+
+    @Override
+    public java.util.concurrent.Executor requestExecutor() {
+        return pool;
     }
 
     @Override

@@ -27,9 +27,11 @@ class FsMigrationQemuTest {
     void jvhostToJvhostAndBack(TestRun run) throws Exception {
         Path shared = run.dir("shared");
         Path sa = run.socket("jvhost-a"), sb = run.socket("jvhost-b");
-        // Both migration modes: A saves with file handles (there), B by paths (back).
+        // Both migration modes: A saves with file handles (there), B by paths (back). A handles
+        // requests on a pool of 4 (they complete out of order and must all be done before its
+        // rings stop), B on the queue threads.
         ManagedProcess a = JvhostDaemon.start(run, "jvhost-a", sa, "fs", "--shared-dir", shared.toString(),
-                "--migration-mode", "file-handles");
+                "--migration-mode", "file-handles", "--thread-pool-size", "4");
         ManagedProcess b = JvhostDaemon.start(run, "jvhost-b", sb, "fs", "--shared-dir", shared.toString(),
                 "--migration-mode", "find-paths");
         QemuGuest first = FsMigration.boot(FsMigration.guest(run, "vm-a", sa, a, 2000));
