@@ -4,6 +4,7 @@ import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
 import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.DriverQueue;
 import io.jvhost.virtqueue.VringAddresses;
 import java.io.IOException;
@@ -60,11 +61,22 @@ public final class DeviceMigration {
      *
      * @param bases        where each ring stopped: the destination starts from there
      * @param suspendStart {@link System#nanoTime()} when the suspend began (downtime starts)
+     * @param okAt         {@link System#nanoTime()} when the destination's OK arrived
      */
-    public record Sent(int[] bases, VirtioDeviceState virtio, SendResult stream, long suspendStart, Duration suspend,
-            Duration save, Duration checkSource, Duration transfer) {
+    public record Sent(int[] bases, VirtioDeviceState virtio, SendResult stream, long suspendStart, long okAt,
+            Duration suspend, Duration save, Duration checkSource, Duration transfer) {
         public Sent {
             bases = bases.clone();
+        }
+
+        /**
+         * The source's view when the destination is another process: B's load and CHECK are
+         * inside the transfer time; downtime ends with the OK plus {@code resume}.
+         */
+        public MigrationReport report(Duration resume) {
+            return new MigrationReport(suspend, save, checkSource, transfer, Optional.empty(), Optional.empty(), resume,
+                    Duration.ofNanos(okAt - suspendStart).plus(resume), stream.stateBytes(),
+                    stream.packetsPerChannel().size(), stream.packetsPerChannel());
         }
 
         @Override
@@ -93,7 +105,7 @@ public final class DeviceMigration {
         try {
             VirtioDeviceState virtio = virtioState(driver, bases);
             Streamed s = stream(driver.client(), deviceType, virtio, to, config, filter);
-            return new Sent(bases, virtio, s.result, start, suspend, s.save, s.check, s.transfer);
+            return new Sent(bases, virtio, s.result, start, System.nanoTime(), suspend, s.save, s.check, s.transfer);
         } catch (IOException | RuntimeException e) {
             long r = System.nanoTime();
             try {
@@ -116,7 +128,30 @@ public final class DeviceMigration {
         long start = System.nanoTime();
         Streamed s = stream(client, deviceType, virtio, to, config, StateFilter.NONE);
         int[] bases = virtio.queues().stream().mapToInt(VirtioDeviceState.QueueState::nextAvail).toArray();
-        return new Sent(bases, virtio, s.result, start, Duration.ZERO, s.save, s.check, s.transfer);
+        return new Sent(bases, virtio, s.result, start, System.nanoTime(), Duration.ZERO, s.save, s.check, s.transfer);
+    }
+
+    /** Transport features a front-end session of ours acknowledges when offered. */
+    private static final long SESSION_FEATURES = VirtioFeatures.mask(VirtioFeatures.VERSION_1,
+            VirtioFeatures.RING_EVENT_IDX, VirtioFeatures.RING_INDIRECT_DESC, VirtioFeatures.PROTOCOL_FEATURES);
+
+    /**
+     * Opens a front-end session for a state transfer only: the device handshake (protocol
+     * features incl. DEVICE_STATE, queue count, owner) and SET_FEATURES, no memory, no rings, so
+     * the back-end counts as suspended. Returns that session's virtio state: its features,
+     * status 0, and {@code queues} never-configured queues.
+     */
+    public static VirtioDeviceState openStateSession(FrontendClient client, int queues) throws IOException {
+        long offered = client.getFeatures();
+        GuestDriver.connectDevice(client, queues);
+        if (!client.negotiated(ProtocolFeature.DEVICE_STATE)) {
+            throw new IOException("the back-end does not offer DEVICE_STATE: its state cannot migrate");
+        }
+        long features = offered & SESSION_FEATURES;
+        client.setFeatures(features);
+        List<VirtioDeviceState.QueueState> unconfigured = new ArrayList<>();
+        for (int i = 0; i < queues; i++) unconfigured.add(new VirtioDeviceState.QueueState(0, 0, false, 0, 0, 0));
+        return new VirtioDeviceState(features, 0, new byte[0], unconfigured);
     }
 
     private record Streamed(SendResult result, Duration save, Duration check, Duration transfer) {

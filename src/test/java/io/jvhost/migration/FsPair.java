@@ -19,17 +19,17 @@ import java.util.List;
  * Two jvhost virtio-fs back-ends in this JVM, A and B, serving the same shared directory on
  * their own vhost-user sockets, as the source and destination of a migration.
  */
-final class FsPair implements AutoCloseable {
+public final class FsPair implements AutoCloseable {
     static final int QUEUES = 2; // hiprio + one request queue
     static final Duration T = Duration.ofSeconds(10);
 
-    final Path shared;
-    final Path socketA;
-    final Path socketB;
+    public final Path shared;
+    public final Path socketA;
+    public final Path socketB;
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
 
-    FsPair(Path dir) throws Exception {
+    public FsPair(Path dir) throws Exception {
         shared = Files.createDirectories(dir.resolve("shared"));
         socketA = serve(dir.resolve("a.sock"), "a");
         socketB = serve(dir.resolve("b.sock"), "b");
