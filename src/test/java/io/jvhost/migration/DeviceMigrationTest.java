@@ -80,4 +80,62 @@ class DeviceMigrationTest {
         System.arraycopy(AFTER, 0, expected, BEFORE.length, AFTER.length);
         assertArrayEquals(expected, onHost, "nothing lost on the host");
     }
+
+    /** Many open files make a state of several packets; every handle works on B. */
+    @org.junit.jupiter.api.Test
+    void aMultiPacketStateWithHundredsOfOpenFiles() throws Exception {
+        int files = 600;
+        int packet = 8 * 1024;
+        try (GuestDriver d = pair.driverOnA()) {
+            FuseClient fuse = FsPair.fuse(d);
+            fuse.init();
+            java.util.List<FuseClient.OpenFile> open = new java.util.ArrayList<>();
+            for (int i = 0; i < files; i++) {
+                FuseClient.OpenFile f = fuse.create(FuseClient.ROOT_ID, "file-with-a-longish-name-" + i);
+                fuse.write(f, 0, ("file " + i).getBytes(StandardCharsets.UTF_8));
+                open.add(f);
+            }
+            MigrationReport report = DeviceMigration.migrate(d, pair.destinationOnB(), FsDevice.STATE_TYPE,
+                    DeviceMigration.sourceConfig(4).withPacketSize(packet), DeviceMigration.StateFilter.NONE);
+            assertTrue(report.stateBytes() > 4L * packet, "state of " + report.stateBytes() + " bytes");
+            // Which channel carries which packet is up to the senders (a free one takes the next packet).
+            assertEquals((report.stateBytes() + packet - 1) / packet + 1,
+                    report.packetsPerChannel().stream().mapToLong(Long::longValue).sum());
+            for (int i = 0; i < files; i += 97) {
+                assertEquals("file " + i, new String(fuse.read(open.get(i), 0, 100), StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    /**
+     * Pipelining: with the source's bytes trickling out (4 KiB packets, 40 ms apart), B's load
+     * spans the trickle, from its first byte to the last. A destination that collected the
+     * whole state before loading would load in a few milliseconds.
+     */
+    @org.junit.jupiter.api.Test
+    void bLoadsWhileTheStateIsStillArriving() throws Exception {
+        try (GuestDriver d = pair.driverOnA()) {
+            FuseClient fuse = FsPair.fuse(d);
+            fuse.init();
+            for (int i = 0; i < 300; i++) fuse.create(FuseClient.ROOT_ID, "trickle-" + i);
+            int packet = 4 * 1024;
+            DeviceMigration.StateFilter trickle = in -> new java.io.FilterInputStream(in) {
+                @Override
+                public int read(byte[] b, int off, int len) throws java.io.IOException {
+                    try {
+                        Thread.sleep(40);
+                    } catch (InterruptedException e) {
+                        throw new java.io.InterruptedIOException();
+                    }
+                    return in.read(b, off, Math.min(len, packet));
+                }
+            };
+            MigrationReport report = DeviceMigration.migrate(d, pair.destinationOnB(), FsDevice.STATE_TYPE,
+                    DeviceMigration.sourceConfig(2).withPacketSize(packet), trickle);
+            long packets = report.stateBytes() / packet;
+            assertTrue(packets >= 3, "state of " + report.stateBytes() + " bytes");
+            assertTrue(report.load().orElseThrow().toMillis() >= (packets - 1) * 40 * 3 / 4,
+                    "B's load took " + report.load().orElseThrow().toMillis() + " ms for " + packets + " trickled packets");
+        }
+    }
 }
