@@ -37,18 +37,18 @@ public record MigrationReport(Duration suspend, Duration save, Duration checkSou
 
     /** A few readable lines, for the CLI and the demo. */
     public String format() {
-        String remote = "(destination's)";
+        String remote = "in the destination's report";
         return String.format("""
                 downtime   %s ms
                   suspend  %s ms
                   save     %s ms   (A writes its state; overlaps the transfer)
                   transfer %s ms   (handshake to the destination's OK)
-                  load     %s ms   (B reads its state as it arrives)
-                  check    %s ms on A, %s ms on B
+                  load     %s   (B reads its state as it arrives)
+                  check    %s ms on A, %s on B
                   resume   %s ms
                 state      %d bytes over %d channel(s), packets per channel %s, %s/s""",
-                ms(downtime), ms(suspend), ms(save), ms(transfer), load.map(MigrationReport::ms).orElse(remote),
-                ms(checkSource), checkDestination.map(MigrationReport::ms).orElse(remote), ms(resume), stateBytes,
+                ms(downtime), ms(suspend), ms(save), ms(transfer), load.map(d -> ms(d) + " ms").orElse(remote),
+                ms(checkSource), checkDestination.map(d -> ms(d) + " ms").orElse("its own"), ms(resume), stateBytes,
                 channels, packetsPerChannel, human(bytesPerSecond()));
     }
 

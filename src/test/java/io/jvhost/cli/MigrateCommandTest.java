@@ -98,4 +98,15 @@ class MigrateCommandTest {
         assertTrue(sender.err().toString().contains("virtio-net") || sender.err().toString().contains("virtio-fs"),
                 sender.err().toString());
     }
+
+    @Test
+    void progressLineShowsBytesRateAndEta() {
+        var bar = MigrateCommand.ProgressBar.forTerminal(new PrintWriter(new StringWriter()), "sent");
+        String known = bar.line(new io.jvhost.migration.Progress(3 << 20, 4 << 20, 3, java.time.Duration.ofSeconds(3),
+                1 << 20, false));
+        assertTrue(known.contains("75%") && known.contains("sent 3.0 MiB at 1.0 MiB/s") && known.contains("ETA 1.0 s"),
+                known);
+        String unknown = bar.line(new io.jvhost.migration.Progress(512, -1, 1, java.time.Duration.ofSeconds(1), 512, false));
+        assertTrue(unknown.startsWith("sent 512 B at 512 B/s, ETA unknown"), unknown);
+    }
 }
