@@ -368,7 +368,15 @@ public final class DeviceMigration {
                         + ", A sent " + sent.virtio()));
             }
             long r = System.nanoTime();
-            driver.moveTo(b);
+            FrontendClient a = driver.client();
+            try {
+                driver.moveTo(b);
+            } catch (IOException | RuntimeException e) {
+                // Refused before the driver switched (e.g. B lacks a feature): A can take over again.
+                // Once switched, A's rings are gone with the driver's old session: nothing to resume.
+                if (driver.client() != a) throw e;
+                throw resumeAndFail(driver, b, new MigrationException("continuing on B failed: " + e.getMessage(), e));
+            }
             long end = System.nanoTime();
             return new MigrationReport(sent.suspend(), sent.save(), sent.checkSource(), sent.transfer(),
                     Optional.of(received.load()), Optional.of(received.check()), Duration.ofNanos(end - r),
