@@ -84,6 +84,42 @@ public final class DeviceStateTransfer {
         return copied;
     }
 
+    /**
+     * SAVE, streamed: starts the transfer and returns the back-end's state as a stream, for a
+     * caller that forwards it as it comes instead of collecting it. Read it to EOF, close it,
+     * then {@link #check()}. Closing it early abandons the transfer (the back-end sees EPIPE).
+     */
+    public InputStream openSave() throws IOException {
+        requireFeature();
+        Fd readEnd = channel(DeviceStateDirection.SAVE);
+        try {
+            return CancellableFd.forReading(readEnd, idleTimeout.toMillis()).input();
+        } catch (IOException | RuntimeException e) {
+            readEnd.close();
+            throw e;
+        }
+    }
+
+    /**
+     * LOAD, streamed: starts the transfer and returns the channel into the back-end. Closing it
+     * is the EOF that completes the state; then {@link #check()}.
+     */
+    public OutputStream openLoad() throws IOException {
+        requireFeature();
+        Fd writeEnd = channel(DeviceStateDirection.LOAD);
+        try {
+            return CancellableFd.forWriting(writeEnd, idleTimeout.toMillis()).output();
+        } catch (IOException | RuntimeException e) {
+            writeEnd.close();
+            throw e;
+        }
+    }
+
+    /** CHECK_DEVICE_STATE: whether the back-end completed the last transfer; throws with its reason if not. */
+    public void check() throws IOException {
+        client.checkDeviceState();
+    }
+
     /** Still asks CHECK after a failed copy, so the back-end's transfer is consumed and its reason reported. */
     private void checkAfterFailure(IOException copyFailure) {
         try {

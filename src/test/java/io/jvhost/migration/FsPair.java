@@ -1,0 +1,74 @@
+package io.jvhost.migration;
+
+import io.jvhost.backend.BackendServer;
+import io.jvhost.devices.fs.FsDevice;
+import io.jvhost.devices.fs.FuseServer;
+import io.jvhost.devices.fs.fuse.FuseClient;
+import io.jvhost.devices.fs.passthrough.MigrationConfig;
+import io.jvhost.devices.fs.passthrough.PassthroughConfig;
+import io.jvhost.devices.fs.passthrough.PassthroughFs;
+import io.jvhost.frontend.FrontendClient;
+import io.jvhost.frontend.GuestDriver;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Two jvhost virtio-fs back-ends in this JVM, A and B, serving the same shared directory on
+ * their own vhost-user sockets, as the source and destination of a migration.
+ */
+public final class FsPair implements AutoCloseable {
+    static final int QUEUES = 2; // hiprio + one request queue
+    static final Duration T = Duration.ofSeconds(10);
+
+    public final Path shared;
+    public final Path socketA;
+    public final Path socketB;
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+
+    public FsPair(Path dir) throws Exception {
+        shared = Files.createDirectories(dir.resolve("shared"));
+        socketA = serve(dir.resolve("a.sock"), "a");
+        socketB = serve(dir.resolve("b.sock"), "b");
+    }
+
+    private Path serve(Path socket, String name) throws Exception {
+        PassthroughFs fs = PassthroughFs.open(shared, PassthroughConfig.defaults(), MigrationConfig.defaults());
+        resources.add(fs);
+        BackendServer server = BackendServer.listen(socket, new FsDevice("myfs", 1, new FuseServer(fs)));
+        resources.add(0, server);
+        threads.add(Thread.ofPlatform().daemon().name("fs-" + name).start(() -> {
+            try {
+                server.serve();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        }));
+        return socket;
+    }
+
+    /** The guest-driver model on A. */
+    GuestDriver driverOnA() throws Exception {
+        return GuestDriver.connect(socketA, GuestDriver.Options.defaults(QUEUES));
+    }
+
+    /** A destination front-end session on B: device handshake only, as QEMU before a load. */
+    FrontendClient destinationOnB() throws Exception {
+        FrontendClient b = FrontendClient.connect(socketB);
+        GuestDriver.connectDevice(b, QUEUES);
+        return b;
+    }
+
+    static FuseClient fuse(GuestDriver d) {
+        return new FuseClient(d, T);
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (AutoCloseable r : resources) r.close();
+        for (Thread t : threads) t.join(5000);
+    }
+}
