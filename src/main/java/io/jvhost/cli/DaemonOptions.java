@@ -26,6 +26,22 @@ final class DaemonOptions {
             description = "error, warn, info, debug or trace (default: ${DEFAULT-VALUE}).")
     String logLevel;
 
+    /**
+     * Serves {@code device} on the chosen endpoint until the server is closed (the JVM's
+     * shutdown closes it), after checking that an endpoint was given.
+     */
+    void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec) throws Exception {
+        if (endpoint == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
+        }
+        try (io.jvhost.backend.BackendServer server = endpoint.socketPath != null
+                ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
+                : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+            server.serve();
+        }
+    }
+
     void applyLogLevel() {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
     }

@@ -1,6 +1,5 @@
 package io.jvhost.cli;
 
-import io.jvhost.backend.BackendServer;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
 import io.jvhost.devices.fs.passthrough.CachePolicy;
@@ -94,13 +93,9 @@ final class FsCommand implements Callable<Integer> {
         }
         try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true), migration)) {
             FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize);
+            device.warmUpStatePath();
             if (stateFaultFile != null) device.injectStateFaultsFrom(stateFaultFile);
-            try (BackendServer server = daemon.endpoint.socketPath != null
-                    ? BackendServer.listen(daemon.endpoint.socketPath, device)
-                    : BackendServer.adopt(daemon.endpoint.fd, device)) {
-                Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-                server.serve();
-            }
+            daemon.serve(device, spec);
         }
         return 0;
     }

@@ -1,6 +1,5 @@
 package io.jvhost.cli;
 
-import io.jvhost.backend.BackendServer;
 import io.jvhost.devices.rng.RngDevice;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,16 +24,7 @@ final class RngCommand implements Callable<Integer> {
             System.out.println("{\n  \"type\": \"rng\"\n}");
             return 0;
         }
-        if (daemon.endpoint == null) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
-        }
-        RngDevice device = new RngDevice();
-        try (BackendServer server = daemon.endpoint.socketPath != null
-                ? BackendServer.listen(daemon.endpoint.socketPath, device)
-                : BackendServer.adopt(daemon.endpoint.fd, device)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-            server.serve();
-        }
+        daemon.serve(new RngDevice(), spec);
         return 0;
     }
 }
