@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -33,10 +34,20 @@ import java.util.Optional;
  * machine spreads over all rows; the table shows the median. Not a test: numbers depend on the machine.
  */
 public final class MigrationBench {
-    /** One kind of transfer, measured {@code times.size()} times; {@code verified} says what was checked. */
-    public record Row(String what, long bytes, List<Duration> times, String verified) {
+    /**
+     * One kind of transfer, measured {@code times.size()} times; {@code cpu} is the CPU time this
+     * process used meanwhile (every thread of both sides is in it), {@code verified} what was checked.
+     */
+    public record Row(String what, long bytes, List<Duration> times, List<Duration> cpu, String verified) {
         public Row {
             times = List.copyOf(times);
+            cpu = List.copyOf(cpu);
+        }
+
+        /** Median CPU seconds per GiB moved: steadier than wall time on a machine shared with others. */
+        public double cpuSecondsPerGib() {
+            List<Duration> s = cpu.stream().sorted().toList();
+            return s.get(s.size() / 2).toNanos() / 1e9 / (bytes / (double) (1L << 30));
         }
 
         public Duration median() {
@@ -83,23 +94,27 @@ public final class MigrationBench {
         warmUp(Math.min(size, 32L << 20));
         StreamBench raw = new StreamBench(new PrintStream(OutputStream.nullOutputStream()), packetSize);
         Map<String, List<Duration>> times = new LinkedHashMap<>();
+        Map<String, List<Duration>> cpu = new LinkedHashMap<>();
         Map<String, String> verified = new LinkedHashMap<>();
         MigrationReport largest = null;
         try (LocalBackends backends = new LocalBackends(size, SEED)) {
             for (int r = 0; r < rounds; r++) {
-                add(times, verified, "raw pipe (nativeio)", raw.rawPipe(size).elapsed(), size + " B");
-                add(times, verified, "raw TCP, 1 socket", raw.rawTcp(size).elapsed(), size + " B");
+                long c = cpuNanos();
+                Duration pipe = raw.rawPipe(size).elapsed();
+                c = add(times, cpu, verified, "raw pipe (nativeio)", pipe, c, size + " B");
+                Duration tcp = raw.rawTcp(size).elapsed();
+                c = add(times, cpu, verified, "raw TCP, 1 socket", tcp, c, size + " B");
                 Timed<String> save = saveAlone(backends, expectedCrc);
-                add(times, verified, "vhost-user save A→pipe", save.elapsed(), save.value());
+                c = add(times, cpu, verified, "vhost-user save A→pipe", save.elapsed(), c, save.value());
                 for (int n : channels) {
                     Timed<MigrationReport> m = migrate(backends, n, size, expectedCrc);
-                    add(times, verified, "migration A→B, " + n + " ch", m.elapsed(), "B loaded, CRC, ring");
+                    c = add(times, cpu, verified, "migration A→B, " + n + " ch", m.elapsed(), c, "B loaded, CRC, ring");
                     if (n == channels[channels.length - 1] || largest == null) largest = m.value();
                 }
             }
         }
         List<Row> rows = new ArrayList<>();
-        times.forEach((what, t) -> rows.add(new Row(what, size, t, verified.get(what))));
+        times.forEach((what, t) -> rows.add(new Row(what, size, t, cpu.get(what), verified.get(what))));
         print(rows, largest);
         return new Result(rows, largest);
     }
@@ -107,10 +122,20 @@ public final class MigrationBench {
     private record Timed<T>(T value, Duration elapsed) {
     }
 
-    private static void add(Map<String, List<Duration>> times, Map<String, String> verified, String what, Duration d,
-            String check) {
+    /** Records one measurement; returns the CPU clock now, the start of the next one. */
+    private static long add(Map<String, List<Duration>> times, Map<String, List<Duration>> cpu,
+            Map<String, String> verified, String what, Duration d, long cpuStart, String check) {
+        long now = cpuNanos();
         times.computeIfAbsent(what, k -> new ArrayList<>()).add(d);
+        cpu.computeIfAbsent(what, k -> new ArrayList<>()).add(Duration.ofNanos(now - cpuStart));
         verified.put(what, check);
+        return now;
+    }
+
+    /** CPU time of the whole process (all threads, user and system); includes the rows' set-up and checks. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** Class loading, JIT and the first sessions on a small state, so the first measured row doesn't pay for them. */
@@ -181,11 +206,12 @@ public final class MigrationBench {
 
     private void print(List<Row> rows, MigrationReport largest) {
         double pipe = rows.getFirst().mibPerSecond();
-        out.printf(Locale.ROOT, "%-26s %9s %9s %9s %8s  %s%n", "transfer", "seconds", "MiB/s", "best", "vs pipe",
-                "verified");
+        out.printf(Locale.ROOT, "%-26s %8s %8s %8s %8s %10s  %s%n", "transfer", "seconds", "MiB/s", "best",
+                "vs pipe", "CPU s/GiB", "verified");
         for (Row r : rows) {
-            out.printf(Locale.ROOT, "%-26s %9.2f %9.1f %9.1f %7.2fx  %s%n", r.what(), r.median().toNanos() / 1e9,
-                    r.mibPerSecond(), r.mibPerSecond(r.best()), r.mibPerSecond() / pipe, r.verified());
+            out.printf(Locale.ROOT, "%-26s %8.2f %8.1f %8.1f %7.2fx %10.2f  %s%n", r.what(),
+                    r.median().toNanos() / 1e9, r.mibPerSecond(), r.mibPerSecond(r.best()), r.mibPerSecond() / pipe,
+                    r.cpuSecondsPerGib(), r.verified());
         }
         out.printf(Locale.ROOT, "phase split of the last migration over %d channel(s):%n", largest.channels());
         largest.format().lines().forEach(l -> out.println("  " + l));

@@ -26,6 +26,7 @@ class MigrationBenchTest {
                 "migration A→B, 1 ch", "migration A→B, 2 ch", "migration A→B, 4 ch"), rows);
         for (MigrationBench.Row r : result.rows()) {
             assertEquals(2, r.times().size(), r.what());
+            assertEquals(2, r.cpu().size(), r.what());
             assertEquals(size, r.bytes(), r.what());
             assertNotNull(r.verified(), r.what());
             assertTrue(text.contains(r.what()), "printed: " + r.what() + "\n" + text);
@@ -36,7 +37,7 @@ class MigrationBenchTest {
         assertEquals(4, result.largest().channels());
         assertTrue(result.largest().stateBytes() > size, "the blob frames the content");
         assertTrue(result.largest().load().isPresent() && result.largest().checkDestination().isPresent());
-        for (String phase : List.of("vs pipe", "downtime", "suspend", "save", "transfer", "load", "check", "resume",
+        for (String phase : List.of("vs pipe", "CPU s/GiB", "downtime", "suspend", "save", "transfer", "load", "check", "resume",
                 "over 4 channel(s)")) {
             assertTrue(text.contains(phase), "missing '" + phase + "' in\n" + text);
         }
