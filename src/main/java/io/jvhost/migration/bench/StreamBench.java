@@ -249,6 +249,9 @@ public final class StreamBench {
         if (bytes >= 1L << 20 && bytes % (1L << 20) == 0) {
             return (bytes >> 20) + " MiB";
         }
+        if (bytes >= 1L << 10 && bytes % (1L << 10) == 0) {
+            return (bytes >> 10) + " KiB";
+        }
         return bytes + " B";
     }
 }
