@@ -20,7 +20,7 @@ import java.lang.foreign.ValueLayout;
  */
 public final class CancellableFd implements AutoCloseable {
     private static final long DATA = 0, CANCEL = 1;
-    private static final int CHUNK = 64 * 1024;
+    private static final int CHUNK = 256 * 1024;
 
     private final Fd fd;
     private final EventFd cancel;
