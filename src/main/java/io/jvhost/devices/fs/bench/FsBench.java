@@ -17,7 +17,8 @@ import java.util.stream.Stream;
 /**
  * jvhost's virtio-fs back-end next to virtiofsd in one run: both as child processes, each on
  * its own temp shared directory holding the same {@link Fixtures}, both driven by the same
- * guest-driver model and FUSE client. Per case: a short untimed warm-up on each, then
+ * guest-driver model and FUSE client. Per case: an untimed warm-up round on each (the jvhost
+ * child's JIT compiles the case's path there, as a long-running daemon's would be), then
  * {@code rounds} timed rounds alternating which back-end goes first; the rate reported is the
  * median round (the machine is shared, single rounds are noisy).
  */
@@ -36,8 +37,6 @@ public final class FsBench {
             jvmArgs = List.copyOf(jvmArgs);
         }
     }
-
-    private static final Duration MAX_WARM_UP = Duration.ofMillis(300);
 
     private final Options options;
     private final PrintStream out;
@@ -100,7 +99,7 @@ public final class FsBench {
         Workload[] w = new Workload[n];
         long[] units = new long[n];
         double[][] rates = new double[n][options.rounds()];
-        long warm = Math.min(MAX_WARM_UP.toNanos(), perRound().toNanos());
+        long warm = perRound().toNanos();
         for (int i = 0; i < n; i++) {
             w[i] = c.factory().create(targets.get(i), options.depth());
             units[i] += Pipeline.run(w[i], options.depth(), warm).units();
