@@ -38,6 +38,8 @@ public final class FsBench {
         }
     }
 
+    private static final Duration WARM_UP_PER_CASE = Duration.ofMillis(500);
+
     private final Options options;
     private final PrintStream out;
 
@@ -64,10 +66,16 @@ public final class FsBench {
                     + "%d rounds of %d ms per case, median; %d CPUs%n", targets.size() > 1 ? "virtiofsd" : "no virtiofsd",
                     options.poolSize(), options.depth(), options.rounds(), perRound().toMillis(),
                     Runtime.getRuntime().availableProcessors());
+            warmUp(targets);
             List<FsBenchResult> results = new ArrayList<>();
             out.println(FsBenchTable.header());
             for (BenchCase c : BenchCase.all()) {
-                FsBenchResult r = measure(c, targets);
+                FsBenchResult r;
+            try {
+                r = measure(c, targets);
+            } catch (IOException e) {
+                throw new IOException(c.name() + ": " + e.getMessage(), e);
+            }
                 results.add(r);
                 out.println(FsBenchTable.row(r));
             }
@@ -87,6 +95,18 @@ public final class FsBench {
         } catch (IOException | RuntimeException e) {
             p.close();
             throw new IOException("starting " + p.name() + " (log: " + p.log() + "): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Every case once, briefly, on every back-end before anything is timed: the jvhost child's
+     * JIT compiles the request path the cases share (decoding, replies, the ring) here rather
+     * than during the first case.
+     */
+    private void warmUp(List<Target> targets) throws IOException {
+        long nanos = Math.min(WARM_UP_PER_CASE.toNanos(), perRound().toNanos());
+        for (BenchCase c : BenchCase.all()) {
+            for (Target t : targets) Pipeline.run(c.factory().create(t, options.depth()), options.depth(), nanos);
         }
     }
 

@@ -57,7 +57,11 @@ final class MetadataWorkloads {
         }
     }
 
-    /** CREATE of a new small file, then RELEASE of its handle; the pair is one unit. */
+    /**
+     * CREATE of a new empty file, then RELEASE of its handle and FORGET of its lookup (as the
+     * guest's inode cache would, eventually; else every back-end holds a descriptor per file
+     * until it runs out). The three are one unit.
+     */
     static final class CreateRelease extends Workload {
         private long next;
 
@@ -82,6 +86,7 @@ final class MetadataWorkloads {
                 target.fuse.submit(Opcode.RELEASE, f.nodeId(), List.of(FuseClient.releaseArgs(f)), 0, slot);
                 return 0;
             }
+            target.fuse.forget(r.request().nodeId(), 1);
             verified++;
             if (!stopping) start(slot);
             return 1;

@@ -18,6 +18,14 @@ final class Pipeline {
     }
 
     static Run run(Workload w, int depth, long nanos) throws IOException {
+        try {
+            return drive(w, depth, nanos);
+        } catch (IOException e) {
+            throw new IOException(w.target.name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Run drive(Workload w, int depth, long nanos) throws IOException {
         FuseClient c = w.target.fuse;
         long start = System.nanoTime(), deadline = start + nanos, units = 0;
         for (int s = 0; s < depth; s++) w.start(s);

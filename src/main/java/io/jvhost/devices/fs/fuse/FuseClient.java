@@ -31,7 +31,7 @@ import java.util.concurrent.TimeoutException;
 public final class FuseClient {
     public static final long ROOT_ID = 1;
     private static final int IN_HEADER = 40, OUT_HEADER = 16, ENTRY_OUT = 128, ATTR_OUT = 104, OPEN_OUT = 16, INIT_OUT = 64;
-    private static final int REQUEST_QUEUE = 1;
+    private static final int HIPRIO_QUEUE = 0, REQUEST_QUEUE = 1;
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -262,6 +262,20 @@ public final class FuseClient {
         Pending p = new Pending(op, u, nodeId, s, tag);
         inFlight.put(s.head(), p);
         return p;
+    }
+
+    /**
+     * FORGET of {@code nlookup} lookups of {@code nodeId} on the hiprio queue, as the guest sends
+     * it when it evicts an inode: no reply, nothing to wait for (completed FORGETs are reaped
+     * here, on the next call).
+     */
+    public void forget(long nodeId, long nlookup) throws IOException {
+        for (UsedElement e; (e = driver.pollUsed(HIPRIO_QUEUE)) != null; ) e.submission().close();
+        ByteBuffer h = ByteBuffer.allocate(IN_HEADER + 8).order(ByteOrder.LITTLE_ENDIAN);
+        h.putInt(IN_HEADER + 8).putInt(Opcode.FORGET.code()).putLong(unique++).putLong(nodeId)
+                .putInt(uid).putInt(gid).putInt(pid).putInt(0).putLong(nlookup);
+        driver.post(HIPRIO_QUEUE, List.of(h.array()));
+        driver.kickIfNeeded(HIPRIO_QUEUE);
     }
 
     /** Notifies the back-end of what was submitted, if it asked to be notified. */
