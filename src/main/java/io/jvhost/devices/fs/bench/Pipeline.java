@@ -20,8 +20,8 @@ final class Pipeline {
     static Run run(Workload w, int depth, long nanos) throws IOException {
         try {
             return drive(w, depth, nanos);
-        } catch (IOException e) {
-            throw new IOException(w.target.name + ": " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(w.target.name + ": " + e, e);
         }
     }
 

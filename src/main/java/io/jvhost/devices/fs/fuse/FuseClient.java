@@ -271,6 +271,13 @@ public final class FuseClient {
      */
     public void forget(long nodeId, long nlookup) throws IOException {
         for (UsedElement e; (e = driver.pollUsed(HIPRIO_QUEUE)) != null; ) e.submission().close();
+        if (driver.queue(HIPRIO_QUEUE).freeDescriptors() == 0) { // the back-end is behind: wait for one
+            try {
+                driver.awaitUsed(HIPRIO_QUEUE, timeout).submission().close();
+            } catch (TimeoutException e) {
+                throw new IOException("FUSE FORGET: the hiprio queue stayed full for " + timeout, e);
+            }
+        }
         ByteBuffer h = ByteBuffer.allocate(IN_HEADER + 8).order(ByteOrder.LITTLE_ENDIAN);
         h.putInt(IN_HEADER + 8).putInt(Opcode.FORGET.code()).putLong(unique++).putLong(nodeId)
                 .putInt(uid).putInt(gid).putInt(pid).putInt(0).putLong(nlookup);
