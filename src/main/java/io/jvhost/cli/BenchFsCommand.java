@@ -34,6 +34,10 @@ final class BenchFsCommand implements Callable<Integer> {
             description = "Timed rounds per case, alternating the back-ends; the median is shown (default: ${DEFAULT-VALUE}).")
     int rounds;
 
+    @Option(names = "--only", paramLabel = "TEXT", defaultValue = "",
+            description = "Run only the cases whose name contains TEXT, e.g. READ or CREATE (default: all).")
+    String only;
+
     @Option(names = "--jvhost-jvm-arg", paramLabel = "ARG",
             description = "Extra JVM option for the jvhost child, repeatable (e.g. -XX:StartFlightRecording=filename=fs.jfr).")
     List<String> jvmArgs = new ArrayList<>();
@@ -42,7 +46,7 @@ final class BenchFsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (secondsPerCase <= 0) throw new IllegalArgumentException("--seconds-per-case must be positive");
         Duration perCase = Duration.ofNanos((long) (secondsPerCase * 1e9));
-        new FsBench(new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs), System.out).run();
+        new FsBench(new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs, only), System.out).run();
         return 0;
     }
 }

@@ -29,12 +29,19 @@ public final class FsBench {
      * @param poolSize  --thread-pool-size for both back-ends
      * @param depth     requests in flight per case (streams)
      * @param jvmArgs   extra JVM options for the jvhost child (e.g. -XX:StartFlightRecording=...)
+     * @param only      run only the cases whose name contains this (case-insensitive); empty: all
      */
-    public record Options(Duration perCase, String virtiofsd, int poolSize, int depth, int rounds, List<String> jvmArgs) {
+    public record Options(Duration perCase, String virtiofsd, int poolSize, int depth, int rounds, List<String> jvmArgs,
+            String only) {
         public Options {
             if (depth < 1 || depth > 64) throw new IllegalArgumentException("depth must be 1..64: " + depth);
             if (rounds < 1) throw new IllegalArgumentException("rounds must be at least 1: " + rounds);
             jvmArgs = List.copyOf(jvmArgs);
+            only = only == null ? "" : only.toLowerCase(Locale.ROOT);
+        }
+
+        List<BenchCase> cases() {
+            return BenchCase.all().stream().filter(c -> c.name().toLowerCase(Locale.ROOT).contains(only)).toList();
         }
     }
 
@@ -69,7 +76,7 @@ public final class FsBench {
             warmUp(targets);
             List<FsBenchResult> results = new ArrayList<>();
             out.println(FsBenchTable.header());
-            for (BenchCase c : BenchCase.all()) {
+            for (BenchCase c : options.cases()) {
                 FsBenchResult r;
             try {
                 r = measure(c, targets);
@@ -105,7 +112,7 @@ public final class FsBench {
      */
     private void warmUp(List<Target> targets) throws IOException {
         long nanos = Math.min(WARM_UP_PER_CASE.toNanos(), perRound().toNanos());
-        for (BenchCase c : BenchCase.all()) {
+        for (BenchCase c : options.cases()) {
             for (Target t : targets) Pipeline.run(c.factory().create(t, options.depth()), options.depth(), nanos);
         }
     }
