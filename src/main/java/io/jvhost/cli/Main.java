@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "jvhost", mixinStandardHelpOptions = true, version = "jvhost 0.1.0",
         description = "vhost-user devices and their live migration, in Java.",
         subcommands = {DemoCommand.class, RngCommand.class, FsCommand.class, BenchStreamCommand.class,
-                BenchMigrationCommand.class,
+                BenchMigrationCommand.class, BenchFsCommand.class,
                 MigrateCommand.class})
 public final class Main implements Runnable {
     @Override

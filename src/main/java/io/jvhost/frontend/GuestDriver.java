@@ -182,6 +182,24 @@ public final class GuestDriver implements AutoCloseable {
         return s;
     }
 
+    /**
+     * Posts a request without kicking, so that a batch of chains costs one notification
+     * ({@link #kickIfNeeded}), as Linux's virtqueue_add + virtqueue_kick_prepare do.
+     */
+    public Submission post(int queue, List<byte[]> readable, int... writableLengths) {
+        return queues.get(queue).submit(readable, writableLengths, options.indirect());
+    }
+
+    /** Kicks {@code queue} if the device asked for it since the last kick (EVENT_IDX / NO_NOTIFY). */
+    public void kickIfNeeded(int queue) throws IOException {
+        if (queues.get(queue).kickNeeded()) kicks.get(queue).signal();
+    }
+
+    /** The next completion on {@code queue} if there is one, without waiting. */
+    public UsedElement pollUsed(int queue) {
+        return queues.get(queue).pollUsed();
+    }
+
     /** Notifies the device unconditionally (for chains written by hand). */
     public void kick(int queue) throws IOException {
         kicks.get(queue).signal();

@@ -5,7 +5,6 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -29,7 +28,7 @@ public final class DirEntries {
     public static List<DirEntry64> read(Fd dir, int bufferSize) throws NativeException {
         if (bufferSize < MIN_BUFFER) throw new IllegalArgumentException("buffer too small: " + bufferSize);
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment buf = a.allocate(bufferSize, 8);
             long n;
             while (true) {

@@ -2,7 +2,6 @@ package io.jvhost.nativeio;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /** An eventfd counter: vhost-user kick (guest → device) and call (device → guest) notifications. */
@@ -29,7 +28,7 @@ public final class EventFd implements AutoCloseable {
 
     /** Adds 1 to the counter, waking whoever polls the other side. */
     public void signal() throws NativeException {
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment one = a.allocate(JAVA_LONG);
             one.set(JAVA_LONG, 0, 1L);
             long r = Libc.write(fd, one, 8);
@@ -43,7 +42,7 @@ public final class EventFd implements AutoCloseable {
      * signalled.
      */
     public long drain() throws NativeException {
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment v = a.allocate(JAVA_LONG);
             long r = Libc.read(fd, v, 8);
             return r == 8 ? v.get(JAVA_LONG, 0) : 0;

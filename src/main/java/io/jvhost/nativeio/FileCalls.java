@@ -6,7 +6,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -66,7 +65,7 @@ public final class FileCalls {
     }
 
     /** A NUL-terminated copy of {@code bytes}; refuses embedded NULs, which C would cut short. */
-    static MemorySegment cString(Arena arena, byte[] bytes) {
+    static MemorySegment cString(java.lang.foreign.SegmentAllocator arena, byte[] bytes) {
         for (byte b : bytes) {
             if (b == 0) throw new IllegalArgumentException("name or path contains a NUL byte");
         }
@@ -99,7 +98,7 @@ public final class FileCalls {
     /** openat(2); {@code mode} matters only with O_CREAT / O_TMPFILE. Retries on EINTR. */
     public static Fd openat(Fd dir, byte[] path, int flags, int mode) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment p = cString(a, path);
             while (true) {
                 int r = (int) OPENAT.invokeExact(st, dirfd(dir), p, flags, mode);
@@ -121,7 +120,7 @@ public final class FileCalls {
     /** statx(2) of {@code path} relative to {@code dir}, asking for the basic fields and the mount id. */
     public static Stat statx(Fd dir, byte[] path, int flags) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment buf = a.allocate(256, 8);
             int r = (int) STATX.invokeExact(st, dirfd(dir), cString(a, path), flags,
                     STATX_BASIC_STATS | STATX_MNT_ID, buf);
@@ -154,7 +153,7 @@ public final class FileCalls {
 
     public static void mkdirat(Fd dir, byte[] name, int mode) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             check((int) MKDIRAT.invokeExact(st, dirfd(dir), cString(a, name), mode), "mkdirat", st);
         } catch (NativeException e) {
             throw e;
@@ -166,7 +165,7 @@ public final class FileCalls {
     /** mknodat(2); {@code dev} in dev_t encoding (see {@link Stat#makedev}). */
     public static void mknodat(Fd dir, byte[] name, int mode, long dev) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             check((int) MKNODAT.invokeExact(st, dirfd(dir), cString(a, name), mode, dev), "mknodat", st);
         } catch (NativeException e) {
             throw e;
@@ -178,7 +177,7 @@ public final class FileCalls {
     /** symlinkat(2): creates {@code name} in {@code dir} holding {@code target} verbatim. */
     public static void symlinkat(byte[] target, Fd dir, byte[] name) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             check((int) SYMLINKAT.invokeExact(st, cString(a, target), dirfd(dir), cString(a, name)), "symlinkat", st);
         } catch (NativeException e) {
             throw e;
@@ -193,7 +192,7 @@ public final class FileCalls {
      */
     public static byte[] readlinkat(Fd dir, byte[] path) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment buf = a.allocate(PATH_MAX + 1);
             long r = (long) READLINKAT.invokeExact(st, dirfd(dir), cString(a, path), buf, (long) PATH_MAX + 1);
             if (r < 0) throw Libc.fail("readlinkat", st);
@@ -209,7 +208,7 @@ public final class FileCalls {
     /** linkat(2): a new name {@code newName} in {@code newDir} for {@code oldPath} (relative to {@code oldDir}). */
     public static void linkat(Fd oldDir, byte[] oldPath, Fd newDir, byte[] newName, int flags) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             check((int) LINKAT.invokeExact(st, dirfd(oldDir), cString(a, oldPath), dirfd(newDir), cString(a, newName), flags),
                     "linkat", st);
         } catch (NativeException e) {
@@ -232,7 +231,7 @@ public final class FileCalls {
     /** unlinkat(2); AT_REMOVEDIR in {@code flags} removes an empty directory. */
     public static void unlinkat(Fd dir, byte[] name, int flags) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             check((int) UNLINKAT.invokeExact(st, dirfd(dir), cString(a, name), flags), "unlinkat", st);
         } catch (NativeException e) {
             throw e;
@@ -244,7 +243,7 @@ public final class FileCalls {
     /** renameat2(2) with RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT flags. */
     public static void renameat2(Fd oldDir, byte[] oldName, Fd newDir, byte[] newName, int flags) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             check((int) RENAMEAT2.invokeExact(st, dirfd(oldDir), cString(a, oldName), dirfd(newDir), cString(a, newName), flags),
                     "renameat2", st);
         } catch (NativeException e) {
@@ -259,7 +258,7 @@ public final class FileCalls {
     /** fchmodat(2). Linux has no AT_SYMLINK_NOFOLLOW here; callers pass a /proc/self/fd path. */
     public static void fchmodat(Fd dir, byte[] path, int mode) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             check((int) FCHMODAT.invokeExact(st, dirfd(dir), cString(a, path), mode, 0), "fchmodat", st);
         } catch (NativeException e) {
             throw e;
@@ -283,7 +282,7 @@ public final class FileCalls {
     /** fchownat(2); -1 leaves that id unchanged. With an empty path and AT_EMPTY_PATH it takes O_PATH descriptors. */
     public static void fchownat(Fd dir, byte[] path, int uid, int gid, int flags) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             check((int) FCHOWNAT.invokeExact(st, dirfd(dir), cString(a, path), uid, gid, flags), "fchownat", st);
         } catch (NativeException e) {
             throw e;
@@ -300,7 +299,7 @@ public final class FileCalls {
     public static void utimensat(Fd dir, byte[] path, long atime, long atimeNsec, long mtime, long mtimeNsec, int flags)
             throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment times = a.allocate(32, 8);
             times.set(JAVA_LONG, 0, atime);
             times.set(JAVA_LONG, 8, atimeNsec);

@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -28,7 +27,7 @@ public final class FileHandles {
     /** The handle of {@code path} relative to {@code dir} (empty path + AT_EMPTY_PATH: {@code dir} itself). */
     public static FileHandle nameToHandle(Fd dir, byte[] path, int flags) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             // struct file_handle { unsigned int handle_bytes; int handle_type; unsigned char f_handle[]; }
             MemorySegment fh = a.allocate(8 + MAX_HANDLE_SZ, 4);
             fh.set(JAVA_INT, 0, MAX_HANDLE_SZ);
@@ -59,7 +58,7 @@ public final class FileHandles {
         byte[] bytes = handle.bytes();
         if (bytes.length > MAX_HANDLE_SZ) throw new IllegalArgumentException("handle too long: " + bytes.length);
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment fh = a.allocate(8L + bytes.length, 4);
             fh.set(JAVA_INT, 0, bytes.length);
             fh.set(JAVA_INT, 4, handle.type());

@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -62,7 +61,7 @@ public final class FileIo {
     /** fstatfs(2); works on O_PATH descriptors. */
     public static FsStats fstatfs(Fd fd) throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             // struct statfs on 64-bit Linux: eleven 8-byte words then spare (f_fsid is 2 ints = 8 bytes).
             MemorySegment buf = a.allocate(120, 8);
             FileCalls.check((int) FSTATFS.invokeExact(st, fd.value(), buf), "fstatfs", st);
@@ -109,7 +108,7 @@ public final class FileIo {
     public static long copyFileRange(Fd in, long offIn, Fd out, long offOut, long length, int flags)
             throws NativeException {
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment pin = a.allocateFrom(JAVA_LONG, offIn);
             MemorySegment pout = a.allocateFrom(JAVA_LONG, offOut);
             while (true) {

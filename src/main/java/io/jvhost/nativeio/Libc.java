@@ -244,7 +244,7 @@ public final class Libc {
     // ---- memory ----
     public static Fd memfdCreate(String name, int flags) throws NativeException {
         MemorySegment st = capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             int r = (int) MEMFD_CREATE.invokeExact(st, a.allocateFrom(name), flags);
             if (r < 0) throw fail("memfd_create", st);
             return Fd.adopt(r);
@@ -306,7 +306,7 @@ public final class Libc {
     /** pipe2(2): returns {read end, write end}. */
     public static Fd[] pipe2(int flags) throws NativeException {
         MemorySegment st = capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment fds = a.allocate(JAVA_INT, 2);
             int r = (int) PIPE2.invokeExact(st, fds, flags);
             if (r < 0) throw fail("pipe2", st);
@@ -324,7 +324,7 @@ public final class Libc {
      */
     public static int pollOne(Fd fd, int events, int timeoutMillis) throws NativeException {
         MemorySegment st = capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment pfd = a.allocate(8, 4);
             pfd.set(JAVA_INT, 0, fd.value());
             pfd.set(ValueLayouts.SHORT, 4, (short) events);
@@ -364,7 +364,7 @@ public final class Libc {
     /** vmsplice(2) of one native buffer into a pipe's write end; -1 on EAGAIN. */
     public static long vmsplice(Fd pipeWrite, MemorySegment buf, long len, int flags) throws NativeException {
         MemorySegment st = capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment iov = a.allocate(16, 8);
             iov.set(ADDRESS, 0, buf);
             iov.set(JAVA_LONG, 8, len);

@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -45,7 +44,7 @@ public final class VectorIo {
         int n = Math.min(buffers.size(), IOV_MAX);
         if (n == 0) return 0;
         MemorySegment st = Libc.capture();
-        try (Arena a = Arena.ofConfined()) {
+        try (Scratch a = Scratch.open()) {
             MemorySegment iov = a.allocate(IOVEC_SIZE * n, 8);
             for (int i = 0; i < n; i++) {
                 MemorySegment b = buffers.get(i);

@@ -6,6 +6,9 @@ import io.jvhost.virtqueue.ChainReader;
 import io.jvhost.virtqueue.DescriptorChain;
 import io.jvhost.virtqueue.VirtqueueException;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,6 +23,11 @@ public final class RequestDecoder {
     /** Upper bound of a request's arguments copied to the heap (names, xattr values). */
     static final int MAX_HEAP_BODY = 1 << 20;
     private static final long FUSE_GETATTR_FH = 1;
+    // Fields are copied out in one go and decoded from the array: ChainReader.readInt/readLong
+    // build a byte-order layout per call, whose VarHandle the JDK then looks up in a map.
+    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private RequestDecoder() {}
 
@@ -28,14 +36,15 @@ public final class RequestDecoder {
         if (chain.readableBytes() < InHeader.SIZE) {
             throw new MalformedRequestException("request of " + chain.readableBytes() + " bytes has no in header");
         }
+        byte[] b = new byte[InHeader.SIZE];
         try {
-            InHeader h = new InHeader(Integer.toUnsignedLong(in.readInt()), in.readInt(), in.readLong(), in.readLong(),
-                    in.readInt(), in.readInt(), in.readInt(), Short.toUnsignedInt(in.readShort()));
-            in.skip(2);
-            return h;
+            in.readFully(b);
         } catch (VirtqueueException e) {
             throw new MalformedRequestException(e.getMessage());
         }
+        return new InHeader(Integer.toUnsignedLong((int) I32.get(b, 0)), (int) I32.get(b, 4), (long) I64.get(b, 8),
+                (long) I64.get(b, 16), (int) I32.get(b, 24), (int) I32.get(b, 28), (int) I32.get(b, 32),
+                Short.toUnsignedInt((short) I16.get(b, 36)));
     }
 
     /**
@@ -255,6 +264,7 @@ public final class RequestDecoder {
         private final ChainReader in;
         private final long start;
         private final long end;
+        private final byte[] scratch = new byte[8];
 
         Body(ChainReader in, long length) {
             this.in = in;
@@ -280,12 +290,14 @@ public final class RequestDecoder {
 
         int u32() throws MalformedRequestException, VirtqueueException {
             need(4);
-            return in.readInt();
+            in.readFully(scratch, 0, 4);
+            return (int) I32.get(scratch, 0);
         }
 
         long u64() throws MalformedRequestException, VirtqueueException {
             need(8);
-            return in.readLong();
+            in.readFully(scratch, 0, 8);
+            return (long) I64.get(scratch, 0);
         }
 
         /** An unsigned 32-bit size, capped at Integer.MAX_VALUE (callers clip to the buffers anyway). */
