@@ -105,15 +105,22 @@ class DirtyBitmapTest {
     void concurrentMarkersNeverLoseBits() throws Exception {
         int rounds = 200;
         CyclicBarrier start = new CyclicBarrier(2);
+        CyclicBarrier clearsDone = new CyclicBarrier(2);
         List<Thread> threads = new ArrayList<>();
         for (int parity = 0; parity < 2; parity++) {
             int p = parity;
             threads.add(Thread.ofPlatform().start(() -> {
                 try {
                     start.await();
+                    // Marking races with clearing first, then (after the last clear) only with
+                    // the other thread's marking of the neighbouring bits in the same words.
                     for (int r = 0; r < rounds; r++) {
                         for (long page = p; page < bitmap.pageCount(); page += 2) bitmap.markDirty(page << 12, 1);
                         if (r % 50 == 0 && p == 0) bitmap.collectAndClear(x -> { });
+                    }
+                    clearsDone.await();
+                    for (int r = 0; r < rounds / 4; r++) {
+                        for (long page = p; page < bitmap.pageCount(); page += 2) bitmap.markDirty(page << 12, 1);
                     }
                 } catch (Exception e) {
                     throw new RuntimeException(e);
@@ -121,7 +128,7 @@ class DirtyBitmapTest {
             }));
         }
         for (Thread t : threads) t.join();
-        // Each thread's last round ran after any clear, so every page must be set now.
+        // Both threads' last rounds ran after every clear, so every page must be set now.
         for (long page = 0; page < bitmap.pageCount(); page++) {
             assertTrue(bitmap.isDirty(page << 12), "page " + page);
         }
