@@ -104,16 +104,19 @@ final class Vring {
         enabled = on;
     }
 
-    /** Called on the worker when the kick fd is readable: starts the ring and processes it. */
-    void onKick(Device device) {
+    /**
+     * Called on the worker when the kick fd is readable: starts the ring and processes up to
+     * {@code budget} chains; true if it stopped with chains left (the worker comes back for them).
+     */
+    boolean onKick(Device device, int budget) {
         lock.lock();
         try {
-            if (kick == null) return;
+            if (kick == null) return false;
             // The fd may have been swapped since epoll reported it: only read what is there.
-            if (Libc.pollOne(kick.fd(), Libc.POLLIN, 0) == 0) return;
+            if (Libc.pollOne(kick.fd(), Libc.POLLIN, 0) == 0) return false;
             kick.drain();
             if (!queue.isStarted()) queue.start();
-            process(device);
+            return process(device, budget);
         } catch (VirtqueueException e) {
             reportBroken(e.getMessage());
         } catch (NativeException e) {
@@ -121,17 +124,48 @@ final class Vring {
         } finally {
             lock.unlock();
         }
+        return false;
+    }
+
+    /** The worker comes back to a ring it left with chains pending; true if some are still left. */
+    boolean resume(Device device, int budget) {
+        lock.lock();
+        try {
+            return process(device, budget);
+        } catch (VirtqueueException e) {
+            reportBroken(e.getMessage());
+            return false;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Processes every available chain; the caller holds the lock. */
     void process(Device device) throws VirtqueueException {
-        if (!queue.isStarted() || !enabled || queue.isBroken()) return;
+        process(device, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Processes available chains, at most {@code budget} of them, so that one busy ring cannot
+     * starve the others on the same worker (virtio-fs: FORGETs on hiprio behind a stream of
+     * requests). Returns true if it stopped at the budget with chains left; the worker then
+     * comes back. Either way driver notifications are on again when it returns, as after a full
+     * pass, so a ring stopped meanwhile is in the state a front-end expects (QEMU, and jvhost's
+     * own, kick every ring when they start it again).
+     */
+    boolean process(Device device, int budget) throws VirtqueueException {
+        if (!queue.isStarted() || !enabled || queue.isBroken()) return false;
         boolean used = false;
+        int taken = 0;
         queueLock.lock();
         try {
             do {
                 queue.disableNotification();
                 while (true) {
+                    if (taken++ >= budget) {
+                        queue.enableNotification();
+                        return true;
+                    }
                     DescriptorChain chain;
                     try {
                         chain = queue.pop();
@@ -166,6 +200,7 @@ final class Vring {
                 queueLock.unlock();
             }
         }
+        return false;
     }
 
     private long handleOne(Device device, DescriptorChain chain) {

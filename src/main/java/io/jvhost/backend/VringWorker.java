@@ -3,7 +3,11 @@ package io.jvhost.backend;
 import io.jvhost.nativeio.Epoll;
 import io.jvhost.nativeio.EventFd;
 import io.jvhost.nativeio.NativeException;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,6 +19,8 @@ import org.slf4j.LoggerFactory;
 final class VringWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VringWorker.class);
     private static final long WAKE_TOKEN = -1;
+    /** Chains one ring may take before the worker looks at the others again. */
+    static final int BUDGET = 64;
 
     private final Epoll epoll;
     private final EventFd wake;
@@ -45,13 +51,31 @@ final class VringWorker implements AutoCloseable {
     }
 
     private void run() {
+        // Rings left with chains pending after their budget ("busy"). Each pass polls epoll once
+        // (without waiting while any ring is busy), serves the newly kicked rings one budget
+        // each, then one budget of every busy ring (draining its kick if it had one): a ring
+        // that keeps the worker busy gets no second budget before the others were looked at.
+        Set<Vring> busy = new LinkedHashSet<>();
+        Set<Vring> kicked = new HashSet<>();
         try (Epoll.Events events = new Epoll.Events(16)) {
             while (!closing) {
-                int n = epoll.await(events, -1);
-                for (int i = 0; i < n && !closing; i++) {
-                    long token = events.token(i);
-                    if (token == WAKE_TOKEN) continue;
-                    rings.get((int) token).onKick(device);
+                int n = epoll.await(events, busy.isEmpty() ? -1 : 0);
+                kicked.clear();
+                for (int i = 0; i < n; i++) {
+                    if (events.token(i) != WAKE_TOKEN) kicked.add(rings.get((int) events.token(i)));
+                }
+                Set<Vring> fresh = new LinkedHashSet<>();
+                for (Vring ring : kicked) {
+                    if (closing) break;
+                    if (busy.contains(ring)) continue;
+                    fresh.add(ring);
+                    if (ring.onKick(device, BUDGET)) busy.add(ring);
+                }
+                for (Iterator<Vring> it = busy.iterator(); it.hasNext() && !closing; ) {
+                    Vring ring = it.next();
+                    if (fresh.contains(ring)) continue;
+                    boolean more = kicked.contains(ring) ? ring.onKick(device, BUDGET) : ring.resume(device, BUDGET);
+                    if (!more) it.remove();
                 }
             }
         } catch (NativeException | RuntimeException e) {
