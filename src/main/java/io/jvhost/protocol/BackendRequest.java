@@ -23,71 +23,30 @@ public enum BackendRequest implements Request {
     /** Replied with u64 (0 = found) and the dma-buf fd when found. */
     SHARED_OBJECT_LOOKUP(8, 16, 16, 0, 0, ALWAYS);
 
-    private static final BackendRequest[] BY_ID = new BackendRequest[values().length + 1];
+    private static final RequestIndex<BackendRequest> INDEX = new RequestIndex<>(values(), "back-end");
 
-    static {
-        for (BackendRequest r : values()) BY_ID[r.id] = r;
-    }
-
-    private final int id;
-    private final int minPayload;
-    private final int maxPayload;
-    private final int minFds;
-    private final int maxFds;
-    private final ReplyRule replyRule;
+    private final RequestLimits limits;
 
     BackendRequest(int id, int minPayload, int maxPayload, int minFds, int maxFds, ReplyRule replyRule) {
-        this.id = id;
-        this.minPayload = minPayload;
-        this.maxPayload = maxPayload;
-        this.minFds = minFds;
-        this.maxFds = maxFds;
-        this.replyRule = replyRule;
+        this.limits = new RequestLimits(id, minPayload, maxPayload, minFds, maxFds, replyRule);
     }
 
     public static Optional<BackendRequest> find(int id) {
-        return id > 0 && id < BY_ID.length ? Optional.of(BY_ID[id]) : Optional.empty();
+        return INDEX.find(id);
     }
 
     /** The request with this id, or a ProtocolException naming the unknown id. */
     public static BackendRequest of(int id) throws ProtocolException {
-        return find(id).orElseThrow(() -> new ProtocolException("unknown back-end request id "
-                + Integer.toUnsignedString(id) + " (known: 1.." + (BY_ID.length - 1) + ")", null));
+        return INDEX.of(id);
     }
 
     /** "back-end request VRING_CALL (4)" or "back-end request 99 (unknown)". */
     public static String describe(int id) {
-        return "back-end request " + find(id).map(BackendRequest::describe)
-                .orElse(Integer.toUnsignedString(id) + " (unknown)");
+        return INDEX.describe(id);
     }
 
     @Override
-    public int id() {
-        return id;
-    }
-
-    @Override
-    public int minPayload() {
-        return minPayload;
-    }
-
-    @Override
-    public int maxPayload() {
-        return maxPayload;
-    }
-
-    @Override
-    public int minFds() {
-        return minFds;
-    }
-
-    @Override
-    public int maxFds() {
-        return maxFds;
-    }
-
-    @Override
-    public ReplyRule replyRule() {
-        return replyRule;
+    public RequestLimits limits() {
+        return limits;
     }
 }

@@ -75,71 +75,30 @@ public enum FrontendRequest implements Request {
     CHECK_DEVICE_STATE(43, 0, 0, 0, 0, ALWAYS),
     GET_SHMEM_CONFIG(44, 0, 0, 0, 0, ALWAYS);
 
-    private static final FrontendRequest[] BY_ID = new FrontendRequest[values().length + 1];
+    private static final RequestIndex<FrontendRequest> INDEX = new RequestIndex<>(values(), "front-end");
 
-    static {
-        for (FrontendRequest r : values()) BY_ID[r.id] = r;
-    }
-
-    private final int id;
-    private final int minPayload;
-    private final int maxPayload;
-    private final int minFds;
-    private final int maxFds;
-    private final ReplyRule replyRule;
+    private final RequestLimits limits;
 
     FrontendRequest(int id, int minPayload, int maxPayload, int minFds, int maxFds, ReplyRule replyRule) {
-        this.id = id;
-        this.minPayload = minPayload;
-        this.maxPayload = maxPayload;
-        this.minFds = minFds;
-        this.maxFds = maxFds;
-        this.replyRule = replyRule;
+        this.limits = new RequestLimits(id, minPayload, maxPayload, minFds, maxFds, replyRule);
     }
 
     public static Optional<FrontendRequest> find(int id) {
-        return id > 0 && id < BY_ID.length ? Optional.of(BY_ID[id]) : Optional.empty();
+        return INDEX.find(id);
     }
 
     /** The request with this id, or a ProtocolException naming the unknown id. */
     public static FrontendRequest of(int id) throws ProtocolException {
-        return find(id).orElseThrow(() -> new ProtocolException("unknown front-end request id "
-                + Integer.toUnsignedString(id) + " (known: 1.." + (BY_ID.length - 1) + ")", null));
+        return INDEX.of(id);
     }
 
     /** "front-end request SET_MEM_TABLE (5)" or "front-end request 99 (unknown)". */
     public static String describe(int id) {
-        return "front-end request " + find(id).map(FrontendRequest::describe)
-                .orElse(Integer.toUnsignedString(id) + " (unknown)");
+        return INDEX.describe(id);
     }
 
     @Override
-    public int id() {
-        return id;
-    }
-
-    @Override
-    public int minPayload() {
-        return minPayload;
-    }
-
-    @Override
-    public int maxPayload() {
-        return maxPayload;
-    }
-
-    @Override
-    public int minFds() {
-        return minFds;
-    }
-
-    @Override
-    public int maxFds() {
-        return maxFds;
-    }
-
-    @Override
-    public ReplyRule replyRule() {
-        return replyRule;
+    public RequestLimits limits() {
+        return limits;
     }
 }

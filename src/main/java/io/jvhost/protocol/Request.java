@@ -6,19 +6,34 @@ package io.jvhost.protocol;
  * payload itself (number of memory regions, config length) are checked by the codec.
  */
 public sealed interface Request permits FrontendRequest, BackendRequest {
-    int id();
-
     String name();
 
-    int minPayload();
+    /** This type's limits, from the spec's message table. */
+    RequestLimits limits();
 
-    int maxPayload();
+    default int id() {
+        return limits().id();
+    }
 
-    int minFds();
+    default int minPayload() {
+        return limits().minPayload();
+    }
 
-    int maxFds();
+    default int maxPayload() {
+        return limits().maxPayload();
+    }
 
-    ReplyRule replyRule();
+    default int minFds() {
+        return limits().minFds();
+    }
+
+    default int maxFds() {
+        return limits().maxFds();
+    }
+
+    default ReplyRule replyRule() {
+        return limits().replyRule();
+    }
 
     /** "SET_MEM_TABLE (5)", for messages. */
     default String describe() {
