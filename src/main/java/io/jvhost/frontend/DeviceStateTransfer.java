@@ -49,11 +49,9 @@ public final class DeviceStateTransfer {
      * until EOF, then CHECK. Returns the number of bytes saved.
      */
     public long save(OutputStream out) throws IOException {
-        requireFeature();
-        Fd readEnd = channel(DeviceStateDirection.SAVE);
         long copied;
-        try (CancellableFd channel = CancellableFd.forReading(readEnd, idleTimeout.toMillis());
-                InputStream in = channel.input()) {
+        InputStream in = openSave(); // a refusal here needs no CHECK: no transfer started
+        try (in) {
             copied = in.transferTo(out);
         } catch (IOException e) {
             checkAfterFailure(e);
@@ -69,11 +67,9 @@ public final class DeviceStateTransfer {
      * number of bytes loaded.
      */
     public long load(InputStream in) throws IOException {
-        requireFeature();
-        Fd writeEnd = channel(DeviceStateDirection.LOAD);
         long copied;
-        try (CancellableFd channel = CancellableFd.forWriting(writeEnd, idleTimeout.toMillis());
-                OutputStream out = channel.output()) {
+        OutputStream out = openLoad();
+        try (out) {
             copied = in.transferTo(out);
         } catch (IOException e) {
             // The back-end may have stopped reading because the state was bad: its CHECK says why.
