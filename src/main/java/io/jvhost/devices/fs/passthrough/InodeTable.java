@@ -197,16 +197,24 @@ final class InodeTable {
         }
     }
 
+    /**
+     * Drops {@code n} if nothing holds it any more, and then each ancestor its drop leaves
+     * unused. A loop, not a recursion: the chain is as deep as the guest made the tree.
+     */
     private void dropIfUnused(Inode n) {
-        if (n == root || n.lookups > 0 || n.refs > 0 || byId.get(n.nodeId) != n) return;
-        byId.remove(n.nodeId);
-        byKey.remove(n.key, n);
-        Location loc = n.location;
-        n.location = null;
-        n.retire();
-        if (loc != null) {
-            byLocation.remove(loc, n);
-            releaseParent(loc);
+        while (n != null && n != root && n.lookups <= 0 && n.refs <= 0 && byId.get(n.nodeId) == n) {
+            byId.remove(n.nodeId);
+            byKey.remove(n.key, n);
+            Location loc = n.location;
+            n.location = null;
+            n.retire();
+            Inode next = null;
+            if (loc != null) {
+                byLocation.remove(loc, n);
+                next = byId.get(loc.parentId());
+                if (next != null) next.refs--;
+            }
+            n = next;
         }
     }
 }
