@@ -44,9 +44,10 @@ import java.util.List;
  * <p>Confinement: every name is one validated path component ({@link Names}), every call is
  * relative to a node's descriptor, nothing follows a symlink, and the only path the server
  * builds itself is /proc/self/fd/N of its own descriptors (to reopen an inode, or to reach it
- * where the call takes no O_PATH descriptor). Only regular files and directories are opened;
- * device nodes and FIFOs the guest opens are the guest kernel's business, and opening them
- * here would hand the guest host devices (ENXIO), a symlink cannot be opened (ELOOP).
+ * where the call takes no O_PATH descriptor). Only regular files and directories are opened
+ * ({@link NodeOpener}, for OPEN, CREATE and migrated handles alike); device nodes and FIFOs the
+ * guest opens are the guest kernel's business, and opening them here would hand the guest host
+ * devices or block the request thread (EBADF), a symlink cannot be opened (ELOOP).
  *
  * <p>Request threads must be platform threads: creating calls switch the thread's
  * fsuid/fsgid and umask ({@link CallerIdentity}).
@@ -57,10 +58,6 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             FUSE_DONT_MASK = 1L << 6, FUSE_AUTO_INVAL_DATA = 1L << 12, FUSE_DO_READDIRPLUS = 1L << 13,
             FUSE_READDIRPLUS_AUTO = 1L << 14, FUSE_PARALLEL_DIROPS = 1L << 18;
 
-    /** open(2) flags the guest may not choose: creation is CREATE's job, O_PATH/O_TMPFILE are not files to serve. */
-    private static final int O_TMPFILE_BIT = 020000000;
-    private static final int REFUSED_OPEN_FLAGS = Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOCTTY | Libc.O_NOFOLLOW
-            | Libc.O_PATH | O_TMPFILE_BIT;
     private static final int RENAME_FLAGS = FileCalls.RENAME_NOREPLACE | FileCalls.RENAME_EXCHANGE
             | FileCalls.RENAME_WHITEOUT;
     private static final int READDIR_BUFFER = 32 * 1024;
@@ -445,43 +442,52 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Opened open(RequestContext ctx, long node, int flags) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            if (n.isDirectory()) throw new FsException(Errno.EISDIR);
-            if (n.isSymlink()) throw new FsException(Errno.ELOOP);
-            if (!n.isRegularFile()) throw new FsException(Errno.ENXIO, "only regular files are opened");
-            int f = (flags & ~REFUSED_OPEN_FLAGS) | Libc.O_CLOEXEC;
-            Fd fd = reopen(n, f);
-            return new Opened(handles.add(n, fd, f, Kind.FILE).fh, fileOpenFlags());
+            Fd fd = NodeOpener.file(n.fd, n.fileType, flags);
+            return new Opened(handles.add(n, fd, NodeOpener.handleFlags(flags), Kind.FILE).fh, fileOpenFlags());
         } catch (NativeException e) {
             throw fsError(e);
         }
     }
 
+    /**
+     * CREATE: O_EXCL first, so that a new file is always a regular file this call made. If the
+     * name exists (and the guest did not ask for O_EXCL itself), the existing node is opened as
+     * OPEN would open it ({@link NodeOpener}: never a device node or a FIFO), through an O_PATH
+     * descriptor of that name, never by opening the name with O_CREAT.
+     */
     @Override
     public Created create(RequestContext ctx, long parent, byte[] name, int mode, int flags, int umask)
             throws FsException {
         Names.component(name);
-        // O_NOFOLLOW: O_CREAT would otherwise create the target of a dangling symlink, anywhere.
-        int f = (flags & ~(Libc.O_NOCTTY | Libc.O_PATH | O_TMPFILE_BIT | Libc.O_DIRECTORY))
-                | Libc.O_CREAT | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
         try (Inode dir = inodes.pin(parent)) {
-            Fd fd;
+            if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
+            Fd io;
+            Fd opath = null;
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
-                fd = FileCalls.openat(dir.fd, name, f, id.mode(mode & 07777, umask));
+                try {
+                    io = FileCalls.openat(dir.fd, name, NodeOpener.fileFlags(flags) | Libc.O_CREAT | Libc.O_EXCL,
+                            id.mode(mode & 07777, umask));
+                } catch (NativeException e) {
+                    if (e.errno() != Errno.EEXIST || (flags & Libc.O_EXCL) != 0) throw e;
+                    opath = FileCalls.openPath(dir.fd, name);
+                    try {
+                        io = NodeOpener.file(opath, FileCalls.fstat(opath).fileType(), flags);
+                    } catch (FsException | NativeException | RuntimeException x) {
+                        opath.close();
+                        throw x;
+                    }
+                }
             }
-            Entry entry;
             try {
-                entry = lookupAndCount(dir, name);
-                if (FileCalls.fstat(fd).ino() != entry.attr().ino()) {
-                    inodes.forget(entry.nodeId(), 1);
-                    throw new FsException(Errno.EIO, "the created file was replaced before it could be looked up");
+                // The node is the inode opened, whatever happens to the name meanwhile.
+                Entry entry = countLookup(dir, name, opath != null ? opath : NodeOpener.path(io));
+                try (Inode n = inodes.pin(entry.nodeId())) {
+                    Handle h = handles.add(n, io, NodeOpener.handleFlags(flags), Kind.FILE);
+                    return new Created(entry, new Opened(h.fh, fileOpenFlags()));
                 }
             } catch (FsException | NativeException | RuntimeException e) {
-                fd.close();
+                io.close();
                 throw e;
-            }
-            try (Inode n = inodes.pin(entry.nodeId())) {
-                int kept = f & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC | Libc.O_NOFOLLOW);
-                return new Created(entry, new Opened(handles.add(n, fd, kept, Kind.FILE).fh, fileOpenFlags()));
             }
         } catch (NativeException e) {
             throw fsError(e);
@@ -571,11 +577,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Opened opendir(RequestContext ctx, long node, int flags) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            if (!n.isDirectory()) throw new FsException(Errno.ENOTDIR);
-            int f = Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC;
-            Fd fd = FileCalls.openat(n.fd, FileCalls.bytes("."), f, 0);
+            Fd fd = NodeOpener.directory(n.fd, n.fileType);
             int fopen = config.cache() == CachePolicy.ALWAYS ? Opened.FOPEN_CACHE_DIR | Opened.FOPEN_KEEP_CACHE : 0;
-            return new Opened(handles.add(n, fd, f, Kind.DIRECTORY).fh, fopen);
+            return new Opened(handles.add(n, fd, NodeOpener.DIRECTORY_FLAGS, Kind.DIRECTORY).fh, fopen);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -663,28 +667,32 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private Entry lookupAndCount(Inode dir, byte[] name) throws FsException {
         if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
         try {
-            Fd fd = FileCalls.openPath(dir.fd, name);
-            Stat st;
-            Inode n;
-            try {
-                st = FileCalls.fstat(fd);
-                Location at = new Location(dir.nodeId, name);
-                InodeKey key = InodeKey.of(st);
-                n = inodes.countExisting(key, at);
-                if (n != null) {
-                    fd.close();
-                } else {
-                    n = inodes.addOrCount(key, st.fileType(), fd, fileHandleOf(config, fd), at);
-                }
-            } catch (NativeException | RuntimeException e) {
-                fd.close();
-                throw e;
-            }
-            long t = timeout();
-            return new Entry(n.nodeId, 0, attr(st), t, t);
+            return countLookup(dir, name, FileCalls.openPath(dir.fd, name));
         } catch (NativeException e) {
             throw fsError(e);
         }
+    }
+
+    /** Counts one lookup of the file {@code opath} (an O_PATH descriptor, which this takes over) seen as {@code dir}/{@code name}. */
+    private Entry countLookup(Inode dir, byte[] name, Fd opath) throws NativeException {
+        Stat st;
+        Inode n;
+        try {
+            st = FileCalls.fstat(opath);
+            Location at = new Location(dir.nodeId, name);
+            InodeKey key = InodeKey.of(st);
+            n = inodes.countExisting(key, at);
+            if (n != null) {
+                opath.close();
+            } else {
+                n = inodes.addOrCount(key, st.fileType(), opath, fileHandleOf(config, opath), at);
+            }
+        } catch (NativeException | RuntimeException e) {
+            opath.close();
+            throw e;
+        }
+        long t = timeout();
+        return new Entry(n.nodeId, 0, attr(st), t, t);
     }
 
     private static FileHandle fileHandleOf(PassthroughConfig config, Fd fd) {
@@ -696,9 +704,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         }
     }
 
-    /** A real descriptor for a node, through the magic link of its O_PATH descriptor (never a path in the share). */
-    private static Fd reopen(Inode n, int flags) throws NativeException {
-        return FileCalls.openat(null, FileCalls.procSelfFd(n.fd), (flags & ~Libc.O_NOFOLLOW) | Libc.O_CLOEXEC, 0);
+    /** A real descriptor for a regular file's node (never a path in the share). */
+    private static Fd reopen(Inode n, int flags) throws FsException, NativeException {
+        return NodeOpener.file(n.fd, n.fileType, flags);
     }
 
     private int fileOpenFlags() {
