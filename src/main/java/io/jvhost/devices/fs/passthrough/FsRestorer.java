@@ -11,7 +11,9 @@ import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.NativeException;
 import io.jvhost.nativeio.Stat;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -32,22 +34,29 @@ import org.slf4j.LoggerFactory;
  * same inode. A file handle can name any file of the file system, so a node opened by handle
  * must also lie inside the shared directory (its /proc/self/fd path, " (deleted)" allowed for a
  * file the guest unlinked while holding it open: only handles reach those).
+ *
+ * <p>The blob is the source's word, not the truth: parent chains are walked with an explicit
+ * stack (any depth, loops detected), a handle is reopened only as OPEN or OPENDIR would open it
+ * ({@link NodeOpener}: never a device node or a FIFO, never with O_CREAT, O_TRUNC or O_PATH), and
+ * a restore that fails, by whatever throwable, closes every descriptor it opened.
  */
 final class FsRestorer {
     private static final Logger LOG = LoggerFactory.getLogger(FsRestorer.class);
     private static final String DELETED = " (deleted)";
+    /** Failures logged one by one under guest-error; past these, only their number (a blob can hold millions). */
+    private static final int LOGGED_FAILURES = 16;
 
     private final Inode root;
     private final PassthroughConfig config;
     private final MigrationConfig migration;
     private final Map<Long, Inode> opened = new HashMap<>();
     private final Map<Long, String> failed = new LinkedHashMap<>();
-    private final Set<Long> resolving = new HashSet<>();
     private Map<Long, FsSnapshot.InodeState> saved;
     private SavedFs state;
     private boolean sameDirectory;
     private String rootPath;
     private Fd mountFd;
+    private int failures;
 
     /** Everything reopened, ready for the tables; {@code failed*} are the nodes and handles that answer EIO. */
     record Restored(long rootLookups, List<Inode> inodes, List<Handle> handles, Map<Long, Long> failedNodes,
@@ -55,6 +64,17 @@ final class FsRestorer {
         void close() {
             for (Handle h : handles) h.retire();
             for (Inode n : inodes) n.retire();
+        }
+    }
+
+    /** A node being resolved: what was tried so far. */
+    private static final class Pending {
+        final FsSnapshot.InodeState node;
+        final List<String> tried = new ArrayList<>();
+        boolean handleTried, pathTried;
+
+        Pending(FsSnapshot.InodeState node) {
+            this.node = node;
         }
     }
 
@@ -69,25 +89,27 @@ final class FsRestorer {
         this.saved = new HashMap<>();
         for (FsSnapshot.InodeState n : s.snapshot().inodes()) saved.put(n.nodeId(), n);
         List<Handle> handles = new ArrayList<>();
+        boolean done = false;
         try {
             Stat rootStat = FileCalls.fstat(root.fd);
             sameDirectory = rootStat.dev() == s.rootDev() && rootStat.ino() == s.rootIno();
             rootPath = new String(FileCalls.readlinkat(null, FileCalls.procSelfFd(root.fd)), StandardCharsets.UTF_8);
-            for (FsSnapshot.InodeState n : s.snapshot().inodes()) {
-                if (n.nodeId() != FileSystem.ROOT_ID) resolve(n.nodeId());
-            }
+            for (FsSnapshot.InodeState n : s.snapshot().inodes()) resolve(n.nodeId());
             Set<Long> failedHandles = new HashSet<>();
             for (FsSnapshot.HandleState h : s.snapshot().handles()) {
-                Inode n = opened.get(h.nodeId());
+                Inode n = inode(h.nodeId());
                 if (n == null) {
                     fail(h.fh(), "fh " + h.fh() + ": its node " + h.nodeId() + " could not be reopened", failedHandles);
                     continue;
                 }
                 try {
-                    handles.add(new Handle(h.fh(), n, reopen(n, h), h.flags(), h.directory()));
-                } catch (NativeException e) {
+                    handles.add(reopen(n, h));
+                } catch (FsException | NativeException e) {
                     fail(h.fh(), "fh " + h.fh() + " of node " + h.nodeId() + ": " + e.getMessage(), failedHandles);
                 }
+            }
+            if (failures > LOGGED_FAILURES) {
+                LOG.warn("migration: {} more nodes and handles unavailable (not logged one by one)", failures - LOGGED_FAILURES);
             }
             Map<Long, Long> failedNodes = new HashMap<>();
             for (long id : failed.keySet()) failedNodes.put(id, saved.get(id).lookups());
@@ -95,76 +117,132 @@ final class FsRestorer {
             for (long fh : failedHandles) problems.add("fh " + fh + " unavailable");
             List<Inode> inodes = new ArrayList<>(opened.values());
             FsSnapshot snap = s.snapshot();
-            return new Restored(saved.get(FileSystem.ROOT_ID).lookups(), inodes, handles, failedNodes, failedHandles,
-                    snap.nextNodeId(), snap.nextFh(), snap.initFlags(), problems);
-        } catch (FsException | NativeException | RuntimeException e) {
-            for (Handle h : handles) h.retire();
-            for (Inode n : opened.values()) n.retire();
-            if (e instanceof FsException fe) throw fe;
-            if (e instanceof NativeException ne) throw new FsException(Errno.EIO, "restoring: " + ne.getMessage());
-            throw (RuntimeException) e;
+            Restored r = new Restored(saved.get(FileSystem.ROOT_ID).lookups(), inodes, handles, failedNodes,
+                    failedHandles, snap.nextNodeId(), snap.nextFh(), snap.initFlags(), problems);
+            done = true;
+            return r;
+        } catch (NativeException e) {
+            throw new FsException(Errno.EIO, "restoring: " + e.getMessage());
         } finally {
+            // Whatever ended the restore (an Error too), nothing it opened stays open.
+            if (!done) {
+                for (Handle h : handles) h.retire();
+                for (Inode n : opened.values()) n.retire();
+            }
             if (mountFd != null) mountFd.close();
         }
     }
 
     private void fail(long fh, String why, Set<Long> failedHandles) throws FsException {
         if (migration.onError() == MigrationOnError.ABORT) throw new FsException(Errno.EIO, why);
-        LOG.warn("migration: {}; the guest gets EIO for it", why);
+        warn(why);
         failedHandles.add(fh);
     }
 
-    /** Opens node {@code id} (its parent first, when found by path); null if it could not be. */
-    private Inode resolve(long id) throws FsException {
-        if (id == FileSystem.ROOT_ID) return root;
-        Inode done = opened.get(id);
-        if (done != null || failed.containsKey(id)) return done;
-        if (!resolving.add(id)) throw new FsException(Errno.EIO, "node " + id + " is its own ancestor");
-        FsSnapshot.InodeState n = saved.get(id);
-        List<String> tried = new ArrayList<>();
-        Fd fd = null;
-        boolean handleFirst = state.sourceMode() == MigrationMode.FILE_HANDLES;
-        for (int attempt = 0; attempt < 2 && fd == null; attempt++) {
-            boolean byHandle = (attempt == 0) == handleFirst;
-            try {
-                fd = byHandle ? openByHandle(n, tried) : openByPath(n, tried);
-            } catch (NativeException e) {
-                tried.add((byHandle ? "handle: " : "path: ") + e.getMessage());
-            }
-        }
-        resolving.remove(id);
-        if (fd == null) {
-            String why = "node " + id + (n.location() == null ? "" : " (" + n.location() + ")") + " not found: "
-                    + (tried.isEmpty() ? "no path and no file handle" : String.join("; ", tried));
-            if (migration.onError() == MigrationOnError.ABORT) throw new FsException(Errno.EIO, why);
-            LOG.warn("migration: {}; the guest gets EIO for it", why);
-            failed.put(id, why);
-            return null;
-        }
-        Inode inode;
-        try {
-            inode = new Inode(id, InodeKey.of(FileCalls.fstat(fd)), n.fileType(), fd, fileHandleOf(fd));
-        } catch (NativeException | RuntimeException e) {
-            fd.close();
-            throw new FsException(Errno.EIO, "node " + id + ": " + e.getMessage());
-        }
-        inode.lookups = n.lookups();
-        inode.location = n.location();
-        opened.put(id, inode);
-        return inode;
+    private void warn(String why) {
+        if (++failures <= LOGGED_FAILURES) LOG.warn("migration: {}; the guest gets EIO for it", why);
     }
 
-    private Fd openByPath(FsSnapshot.InodeState n, List<String> tried) throws NativeException, FsException {
-        if (n.location() == null) return null;
-        Inode parent = resolve(n.location().parentId());
-        if (parent == null) {
-            tried.add("path: parent node " + n.location().parentId() + " unavailable");
+    /** The node reopened (the root included), or null if it is not (yet, or at all). */
+    private Inode inode(long id) {
+        return id == FileSystem.ROOT_ID ? root : opened.get(id);
+    }
+
+    private boolean decided(long id) {
+        return id == FileSystem.ROOT_ID || opened.containsKey(id) || failed.containsKey(id);
+    }
+
+    /**
+     * Opens node {@code id}, and first every ancestor its path needs: an explicit stack instead of
+     * recursion, since the blob decides how deep the chain is. Each node is pushed at most once
+     * over the whole restore (it leaves the stack decided), so the cost is linear in the nodes;
+     * a parent already on the stack means the chain loops, and that path attempt fails.
+     */
+    private void resolve(long id) throws FsException {
+        if (decided(id)) return;
+        Deque<Pending> stack = new ArrayDeque<>();
+        Set<Long> onStack = new HashSet<>();
+        stack.push(new Pending(saved.get(id)));
+        onStack.add(id);
+        while (!stack.isEmpty()) {
+            Pending p = stack.peek();
+            Long parent = step(p, onStack);
+            if (parent != null) {
+                stack.push(new Pending(saved.get(parent)));
+                onStack.add(parent);
+            } else {
+                stack.pop();
+                onStack.remove(p.node.nodeId());
+            }
+        }
+    }
+
+    /**
+     * Tries {@code p}'s ways in the order the source's mode prefers. Returns the parent to
+     * resolve first when the path is next and its parent is not decided yet; otherwise decides
+     * {@code p} (opened, or failed by the policy) and returns null.
+     */
+    private Long step(Pending p, Set<Long> onStack) throws FsException {
+        FsSnapshot.InodeState n = p.node;
+        boolean handleFirst = state.sourceMode() == MigrationMode.FILE_HANDLES;
+        Fd fd = null;
+        if (handleFirst && !p.handleTried) {
+            p.handleTried = true;
+            fd = attempt(p, true, null);
+        }
+        if (fd == null && !p.pathTried) {
+            Location loc = n.location();
+            if (loc != null && !decided(loc.parentId()) && !onStack.contains(loc.parentId())) return loc.parentId();
+            p.pathTried = true;
+            if (loc != null && onStack.contains(loc.parentId())) {
+                p.tried.add("path: its parent chain loops back to node " + loc.parentId());
+            } else if (loc != null) {
+                Inode parent = inode(loc.parentId());
+                if (parent == null) p.tried.add("path: parent node " + loc.parentId() + " unavailable");
+                else fd = attempt(p, false, parent);
+            }
+        }
+        if (fd == null && !p.handleTried) {
+            p.handleTried = true;
+            fd = attempt(p, true, null);
+        }
+        if (fd == null) {
+            String why = "node " + n.nodeId() + (n.location() == null ? "" : " (" + n.location() + ")") + " not found: "
+                    + (p.tried.isEmpty() ? "no path and no file handle" : String.join("; ", p.tried));
+            if (migration.onError() == MigrationOnError.ABORT) throw new FsException(Errno.EIO, why);
+            warn(why);
+            failed.put(n.nodeId(), why);
             return null;
         }
+        try {
+            Inode inode = new Inode(n.nodeId(), InodeKey.of(FileCalls.fstat(fd)), n.fileType(), fd, fileHandleOf(fd));
+            inode.lookups = n.lookups();
+            inode.location = n.location();
+            opened.put(n.nodeId(), inode);
+        } catch (NativeException e) {
+            fd.close();
+            throw new FsException(Errno.EIO, "node " + n.nodeId() + ": " + e.getMessage());
+        } catch (Throwable t) {
+            fd.close();
+            throw t;
+        }
+        return null;
+    }
+
+    /** One way to find {@code p}'s file; null (and why, in {@code p.tried}) if it does not find it. */
+    private Fd attempt(Pending p, boolean byHandle, Inode parent) {
+        try {
+            return byHandle ? openByHandle(p.node, p.tried) : openByPath(p.node, parent, p.tried);
+        } catch (NativeException e) {
+            p.tried.add((byHandle ? "handle: " : "path: ") + e.getMessage());
+            return null;
+        }
+    }
+
+    private Fd openByPath(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
         Fd fd = FileCalls.openPath(parent.fd, n.location().name());
         return verified(fd, n, "path", tried, false);
     }
-
     private Fd openByHandle(FsSnapshot.InodeState n, List<String> tried) throws NativeException {
         FileHandle h = n.fileHandle();
         if (h == null || !sameDirectory) return null; // a handle means nothing on another file system
@@ -194,9 +272,9 @@ final class FsRestorer {
             tried.add(how + ": " + problem);
             fd.close();
             return null;
-        } catch (NativeException | RuntimeException e) {
+        } catch (Throwable t) {
             fd.close();
-            throw e;
+            throw t;
         }
     }
 
@@ -206,13 +284,16 @@ final class FsRestorer {
         return p.equals(rootPath) || p.startsWith(rootPath.endsWith("/") ? rootPath : rootPath + "/");
     }
 
-    private Fd reopen(Inode n, FsSnapshot.HandleState h) throws NativeException {
-        if (h.directory()) {
-            return FileCalls.openat(n.fd, FileCalls.bytes("."), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+    /** A saved handle, reopened as OPEN or OPENDIR would open it: the flags it records are the ones used. */
+    private static Handle reopen(Inode n, FsSnapshot.HandleState h) throws FsException, NativeException {
+        int flags = h.directory() ? NodeOpener.DIRECTORY_FLAGS : NodeOpener.handleFlags(h.flags());
+        Fd fd = h.directory() ? NodeOpener.directory(n.fd, n.fileType) : NodeOpener.file(n.fd, n.fileType, flags);
+        try {
+            return new Handle(h.fh(), n, fd, flags, h.directory());
+        } catch (Throwable t) {
+            fd.close();
+            throw t;
         }
-        // Never re-create or re-truncate: the file is as the guest left it.
-        int flags = h.flags() & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC | Libc.O_NOCTTY | Libc.O_NOFOLLOW);
-        return FileCalls.openat(null, FileCalls.procSelfFd(n.fd), flags | Libc.O_CLOEXEC, 0);
     }
 
     private FileHandle fileHandleOf(Fd fd) {

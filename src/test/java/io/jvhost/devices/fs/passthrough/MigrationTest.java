@@ -115,6 +115,21 @@ class MigrationTest extends FsTestBase {
     }
 
     @Test
+    void aListingOfTheSharedDirectoryItselfContinues() throws Exception {
+        for (int i = 0; i < 20; i++) Files.writeString(share.resolve("e" + i), "");
+        long rootFh = fs.opendir(ROOT, ROOT_ID, O_RDONLY).fh();
+        ListSink first = new ListSink(5);
+        fs.readdir(ROOT, ROOT_ID, rootFh, 0, first);
+        byte[] blob = save(fs);
+        PassthroughFs dst = destination(MigrationConfig.defaults());
+        load(dst, blob).commit();
+        ListSink rest = new ListSink(1000);
+        dst.readdir(ROOT, ROOT_ID, rootFh, first.items.getLast().entry().nextOffset(), rest);
+        assertEquals(20 + 2, first.names().size() + rest.names().size(), "a handle on the root is a handle like any other");
+        dst.releasedir(ROOT, ROOT_ID, rootFh, 0);
+    }
+
+    @Test
     void aFailedPrepareChangesNothingAndAbortNamesTheNode() throws Exception {
         PassthroughFs src = PassthroughFs.open(share, new PassthroughConfig(CachePolicy.AUTO, true, false), MigrationConfig.defaults());
         others.add(src);
