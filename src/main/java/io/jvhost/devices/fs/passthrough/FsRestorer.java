@@ -104,7 +104,10 @@ final class FsRestorer {
                 }
                 try {
                     handles.add(reopen(n, h));
-                } catch (FsException | NativeException e) {
+                } catch (NativeException e) {
+                    requireResources(e, "fh " + h.fh());
+                    fail(h.fh(), "fh " + h.fh() + " of node " + h.nodeId() + ": " + e.getMessage(), failedHandles);
+                } catch (FsException e) {
                     fail(h.fh(), "fh " + h.fh() + " of node " + h.nodeId() + ": " + e.getMessage(), failedHandles);
                 }
             }
@@ -230,12 +233,24 @@ final class FsRestorer {
     }
 
     /** One way to find {@code p}'s file; null (and why, in {@code p.tried}) if it does not find it. */
-    private Fd attempt(Pending p, boolean byHandle, Inode parent) {
+    private Fd attempt(Pending p, boolean byHandle, Inode parent) throws FsException {
         try {
             return byHandle ? openByHandle(p.node, p.tried) : openByPath(p.node, parent, p.tried);
         } catch (NativeException e) {
+            requireResources(e, "node " + p.node.nodeId());
             p.tried.add((byHandle ? "handle: " : "path: ") + e.getMessage());
             return null;
+        }
+    }
+
+    /**
+     * Running out of descriptors or memory is the destination's failure, not one node's: under
+     * guest-error it would otherwise load a state that leaves nothing to serve the guest with.
+     */
+    private static void requireResources(NativeException e, String what) throws FsException {
+        if (e.errno() == Errno.EMFILE || e.errno() == Errno.ENFILE || e.errno() == Errno.ENOMEM) {
+            throw new FsException(e.errno(), "restoring " + what + ": " + e.getMessage()
+                    + " (the destination is out of resources: the load fails whatever --migration-on-error says)");
         }
     }
 

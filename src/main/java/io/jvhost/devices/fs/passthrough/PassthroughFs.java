@@ -563,8 +563,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public void syncfs(RequestContext ctx, long node) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            Fd dirFd = n.isDirectory() ? n.fd : inodes.root().fd;
-            try (Fd d = FileCalls.openat(dirFd, FileCalls.bytes("."), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0)) {
+            Inode dir = n.isDirectory() ? n : inodes.root();
+            try (Fd d = NodeOpener.directory(dir.fd, dir.fileType)) {
                 FileIo.syncfs(d);
             }
         } catch (NativeException e) {

@@ -197,6 +197,34 @@ class HostileStateTest extends FsTestBase {
     }
 
     @Test
+    void aDestinationOutOfDescriptorsFailsTheLoadWhateverThePolicy() throws Throwable {
+        byte[] blob = deepChain(300, 0);
+        PassthroughFs lenient = destination(MigrationOnError.GUEST_ERROR);
+        // Warm up: with no descriptor left the JVM cannot even load a class.
+        load(lenient, blob).discard();
+        assertThrows(FsException.class, () -> load(destination(MigrationOnError.ABORT), deepChain(0, 3)));
+        new NativeException("openat", Errno.EMFILE).getMessage();
+        int baseline = ProcessFds.count();
+        List<Fd> hogs = new ArrayList<>();
+        try {
+            // A blob's nodes can take every descriptor the destination has: then that is the load's failure,
+            // not 'this node answers EIO' with a destination left unable to open anything.
+            try {
+                while (true) hogs.add(FileCalls.openat(null, b("/dev/null"), Libc.O_RDONLY | Libc.O_CLOEXEC, 0));
+            } catch (NativeException full) {
+                assertEquals(Errno.EMFILE, full.errno(), full.getMessage());
+            }
+            for (int i = 0; i < 100; i++) hogs.removeLast().close();
+            FsException e = assertThrows(FsException.class, () -> load(lenient, blob));
+            assertEquals(Errno.EMFILE, e.errno(), e.getMessage());
+        } finally {
+            hogs.forEach(Fd::close);
+        }
+        assertEquals(baseline, ProcessFds.count(), "every descriptor of the failed load is closed");
+        lenient.getattr(ROOT, ROOT_ID, 0, false);
+    }
+
+    @Test
     void aParentChainThatLoopsIsAFailedNodeNotACrash() throws Throwable {
         FsSnapshot.InodeState root = fs.snapshot().inode(ROOT_ID);
         // Codec-valid: both parents exist and are directories; but 2 lies in 3 and 3 in 2.
