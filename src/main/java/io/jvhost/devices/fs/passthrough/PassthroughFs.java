@@ -472,9 +472,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     opath = FileCalls.openPath(dir.fd, name);
                     try {
                         io = NodeOpener.file(opath, FileCalls.fstat(opath).fileType(), flags);
-                    } catch (FsException | NativeException | RuntimeException x) {
+                    } catch (Throwable t) {
                         opath.close();
-                        throw x;
+                        throw t;
                     }
                 }
             }
@@ -485,9 +485,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     Handle h = handles.add(n, io, NodeOpener.handleFlags(flags), Kind.FILE);
                     return new Created(entry, new Opened(h.fh, fileOpenFlags()));
                 }
-            } catch (FsException | NativeException | RuntimeException e) {
+            } catch (Throwable t) {
                 io.close();
-                throw e;
+                throw t;
             }
         } catch (NativeException e) {
             throw fsError(e);
