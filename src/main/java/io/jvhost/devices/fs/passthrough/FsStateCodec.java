@@ -24,7 +24,12 @@ import java.util.Set;
  */
 final class FsStateCodec {
     static final String PASSTHROUGH = "passthrough", INODES = "inodes", HANDLES = "handles";
-    static final int MAX_NODES = 1 << 24;
+    /**
+     * A source holds one descriptor per node (and per handle), and Linux caps a process at
+     * fs.nr_open descriptors, 1 << 20 by default: more is no real state, only a blob that would
+     * cost the destination gigabytes of heap to parse.
+     */
+    static final int MAX_NODES = 1 << 20;
     static final int MAX_HANDLE_BYTES = 128; // MAX_HANDLE_SZ
 
     private FsStateCodec() {}

@@ -243,6 +243,20 @@ class HostileStateTest extends FsTestBase {
         assertEquals(baseline + 2, ProcessFds.count(), "only the two destinations' roots");
     }
 
+    @Test
+    void aNodeCountNoSourceCouldHoldIsRefusedBeforeAnythingIsRead() throws Throwable {
+        // One descriptor per node on the source, and Linux caps a process at fs.nr_open (1 << 20 by default).
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        StateWriter w = StateWriter.create(out, "virtio-fs");
+        w.section(FsStateCodec.PASSTHROUGH, 1, 1, o -> o.varint(2).varint(1).u64(0).u8(0).u64(0).u64(0));
+        w.section(FsStateCodec.INODES, 1, 1, o -> o.varint((1 << 20) + 1));
+        w.section(FsStateCodec.HANDLES, 1, 1, o -> o.varint(0));
+        w.finish();
+        java.io.IOException e = assertThrows(java.io.IOException.class,
+                () -> load(destination(MigrationOnError.GUEST_ERROR), out.toByteArray()));
+        assertTrue(e.getMessage().contains("exceeds the limit"), e.getMessage());
+    }
+
     private static void unblockAReader(Path fifo) {
         try {
             FileCalls.openat(null, FileCalls.bytes(fifo.toString()), Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0)
