@@ -89,7 +89,7 @@ public final class BackendSession implements AutoCloseable {
         List<Vring> list = new ArrayList<>();
         for (int i = 0; i < device.queueCount(); i++) list.add(new Vring(i, memory, dirtyLog, device.requestExecutor()));
         this.rings = List.copyOf(list);
-        this.worker = new VringWorker("jvhost-" + device.name() + "-rings", rings, device);
+        this.worker = new VringWorker("jvhost-" + device.name() + "-rings", rings, device, this::disconnect);
     }
 
     /** Serves until the front-end closes the connection or sends something undecodable. */
