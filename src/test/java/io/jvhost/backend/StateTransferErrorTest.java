@@ -72,7 +72,7 @@ class StateTransferErrorTest {
         }
 
         @Override
-        public PreparedState prepareLoad(InputStream in) {
+        public PreparedState prepareLoad(InputStream in) throws java.io.IOException {
             throw error.get();
         }
     }
@@ -122,6 +122,57 @@ class StateTransferErrorTest {
         assertFalse(o.succeeded());
         assertTrue(o.detail().contains("in save"), o.detail());
         assertEquals(List.of(), uncaught);
+    }
+
+    /** A prepared state that counts what became of it. */
+    private static final class Counted implements StatefulDevice.PreparedState {
+        final java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger discards = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override public void commit() { commits.incrementAndGet(); }
+        @Override public void discard() { discards.incrementAndGet(); }
+    }
+
+    private static StateTransfer.Outcome load(Counted prepared, byte[] stream, StateTransfer.Committer committer)
+            throws Exception {
+        Pipe p = Pipe.create(0);
+        try (OutputStream w = FdStreams.output(p.writeEnd(), true)) {
+            w.write(stream);
+        }
+        StatefulDevice device = new Failing(StackOverflowError::new) {
+            @Override
+            public PreparedState prepareLoad(InputStream in) throws java.io.IOException {
+                in.read();
+                return prepared;
+            }
+        };
+        return StateTransfer.load("counted", device, CancellableFd.forReading(p.readEnd(), 0), committer).await(T, () -> false);
+    }
+
+    @Test
+    void aPreparedStateThatIsNotCommittedIsDiscarded() throws Exception {
+        Counted trailing = new Counted();
+        assertFalse(load(trailing, new byte[] {1, 2}, StatefulDevice.PreparedState::commit).succeeded(), "bytes after the state");
+        assertEquals(0, trailing.commits.get());
+        assertEquals(1, trailing.discards.get(), "released after bytes followed the state");
+
+        Counted refused = new Counted();
+        assertFalse(load(refused, new byte[] {1}, prepared -> {
+            throw new DeviceException("a ring runs");
+        }).succeeded());
+        assertEquals(1, refused.discards.get(), "released after the commit was refused");
+
+        Counted loaded = new Counted();
+        assertTrue(load(loaded, new byte[] {1}, StatefulDevice.PreparedState::commit).succeeded());
+        assertEquals(1, loaded.commits.get());
+        assertEquals(0, loaded.discards.get(), "a committed state is the device's now");
+
+        Counted died = new Counted();
+        assertFalse(load(died, new byte[] {1}, prepared -> {
+            prepared.commit();
+            throw new OutOfMemoryError("half way");
+        }).succeeded());
+        assertEquals(0, died.discards.get(), "a commit that may have begun is never undone by closing its fds");
     }
 
     @Test
