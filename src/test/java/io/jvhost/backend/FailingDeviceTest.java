@@ -135,6 +135,28 @@ class FailingDeviceTest {
         }
     }
 
+    /**
+     * The same for the dirty log (row 8): shrunk to nothing after SET_LOG_BASE, the first logged
+     * write faults. The ring stops; the session still answers and closes.
+     */
+    @Test
+    void dirtyLogTruncatedUnderTheWorkerBreaksTheRingOnly() throws Exception {
+        try (ServedDevice s = ServedDevice.start(dir.resolve("rng.sock"), new RngDevice());
+                GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1));
+                EventFd err = EventFd.create(true);
+                io.jvhost.memory.Memfd log = new io.jvhost.memory.Memfd("log", 256 << 10)) {
+            d.client().setVringErr(0, err.fd());
+            d.client().setFeatures(d.features() | VirtioFeatures.mask(VirtioFeatures.LOG_ALL));
+            d.client().setLogBase(256 << 10, 0, log.fd()); // pages up to 8 GiB: the guest RAM at 4 GiB
+            assertEquals(64, d.request(0, List.of(), 64, T).length, "logged while the log is whole");
+            Libc.ftruncate(log.fd(), 0);
+            Submission lost = d.submit(0, List.of(), 64);
+            assertTrue(Libc.pollOne(err.fd(), Libc.POLLIN, (int) T.toMillis()) != 0, "the err fd is signalled");
+            assertEquals(2, d.stopRings()[0], "the session still answers");
+            lost.close();
+        }
+    }
+
     private static void writeDesc(MemorySegment table, int i, long addr, int len, int flags, int next) {
         table.set(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 16L * i, addr);
         table.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 16L * i + 8, len);
