@@ -116,6 +116,12 @@ public final class BackendSession implements AutoCloseable {
             } catch (IOException e) {
                 LOG.error("sending a reply failed, closing the connection: {}", e.getMessage());
                 return;
+            } catch (RuntimeException | Error e) {
+                // A bug, or device code overflowing the stack: this front-end loses its session,
+                // the server does not stop accepting the next one.
+                LOG.error("{} failed unexpectedly, closing the connection", received.message().request(), e);
+                received.message().closeFds();
+                return;
             }
         }
     }
@@ -695,7 +701,12 @@ public final class BackendSession implements AutoCloseable {
         if (backendRequestChannel != null) backendRequestChannel.close();
         dirtyLog.close();
         memory.close();
-        device.reset();
-        connection.close();
+        try {
+            device.reset();
+        } catch (RuntimeException | Error e) {
+            LOG.error("resetting the device after the session failed", e);
+        } finally {
+            connection.close();
+        }
     }
 }
