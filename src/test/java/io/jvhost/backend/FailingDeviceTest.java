@@ -135,6 +135,21 @@ class FailingDeviceTest {
         }
     }
 
+    /** Rings and all shrunk away: the worker's own read of the avail ring faults. */
+    @Test
+    void ringsTruncatedUnderTheWorkerBreakTheRingOnly() throws Exception {
+        try (ServedDevice s = ServedDevice.start(dir.resolve("rng.sock"), new RngDevice());
+                GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1));
+                EventFd err = EventFd.create(true)) {
+            d.client().setVringErr(0, err.fd());
+            assertEquals(64, d.request(0, List.of(), 64, T).length);
+            Libc.ftruncate(d.ram().fd(), 0);
+            d.kick(0);
+            assertTrue(Libc.pollOne(err.fd(), Libc.POLLIN, (int) T.toMillis()) != 0, "the err fd is signalled");
+            assertEquals(1, d.stopRings()[0], "the session still answers");
+        }
+    }
+
     /**
      * The same for the dirty log (row 8): shrunk to nothing after SET_LOG_BASE, the first logged
      * write faults. The ring stops; the session still answers and closes.
