@@ -89,7 +89,7 @@ public final class BackendSession implements AutoCloseable {
         List<Vring> list = new ArrayList<>();
         for (int i = 0; i < device.queueCount(); i++) list.add(new Vring(i, memory, dirtyLog, device.requestExecutor()));
         this.rings = List.copyOf(list);
-        this.worker = new VringWorker("jvhost-" + device.name() + "-rings", rings, device);
+        this.worker = new VringWorker("jvhost-" + device.name() + "-rings", rings, device, this::disconnect);
     }
 
     /** Serves until the front-end closes the connection or sends something undecodable. */
@@ -115,6 +115,12 @@ public final class BackendSession implements AutoCloseable {
                 dispatch(received);
             } catch (IOException e) {
                 LOG.error("sending a reply failed, closing the connection: {}", e.getMessage());
+                return;
+            } catch (RuntimeException | Error e) {
+                // A bug, or device code overflowing the stack: this front-end loses its session,
+                // the server does not stop accepting the next one.
+                LOG.error("{} failed unexpectedly, closing the connection", received.message().request(), e);
+                received.message().closeFds();
                 return;
             }
         }
@@ -695,7 +701,12 @@ public final class BackendSession implements AutoCloseable {
         if (backendRequestChannel != null) backendRequestChannel.close();
         dirtyLog.close();
         memory.close();
-        device.reset();
-        connection.close();
+        try {
+            device.reset();
+        } catch (RuntimeException | Error e) {
+            LOG.error("resetting the device after the session failed", e);
+        } finally {
+            connection.close();
+        }
     }
 }

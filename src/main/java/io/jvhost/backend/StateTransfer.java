@@ -94,7 +94,7 @@ final class StateTransfer {
                 snapshot.writeTo(out);
             }
             finish(Outcome.ok("saved " + counted.count + " bytes"));
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) { // an Error too: CHECK_DEVICE_STATE must learn why, not find a dead thread
             long n = counted == null ? 0 : counted.count;
             finish(Outcome.failed("saving failed after " + n + " bytes: " + describe(e)));
         } finally {
@@ -105,22 +105,41 @@ final class StateTransfer {
 
     private void runLoad(StatefulDevice device, Committer committer) {
         CountingInput in = new CountingInput(channel.input());
+        StatefulDevice.PreparedState prepared = null;
+        boolean mayDiscard = true; // false once a commit may have begun: its fds may be live then
         try (in) {
-            StatefulDevice.PreparedState prepared = device.prepareLoad(in);
+            prepared = device.prepareLoad(in);
             if (in.read() != -1) {
                 throw new DeviceException("the state ended after " + (in.count - 1) + " bytes but more followed");
             }
             if (!beginCommit()) throw new IOException("transfer cancelled");
-            committer.commit(prepared);
+            try {
+                committer.commit(prepared);
+            } catch (Throwable t) {
+                mayDiscard = t instanceof DeviceException; // a refusal, before anything was installed
+                throw t;
+            }
+            mayDiscard = false;
             finish(Outcome.ok("loaded " + in.count + " bytes"));
-        } catch (IOException | DeviceException | RuntimeException e) {
+        } catch (Throwable e) { // an Error too (a deep state overflowing the stack): logged, reported, never lost
             finish(Outcome.failed("loading failed after " + in.count + " bytes, device state unchanged: " + describe(e)));
         } finally {
+            if (prepared != null && mayDiscard) discard(prepared);
             channel.close();
         }
     }
 
-    private static String describe(Exception e) {
+    private static void discard(StatefulDevice.PreparedState prepared) {
+        try {
+            prepared.discard();
+        } catch (Throwable t) {
+            LOG.error("releasing a state that was not loaded failed: {}", t.toString(), t);
+        }
+    }
+
+    /** The reason for a failure; an Error is named, its message alone may say nothing ("null", "Java heap space"). */
+    private static String describe(Throwable e) {
+        if (e instanceof Error) return e.toString();
         return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 

@@ -55,5 +55,8 @@ public interface StatefulDevice extends Device {
     interface PreparedState {
         /** Installs the state; cannot fail (everything that could was checked when preparing). */
         void commit();
+
+        /** Not installed after all (the load was cancelled or refused): releases what preparing opened. */
+        default void discard() {}
     }
 }

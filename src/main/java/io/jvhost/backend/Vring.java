@@ -10,6 +10,7 @@ import io.jvhost.virtqueue.DescriptorChain;
 import io.jvhost.virtqueue.InvalidChainException;
 import io.jvhost.virtqueue.SplitQueue;
 import io.jvhost.virtqueue.VirtqueueException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,6 +122,8 @@ final class Vring {
             reportBroken(e.getMessage());
         } catch (NativeException e) {
             LOG.warn("ring {}: kick fd failed: {}", index, e.getMessage());
+        } catch (Throwable t) {
+            breakRing(t);
         } finally {
             lock.unlock();
         }
@@ -134,10 +137,12 @@ final class Vring {
             return process(device, budget);
         } catch (VirtqueueException e) {
             reportBroken(e.getMessage());
-            return false;
+        } catch (Throwable t) {
+            breakRing(t);
         } finally {
             lock.unlock();
         }
+        return false;
     }
 
     /** Processes every available chain; the caller holds the lock. */
@@ -175,20 +180,30 @@ final class Vring {
                         continue;
                     }
                     if (chain == null) break;
-                    if (executor != null) {
-                        inFlight++;
-                        executor.execute(() -> complete(chain, handleOne(device, chain)));
-                        continue;
-                    }
-                    long written;
+                    if (executor != null && submit(device, chain)) continue;
+                    long written = 0;
+                    Throwable fatal = null;
                     queueLock.unlock(); // the device may take its time; completions need the queue
                     try {
                         written = handleOne(device, chain);
+                    } catch (RingFault f) {
+                        fatal = f.getCause();
                     } finally {
                         queueLock.lock();
                     }
-                    queue.addUsed(chain, written);
-                    used = true;
+                    if (fatal == null) {
+                        queue.addUsed(chain, written);
+                        used = true;
+                        continue;
+                    }
+                    used = false; // notified here, before the ring stops
+                    try { // the chain goes back empty (if the rings still can be touched), then the ring stops
+                        queue.addUsed(chain, 0);
+                        notifyDriver();
+                    } finally {
+                        breakRing(fatal);
+                    }
+                    return false;
                 }
             } while (queue.enableNotification());
         } catch (BrokenQueueException e) {
@@ -203,7 +218,49 @@ final class Vring {
         return false;
     }
 
-    private long handleOne(Device device, DescriptorChain chain) {
+    /**
+     * Hands a chain to the pool; false if the pool refused it (shut down), so the caller
+     * handles it itself. The caller holds {@link #queueLock}.
+     */
+    private boolean submit(Device device, DescriptorChain chain) {
+        inFlight++;
+        try {
+            executor.execute(() -> {
+                try {
+                    complete(chain, handleOne(device, chain), null);
+                } catch (RingFault f) {
+                    complete(chain, 0, f.getCause());
+                }
+            });
+            return true;
+        } catch (RejectedExecutionException e) {
+            if (--inFlight == 0) idle.signalAll();
+            return false;
+        }
+    }
+
+    /** The device threw something after which this ring must stop (see {@link #handleOne}). */
+    private static final class RingFault extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        RingFault(Throwable cause) {
+            super(null, cause, false, false);
+        }
+    }
+
+    /**
+     * Runs the device on one chain: the used length, or a {@link RingFault} when the ring must
+     * stop; nothing else escapes.
+     *
+     * <p>Two Errors end the request only, and the ring goes on. StackOverflowError: the stack
+     * has unwound to here and finally blocks released what they held. OutOfMemoryError: what
+     * failed is most likely this request's own allocation, whose garbage went with it. Stopping
+     * the ring for either would hand any guest that finds one a denial of service. Anything
+     * else (InternalError: guest memory faulted because the front-end shrank the file behind
+     * it after SET_MEM_TABLE; LinkageError, AssertionError: a bug) says this ring's memory or
+     * code can no longer be trusted: the ring stops and reports it through its err fd.
+     */
+    private long handleOne(Device device, DescriptorChain chain) throws RingFault {
         try {
             return device.handle(index, chain);
         } catch (VirtqueueException | DeviceException e) {
@@ -212,11 +269,20 @@ final class Vring {
         } catch (RuntimeException e) {
             LOG.error("ring {}: request failed unexpectedly", index, e);
             return 0;
+        } catch (StackOverflowError | OutOfMemoryError e) {
+            LOG.error("ring {}: request failed with {}; the ring goes on", index, e.toString());
+            return 0;
+        } catch (Throwable t) {
+            throw new RingFault(t);
         }
     }
 
-    /** A pooled chain is done: publish it and wake the driver (any thread). */
-    private void complete(DescriptorChain chain, long written) {
+    /**
+     * A pooled chain is done: publish it and wake the driver, then stop the ring if the device
+     * failed fatally (any thread). Never throws, and always counts the chain as finished, so
+     * {@link #drain()} cannot wait for a task that died.
+     */
+    private void complete(DescriptorChain chain, long written, Throwable fatal) {
         queueLock.lock();
         try {
             queue.addUsed(chain, written);
@@ -225,8 +291,29 @@ final class Vring {
             reportBroken(e.getMessage());
         } catch (VirtqueueException e) {
             LOG.warn("ring {}: completing a request failed: {}", index, e.getMessage());
+        } catch (Throwable t) {
+            breakRing(t);
         } finally {
-            if (--inFlight == 0) idle.signalAll();
+            try {
+                if (fatal != null) breakRing(fatal);
+            } finally {
+                if (--inFlight == 0) idle.signalAll();
+                queueLock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Stops the ring after an unexpected throwable (see {@link #handleOne}): logged, the queue
+     * marked broken until the front-end sets it up again, the err fd signalled.
+     */
+    private void breakRing(Throwable t) {
+        String why = t instanceof InternalError ? "guest memory faulted (" + t.getMessage() + ")" : t.toString();
+        queueLock.lock();
+        try {
+            queue.markBroken(why);
+            reportBroken(why, t);
+        } finally {
             queueLock.unlock();
         }
     }
@@ -241,9 +328,14 @@ final class Vring {
     }
 
     private void reportBroken(String why) {
+        reportBroken(why, null);
+    }
+
+    /** Logs (once per ring start) that the ring stopped, and tells the front-end through the err fd. */
+    private void reportBroken(String why, Throwable cause) {
         if (brokenReported) return;
         brokenReported = true;
-        LOG.error("ring {}: stopped processing: {}", index, why);
+        LOG.error("ring {}: stopped processing: {}", index, why, cause);
         if (err != null) {
             try {
                 err.signal();

@@ -26,12 +26,18 @@ final class VringWorker implements AutoCloseable {
     private final EventFd wake;
     private final List<Vring> rings;
     private final Device device;
+    private final Runnable onDeath;
     private final Thread thread;
     private volatile boolean closing;
 
-    VringWorker(String name, List<Vring> rings, Device device) throws NativeException {
+    /**
+     * @param onDeath called on the worker if it stops for any reason but {@link #close()}: the
+     *                session then ends rather than serve a front-end whose rings nobody processes
+     */
+    VringWorker(String name, List<Vring> rings, Device device, Runnable onDeath) throws NativeException {
         this.rings = rings;
         this.device = device;
+        this.onDeath = onDeath;
         this.epoll = Epoll.create();
         this.wake = EventFd.create(true);
         epoll.add(wake.fd(), Epoll.EPOLLIN, WAKE_TOKEN);
@@ -78,8 +84,10 @@ final class VringWorker implements AutoCloseable {
                     if (!more) it.remove();
                 }
             }
-        } catch (NativeException | RuntimeException e) {
-            if (!closing) LOG.error("ring worker stopped: {}", e.toString(), e);
+        } catch (Throwable t) { // rings catch what their chains throw: this is epoll failing, or a bug
+            if (closing) return;
+            LOG.error("ring worker stopped, ending the session: {}", t.toString(), t);
+            onDeath.run();
         }
     }
 

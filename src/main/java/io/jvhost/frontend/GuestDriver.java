@@ -166,6 +166,11 @@ public final class GuestDriver implements AutoCloseable {
         return features;
     }
 
+    /** The shared guest RAM (tests that play a front-end changing it under the back-end). */
+    public GuestRam ram() {
+        return ram;
+    }
+
     public long protocolFeatures() {
         return protocolFeatures;
     }

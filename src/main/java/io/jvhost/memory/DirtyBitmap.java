@@ -57,6 +57,9 @@ public final class DirtyBitmap implements AutoCloseable {
             throw new GuestMemoryException("unusable dirty log: size " + hex(size) + " at offset " + hex(mmapOffset)
                     + " (need size > 0 and an 8-byte aligned offset)", mmapOffset);
         }
+        // The words past size share the log's last page: inside the file as long as the log is.
+        BackingFile.requireCovers(fd, mmapOffset + size, "dirty log of " + hex(size) + " bytes at offset "
+                + hex(mmapOffset), mmapOffset);
         long wordBytes = (size + 7) & ~7L;
         Mapping mapping = Mapping.map(fd, 0, mmapOffset + wordBytes, true);
         return new DirtyBitmap(mapping.segment().asSlice(mmapOffset, wordBytes), size * 8, mapping);

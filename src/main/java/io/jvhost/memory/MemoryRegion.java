@@ -32,6 +32,8 @@ public final class MemoryRegion implements AutoCloseable {
     public static MemoryRegion map(RegionDescriptor descriptor, Fd fd)
             throws GuestMemoryException, NativeException {
         descriptor.validate();
+        BackingFile.requireCovers(fd, descriptor.mmapOffset() + descriptor.size(), "memory region " + descriptor,
+                descriptor.guestPhysAddr());
         Mapping mapping = Mapping.map(fd, 0, descriptor.mmapOffset() + descriptor.size(), true);
         MemorySegment slice = mapping.segment().asSlice(descriptor.mmapOffset(), descriptor.size());
         return new MemoryRegion(descriptor, slice, mapping);

@@ -204,6 +204,15 @@ public final class SplitQueue {
         return brokenReason;
     }
 
+    /**
+     * Stops processing for a reason found outside the rings themselves (guest memory faulted
+     * under the device): like a bad avail index, it holds until the ring is set up or started
+     * again. The first reason is kept.
+     */
+    public void markBroken(String reason) {
+        if (brokenReason == null) brokenReason = reason;
+    }
+
     /** A front-end message that needs a stopped ring: refused like any other bad message. */
     private void rejectIfRunning(String what) throws VirtqueueException {
         if (started) throw new VirtqueueException(what + " on a running ring (stop it with GET_VRING_BASE first)");

@@ -222,9 +222,17 @@ public final class FsDevice implements StatefulDevice {
         } catch (FsException e) {
             throw new DeviceException("cannot restore the file system: " + e.getMessage());
         }
-        return () -> {
-            server.restoreSession(session.orElse(null));
-            prepared.commit();
+        return new PreparedState() {
+            @Override
+            public void commit() {
+                server.restoreSession(session.orElse(null));
+                prepared.commit();
+            }
+
+            @Override
+            public void discard() {
+                prepared.discard();
+            }
         };
     }
 
@@ -239,7 +247,7 @@ public final class FsDevice implements StatefulDevice {
         try {
             java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
             captureState().writeTo(out);
-            prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray()));
+            prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray())).discard();
         } catch (IOException | DeviceException | RuntimeException e) {
             org.slf4j.LoggerFactory.getLogger(FsDevice.class).debug("state path warm-up: {}", e.toString());
         }

@@ -100,8 +100,39 @@ public final class FuseServer {
         fs.destroy();
     }
 
-    /** Handles one request chain; returns the used length (0 if there is no reply). */
+    /**
+     * Handles one request chain; returns the used length (0 if there is no reply).
+     *
+     * <p>StackOverflowError and OutOfMemoryError are answered -EIO like a bug, and the queue goes
+     * on: the stack has unwound and the failed allocation was this request's (the decoder bounds
+     * what one request may allocate), so nothing outlives the request; every lock on the way
+     * was released by its finally. Any other Error propagates: an InternalError means guest
+     * memory faulted (the front-end shrank the file behind it), where writing an answer would
+     * fault again, and the ring stops (see backend.Vring); a LinkageError or AssertionError
+     * means the code itself is broken.
+     */
     public long handle(DescriptorChain chain) {
+        try {
+            return decodeAndDispatch(chain);
+        } catch (StackOverflowError | OutOfMemoryError e) {
+            unexpectedFailures.incrementAndGet();
+            LOG.error("FUSE request failed with {}; answered -EIO", e.toString());
+            return answerFailed(chain);
+        }
+    }
+
+    /** -EIO to a request whose decoding or handling died; its unique is re-read (it may not have been decoded). */
+    private static long answerFailed(DescriptorChain chain) {
+        try {
+            InHeader h = RequestDecoder.header(chain, chain.reader());
+            Opcode op = Opcode.of(h.opcode());
+            return op != null && !op.hasReply() ? 0 : error(chain, h.unique(), Errno.EIO);
+        } catch (MalformedRequestException e) {
+            return 0;
+        }
+    }
+
+    private long decodeAndDispatch(DescriptorChain chain) {
         ChainReader in = chain.reader();
         InHeader h;
         try {

@@ -80,6 +80,7 @@ final class MemoryFs implements FileSystem {
     int destroys;
     FsException failNext; // the next operation (not init/destroy/forget) fails with this
     RuntimeException crashNext;
+    Error errorNext; // the next operation (as failNext) throws this Error
 
     MemoryFs(long supportedInitFlags) {
         this.supported = supportedInitFlags;
@@ -137,6 +138,11 @@ final class MemoryFs implements FileSystem {
 
     private void call(String op) throws FsException {
         calls.add(op);
+        if (errorNext != null) {
+            Error e = errorNext;
+            errorNext = null;
+            throw e;
+        }
         if (crashNext != null) {
             RuntimeException c = crashNext;
             crashNext = null;

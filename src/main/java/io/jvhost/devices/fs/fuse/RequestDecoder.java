@@ -189,9 +189,21 @@ public final class RequestDecoder {
         return new Init(major, minor, readahead, flags);
     }
 
+    /**
+     * Most fuse_forget_one a BATCH_FORGET may carry: as many as fit in {@link #MAX_HEAP_BODY}.
+     * The chain's length is no bound on its own: a driver can point many descriptors at one
+     * buffer and make a few MiB of guest memory "hold" 4 GiB. Linux's virtio-fs driver sends
+     * FORGETs one by one, and /dev/fuse batches fit in a page or so.
+     */
+    static final int MAX_BATCH_FORGET = MAX_HEAP_BODY / 16;
+
     private static BatchForget batchForget(Body b) throws MalformedRequestException, VirtqueueException {
         long count = Integer.toUnsignedLong(b.u32());
         b.u32();
+        if (count > MAX_BATCH_FORGET) {
+            throw new MalformedRequestException("BATCH_FORGET of " + count + " items exceeds the limit of "
+                    + MAX_BATCH_FORGET);
+        }
         if (count * 16 > b.left()) {
             throw new MalformedRequestException("BATCH_FORGET of " + count + " items carries " + b.left() + " bytes");
         }
