@@ -55,7 +55,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     // FUSE_INIT capability bits (include/uapi/linux/fuse.h) this file system honours.
     static final long FUSE_ASYNC_READ = 1L << 0, FUSE_ATOMIC_O_TRUNC = 1L << 3, FUSE_BIG_WRITES = 1L << 5,
             FUSE_DONT_MASK = 1L << 6, FUSE_AUTO_INVAL_DATA = 1L << 12, FUSE_DO_READDIRPLUS = 1L << 13,
-            FUSE_READDIRPLUS_AUTO = 1L << 14, FUSE_PARALLEL_DIROPS = 1L << 18;
+            FUSE_READDIRPLUS_AUTO = 1L << 14, FUSE_PARALLEL_DIROPS = 1L << 18, FUSE_CREATE_SUPP_GROUP = 1L << 34;
 
     /** open(2) flags the guest may not choose: creation is CREATE's job, O_PATH/O_TMPFILE are not files to serve. */
     private static final int O_TMPFILE_BIT = 020000000;
@@ -170,7 +170,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public long supportedInitFlags() {
         long flags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_DO_READDIRPLUS
                 | FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS;
-        return config.cache() == CachePolicy.AUTO ? flags | FUSE_AUTO_INVAL_DATA : flags;
+        if (config.cache() == CachePolicy.AUTO) flags |= FUSE_AUTO_INVAL_DATA;
+        // The guest then names the parent's group when its caller is in it only as a supplementary group.
+        return CallerIdentity.takesSupplementaryGroups() ? flags | FUSE_CREATE_SUPP_GROUP : flags;
     }
 
     @Override
