@@ -8,9 +8,11 @@ import io.jvhost.devices.fs.passthrough.MigrationMode;
 import io.jvhost.devices.fs.passthrough.MigrationOnError;
 import io.jvhost.devices.fs.passthrough.PassthroughConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughFs;
+import io.jvhost.nativeio.Capability;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -67,6 +69,19 @@ final class FsCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /**
+     * virtiofsd's set: act as the guest's caller (SETUID, SETGID: setfsuid, setfsgid, the
+     * request's groups), do what the guest's root may (CHOWN, DAC_OVERRIDE, FOWNER, FSETID,
+     * MKNOD, SETFCAP), plus DAC_READ_SEARCH for open_by_handle_at. That one is kept whatever
+     * --migration-mode says: a destination restores by file handle when the source's state asks
+     * for it, and for files the guest holds open after they were unlinked no path exists; it
+     * adds nothing DAC_OVERRIDE does not already allow but opening by handle, and handles come
+     * only from a migration state, checked to lie inside the shared directory.
+     */
+    static final Set<Capability> CAPABILITIES = Set.of(Capability.CHOWN, Capability.DAC_OVERRIDE,
+            Capability.DAC_READ_SEARCH, Capability.FOWNER, Capability.FSETID, Capability.SETGID, Capability.SETUID,
+            Capability.MKNOD, Capability.SETFCAP);
+
     @Override
     public Integer call() throws Exception {
         daemon.applyLogLevel();
@@ -91,6 +106,7 @@ final class FsCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--migration-mode is find-paths or file-handles, "
                     + "--migration-on-error is abort or guest-error");
         }
+        daemon.reducePrivileges(CAPABILITIES, spec);
         try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true), migration)) {
             FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize);
             device.warmUpStatePath();
