@@ -2,11 +2,11 @@ package io.jvhost.cli;
 
 import io.jvhost.nativeio.Capability;
 import io.jvhost.nativeio.Privileges;
+import io.jvhost.nativeio.ProcFiles;
 import io.jvhost.nativeio.SelfExec;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -71,7 +71,7 @@ final class PrivilegeDrop {
                 Map<String, String> s;
                 try {
                     s = status(task.resolve("status"));
-                } catch (NoSuchFileException ended) {
+                } catch (IOException ended) { // ENOENT or ESRCH: the thread ended since the listing
                     continue;
                 }
                 long permitted = hex(s, "CapPrm");
@@ -88,7 +88,7 @@ final class PrivilegeDrop {
 
     private static Map<String, String> status(Path file) throws IOException {
         Map<String, String> out = new HashMap<>();
-        for (String line : Files.readAllLines(file)) {
+        for (String line : ProcFiles.readString(file).split("\n")) {
             int colon = line.indexOf(':');
             if (colon > 0) out.put(line.substring(0, colon), line.substring(colon + 1).trim());
         }

@@ -144,7 +144,7 @@ class SupplementaryGroupWireTest {
                     for (String line : Files.readAllLines(t.resolve("status"))) {
                         if (line.startsWith("Groups:")) out.put(t.getFileName().toString(), line.substring(7).trim());
                     }
-                } catch (java.nio.file.NoSuchFileException gone) {
+                } catch (java.io.IOException gone) { // ENOENT or ESRCH
                     // the thread ended meanwhile
                 }
             }
