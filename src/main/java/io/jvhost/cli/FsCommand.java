@@ -62,6 +62,12 @@ final class FsCommand implements Callable<Integer> {
     @Option(names = "--xattr", description = "Serve extended attributes (off by default, as in virtiofsd).")
     boolean xattr;
 
+    @Option(names = "--deny-privileged-files",
+            description = "Refuse to let the guest make privileged files: set-user-ID and set-group-ID bits on "
+                    + "non-directories (stripped from new files, EPERM for chmod), such files handed to root (EPERM), "
+                    + "file capabilities (security.capability, EPERM). Off by default, as in virtiofsd.")
+    boolean denyPrivilegedFiles;
+
     @Option(names = "--x-state-fault-file", hidden = true, paramLabel = "FILE",
             description = "Testing only: damage device-state transfers as FILE says (see StateFault).")
     Path stateFaultFile;
@@ -107,7 +113,7 @@ final class FsCommand implements Callable<Integer> {
                     + "--migration-on-error is abort or guest-error");
         }
         daemon.reducePrivileges(CAPABILITIES, spec);
-        try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true), migration)) {
+        try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true, denyPrivilegedFiles), migration)) {
             FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize);
             device.warmUpStatePath();
             if (stateFaultFile != null) device.injectStateFaultsFrom(stateFaultFile);

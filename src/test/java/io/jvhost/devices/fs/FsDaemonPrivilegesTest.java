@@ -101,6 +101,23 @@ class FsDaemonPrivilegesTest {
     }
 
     @Test
+    void denyPrivilegedFilesReachesTheFileSystem() throws Exception {
+        try (TestRun run = TestRun.create("FsDaemonPrivilegesTest.deny")) {
+            Path shared = run.dir("shared");
+            Path socket = run.socket("fs");
+            ManagedProcess daemon = run.start("fs", JvhostDaemon.argv("fs", "--shared-dir", shared.toString(),
+                    "--deny-privileged-files", "--socket-path", socket.toString()));
+            UnixSockets.awaitSocketFile(socket, T, daemon);
+            try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(2))) {
+                CallerRequests guest = new CallerRequests(d);
+                guest.init().ok();
+                guest.call(CREATE, 1, 0, 0, createArgs("tool", 04755, 0101), new byte[0], ENTRY + OPEN_OUT).ok();
+            }
+            assertEquals(0755, (int) Files.getAttribute(shared.resolve("tool"), "unix:mode") & 07777);
+        }
+    }
+
+    @Test
     void theRngDaemonKeepsNoCapability() throws Exception {
         try (TestRun run = TestRun.create("FsDaemonPrivilegesTest.rng")) {
             Path socket = run.socket("rng");
@@ -142,8 +159,8 @@ class FsDaemonPrivilegesTest {
                 int colon = line.indexOf(':');
                 if (colon > 0) out.put(line.substring(0, colon), line.substring(colon + 1).trim());
             }
-        } catch (java.nio.file.NoSuchFileException gone) {
-            // a thread that ended meanwhile
+        } catch (java.io.IOException gone) {
+            // ENOENT or ESRCH: a thread that ended meanwhile
         }
         return out;
     }

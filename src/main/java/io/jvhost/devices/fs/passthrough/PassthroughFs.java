@@ -70,6 +70,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private final MigrationConfig migration;
     private final InodeTable inodes;
     private final HandleTable handles;
+    private final PrivilegedFiles privileged;
     private volatile long initFlags;
 
     private PassthroughFs(PassthroughConfig config, MigrationConfig migration, Inode root) {
@@ -77,6 +78,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         this.migration = migration;
         this.inodes = new InodeTable(root);
         this.handles = new HandleTable(inodes);
+        this.privileged = new PrivilegedFiles(config.denyPrivilegedFiles());
     }
 
     /** Serves {@code sharedDir} (a directory; symlinks in the path given here are followed, once). */
@@ -209,7 +211,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
-                FileCalls.mknodat(dir.fd, name, id.mode(mode, umask), fuseToDev(rdev));
+                FileCalls.mknodat(dir.fd, name, id.mode(privileged.newFileMode(mode), umask), fuseToDev(rdev));
             }
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
@@ -316,6 +318,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public AttrReply setattr(RequestContext ctx, long node, SetAttr a) throws FsException {
         try (Inode n = inodes.pin(node); Handle h = a.has(SetAttr.FH) ? handles.pin(a.fh(), node, Kind.FILE) : null) {
+            if (privileged.denies()) checkPrivileges(n, a);
             if (a.has(SetAttr.MODE)) {
                 if (h != null) {
                     FileCalls.fchmod(h.fd, a.mode() & 07777);
@@ -355,6 +358,16 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
         } catch (NativeException e) {
             throw fsError(e);
+        }
+    }
+
+    /** The --deny-privileged-files checks of a SETATTR, before any of it is done. */
+    private void checkPrivileges(Inode n, SetAttr a) throws NativeException, FsException {
+        Stat st = FileCalls.fstat(n.fd);
+        int mode = a.has(SetAttr.MODE) ? a.mode() & 07777 : st.mode();
+        if (a.has(SetAttr.MODE)) privileged.checkChmod(st, mode);
+        if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
+            privileged.checkChown(st, mode, a.has(SetAttr.UID) ? a.uid() : -1, a.has(SetAttr.GID) ? a.gid() : -1);
         }
     }
 
@@ -398,6 +411,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public void setxattr(RequestContext ctx, long node, byte[] name, byte[] value, int flags) throws FsException {
         xattrsEnabled();
         Names.xattrName(name);
+        privileged.checkXattr(name);
         if (value.length > Xattrs.SIZE_MAX) throw new FsException(Errno.E2BIG);
         try (Inode n = inodes.pin(node)) {
             Xattrs.set(Xattrs.File.inode(n.fd), name, value, flags);
@@ -468,7 +482,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         try (Inode dir = inodes.pin(parent)) {
             Fd fd;
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
-                fd = FileCalls.openat(dir.fd, name, f, id.mode(mode & 07777, umask));
+                fd = FileCalls.openat(dir.fd, name, f, id.mode(privileged.newFileMode(mode & 07777), umask));
             }
             Entry entry;
             try {
