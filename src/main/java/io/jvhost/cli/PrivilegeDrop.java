@@ -30,7 +30,6 @@ import org.slf4j.LoggerFactory;
  * do as expected. Costs one JVM start-up.
  */
 final class PrivilegeDrop {
-    private static final Logger LOG = LoggerFactory.getLogger(PrivilegeDrop.class);
     static final String RESTARTED = "JVHOST_PRIVILEGES_DROPPED";
 
     private PrivilegeDrop() {}
@@ -44,7 +43,9 @@ final class PrivilegeDrop {
         long mask = Capability.mask(keep);
         List<String> left = leftToDrop(mask);
         if (left.isEmpty()) {
-            LOG.debug("running with capabilities {} and no_new_privs", Long.toHexString(mask));
+            // Logging is set up only here: the image that restarts would pay for it in vain.
+            Logger log = LoggerFactory.getLogger(PrivilegeDrop.class);
+            log.debug("running with capabilities {} and no_new_privs", Long.toHexString(mask));
             return;
         }
         if (System.getenv(RESTARTED) != null) {

@@ -46,7 +46,7 @@ public final class Privileges {
             MemorySegment header = header(arena);
             MemorySegment data = arena.allocate(24);
             MemorySegment st = Libc.capture();
-            FileCalls.check((int) CAPGET.invokeExact(st, header, data), "capget", st);
+            check((int) CAPGET.invokeExact(st, header, data), "capget", st);
             return new CapabilitySets(join(data, 0), join(data, 4), join(data, 8));
         } catch (NativeException e) {
             throw e;
@@ -67,7 +67,7 @@ public final class Privileges {
                 data.set(JAVA_INT, 12L * half + 8, 0);    // inheritable
             }
             MemorySegment st = Libc.capture();
-            FileCalls.check((int) CAPSET.invokeExact(st, header, data), "capset", st);
+            check((int) CAPSET.invokeExact(st, header, data), "capset", st);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
@@ -116,7 +116,7 @@ public final class Privileges {
     public static void dropSupplementaryGroups() throws NativeException {
         try {
             MemorySegment st = Libc.capture();
-            FileCalls.check((int) SETGROUPS.invokeExact(st, 0L, MemorySegment.NULL), "setgroups(0, NULL)", st);
+            check((int) SETGROUPS.invokeExact(st, 0L, MemorySegment.NULL), "setgroups(0, NULL)", st);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
@@ -127,12 +127,18 @@ public final class Privileges {
     private static int prctl(int option, long arg, String what) throws NativeException {
         try {
             MemorySegment st = Libc.capture();
-            return FileCalls.check((int) PRCTL.invokeExact(st, option, arg, 0L, 0L, 0L), what, st);
+            return check((int) PRCTL.invokeExact(st, option, arg, 0L, 0L, 0L), what, st);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
             throw Libc.unexpected(t);
         }
+    }
+
+    /** As FileCalls.check, without loading FileCalls: this runs in the image that is about to be replaced. */
+    private static int check(int r, String call, MemorySegment st) throws NativeException {
+        if (r < 0) throw Libc.fail(call, st);
+        return r;
     }
 
     private static MemorySegment header(Arena arena) {

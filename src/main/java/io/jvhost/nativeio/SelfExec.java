@@ -44,8 +44,9 @@ public final class SelfExec {
         closeOnExec(keepFds);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = Libc.capture();
-            FileCalls.check((int) SETENV.invokeExact(st, arena.allocateFrom(marker), arena.allocateFrom("1"), 1),
-                    "setenv", st);
+            if ((int) SETENV.invokeExact(st, arena.allocateFrom(marker), arena.allocateFrom("1"), 1) < 0) {
+                throw Libc.fail("setenv", st);
+            }
             MemorySegment args = arena.allocate(ADDRESS, argv.size() + 1);
             for (int i = 0; i < argv.size(); i++) {
                 byte[] a = Arrays.copyOf(argv.get(i), argv.get(i).length + 1);
