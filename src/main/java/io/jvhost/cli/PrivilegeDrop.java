@@ -52,7 +52,7 @@ final class PrivilegeDrop {
             throw new IllegalStateException("privileges still not reduced after restarting: " + String.join("; ", left));
         }
         Privileges.CapabilitySets now = Privileges.capabilities();
-        if (now.has(Capability.SETGID)) Privileges.dropSupplementaryGroups();
+        if (now.has(Capability.SETGID) && groupsChangeable()) Privileges.dropSupplementaryGroups();
         if (now.has(Capability.SETPCAP)) Privileges.limitBoundingSet(mask);
         Privileges.clearAmbientSet();
         Privileges.setCapabilities(now.permitted() & mask);
@@ -67,6 +67,7 @@ final class PrivilegeDrop {
      */
     static List<String> leftToDrop(long mask) throws IOException {
         List<String> left = new ArrayList<>();
+        boolean groupsChangeable = groupsChangeable();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
             for (Path task : tasks) {
                 Map<String, String> s;
@@ -80,11 +81,20 @@ final class PrivilegeDrop {
                 if (!"1".equals(s.get("NoNewPrivs"))) left.add(who + "no_new_privs not set");
                 if ((permitted & ~mask) != 0 || (hex(s, "CapEff") & ~mask) != 0) left.add(who + "capabilities " + s.get("CapPrm"));
                 if (hex(s, "CapInh") != 0 || hex(s, "CapAmb") != 0) left.add(who + "inheritable or ambient capabilities");
-                boolean canSetGroups = (permitted & (1L << Capability.SETGID.number)) != 0;
+                boolean canSetGroups = groupsChangeable && (permitted & (1L << Capability.SETGID.number)) != 0;
                 if (canSetGroups && !s.getOrDefault("Groups", "").isBlank()) left.add(who + "groups " + s.get("Groups"));
             }
         }
         return left;
+    }
+
+    /**
+     * False in a user namespace whose /proc/self/setgroups says "deny": nobody there may change
+     * groups (setgroups fails with EPERM, whatever the capabilities), so there is nothing to drop.
+     */
+    private static boolean groupsChangeable() throws IOException {
+        Path policy = Path.of("/proc/self/setgroups");
+        return !Files.exists(policy) || !"deny".equals(ProcFiles.readString(policy).trim());
     }
 
     private static Map<String, String> status(Path file) throws IOException {

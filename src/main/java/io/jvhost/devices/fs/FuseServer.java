@@ -116,7 +116,8 @@ public final class FuseServer {
         try {
             long flags = s == null ? 0 : s.flags();
             request = RequestDecoder.body(h, chain, in, s == null ? MINOR : s.sessionMinor(), flags);
-            ctx = h.context().withGroups(RequestExtensions.decode(h, chain, flags).supplementaryGroups());
+            RequestExtensions ext = RequestExtensions.decode(h, chain, flags);
+            ctx = ext == RequestExtensions.NONE ? h.context() : h.context().withGroups(ext.supplementaryGroups());
         } catch (MalformedRequestException e) {
             return malformed(chain, h.unique(), e);
         }
