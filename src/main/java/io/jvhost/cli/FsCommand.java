@@ -113,7 +113,8 @@ final class FsCommand implements Callable<Integer> {
                     + "--migration-on-error is abort or guest-error");
         }
         daemon.reducePrivileges(CAPABILITIES, spec);
-        try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true, denyPrivilegedFiles), migration)) {
+        PassthroughConfig config = new PassthroughConfig(policy, xattr, true, denyPrivilegedFiles);
+        try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration)) {
             FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize);
             device.warmUpStatePath();
             if (stateFaultFile != null) device.injectStateFaultsFrom(stateFaultFile);
