@@ -42,6 +42,18 @@ final class DaemonOptions {
         }
     }
 
+    /**
+     * Drops what the daemon does not need (see {@link PrivilegeDrop}); the --fd socket survives.
+     * After option parsing: --help and --print-capabilities never get here.
+     */
+    void reducePrivileges(java.util.Set<io.jvhost.nativeio.Capability> keep,
+            picocli.CommandLine.Model.CommandSpec spec) throws java.io.IOException {
+        if (endpoint == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
+        }
+        PrivilegeDrop.reduceTo(keep, endpoint.fd);
+    }
+
     void applyLogLevel() {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
     }

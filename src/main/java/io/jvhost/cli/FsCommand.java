@@ -8,9 +8,11 @@ import io.jvhost.devices.fs.passthrough.MigrationMode;
 import io.jvhost.devices.fs.passthrough.MigrationOnError;
 import io.jvhost.devices.fs.passthrough.PassthroughConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughFs;
+import io.jvhost.nativeio.Capability;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -60,12 +62,31 @@ final class FsCommand implements Callable<Integer> {
     @Option(names = "--xattr", description = "Serve extended attributes (off by default, as in virtiofsd).")
     boolean xattr;
 
+    @Option(names = "--deny-privileged-files",
+            description = "Refuse to let the guest make privileged files: set-user-ID and set-group-ID bits on "
+                    + "non-directories (stripped from new files, EPERM for chmod), such files handed to root (EPERM), "
+                    + "file capabilities (security.capability, EPERM). Off by default, as in virtiofsd.")
+    boolean denyPrivilegedFiles;
+
     @Option(names = "--x-state-fault-file", hidden = true, paramLabel = "FILE",
             description = "Testing only: damage device-state transfers as FILE says (see StateFault).")
     Path stateFaultFile;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    /**
+     * virtiofsd's set: act as the guest's caller (SETUID, SETGID: setfsuid, setfsgid, the
+     * request's groups), do what the guest's root may (CHOWN, DAC_OVERRIDE, FOWNER, FSETID,
+     * MKNOD, SETFCAP), plus DAC_READ_SEARCH for open_by_handle_at. That one is kept whatever
+     * --migration-mode says: a destination restores by file handle when the source's state asks
+     * for it, and for files the guest holds open after they were unlinked no path exists; it
+     * adds nothing DAC_OVERRIDE does not already allow but opening by handle, and handles come
+     * only from a migration state, checked to lie inside the shared directory.
+     */
+    static final Set<Capability> CAPABILITIES = Set.of(Capability.CHOWN, Capability.DAC_OVERRIDE,
+            Capability.DAC_READ_SEARCH, Capability.FOWNER, Capability.FSETID, Capability.SETGID, Capability.SETUID,
+            Capability.MKNOD, Capability.SETFCAP);
 
     @Override
     public Integer call() throws Exception {
@@ -91,7 +112,9 @@ final class FsCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--migration-mode is find-paths or file-handles, "
                     + "--migration-on-error is abort or guest-error");
         }
-        try (PassthroughFs fs = PassthroughFs.open(sharedDir, new PassthroughConfig(policy, xattr, true), migration)) {
+        daemon.reducePrivileges(CAPABILITIES, spec);
+        PassthroughConfig config = new PassthroughConfig(policy, xattr, true, denyPrivilegedFiles);
+        try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration)) {
             FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize);
             device.warmUpStatePath();
             if (stateFaultFile != null) device.injectStateFaultsFrom(stateFaultFile);

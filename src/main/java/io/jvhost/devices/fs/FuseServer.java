@@ -12,6 +12,7 @@ import io.jvhost.devices.fs.fuse.MalformedRequestException;
 import io.jvhost.devices.fs.fuse.Opcode;
 import io.jvhost.devices.fs.fuse.ReplyEncoder;
 import io.jvhost.devices.fs.fuse.RequestDecoder;
+import io.jvhost.devices.fs.fuse.RequestExtensions;
 import io.jvhost.memory.LoggedSegment;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.virtqueue.ChainReader;
@@ -142,8 +143,12 @@ public final class FuseServer {
         }
         InitReply s = session.get();
         FuseRequest request;
+        RequestContext ctx;
         try {
-            request = RequestDecoder.body(h, chain, in, s == null ? MINOR : s.sessionMinor(), s == null ? 0 : s.flags());
+            long flags = s == null ? 0 : s.flags();
+            request = RequestDecoder.body(h, chain, in, s == null ? MINOR : s.sessionMinor(), flags);
+            RequestExtensions ext = RequestExtensions.decode(h, chain, flags);
+            ctx = ext == RequestExtensions.NONE ? h.context() : h.context().withGroups(ext.supplementaryGroups());
         } catch (MalformedRequestException e) {
             return malformed(chain, h.unique(), e);
         }
@@ -153,7 +158,7 @@ public final class FuseServer {
         }
         if (s != null && request instanceof Init) return error(chain, h.unique(), Errno.EIO);
         try {
-            return dispatch(h, request, chain, s);
+            return dispatch(h, ctx, request, chain, s);
         } catch (FsException e) {
             return noReply ? 0 : error(chain, h.unique(), e.errno());
         } catch (RuntimeException e) {
@@ -164,8 +169,8 @@ public final class FuseServer {
         }
     }
 
-    private long dispatch(InHeader h, FuseRequest request, DescriptorChain chain, InitReply s) throws FsException {
-        RequestContext ctx = h.context();
+    private long dispatch(InHeader h, RequestContext ctx, FuseRequest request, DescriptorChain chain, InitReply s)
+            throws FsException {
         long node = h.nodeId(), unique = h.unique();
         int minor = s == null ? MINOR : s.sessionMinor();
         return switch (request) {

@@ -25,7 +25,8 @@ public final class InitFlags {
 
     /**
      * Flags whose wire consequences the server cannot carry, whatever the file system says:
-     * request extensions it does not parse (security contexts, supplementary groups), DAX
+     * request extensions it does not parse (security contexts; supplementary groups it does,
+     * {@link RequestExtensions}, so CREATE_SUPP_GROUP is the file system's to offer), DAX
      * windows and mappings, kernel-side passthrough and io_uring, id-mapped mounts, resend
      * semantics of {@code unique}, POSIX/BSD locks (GETLK/SETLK get -ENOSYS), ioctl and request
      * timeouts. HANDLE_KILLPRIV_V2 too: it moves suid/sgid clearing on open into
@@ -33,7 +34,7 @@ public final class InitFlags {
      * and {@code create} do not receive; without it the guest kernel clears those bits itself.
      */
     public static final long SERVER_CANNOT = POSIX_LOCKS | FLOCK_LOCKS | FILE_OPS | HAS_IOCTL_DIR | HANDLE_KILLPRIV_V2
-            | MAP_ALIGNMENT | INIT_RESERVED | SECURITY_CTX | HAS_INODE_DAX | CREATE_SUPP_GROUP | PASSTHROUGH
+            | MAP_ALIGNMENT | INIT_RESERVED | SECURITY_CTX | HAS_INODE_DAX | PASSTHROUGH
             | HAS_RESEND | ALLOW_IDMAP | OVER_IO_URING | REQUEST_TIMEOUT;
 
     /** Flags the server itself owns: granted whenever the guest offers them. */

@@ -5,14 +5,25 @@ package io.jvhost.devices.fs.passthrough;
  * guest would send writes for files it opened write-only as reads too, which this file system
  * does not emulate.
  *
- * @param cache       timeouts and guest caching (see {@link CachePolicy})
- * @param xattr       serve extended attributes (else the xattr calls answer ENOSYS, which tells
- *                    the guest kernel not to ask again)
- * @param fileHandles record each inode's name_to_handle_at handle, for migration
+ * @param cache                timeouts and guest caching (see {@link CachePolicy})
+ * @param xattr                serve extended attributes (else the xattr calls answer ENOSYS,
+ *                             which tells the guest kernel not to ask again)
+ * @param fileHandles          record each inode's name_to_handle_at handle, for migration
+ * @param denyPrivilegedFiles  refuse what would make a file carry privilege on the host: a
+ *                             set-user-ID or set-group-ID bit on a non-directory (stripped from
+ *                             the mode of a new file, EPERM for a chmod that adds one), handing
+ *                             a file with such a bit to root (EPERM), file capabilities (a
+ *                             security.capability xattr: EPERM). Off by default, as in virtiofsd,
+ *                             where such shares are mounted nosuid on the host instead.
  */
-public record PassthroughConfig(CachePolicy cache, boolean xattr, boolean fileHandles) {
+public record PassthroughConfig(CachePolicy cache, boolean xattr, boolean fileHandles, boolean denyPrivilegedFiles) {
     public PassthroughConfig {
         java.util.Objects.requireNonNull(cache, "cache");
+    }
+
+    /** The guest may create privileged files, as in virtiofsd. */
+    public PassthroughConfig(CachePolicy cache, boolean xattr, boolean fileHandles) {
+        this(cache, xattr, fileHandles, false);
     }
 
     public static PassthroughConfig defaults() {

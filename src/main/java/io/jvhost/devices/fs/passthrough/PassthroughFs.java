@@ -56,7 +56,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     // FUSE_INIT capability bits (include/uapi/linux/fuse.h) this file system honours.
     static final long FUSE_ASYNC_READ = 1L << 0, FUSE_ATOMIC_O_TRUNC = 1L << 3, FUSE_BIG_WRITES = 1L << 5,
             FUSE_DONT_MASK = 1L << 6, FUSE_AUTO_INVAL_DATA = 1L << 12, FUSE_DO_READDIRPLUS = 1L << 13,
-            FUSE_READDIRPLUS_AUTO = 1L << 14, FUSE_PARALLEL_DIROPS = 1L << 18;
+            FUSE_READDIRPLUS_AUTO = 1L << 14, FUSE_PARALLEL_DIROPS = 1L << 18, FUSE_CREATE_SUPP_GROUP = 1L << 34;
 
     private static final int RENAME_FLAGS = FileCalls.RENAME_NOREPLACE | FileCalls.RENAME_EXCHANGE
             | FileCalls.RENAME_WHITEOUT;
@@ -67,6 +67,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private final MigrationConfig migration;
     private final InodeTable inodes;
     private final HandleTable handles;
+    private final PrivilegedFiles privileged;
     private volatile long initFlags;
 
     private PassthroughFs(PassthroughConfig config, MigrationConfig migration, Inode root) {
@@ -74,6 +75,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         this.migration = migration;
         this.inodes = new InodeTable(root);
         this.handles = new HandleTable(inodes);
+        this.privileged = new PrivilegedFiles(config.denyPrivilegedFiles());
     }
 
     /** Serves {@code sharedDir} (a directory; symlinks in the path given here are followed, once). */
@@ -167,7 +169,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public long supportedInitFlags() {
         long flags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_DO_READDIRPLUS
                 | FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS;
-        return config.cache() == CachePolicy.AUTO ? flags | FUSE_AUTO_INVAL_DATA : flags;
+        if (config.cache() == CachePolicy.AUTO) flags |= FUSE_AUTO_INVAL_DATA;
+        // The guest then names the parent's group when its caller is in it only as a supplementary group.
+        return CallerIdentity.takesSupplementaryGroups() ? flags | FUSE_CREATE_SUPP_GROUP : flags;
     }
 
     @Override
@@ -204,7 +208,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
-                FileCalls.mknodat(dir.fd, name, id.mode(mode, umask), fuseToDev(rdev));
+                FileCalls.mknodat(dir.fd, name, id.mode(privileged.newFileMode(mode), umask), fuseToDev(rdev));
             }
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
@@ -311,6 +315,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public AttrReply setattr(RequestContext ctx, long node, SetAttr a) throws FsException {
         try (Inode n = inodes.pin(node); Handle h = a.has(SetAttr.FH) ? handles.pin(a.fh(), node, Kind.FILE) : null) {
+            if (privileged.denies()) checkPrivileges(n, a);
             if (a.has(SetAttr.MODE)) {
                 if (h != null) {
                     FileCalls.fchmod(h.fd, a.mode() & 07777);
@@ -350,6 +355,16 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
         } catch (NativeException e) {
             throw fsError(e);
+        }
+    }
+
+    /** The --deny-privileged-files checks of a SETATTR, before any of it is done. */
+    private void checkPrivileges(Inode n, SetAttr a) throws NativeException, FsException {
+        Stat st = FileCalls.fstat(n.fd);
+        int mode = a.has(SetAttr.MODE) ? a.mode() & 07777 : st.mode();
+        if (a.has(SetAttr.MODE)) privileged.checkChmod(st, mode);
+        if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
+            privileged.checkChown(st, mode, a.has(SetAttr.UID) ? a.uid() : -1, a.has(SetAttr.GID) ? a.gid() : -1);
         }
     }
 
@@ -393,6 +408,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public void setxattr(RequestContext ctx, long node, byte[] name, byte[] value, int flags) throws FsException {
         xattrsEnabled();
         Names.xattrName(name);
+        privileged.checkXattr(name);
         if (value.length > Xattrs.SIZE_MAX) throw new FsException(Errno.E2BIG);
         try (Inode n = inodes.pin(node)) {
             Xattrs.set(Xattrs.File.inode(n.fd), name, value, flags);
@@ -466,7 +482,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
                 try {
                     io = FileCalls.openat(dir.fd, name, NodeOpener.fileFlags(flags) | Libc.O_CREAT | Libc.O_EXCL,
-                            id.mode(mode & 07777, umask));
+                            id.mode(privileged.newFileMode(mode & 07777), umask));
                 } catch (NativeException e) {
                     if (e.errno() != Errno.EEXIST || (flags & Libc.O_EXCL) != 0) throw e;
                     opath = FileCalls.openPath(dir.fd, name);
