@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * inheritance. Without the option the same requests succeed, as in virtiofsd.
  */
 class PrivilegedFilesWireTest {
-    private static final int FATTR_MODE = 1, FATTR_UID = 2;
+    private static final int FATTR_MODE = 1, FATTR_UID = 2, FATTR_SIZE = 8;
     private static final int UID = 1000, GID = 1000;
 
     @TempDir Path tmp;
@@ -115,6 +115,29 @@ class PrivilegedFilesWireTest {
     }
 
     @Test
+    void anExistingSetIdFileIsNotOpenedForWriting() throws Exception {
+        start(true);
+        Path f = Files.writeString(share.resolve("suid"), "original");
+        chmod(f, 04755);
+        long node = guest.lookup(1, "suid");
+        assertEquals(-Errno.EPERM, open(node, 01).error(), "O_WRONLY");
+        assertEquals(-Errno.EPERM, open(node, 02).error(), "O_RDWR");
+        assertEquals(-Errno.EPERM, open(node, 01000).error(), "O_RDONLY|O_TRUNC");
+        assertEquals(-Errno.EPERM, guest.call(CREATE, 1, 0, 0, createArgs("suid", 0644, 01), new byte[0],
+                ENTRY + OPEN_OUT).error(), "CREATE of the existing name");
+        assertEquals(-Errno.EPERM, setattr(node, FATTR_SIZE, 0, 0).error(), "truncate without a handle");
+        open(node, 0).ok();
+        assertEquals("original", Files.readString(f));
+        assertEquals(04755, mode(f));
+        Path sgid = Files.writeString(share.resolve("sgid"), "x");
+        chmod(sgid, 02755);
+        assertEquals(-Errno.EPERM, open(guest.lookup(1, "sgid"), 02).error());
+        Path plain = Files.writeString(share.resolve("plain"), "x");
+        chmod(plain, 0755);
+        open(guest.lookup(1, "plain"), 02).ok();
+    }
+
+    @Test
     void withoutTheOptionTheGuestMayDoAllOfIt() throws Exception {
         start(false);
         guest.call(CREATE, 1, UID, GID, createArgs("tool", 06755, 0101), new byte[0], ENTRY + OPEN_OUT).ok();
@@ -124,6 +147,11 @@ class PrivilegedFilesWireTest {
         setattr(node, FATTR_MODE, 0104755, 0).ok();
         assertEquals(04755, mode(f));
         setxattr(node, "security.capability", fileCaps()).ok();
+        open(node, 02).ok();
+    }
+
+    private Reply open(long node, int flags) throws Exception {
+        return guest.call(OPEN, node, 0, 0, args().u32(flags).u32(0).build(), new byte[0], OPEN_OUT);
     }
 
     /** fuse_setattr_in with {@code valid}, mode and uid. */

@@ -458,7 +458,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Opened open(RequestContext ctx, long node, int flags) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            Fd fd = NodeOpener.file(n.fd, n.fileType, flags);
+            Fd fd = openFile(n.fd, n.fileType, flags);
             return new Opened(handles.add(n, fd, NodeOpener.handleFlags(flags), Kind.FILE).fh, fileOpenFlags());
         } catch (NativeException e) {
             throw fsError(e);
@@ -487,7 +487,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     if (e.errno() != Errno.EEXIST || (flags & Libc.O_EXCL) != 0) throw e;
                     opath = FileCalls.openPath(dir.fd, name);
                     try {
-                        io = NodeOpener.file(opath, FileCalls.fstat(opath).fileType(), flags);
+                        io = openFile(opath, FileCalls.fstat(opath).fileType(), flags);
                     } catch (Throwable t) {
                         opath.close();
                         throw t;
@@ -721,8 +721,14 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     /** A real descriptor for a regular file's node (never a path in the share). */
-    private static Fd reopen(Inode n, int flags) throws FsException, NativeException {
-        return NodeOpener.file(n.fd, n.fileType, flags);
+    private Fd reopen(Inode n, int flags) throws FsException, NativeException {
+        return openFile(n.fd, n.fileType, flags);
+    }
+
+    /** {@link NodeOpener#file}, after the --deny-privileged-files check of what is opened. */
+    private Fd openFile(Fd opath, int fileType, int flags) throws FsException, NativeException {
+        if (privileged.denies()) privileged.checkOpen(FileCalls.fstat(opath), flags);
+        return NodeOpener.file(opath, fileType, flags);
     }
 
     private int fileOpenFlags() {

@@ -2,6 +2,7 @@ package io.jvhost.devices.fs.passthrough;
 
 import io.jvhost.devices.fs.FsException;
 import io.jvhost.nativeio.Errno;
+import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.Stat;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -13,8 +14,12 @@ import java.util.Arrays;
  * the guest and reach whoever on the host runs the file. A new file's mode loses those bits
  * (the creation itself, often a copy, goes on: failing it would lose the data too), a chmod
  * that adds one or a chown that hands such a file to root fails with EPERM (the guest learns its
- * request was not done), and security.capability cannot be set. A directory's set-group-ID
- * bit only passes the directory's group on to new files, so directories keep it.
+ * request was not done), and security.capability cannot be set. A set-ID file the host
+ * already has is not opened for writing: the daemon keeps CAP_FSETID, so the host kernel would
+ * not clear the bits on a write as it does for an unprivileged writer, and a guest that skips
+ * the SETATTR its own kernel would send could change what the file runs as its owner. A
+ * directory's set-group-ID bit only passes the directory's group on to new files, so
+ * directories keep it.
  */
 final class PrivilegedFiles {
     private static final int S_ISUID = 04000, S_ISGID = 02000, SET_ID = S_ISUID | S_ISGID;
@@ -42,6 +47,13 @@ final class PrivilegedFiles {
     void checkChown(Stat current, int mode, int uid, int gid) throws FsException {
         if (deny && !current.isDirectory() && (mode & SET_ID) != 0 && (uid == 0 || gid == 0)) {
             throw new FsException(Errno.EPERM, "a set-user-ID or set-group-ID file is not handed to root");
+        }
+    }
+
+    /** Refuses to open a set-ID non-directory {@code current} with {@code flags} that write (O_TRUNC included). */
+    void checkOpen(Stat current, int flags) throws FsException {
+        if (deny && !current.isDirectory() && (current.mode() & SET_ID) != 0 && (flags & (Libc.O_WRONLY | Libc.O_RDWR | Libc.O_TRUNC)) != 0) {
+            throw new FsException(Errno.EPERM, "a set-user-ID or set-group-ID file is not opened for writing");
         }
     }
 
