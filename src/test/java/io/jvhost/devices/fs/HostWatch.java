@@ -118,6 +118,10 @@ final class HostWatch {
             target = Files.readSymbolicLink(link).toString();
         } catch (NoSuchFileException e) {
             return null; // closed meanwhile
+        } catch (java.nio.file.FileSystemException e) {
+            // ENAMETOOLONG: a path longer than PATH_MAX, which only a deep chain in the share makes;
+            // judged by what it is and how it is open.
+            return specialOpenForIo(fd, link, "(a path longer than PATH_MAX)");
         }
         if (target.startsWith("socket:") || target.startsWith("pipe:") || target.startsWith("anon_inode:")
                 || target.startsWith("/memfd:")) {
@@ -136,6 +140,11 @@ final class HostWatch {
             }
             return "opened outside the shared directory: " + target;
         }
+        return specialOpenForIo(fd, link, target);
+    }
+
+    /** Null unless the fd is a node other than a regular file or directory, open for I/O (not O_PATH). */
+    private static String specialOpenForIo(int fd, Path link, String target) throws IOException {
         BasicFileAttributes a;
         try {
             a = Files.readAttributes(link, BasicFileAttributes.class); // follows the magic link: the fd's object
@@ -158,8 +167,11 @@ final class HostWatch {
         return 0;
     }
 
-    /** Descriptors opened since the baseline that are still open (after everything was closed: leaks). */
-    List<String> leaked() throws IOException {
+    /**
+     * Descriptors opened since the baseline that are still open (after everything was closed:
+     * leaks); with {@code ownPathsOnly}, only those naming something in this case's directory.
+     */
+    List<String> leaked(boolean ownPathsOnly) throws IOException {
         List<String> out = new ArrayList<>();
         for (int fd : openFds()) {
             if (baseline.contains(fd)) continue;
@@ -167,9 +179,12 @@ final class HostWatch {
                 String t = Files.readSymbolicLink(FDS.resolve(Integer.toString(fd))).toString();
                 if (t.startsWith(javaHome) || t.endsWith(".jar") || t.contains("/proc/")) continue;
                 if (Path.of(t).startsWith(TMP) && !t.startsWith(outside.toString()) && t.contains(CASE_PREFIX)) continue;
+                if (ownPathsOnly && !t.startsWith(outside.toString())) continue;
                 out.add(fd + " -> " + t);
             } catch (NoSuchFileException e) {
                 // closed meanwhile
+            } catch (java.nio.file.FileSystemException e) {
+                out.add(fd + " -> (a path longer than PATH_MAX)");
             }
         }
         return out;
