@@ -38,7 +38,11 @@ final class HostWatch {
     private final Map<Path, String> sentinels = new HashMap<>();
     private final Map<Path, FileTime> sentinelTimes = new HashMap<>();
     private final String javaHome = Path.of(System.getProperty("java.home")).toString();
-    private long rssBeforeStep;
+    private long rssBeforeStep, allocatedBeforeStep;
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    /** How much heap one step may allocate (all threads, garbage included). */
+    static final long STEP_ALLOCATION_BOUND = 512L << 20;
 
     private HostWatch(Path share, Path outside, Set<Integer> baseline, Set<String> outsideListing) {
         this.share = share;
@@ -196,10 +200,19 @@ final class HostWatch {
         return n;
     }
 
-    /** Starts a step: resets the peak (VmHWM) to the current resident size. */
+    /** Starts a step: resets the peak (VmHWM) to the current resident size, notes the heap allocated so far. */
     void beginStep() throws IOException {
         Files.writeString(Path.of("/proc/self/clear_refs"), "5");
         rssBeforeStep = status("VmRSS:");
+        allocatedBeforeStep = THREADS.getTotalThreadAllocatedBytes();
+    }
+
+    /**
+     * Heap allocated by every thread during the step. Resident memory alone misses an allocation
+     * once the heap has grown that far before (its pages stay resident), so both are bounded.
+     */
+    long stepAllocated() {
+        return THREADS.getTotalThreadAllocatedBytes() - allocatedBeforeStep;
     }
 
     /** How far the step raised the peak resident memory above where it started. */

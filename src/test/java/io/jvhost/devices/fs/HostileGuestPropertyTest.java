@@ -201,6 +201,7 @@ class HostileGuestPropertyTest {
         final int pool;
         long uncaughtAtStart = UNCAUGHT.get();
         final long startedAt = System.nanoTime();
+        final java.util.Set<Thread> threadsAtStart = Thread.getAllStackTraces().keySet();
         final List<AutoCloseable> alsoClose = new ArrayList<>();
         FsDaemon daemon;
         HostileGuest guest;
@@ -363,6 +364,11 @@ class HostileGuestPropertyTest {
                 throw new Finding("FD BOUND", "after " + step + ": " + fds + " new descriptors for " + granted
                         + " entries and handles given to the guest");
             }
+            long allocated = watch.stepAllocated();
+            if (allocated > HostWatch.STEP_ALLOCATION_BOUND) {
+                counts.memory.incrementAndGet();
+                throw new Finding("MEMORY", "after " + step + ": " + (allocated >> 20) + " MiB of heap allocated in one step");
+            }
             long peak = watch.stepPeakGrowth();
             if (peak > HostWatch.STEP_MEMORY_BOUND) {
                 counts.memory.incrementAndGet();
@@ -400,15 +406,11 @@ class HostileGuestPropertyTest {
         }
 
         HostileGuest connectFresh(String step) throws Exception {
-            CompletableFuture<HostileGuest> f = CompletableFuture.supplyAsync(() -> {
-                try {
-                    HostileGuest g = HostileGuest.connect(daemon.socket, Setup.plain(8 << 20));
-                    guest = g;
-                    init().ok();
-                    return g;
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
+            CompletableFuture<HostileGuest> f = async("fresh-guest", () -> {
+                HostileGuest g = HostileGuest.connect(daemon.socket, Setup.plain(8 << 20));
+                guest = g;
+                init().ok();
+                return g;
             });
             try {
                 HostileGuest g = f.get(STEP_MILLIS * 2, TimeUnit.MILLISECONDS);
@@ -433,7 +435,16 @@ class HostileGuestPropertyTest {
                 if (!stopped && !hung) {
                     hung = true;
                     counts.hangs.incrementAndGet();
+                    unblockFifos();
                     throw new Finding("HANG", "the daemon did not stop when the guest left");
+                }
+                List<String> stuck = outlivers();
+                if (!stuck.isEmpty() && !hung) {
+                    hung = true;
+                    counts.hangs.incrementAndGet();
+                    unblockFifos(); // release them, so that they do not act on descriptors of later cases
+                    TAINTED.set(true);
+                    throw new Finding("HANG", "daemon threads outlived their daemon: " + stuck);
                 }
                 if (!hung) {
                     List<String> leaked = watch.leaked(TAINTED.get());
@@ -444,9 +455,31 @@ class HostileGuestPropertyTest {
                     }
                 }
             } finally {
+                unblockFifos();
                 deleteTree(tmp);
                 counts.millis.addAndGet((System.nanoTime() - startedAt) / 1_000_000);
                 ONE_CASE_AT_A_TIME.unlock();
+            }
+        }
+
+        /**
+         * The daemon's threads started during this case that are still busy after it closed
+         * (waited for up to a few seconds); idle request-executor threads do not count.
+         */
+        List<String> outlivers() throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+            while (true) {
+                List<String> busy = new ArrayList<>();
+                Thread.getAllStackTraces().forEach((t, frames) -> {
+                    if (threadsAtStart.contains(t) || !t.isAlive() || !t.getName().startsWith("jvhost-")) return;
+                    boolean idlePoolThread = Arrays.stream(frames).anyMatch(f -> f.getMethodName().equals("getTask"));
+                    if (idlePoolThread) return;
+                    String top = Arrays.stream(frames).filter(f -> f.getClassName().startsWith("io.jvhost")).limit(3)
+                            .map(StackTraceElement::toString).toList().toString();
+                    busy.add(t.getName() + " in " + top);
+                });
+                if (busy.isEmpty() || System.nanoTime() > deadline) return busy;
+                Thread.sleep(50);
             }
         }
 
@@ -467,6 +500,22 @@ class HostileGuestPropertyTest {
             if (handles.isEmpty() || ref < 0 || ref >= 1000) return new long[] {ref < 0 || ref >= 1000 ? ref : 77, 1};
             return handles.get((int) (ref % handles.size()));
         }
+    }
+
+    /**
+     * Runs {@code task} on a thread of its own: a task that never returns (a hang) must not hold
+     * up later ones, as it would in a shared pool.
+     */
+    static <T> CompletableFuture<T> async(String name, java.util.concurrent.Callable<T> task) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("fuzz-" + name).start(() -> {
+            try {
+                f.complete(task.call());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
     }
 
     static void deleteTree(Path dir) {
@@ -1043,13 +1092,7 @@ class HostileGuestPropertyTest {
     }
 
     static HostileGuest connectWithin(Case c, Setup setup) throws Exception {
-        CompletableFuture<HostileGuest> f = CompletableFuture.supplyAsync(() -> {
-            try {
-                return HostileGuest.connect(c.daemon.socket, setup);
-            } catch (IOException e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        });
+        CompletableFuture<HostileGuest> f = async("handshake", () -> HostileGuest.connect(c.daemon.socket, setup));
         try {
             return f.get(STEP_MILLIS * 2, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
@@ -1189,7 +1232,7 @@ class HostileGuestPropertyTest {
 
     /** LOAD then CHECK; false if the back-end refused the state, a hang if either never answers. */
     static boolean load(Case c, FrontendClient dst, byte[] blob, StateCase s) throws Exception {
-        CompletableFuture<Boolean> f = CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<Boolean> f = async("load", () -> {
             try {
                 new DeviceStateTransfer(dst, Duration.ofSeconds(10)).load(new ByteArrayInputStream(blob));
                 return true;
