@@ -75,18 +75,37 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
  *     deep parent chains and handles on special nodes, loaded through SET_DEVICE_STATE_FD and
  *     CHECK_DEVICE_STATE, then used.</li>
  * </ul>
- * After every step ({@link HostWatch}): no descriptor of the process reaches outside the share
- * or opens a special node there for I/O, sentinels beside the share keep content and mtime,
- * nothing of this JVM's threads died (uncaught throwables) and no request failed unexpectedly,
- * a fresh GETATTR of the root answers within {@link #STEP_MILLIS} (else: a hang), the fd count
- * and the step's peak resident memory stay within a bound; at the end of each case every
- * descriptor the case opened is closed again. The counts are printed at the end.
+ * After every step ({@link HostWatch}; the daemon is in this JVM, so its descriptors and threads
+ * are ours to see):
+ * <ul>
+ * <li><b>escape</b>: every descriptor opened since the case began is a socket, pipe, anon inode or
+ *     memfd, or names something inside the share, and a node there that is not a regular file or
+ *     directory is held only as O_PATH (a device or FIFO opened for I/O is a host object, whatever
+ *     its path); sentinels beside the share keep content and mtime; nothing new appears there;</li>
+ * <li><b>hang</b>: the step's requests and a fresh GETATTR of the root answer within
+ *     {@link #STEP_MILLIS} (a ring that rightly dropped an invalid chain may instead hand over to a
+ *     new guest, which must be served); a state transfer ends within {@link #STATE_MILLIS}; no
+ *     daemon thread outlives its daemon;</li>
+ * <li><b>crash</b>: no thread of the JVM ended by an uncaught throwable, no request failed
+ *     unexpectedly in the FUSE server;</li>
+ * <li><b>fd and memory bounds</b>: the descriptors stay within 64 plus two per entry and handle the
+ *     guest was given; one step raises the peak resident memory (VmHWM, reset per step) by at most
+ *     {@link HostWatch#STEP_MEMORY_BOUND} and allocates at most {@link HostWatch#STEP_ALLOCATION_BOUND}
+ *     of heap; at the end of a case every descriptor it opened is closed again (fd leak).</li>
+ * </ul>
+ * Counts (cases, crashes, hangs, escapes, fd leaks, memory, other) are printed per family at
+ * the end, over every case jqwik ran, shrinking included. Cases never overlap (jqwik may abandon a
+ * shrinking try at its time bound). After a hang, the wedged threads of that case may still act
+ * later: from then on only descriptors naming a case's own directory count as its leaks.
  *
- * <p>Bounded for CI by the tries in each {@code @Property} and a fixed seed. On demand:
- * {@code -Djvhost.fuzz.tries=5000} (every property) and {@code -Djvhost.fuzz.seed=random} (or a
- * number), e.g. {@code mvn test -Dtest=HostileGuestPropertyTest -Djvhost.fuzz.tries=5000}.
- * {@code -Djvhost.fuzz.deep=N} sets the deepest directory chain (default 15000, under the 20000
- * fds the machine allows a process).
+ * <p>Bounded for CI by the tries in each {@code @Property} (about a minute on 2 cores) and a
+ * fixed seed ({@value #DEFAULT_SEED}). On demand: {@code -Djvhost.fuzz.tries=N} (every property)
+ * and {@code -Djvhost.fuzz.seed=random} (or another seed), e.g.
+ * {@code mvn test -Dtest=HostileGuestPropertyTest -Djvhost.fuzz.tries=5000 -Djvhost.fuzz.seed=random}.
+ * {@code -Djvhost.fuzz.deep=N} sets the deepest MKDIR chain (default 15000: deep enough to
+ * overflow a 2 MiB stack by recursion, and under the 20000 descriptors a process may have here).
+ * Not covered: supplementary groups and capabilities (row 9 of issue 14): the daemon runs in
+ * this JVM, with its credentials.
  */
 @AddLifecycleHook(value = HostileGuestPropertyTest.Budget.class, propagateTo = PropagationMode.ALL_DESCENDANTS)
 class HostileGuestPropertyTest {
@@ -598,8 +617,8 @@ class HostileGuestPropertyTest {
             for (Op op : ops) {
                 c.watch.beginStep();
                 run(c, op);
-                c.check(op.toString());
                 c.probe(op.toString());
+                c.check(op + " and the GETATTR after it");
             }
             c.drain("the last step");
             c.check("the last step");
@@ -850,17 +869,18 @@ class HostileGuestPropertyTest {
             for (LayoutStep step : steps) {
                 c.watch.beginStep();
                 boolean answered = runLayout(c, step, file);
-                c.check(step.toString());
-                if (step.layout().wild() == Wild.NONE && !answered) {
+                if (!mayBeDropped(step.layout()) && !answered) {
+                    c.check(step.toString());
                     c.hang("a valid chain got no completion: " + step);
                 }
-                if (step.layout().wild() == Wild.NONE) {
+                if (!mayBeDropped(step.layout())) {
                     c.probe(step.toString());
                 } else {
                     HostileGuest before = c.guest;
                     c.probeOrReconnect(step.toString());
                     if (c.guest != before) file = openFile(c);
                 }
+                c.check(step + " and the GETATTR after it"); // the probe waited for the step's work too
             }
         }
     }
@@ -900,7 +920,15 @@ class HostileGuestPropertyTest {
         };
     }
 
-    /** Posts the step's chain; whether its completion came (wild chains: within a short wait). */
+    /**
+     * Whether the device may rightly drop the chain without completing it: the spec forbids it,
+     * or it is larger than any request (a back-end may refuse such a chain as a whole).
+     */
+    static boolean mayBeDropped(Layout l) {
+        return l.wild() != Wild.NONE || l.alias() == Alias.REPEATED_READABLE && (long) l.repeatedSize() * l.repeats() > 16 << 20;
+    }
+
+    /** Posts the step's chain; whether its completion came (chains that may be dropped: within a short wait). */
     static boolean runLayout(Case c, LayoutStep step, long[] file) throws Exception {
         Layout l = step.layout();
         HostileGuest g = c.guest;
@@ -970,7 +998,7 @@ class HostileGuestPropertyTest {
         }
         if (!g.hasRoom(1, posted.size())) c.drain("a full ring");
         int head = g.post(1, posted);
-        UsedElement e = g.await(1, head, l.wild() == Wild.NONE ? STEP_MILLIS : 300);
+        UsedElement e = g.await(1, head, l.wild() != Wild.NONE ? 500 : STEP_MILLIS);
         if (e == null) return false; // its buffers stay with the device
         long room = l.rooms().stream().mapToLong(Integer::longValue).sum();
         if (l.wild() == Wild.NONE && l.alias() != Alias.REPLY_OVER_REQUEST && l.alias() != Alias.ONE_REPLY_BUFFER_TWICE
