@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import net.jqwik.api.AfterFailureMode;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -130,7 +131,11 @@ class HostileGuestPropertyTest {
             Integer tries = Integer.getInteger("jvhost.fuzz.tries");
             if (tries != null) context.attributes().setTries(tries);
             String seed = System.getProperty("jvhost.fuzz.seed", DEFAULT_SEED);
-            if (!seed.equals("random")) context.attributes().setSeed(seed);
+            if (seed.equals("random")) {
+                context.attributes().setAfterFailure(AfterFailureMode.RANDOM_SEED); // not the seed that failed last
+            } else {
+                context.attributes().setSeed(seed);
+            }
             return property.execute();
         }
     }
