@@ -201,6 +201,8 @@ class HostileGuestPropertyTest {
             total.millis.addAndGet(e.getValue().millis.get());
         });
         System.out.println("hostile-guest fuzz [total]: " + total);
+        System.out.println("hostile-guest fuzz: BackendServer.serve() threw on its closed listener during close() "
+                + FsDaemon.CLOSE_RACES + " time(s)");
         try {
             System.out.println("hostile-guest fuzz: " + HostWatch.fdCount() + " descriptors open in this JVM at the end");
         } catch (IOException e) {
@@ -606,12 +608,12 @@ class HostileGuestPropertyTest {
     /** MKNOD a special node, then CREATE it (no O_EXCL unless the flags say so) or LOOKUP+OPEN it, then READ/WRITE. */
     record SpecialThenIo(Special kind, boolean viaCreate, int flags) implements Op {}
 
-    @Property(tries = 60, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 100, shrinking = ShrinkingMode.BOUNDED)
     void fuseSequencesWithoutPool(@ForAll("fuseSequences") List<Op> ops) throws Exception {
         runSequence(ops, 0);
     }
 
-    @Property(tries = 60, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 100, shrinking = ShrinkingMode.BOUNDED)
     void fuseSequencesWithPool(@ForAll("fuseSequences") List<Op> ops) throws Exception {
         runSequence(ops, 2);
     }
@@ -855,12 +857,12 @@ class HostileGuestPropertyTest {
 
     record LayoutStep(Template template, Layout layout) {}
 
-    @Property(tries = 40, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 80, shrinking = ShrinkingMode.BOUNDED)
     void descriptorLayoutsWithoutPool(@ForAll("layoutSteps") List<LayoutStep> steps) throws Exception {
         runLayouts(steps, 0);
     }
 
-    @Property(tries = 40, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 80, shrinking = ShrinkingMode.BOUNDED)
     void descriptorLayoutsWithPool(@ForAll("layoutSteps") List<LayoutStep> steps) throws Exception {
         runLayouts(steps, 2);
     }
@@ -1087,12 +1089,12 @@ class HostileGuestPropertyTest {
 
     record MemoryCase(List<RegionSpec> regions, boolean addMemReg, Log log, List<Access> accesses) {}
 
-    @Property(tries = 40, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 80, shrinking = ShrinkingMode.BOUNDED)
     void memoryTablesWithoutPool(@ForAll("memoryCases") MemoryCase m) throws Exception {
         runMemory(m, 0);
     }
 
-    @Property(tries = 40, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 80, shrinking = ShrinkingMode.BOUNDED)
     void memoryTablesWithPool(@ForAll("memoryCases") MemoryCase m) throws Exception {
         runMemory(m, 2);
     }
@@ -1193,12 +1195,12 @@ class HostileGuestPropertyTest {
     record StateCase(BlobKind kind, int sourceChain, List<Mutation> mutations, Special special, int handleFlags,
             int craftedDepth, boolean leafFirst, MigrationMode mode) {}
 
-    @Property(tries = 20, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 25, shrinking = ShrinkingMode.BOUNDED)
     void deviceStateWithoutPool(@ForAll("stateCases") StateCase s) throws Exception {
         runState(s, 0);
     }
 
-    @Property(tries = 20, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 25, shrinking = ShrinkingMode.BOUNDED)
     void deviceStateWithPool(@ForAll("stateCases") StateCase s) throws Exception {
         runState(s, 2);
     }
