@@ -111,7 +111,7 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
 @AddLifecycleHook(value = HostileGuestPropertyTest.Budget.class, propagateTo = PropagationMode.ALL_DESCENDANTS)
 class HostileGuestPropertyTest {
     static final long STEP_MILLIS = 3000;
-    static final long STATE_MILLIS = 15_000;
+    static final long STATE_MILLIS = 8000;
     static final String DEFAULT_SEED = "20261201";
     static final int DEEP = Integer.getInteger("jvhost.fuzz.deep", 15_000);
     static final int ENTRY = OUT_HEADER + 128, ATTR = OUT_HEADER + 104, OPEN_OUT = OUT_HEADER + 16;
@@ -214,6 +214,8 @@ class HostileGuestPropertyTest {
     static final class Finding extends AssertionError {
         Finding(String kind, String what) {
             super(kind + ": " + what);
+            String line = kind + ": " + what;
+            System.out.println("hostile-guest finding: " + (line.length() > 600 ? line.substring(0, 600) + "..." : line));
         }
     }
 
@@ -1269,7 +1271,7 @@ class HostileGuestPropertyTest {
     static boolean load(Case c, FrontendClient dst, byte[] blob, StateCase s) throws Exception {
         CompletableFuture<Boolean> f = async("load", () -> {
             try {
-                new DeviceStateTransfer(dst, Duration.ofSeconds(10)).load(new ByteArrayInputStream(blob));
+                new DeviceStateTransfer(dst, Duration.ofSeconds(5)).load(new ByteArrayInputStream(blob));
                 return true;
             } catch (IOException refused) {
                 return false;
