@@ -1,6 +1,7 @@
 package io.jvhost.devices.fs;
 
 import static io.jvhost.devices.fs.FuseHarness.*;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import io.jvhost.devices.fs.HostileGuest.Desc;
 import io.jvhost.devices.fs.HostileGuest.ExtraRegion;
@@ -32,29 +33,19 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
-import net.jqwik.api.AfterFailureMode;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.RandomDistribution;
-import net.jqwik.api.ShrinkingMode;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.AroundPropertyHook;
-import net.jqwik.api.lifecycle.BeforeContainer;
-import net.jqwik.api.lifecycle.PropagationMode;
-import net.jqwik.api.lifecycle.PropertyExecutionResult;
-import net.jqwik.api.lifecycle.PropertyExecutor;
-import net.jqwik.api.lifecycle.PropertyLifecycleContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A hostile guest, generated: jvhost's virtio-fs device over the real passthrough file system,
@@ -95,24 +86,28 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
  *     of heap; at the end of a case every descriptor it opened is closed again (fd leak).</li>
  * </ul>
  * Counts (cases, crashes, hangs, escapes, fd leaks, memory, other) are printed per family at
- * the end, over every case jqwik ran, shrinking included. Cases never overlap (jqwik may abandon a
- * shrinking try at its time bound). After a hang, the wedged threads of that case may still act
- * later: from then on only descriptors naming a case's own directory count as its leaks.
+ * the end. After a hang, the wedged threads of that case may still act later: from then on only
+ * descriptors naming a case's own directory count as its leaks.
  *
- * <p>Bounded for CI by the tries in each {@code @Property} (about a minute on 2 cores) and a
- * fixed seed ({@value #DEFAULT_SEED}). On demand: {@code -Djvhost.fuzz.tries=N} (every property)
- * and {@code -Djvhost.fuzz.seed=random} (or another seed), e.g.
+ * <p>Cases are drawn by {@link Gen}, a {@link SplittableRandom} seeded per case from the base
+ * seed, the family and the case's index ({@link #caseSeed}): the same family draws the same
+ * cases with and without a pool, and one case can be run again alone. A failure names the
+ * seed, the case and the command that reruns it, and prints the case as drawn (no shrinking).
+ * Bounded for CI by each family's default number of cases and a fixed base seed
+ * ({@value #DEFAULT_SEED}). On demand: {@code -Djvhost.fuzz.tries=N} (cases in every family),
+ * {@code -Djvhost.fuzz.seed=random} (printed) or another base seed, {@code -Djvhost.fuzz.case=N}
+ * (only case N), e.g.
  * {@code mvn test -Dtest=HostileGuestPropertyTest -Djvhost.fuzz.tries=5000 -Djvhost.fuzz.seed=random}.
  * {@code -Djvhost.fuzz.deep=N} sets the deepest MKDIR chain (default 15000: deep enough to
  * overflow a 2 MiB stack by recursion, and under the 20000 descriptors a process may have here).
  * Not covered: supplementary groups and capabilities (row 9 of issue 14): the daemon runs in
  * this JVM, with its credentials.
  */
-@AddLifecycleHook(value = HostileGuestPropertyTest.Budget.class, propagateTo = PropagationMode.ALL_DESCENDANTS)
 class HostileGuestPropertyTest {
     static final long STEP_MILLIS = 3000;
     static final long STATE_MILLIS = 8000;
     static final String DEFAULT_SEED = "20261201";
+    static final long BASE_SEED = baseSeed(System.getProperty("jvhost.fuzz.seed", DEFAULT_SEED));
     static final int DEEP = Integer.getInteger("jvhost.fuzz.deep", 15_000);
     static final int ENTRY = OUT_HEADER + 128, ATTR = OUT_HEADER + 104, OPEN_OUT = OUT_HEADER + 16;
     static final int O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, O_APPEND = 02000,
@@ -120,27 +115,130 @@ class HostileGuestPropertyTest {
     static final int S_IFIFO = 0010000, S_IFCHR = 0020000, S_IFDIR = 0040000, S_IFBLK = 0060000, S_IFREG = 0100000,
             S_IFSOCK = 0140000;
 
-    // ------------------------------------------------------------------ budget, counts
+    // ------------------------------------------------------------------ cases, seeds, counts
 
-    /** Tries and seed from system properties: a fixed seed unless -Djvhost.fuzz.seed=random. */
-    public static final class Budget implements AroundPropertyHook {
-        public Budget() {}
+    static long baseSeed(String property) {
+        return property.equals("random") ? new SplittableRandom().nextLong() : Long.parseLong(property);
+    }
 
-        @Override
-        public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
-            Integer tries = Integer.getInteger("jvhost.fuzz.tries");
-            if (tries != null) context.attributes().setTries(tries);
-            String seed = System.getProperty("jvhost.fuzz.seed", DEFAULT_SEED);
-            if (seed.equals("random")) {
-                context.attributes().setAfterFailure(AfterFailureMode.RANDOM_SEED); // not the seed that failed last
-            } else {
-                context.attributes().setSeed(seed);
+    /** A case's own seed: a function of the base seed, the family and the index only. */
+    static long caseSeed(long base, String family, int index) {
+        return mix(mix(base ^ family.hashCode()) + index);
+    }
+
+    /** The finaliser of SplitMix64: neighbouring inputs give unrelated seeds. */
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58_476D_1CE4_E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D0_49BB_1331_11EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** The draws of one case. */
+    static final class Gen {
+        private final SplittableRandom random;
+
+        Gen(long seed) {
+            random = new SplittableRandom(seed);
+        }
+
+        /** Inclusive bounds. */
+        int between(int min, int max) {
+            return random.nextInt(min, max + 1);
+        }
+
+        long between(long min, long max) {
+            return random.nextLong(min, max + 1);
+        }
+
+        int anyInt() {
+            return random.nextInt();
+        }
+
+        boolean bool() {
+            return random.nextBoolean();
+        }
+
+        @SafeVarargs
+        final <T> T of(T... values) {
+            return values[random.nextInt(values.length)];
+        }
+
+        <E extends Enum<E>> E any(Class<E> type) {
+            return of(type.getEnumConstants());
+        }
+
+        /** {@code min} to {@code max} elements (the size uniform), each drawn by {@code element}. */
+        <T> List<T> list(int min, int max, Supplier<? extends T> element) {
+            int n = between(min, max);
+            List<T> out = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) out.add(element.get());
+            return out;
+        }
+
+        /** One of the choices, each as likely as its weight says. */
+        @SafeVarargs
+        final <T> T weighted(Weighted<? extends T>... choices) {
+            int total = Arrays.stream(choices).mapToInt(Weighted::weight).sum();
+            int at = random.nextInt(total);
+            for (Weighted<? extends T> c : choices) {
+                if ((at -= c.weight()) < 0) return c.draw().get();
             }
-            return property.execute();
+            throw new AssertionError("unreachable");
         }
     }
 
-    /** What one family found, over every case jqwik ran (shrinking included). */
+    record Weighted<T>(int weight, Supplier<T> draw) {}
+
+    static <T> Weighted<T> w(int weight, Supplier<T> draw) {
+        return new Weighted<>(weight, draw);
+    }
+
+    interface CaseRun<T> {
+        void run(T drawn) throws Exception;
+    }
+
+    /**
+     * Draws and runs the family's cases (or only {@code -Djvhost.fuzz.case=N}) one after another;
+     * fails at the end with every case that failed, its seed and how to run it again.
+     */
+    static <T> void forEachCase(String family, String method, int pool, int defaultCases, Function<Gen, T> draw,
+            CaseRun<T> run) {
+        Integer only = Integer.getInteger("jvhost.fuzz.case");
+        int cases = Integer.getInteger("jvhost.fuzz.tries", defaultCases);
+        int first = only == null ? 0 : only, end = only == null ? cases : only + 1;
+        List<String> failures = new ArrayList<>();
+        for (int i = first; i < end; i++) {
+            long seed = caseSeed(BASE_SEED, family, i);
+            T drawn = draw.apply(new Gen(seed));
+            try {
+                run.run(drawn);
+            } catch (Exception | AssertionError e) {
+                if (!(e instanceof Finding)) {
+                    COUNTS.computeIfAbsent(family + "/pool " + pool, k -> new Counts()).other.incrementAndGet();
+                    e.printStackTrace();
+                }
+                String failure = family + " (pool " + pool + ") case " + i + " (seed " + seed + "): " + e + "\n    again: mvn test -Dtest='"
+                        + HostileGuestPropertyTest.class.getSimpleName() + "#" + method + "' -Djvhost.fuzz.seed="
+                        + BASE_SEED + " -Djvhost.fuzz.case=" + i + "\n    case: " + readable(drawn);
+                System.out.println("hostile-guest failure: " + failure);
+                failures.add(failure);
+            }
+        }
+        if (!failures.isEmpty()) {
+            fail(failures.size() + " of " + (end - first) + " case(s) failed (base seed " + BASE_SEED + "):\n"
+                    + String.join("\n", failures.subList(0, Math.min(5, failures.size()))));
+        }
+    }
+
+    /** A case as its records print it, long runs of one character shortened ("n×4096") and NUL shown. */
+    static String readable(Object drawn) {
+        String s = java.util.regex.Pattern.compile("(.)\\1{15,}").matcher(String.valueOf(drawn))
+                .replaceAll(m -> java.util.regex.Matcher.quoteReplacement(m.group(1) + "×" + m.group().length()));
+        s = s.replace("\0", "\\0");
+        return s.length() > 4000 ? s.substring(0, 4000) + "..." : s;
+    }
+
+    /** What one family found, over every case it ran. */
     static final class Counts {
         final AtomicLong cases = new AtomicLong(), crashes = new AtomicLong(), hangs = new AtomicLong(),
                 escapes = new AtomicLong(), fdLeaks = new AtomicLong(), memory = new AtomicLong(), other = new AtomicLong(), millis = new AtomicLong();
@@ -154,7 +252,6 @@ class HostileGuestPropertyTest {
 
     static final Map<String, Counts> COUNTS = new ConcurrentHashMap<>();
     static final AtomicLong UNCAUGHT = new AtomicLong();
-    static final java.util.concurrent.locks.ReentrantLock ONE_CASE_AT_A_TIME = new java.util.concurrent.locks.ReentrantLock();
     /**
      * Set by the first hang: the wedged threads of that case may still open and close descriptors
      * later, so from then on only descriptors naming a case's own directory count as its leaks.
@@ -174,8 +271,9 @@ class HostileGuestPropertyTest {
     static volatile String lastUncaught = "";
     private static Thread.UncaughtExceptionHandler previousHandler;
 
-    @BeforeContainer
+    @BeforeAll
     static void countUncaught() {
+        System.out.println("hostile-guest fuzz: base seed " + BASE_SEED);
         previousHandler = Thread.getDefaultUncaughtExceptionHandler();
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
             UNCAUGHT.incrementAndGet();
@@ -185,7 +283,7 @@ class HostileGuestPropertyTest {
         });
     }
 
-    @AfterContainer
+    @AfterAll
     static void report() {
         Thread.setDefaultUncaughtExceptionHandler(previousHandler);
         Counts total = new Counts();
@@ -210,7 +308,7 @@ class HostileGuestPropertyTest {
         }
     }
 
-    /** A finding: counted, then the property fails with it (jqwik shrinks and prints the case). */
+    /** A finding: counted, then the property fails with it (the case runner adds the case and its seed). */
     static final class Finding extends AssertionError {
         Finding(String kind, String what) {
             super(kind + ": " + what);
@@ -240,14 +338,6 @@ class HostileGuestPropertyTest {
         private long unique = 1;
 
         Case(String family, int pool) throws IOException {
-            // jqwik may give up on a shrinking try that is still running (its time bound) and go on:
-            // cases must not overlap, or one's descriptors and throwables are counted in another.
-            try {
-                if (!ONE_CASE_AT_A_TIME.tryLock(120, TimeUnit.SECONDS)) throw new IllegalStateException("a case never ended");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException(e);
-            }
             this.counts = COUNTS.computeIfAbsent(family + "/pool " + pool, k -> new Counts());
             counts.cases.incrementAndGet();
             this.pool = pool;
@@ -486,7 +576,6 @@ class HostileGuestPropertyTest {
                 unblockFifos();
                 deleteTree(tmp);
                 counts.millis.addAndGet((System.nanoTime() - startedAt) / 1_000_000);
-                ONE_CASE_AT_A_TIME.unlock();
             }
         }
 
@@ -610,14 +699,10 @@ class HostileGuestPropertyTest {
     /** MKNOD a special node, then CREATE it (no O_EXCL unless the flags say so) or LOOKUP+OPEN it, then READ/WRITE. */
     record SpecialThenIo(Special kind, boolean viaCreate, int flags) implements Op {}
 
-    @Property(tries = 100, shrinking = ShrinkingMode.BOUNDED)
-    void fuseSequencesWithoutPool(@ForAll("fuseSequences") List<Op> ops) throws Exception {
-        runSequence(ops, 0);
-    }
-
-    @Property(tries = 100, shrinking = ShrinkingMode.BOUNDED)
-    void fuseSequencesWithPool(@ForAll("fuseSequences") List<Op> ops) throws Exception {
-        runSequence(ops, 2);
+    @ParameterizedTest(name = "pool {0}")
+    @ValueSource(ints = {0, 2})
+    void fuseSequences(int pool) {
+        forEachCase("fuse-sequences", "fuseSequences", pool, 100, HostileGuestPropertyTest::fuseSequence, ops -> runSequence(ops, pool));
     }
 
     static void runSequence(List<Op> ops, int pool) throws Exception {
@@ -772,67 +857,54 @@ class HostileGuestPropertyTest {
         c.drain(d.toString());
     }
 
-    @Provide
-    Arbitrary<List<Op>> fuseSequences() {
-        Arbitrary<Long> node = Arbitraries.frequencyOf(
-                weighted(12, Arbitraries.longs().between(0, 31)),
-                weighted(1, Arbitraries.of(Long.MIN_VALUE, -1L, 1L << 40, Long.MAX_VALUE, 1_000_000L)));
-        Arbitrary<Long> handle = node;
-        Arbitrary<String> name = Arbitraries.frequencyOf(
-                weighted(10, Arbitraries.of("a", "b", "c", "dev", "fifo", "f", "d")),
-                weighted(3, Arbitraries.of("..", ".", "", "/", "a/b", "../sentinel", "x\0y", "sentinel",
+    static List<Op> fuseSequence(Gen g) {
+        return g.list(1, 30, () -> op(g));
+    }
+
+    static Op op(Gen g) {
+        Supplier<Long> node = () -> g.weighted(w(12, () -> g.between(0L, 31L)),
+                w(1, () -> g.of(Long.MIN_VALUE, -1L, 1L << 40, Long.MAX_VALUE, 1_000_000L)));
+        Supplier<Long> handle = node;
+        Supplier<String> name = () -> g.weighted(w(10, () -> g.of("a", "b", "c", "dev", "fifo", "f", "d")),
+                w(3, () -> g.of("..", ".", "", "/", "a/b", "../sentinel", "x\0y", "sentinel",
                         "n".repeat(255), "n".repeat(256), "n".repeat(4096))));
-        Arbitrary<Integer> openFlags = Arbitraries.frequencyOf(
-                weighted(8, Arbitraries.of(0, O_WRONLY, O_RDWR, O_RDWR | O_TRUNC, O_WRONLY | O_APPEND, O_RDWR | O_CREAT,
+        Supplier<Integer> openFlags = () -> g.weighted(
+                w(8, () -> g.of(0, O_WRONLY, O_RDWR, O_RDWR | O_TRUNC, O_WRONLY | O_APPEND, O_RDWR | O_CREAT,
                         O_RDWR | O_NONBLOCK, O_RDWR | O_NOFOLLOW)),
-                weighted(2, Arbitraries.of(O_RDWR | O_CREAT | O_EXCL, O_PATH, O_DIRECTORY, O_RDWR | O_DIRECTORY)),
-                weighted(1, Arbitraries.integers()));
-        Arbitrary<Integer> size = Arbitraries.frequencyOf(
-                weighted(6, Arbitraries.of(0, 1, 16, 4096, 65536)),
-                weighted(1, Arbitraries.of(-1, Integer.MAX_VALUE, 1 << 20, 0x8000_0000)));
-        Arbitrary<Long> offset = Arbitraries.frequencyOf(
-                weighted(6, Arbitraries.of(0L, 1L, 4096L)),
-                weighted(1, Arbitraries.of(-1L, Long.MAX_VALUE, 1L << 40, 0x7FFF_FFFF_FFFF_F000L)));
-        Arbitrary<Op> lookup = Combinators.combine(node, name).as(Lookup::new);
-        Arbitrary<Op> mkdir = Combinators.combine(node, name, Arbitraries.of(0755, 07777, 0)).as(Mkdir::new);
-        Arbitrary<Op> mknod = Combinators.combine(node, name, Arbitraries.of(Special.class), Arbitraries.of(0644, 0666,
-                04755, 0)).as(Mknod::new);
-        Arbitrary<Op> create = Combinators.combine(node, name, openFlags).as(Create::new);
-        Arbitrary<Op> open = Combinators.combine(node, openFlags).as(Open::new);
-        Arbitrary<Op> read = Combinators.combine(handle, offset, size).as(Read::new);
-        Arbitrary<Op> write = Combinators.combine(handle, offset, size).as(Write::new);
-        Arbitrary<Op> release = handle.map(Release::new);
-        Arbitrary<Op> forget = Combinators.combine(node, Arbitraries.of(1L, 2L, 0L, -1L, Long.MAX_VALUE)).as(Forget::new);
-        Arbitrary<Op> batch = Combinators.combine(
-                Arbitraries.frequencyOf(weighted(3, Arbitraries.longs().between(0, 4)),
-                        weighted(2, Arbitraries.of(33_554_432L, 0xFFFF_FFFFL, 1L << 20, 4097L))),
-                node.list().ofMaxSize(4)).as(BatchForget::new);
-        Arbitrary<Op> setattr = Combinators.combine(node, Arbitraries.of(1, 8, 2 | 4, 1 | 8 | 16 | 32, -1),
-                Arbitraries.of(0644, 04755, 02755, S_IFCHR | 0666, 07777), Arbitraries.of(0L, 3L, -1L, 1L << 40),
-                Arbitraries.of(0, 1000, -1), Arbitraries.of(0, 1000, -1)).as(Setattr::new);
-        Arbitrary<Op> setxattr = Combinators.combine(node,
-                Arbitraries.of("user.x", "trusted.x", "security.capability", "system.posix_acl_access", "", "user."),
-                Arbitraries.of(0, 3, 65536, 1 << 20, -1), Arbitraries.of(0, 1, 2, -1)).as(Setxattr::new);
-        Arbitrary<Op> rename = Combinators.combine(node, name, node, name, Arbitraries.of(0, 0, 1, 2, 4, -1))
-                .as(Rename::new);
-        Arbitrary<Op> link = Combinators.combine(node, node, name).as(Link::new);
-        Arbitrary<Op> symlink = Combinators.combine(node, name, Arbitraries.of("../sentinel", "/etc/passwd",
-                "../../..", "a/../../sentinel-dir/inner", "/", "t".repeat(4095))).as(Symlink::new);
-        Arbitrary<Op> remove = Combinators.combine(node, name, Arbitraries.of(true, false)).as(Remove::new);
-        Arbitrary<Op> readdir = Combinators.combine(node, Arbitraries.of(0, 80, 4096, 65536)).as(ReadDir::new);
-        Arbitrary<Op> deep = Combinators.combine(Arbitraries.frequencyOf(weighted(12, Arbitraries.integers().between(1, 64)),
-                weighted(1, Arbitraries.of(DEEP))), Arbitraries.of(true, false)).as(DeepChain::new);
-        Arbitrary<Op> special = Combinators.combine(node, Arbitraries.of("fifo", "dev", "z"), Arbitraries.of(Special.class))
-                .as((p, n, k) -> (Op) new Mknod(p, n, k, 0666));
-        Arbitrary<Op> specialIo = Combinators.combine(Arbitraries.of(Special.class), Arbitraries.of(true, false),
-                Arbitraries.of(0, O_WRONLY, O_RDWR, O_RDWR | O_NONBLOCK, O_RDWR | O_CREAT | O_EXCL, O_RDWR | O_TRUNC))
-                .as(SpecialThenIo::new);
-        Arbitrary<Op> any = Arbitraries.frequencyOf(
-                weighted(4, lookup), weighted(3, mkdir), weighted(4, mknod), weighted(3, special), weighted(5, create), weighted(4, open),
-                weighted(4, read), weighted(4, write), weighted(1, release), weighted(2, forget), weighted(2, batch),
-                weighted(2, setattr), weighted(2, setxattr), weighted(2, rename), weighted(2, link), weighted(2, symlink),
-                weighted(1, remove), weighted(1, readdir), weighted(1, deep), weighted(8, specialIo));
-        return any.list().ofMinSize(1).ofMaxSize(30).withSizeDistribution(RandomDistribution.uniform());
+                w(2, () -> g.of(O_RDWR | O_CREAT | O_EXCL, O_PATH, O_DIRECTORY, O_RDWR | O_DIRECTORY)),
+                w(1, g::anyInt));
+        Supplier<Integer> size = () -> g.weighted(w(6, () -> g.of(0, 1, 16, 4096, 65536)),
+                w(1, () -> g.of(-1, Integer.MAX_VALUE, 1 << 20, 0x8000_0000)));
+        Supplier<Long> offset = () -> g.weighted(w(6, () -> g.of(0L, 1L, 4096L)),
+                w(1, () -> g.of(-1L, Long.MAX_VALUE, 1L << 40, 0x7FFF_FFFF_FFFF_F000L)));
+        return g.<Op>weighted(
+                w(4, () -> new Lookup(node.get(), name.get())),
+                w(3, () -> new Mkdir(node.get(), name.get(), g.of(0755, 07777, 0))),
+                w(4, () -> new Mknod(node.get(), name.get(), g.any(Special.class), g.of(0644, 0666, 04755, 0))),
+                w(3, () -> new Mknod(node.get(), g.of("fifo", "dev", "z"), g.any(Special.class), 0666)),
+                w(5, () -> new Create(node.get(), name.get(), openFlags.get())),
+                w(4, () -> new Open(node.get(), openFlags.get())),
+                w(4, () -> new Read(handle.get(), offset.get(), size.get())),
+                w(4, () -> new Write(handle.get(), offset.get(), size.get())),
+                w(1, () -> new Release(handle.get())),
+                w(2, () -> new Forget(node.get(), g.of(1L, 2L, 0L, -1L, Long.MAX_VALUE))),
+                w(2, () -> new BatchForget(g.weighted(w(3, () -> g.between(0L, 4L)),
+                        w(2, () -> g.of(33_554_432L, 0xFFFF_FFFFL, 1L << 20, 4097L))), g.list(0, 4, node))),
+                w(2, () -> new Setattr(node.get(), g.of(1, 8, 2 | 4, 1 | 8 | 16 | 32, -1),
+                        g.of(0644, 04755, 02755, S_IFCHR | 0666, 07777), g.of(0L, 3L, -1L, 1L << 40),
+                        g.of(0, 1000, -1), g.of(0, 1000, -1))),
+                w(2, () -> new Setxattr(node.get(),
+                        g.of("user.x", "trusted.x", "security.capability", "system.posix_acl_access", "", "user."),
+                        g.of(0, 3, 65536, 1 << 20, -1), g.of(0, 1, 2, -1))),
+                w(2, () -> new Rename(node.get(), name.get(), node.get(), name.get(), g.of(0, 0, 1, 2, 4, -1))),
+                w(2, () -> new Link(node.get(), node.get(), name.get())),
+                w(2, () -> new Symlink(node.get(), name.get(), g.of("../sentinel", "/etc/passwd", "../../..",
+                        "a/../../sentinel-dir/inner", "/", "t".repeat(4095)))),
+                w(1, () -> new Remove(node.get(), name.get(), g.bool())),
+                w(1, () -> new ReadDir(node.get(), g.of(0, 80, 4096, 65536))),
+                w(1, () -> new DeepChain(g.weighted(w(12, () -> g.between(1, 64)), w(1, () -> DEEP)), g.bool())),
+                w(8, () -> new SpecialThenIo(g.any(Special.class), g.bool(),
+                        g.of(0, O_WRONLY, O_RDWR, O_RDWR | O_NONBLOCK, O_RDWR | O_CREAT | O_EXCL, O_RDWR | O_TRUNC))));
     }
 
     // ------------------------------------------------------------------ family 2: descriptor layouts
@@ -859,14 +931,10 @@ class HostileGuestPropertyTest {
 
     record LayoutStep(Template template, Layout layout) {}
 
-    @Property(tries = 80, shrinking = ShrinkingMode.BOUNDED)
-    void descriptorLayoutsWithoutPool(@ForAll("layoutSteps") List<LayoutStep> steps) throws Exception {
-        runLayouts(steps, 0);
-    }
-
-    @Property(tries = 80, shrinking = ShrinkingMode.BOUNDED)
-    void descriptorLayoutsWithPool(@ForAll("layoutSteps") List<LayoutStep> steps) throws Exception {
-        runLayouts(steps, 2);
+    @ParameterizedTest(name = "pool {0}")
+    @ValueSource(ints = {0, 2})
+    void descriptorLayouts(int pool) {
+        forEachCase("descriptor-layouts", "descriptorLayouts", pool, 80, HostileGuestPropertyTest::layoutSteps, steps -> runLayouts(steps, pool));
     }
 
     static final long LAYOUT_RAM = 64L << 20;
@@ -1049,30 +1117,24 @@ class HostileGuestPropertyTest {
         return out;
     }
 
-    @Provide
-    Arbitrary<List<LayoutStep>> layoutSteps() {
-        Arbitrary<List<Integer>> rooms = Arbitraries.frequencyOf(
-                weighted(6, Arbitraries.of(OUT_HEADER + 128, OUT_HEADER + 104, 4096 + OUT_HEADER, 65536)),
-                weighted(2, Arbitraries.of(0, 1, 15, OUT_HEADER, 1 << 20))).list().ofMinSize(0).ofMaxSize(4);
-        Arbitrary<Layout> layout = Combinators.combine(
-                Arbitraries.integers().between(1, 6), Arbitraries.integers().between(0, 2), rooms,
-                Arbitraries.of(false, true),
-                Arbitraries.frequencyOf(weighted(4, Arbitraries.just(Alias.NONE)),
-                        weighted(3, Arbitraries.of(Alias.REPLY_OVER_REQUEST, Alias.ONE_REPLY_BUFFER_TWICE,
-                                Alias.REPEATED_READABLE))),
-                Arbitraries.of(4096, 1 << 20, 16 << 20), Arbitraries.of(1, 2, 8, 33),
-                Arbitraries.frequencyOf(weighted(5, Arbitraries.just(Wild.NONE)), weighted(3, Arbitraries.of(Wild.class))))
-                .as(Layout::new);
-        // Chains that claim far more than the guest has: one buffer repeated, a count that fills it all.
-        Arbitrary<Layout> repeated = Combinators.combine(Arbitraries.of(false, true),
-                Arbitraries.of(List.<Integer>of(), List.of(OUT_HEADER)), Arbitraries.of(1 << 20, 16 << 20),
-                Arbitraries.of(8, 33)).as((indirect, room, size, repeats) ->
-                new Layout(1, 0, room, indirect, Alias.REPEATED_READABLE, size, repeats, Wild.NONE));
-        Arbitrary<LayoutStep> claims = Combinators.combine(Arbitraries.of(Template.BATCH_FORGET_FILL,
-                Template.BATCH_FORGET_HUGE, Template.WRITE_BIG, Template.SETXATTR_F), repeated).as(LayoutStep::new);
-        Arbitrary<LayoutStep> general = Combinators.combine(Arbitraries.of(Template.class), layout).as(LayoutStep::new);
-        return Arbitraries.frequencyOf(weighted(4, general), weighted(1, claims)).list().ofMinSize(1).ofMaxSize(10)
-                .withSizeDistribution(RandomDistribution.uniform());
+    static List<LayoutStep> layoutSteps(Gen g) {
+        return g.list(1, 10, () -> g.<LayoutStep>weighted(w(4, () -> new LayoutStep(g.any(Template.class), layout(g))),
+                // Chains that claim far more than the guest has: one buffer repeated, a count that fills it all.
+                w(1, () -> new LayoutStep(g.of(Template.BATCH_FORGET_FILL, Template.BATCH_FORGET_HUGE,
+                        Template.WRITE_BIG, Template.SETXATTR_F), new Layout(1, 0, g.of(List.<Integer>of(),
+                        List.of(OUT_HEADER)), g.bool(), Alias.REPEATED_READABLE, g.of(1 << 20, 16 << 20), g.of(8, 33),
+                        Wild.NONE)))));
+    }
+
+    static Layout layout(Gen g) {
+        List<Integer> rooms = g.list(0, 4, () -> g.weighted(
+                w(6, () -> g.of(OUT_HEADER + 128, OUT_HEADER + 104, 4096 + OUT_HEADER, 65536)),
+                w(2, () -> g.of(0, 1, 15, OUT_HEADER, 1 << 20))));
+        return new Layout(g.between(1, 6), g.between(0, 2), rooms, g.bool(),
+                g.weighted(w(4, () -> Alias.NONE),
+                        w(3, () -> g.of(Alias.REPLY_OVER_REQUEST, Alias.ONE_REPLY_BUFFER_TWICE, Alias.REPEATED_READABLE))),
+                g.of(4096, 1 << 20, 16 << 20), g.of(1, 2, 8, 33),
+                g.weighted(w(5, () -> Wild.NONE), w(3, () -> g.any(Wild.class))));
     }
 
     // ------------------------------------------------------------------ family 3: memory tables
@@ -1091,14 +1153,10 @@ class HostileGuestPropertyTest {
 
     record MemoryCase(List<RegionSpec> regions, boolean addMemReg, Log log, List<Access> accesses) {}
 
-    @Property(tries = 80, shrinking = ShrinkingMode.BOUNDED)
-    void memoryTablesWithoutPool(@ForAll("memoryCases") MemoryCase m) throws Exception {
-        runMemory(m, 0);
-    }
-
-    @Property(tries = 80, shrinking = ShrinkingMode.BOUNDED)
-    void memoryTablesWithPool(@ForAll("memoryCases") MemoryCase m) throws Exception {
-        runMemory(m, 2);
+    @ParameterizedTest(name = "pool {0}")
+    @ValueSource(ints = {0, 2})
+    void memoryTables(int pool) {
+        forEachCase("memory-tables", "memoryTables", pool, 80, HostileGuestPropertyTest::memoryCase, m -> runMemory(m, pool));
     }
 
     static final long EXTRA_GPA = 0x2_0000_0000L, EXTRA_STRIDE = 0x1_0000_0000L;
@@ -1167,20 +1225,15 @@ class HostileGuestPropertyTest {
         c.guest.await(1, head, 500); // the bytes there are not ours to see: only what it does to the daemon counts
     }
 
-    @Provide
-    Arbitrary<MemoryCase> memoryCases() {
-        Arbitrary<RegionSpec> region = Combinators.combine(
-                Arbitraries.of(4096L, 65536L, 1L << 20, (2L << 20) + 4096),
-                Arbitraries.frequencyOf(weighted(2, Arbitraries.just(0L)),
-                        weighted(3, Arbitraries.of(-4096L, -65536L, Long.MIN_VALUE / 2, 4096L))),
-                Arbitraries.frequencyOf(weighted(3, Arbitraries.just(0L)), weighted(1, Arbitraries.of(4096L, 1L << 20))))
-                .as(RegionSpec::new);
-        Arbitrary<Log> log = Combinators.combine(Arbitraries.of(4096L, 0x21000L, 0x40000L),
-                Arbitraries.of(0L, 4096L, 0x21000L, 0x40000L), Arbitraries.of(0L, 4096L)).as(Log::new);
-        Arbitrary<Access> access = Combinators.combine(Arbitraries.integers().between(0, 2), Arbitraries.of(Where.class),
-                Arbitraries.of(true, false)).as(Access::new);
-        return Combinators.combine(region.list().ofMinSize(0).ofMaxSize(3), Arbitraries.of(false, true),
-                log.injectNull(0.5), access.list().ofMinSize(1).ofMaxSize(4)).as(MemoryCase::new);
+    static MemoryCase memoryCase(Gen g) {
+        List<RegionSpec> regions = g.list(0, 3, () -> new RegionSpec(g.of(4096L, 65536L, 1L << 20, (2L << 20) + 4096),
+                g.weighted(w(2, () -> 0L), w(3, () -> g.of(-4096L, -65536L, Long.MIN_VALUE / 2, 4096L))),
+                g.weighted(w(3, () -> 0L), w(1, () -> g.of(4096L, 1L << 20)))));
+        boolean addMemReg = g.bool();
+        Log log = g.bool() ? null : new Log(g.of(4096L, 0x21000L, 0x40000L), g.of(0L, 4096L, 0x21000L, 0x40000L),
+                g.of(0L, 4096L));
+        List<Access> accesses = g.list(1, 4, () -> new Access(g.between(0, 2), g.any(Where.class), g.bool()));
+        return new MemoryCase(regions, addMemReg, log, accesses);
     }
 
     // ------------------------------------------------------------------ family 4: device-state blobs
@@ -1197,14 +1250,10 @@ class HostileGuestPropertyTest {
     record StateCase(BlobKind kind, int sourceChain, List<Mutation> mutations, Special special, int handleFlags,
             int craftedDepth, boolean leafFirst, MigrationMode mode) {}
 
-    @Property(tries = 25, shrinking = ShrinkingMode.BOUNDED)
-    void deviceStateWithoutPool(@ForAll("stateCases") StateCase s) throws Exception {
-        runState(s, 0);
-    }
-
-    @Property(tries = 25, shrinking = ShrinkingMode.BOUNDED)
-    void deviceStateWithPool(@ForAll("stateCases") StateCase s) throws Exception {
-        runState(s, 2);
+    @ParameterizedTest(name = "pool {0}")
+    @ValueSource(ints = {0, 2})
+    void deviceState(int pool) {
+        forEachCase("device-state", "deviceState", pool, 25, HostileGuestPropertyTest::stateCase, s -> runState(s, pool));
     }
 
     static void runState(StateCase s, int pool) throws Exception {
@@ -1339,24 +1388,16 @@ class HostileGuestPropertyTest {
         return b;
     }
 
-    @Provide
-    Arbitrary<StateCase> stateCases() {
-        Arbitrary<Mutation> mutation = Combinators.combine(Arbitraries.integers().between(0, 1000),
-                Arbitraries.integers().between(0, 3), Arbitraries.integers().between(0, 255)).as(Mutation::new);
-        return Combinators.combine(
-                Arbitraries.of(BlobKind.class),
+    static StateCase stateCase(Gen g) {
+        return new StateCase(g.any(BlobKind.class),
                 // The source's chain holds one descriptor per level on both sides: kept well under the
                 // process's 20000, so that a destination that leaks them does not starve the other cases.
-                Arbitraries.frequencyOf(weighted(4, Arbitraries.of(0, 3, 40)), weighted(1, Arbitraries.just(2000))),
-                mutation.list().ofMinSize(1).ofMaxSize(4),
-                Arbitraries.of(Special.FIFO, Special.DEV_ZERO, Special.DEV_NULL, Special.BLOCK_NONE, Special.SOCKET),
-                Arbitraries.of(O_RDWR, 0, O_WRONLY, O_RDWR | O_NONBLOCK, O_PATH, O_RDWR | O_CREAT | O_TRUNC),
-                Arbitraries.of(2, 300, 5000, DEEP, 100_000),
-                Arbitraries.of(false, true),
-                Arbitraries.of(MigrationMode.class)).as(StateCase::new);
-    }
-
-    static <T> net.jqwik.api.Tuple.Tuple2<Integer, Arbitrary<? extends T>> weighted(int weight, Arbitrary<? extends T> a) {
-        return net.jqwik.api.Tuple.of(weight, a);
+                g.weighted(w(4, () -> g.of(0, 3, 40)), w(1, () -> 2000)),
+                g.list(1, 4, () -> new Mutation(g.between(0, 1000), g.between(0, 3), g.between(0, 255))),
+                g.of(Special.FIFO, Special.DEV_ZERO, Special.DEV_NULL, Special.BLOCK_NONE, Special.SOCKET),
+                g.of(O_RDWR, 0, O_WRONLY, O_RDWR | O_NONBLOCK, O_PATH, O_RDWR | O_CREAT | O_TRUNC),
+                g.of(2, 300, 5000, DEEP, 100_000),
+                g.bool(),
+                g.any(MigrationMode.class));
     }
 }
