@@ -30,7 +30,6 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -217,7 +216,7 @@ class HostileGuestPropertyTest {
                     COUNTS.computeIfAbsent(family + "/pool " + pool, k -> new Counts()).other.incrementAndGet();
                     e.printStackTrace();
                 }
-                String failure = family + " (pool " + pool + ") case " + i + " (seed " + seed + "): " + e + "\n    again: mvn test -Dtest='"
+                String failure = family + " (pool " + pool + ") case " + i + " (seed " + seed + "): " + readable(e) + "\n    again: mvn test -Dtest='"
                         + HostileGuestPropertyTest.class.getSimpleName() + "#" + method + "' -Djvhost.fuzz.seed="
                         + BASE_SEED + " -Djvhost.fuzz.case=" + i + "\n    case: " + readable(drawn);
                 System.out.println("hostile-guest failure: " + failure);
@@ -230,10 +229,11 @@ class HostileGuestPropertyTest {
         }
     }
 
-    /** A case as its records print it, long runs of one character shortened ("n×4096") and NUL shown. */
+    /** A case or finding as it prints, long repeats shortened ("n×4096", "(c/)×15000") and NUL shown. */
     static String readable(Object drawn) {
-        String s = java.util.regex.Pattern.compile("(.)\\1{15,}").matcher(String.valueOf(drawn))
-                .replaceAll(m -> java.util.regex.Matcher.quoteReplacement(m.group(1) + "×" + m.group().length()));
+        String s = java.util.regex.Pattern.compile("(.{1,4}?)\\1{15,}").matcher(String.valueOf(drawn))
+                .replaceAll(m -> java.util.regex.Matcher.quoteReplacement((m.group(1).length() == 1 ? m.group(1)
+                        : "(" + m.group(1) + ")") + "×" + m.group().length() / m.group(1).length()));
         s = s.replace("\0", "\\0");
         return s.length() > 4000 ? s.substring(0, 4000) + "..." : s;
     }
@@ -635,11 +635,20 @@ class HostileGuestPropertyTest {
         return f;
     }
 
+    /**
+     * rm -rf: a case's tree may be deeper than any path can name (a MKDIR chain of {@link #DEEP}
+     * levels is 30000 bytes of path, PATH_MAX is 4096), which Files.walk cannot delete; rm walks by
+     * descriptor.
+     */
     static void deleteTree(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        try {
+            Process rm = new ProcessBuilder("rm", "-rf", "--", dir.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!rm.waitFor(60, TimeUnit.SECONDS)) rm.destroyForcibly();
         } catch (IOException e) {
-            // a temp directory left behind
+            System.out.println("hostile-guest fuzz: " + dir + " left behind: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
