@@ -23,7 +23,14 @@ public final class BackendServer implements AutoCloseable {
     private final UnixSocket listener;
     private final Path socketPath;
     private final Device device;
+    /**
+     * Guards {@link #closed} and {@link #accepting}: the listener is closed by the last of
+     * close() and the threads in {@link #serveOne}, so accept() never runs on a closed (or reused)
+     * descriptor; close() only shuts it down, which makes a waiting or later accept() fail.
+     */
+    private final Object lifecycle = new Object();
     private volatile boolean closed;
+    private int accepting;
     private volatile BackendSession current;
     private volatile DeviceStateOptions stateOptions = DeviceStateOptions.defaults();
 
@@ -64,30 +71,42 @@ public final class BackendServer implements AutoCloseable {
 
     /** Accepts one front-end and serves it until it disconnects; false if the server was closed. */
     public boolean serveOne() throws NativeException {
-        UnixSocket conn;
-        try {
-            conn = listener.accept();
-        } catch (NativeException e) {
+        synchronized (lifecycle) {
             if (closed) return false;
-            throw e;
+            accepting++;
         }
-        LOG.info("{}: front-end connected", device.name());
-        try (BackendSession session = new BackendSession(new Connection(conn), device, stateOptions)) {
-            current = session;
-            session.run();
+        try {
+            UnixSocket conn;
+            try {
+                conn = listener.accept();
+            } catch (NativeException e) {
+                if (closed) return false;
+                throw e;
+            }
+            LOG.info("{}: front-end connected", device.name());
+            try (BackendSession session = new BackendSession(new Connection(conn), device, stateOptions)) {
+                current = session;
+                session.run();
+            } finally {
+                current = null;
+            }
+            return !closed;
         } finally {
-            current = null;
+            synchronized (lifecycle) {
+                if (--accepting == 0 && closed) listener.close();
+            }
         }
-        return !closed;
     }
 
     @Override
     public void close() {
-        closed = true;
-        listener.shutdown(); // wakes accept()
+        synchronized (lifecycle) {
+            closed = true;
+            listener.shutdown(); // wakes accept(), and fails any accept() still to come
+            if (accepting == 0) listener.close();
+        }
         BackendSession s = current;
         if (s != null) s.disconnect();
-        listener.close();
         if (socketPath != null) {
             try {
                 Files.deleteIfExists(socketPath);

@@ -214,6 +214,18 @@ class BackendLifecycleTest {
         }
     }
 
+    /**
+     * close() may run while the serving thread is between two front-ends, on its way back to
+     * accept(): that thread reaching accept() after close() must end serving quietly.
+     */
+    @Test
+    void acceptAfterCloseEndsServingQuietly() throws Exception {
+        BackendServer closed = BackendServer.listen(dir.resolve("closed.sock"), new RngDevice());
+        closed.close();
+        assertFalse(closed.serveOne(), "serving a closed server");
+        closed.serve();
+    }
+
     @Test
     void servesAnInheritedListeningSocket() throws Exception {
         Path path = dir.resolve("inherited.sock");

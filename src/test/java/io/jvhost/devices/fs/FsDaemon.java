@@ -20,9 +20,6 @@ final class FsDaemon {
     final BackendServer server;
     final Path socket;
     private final Thread serving;
-    private volatile boolean closing;
-    /** How often serve() threw because close() closed its listener under it (reported, not a guest's doing). */
-    static final java.util.concurrent.atomic.AtomicLong CLOSE_RACES = new java.util.concurrent.atomic.AtomicLong();
 
     private FsDaemon(PassthroughFs fs, FsDevice device, BackendServer server, Path socket) {
         this.fs = fs;
@@ -34,11 +31,6 @@ final class FsDaemon {
                 server.serve();
             } catch (IOException e) {
                 throw new RuntimeException(e); // reaches the uncaught-exception count: serve() must not fail
-            } catch (IllegalStateException e) {
-                // BackendServer.close() closes the listener while serve() may be on its way back to
-                // accept(): accept() on the closed Fd throws. A race of shutting down, not of the guest.
-                if (!closing) throw e;
-                CLOSE_RACES.incrementAndGet();
             }
         });
     }
@@ -61,7 +53,6 @@ final class FsDaemon {
 
     /** Stops serving within {@code millis}; false if the server thread is still stuck (a hang). */
     boolean close(long millis) throws InterruptedException {
-        closing = true;
         Thread closer = Thread.ofPlatform().daemon().name("fuzz-close").start(server::close);
         closer.join(millis);
         serving.join(Math.max(1, millis));

@@ -299,8 +299,6 @@ class HostileGuestPropertyTest {
             total.millis.addAndGet(e.getValue().millis.get());
         });
         System.out.println("hostile-guest fuzz [total]: " + total);
-        System.out.println("hostile-guest fuzz: BackendServer.serve() threw on its closed listener during close() "
-                + FsDaemon.CLOSE_RACES + " time(s)");
         try {
             System.out.println("hostile-guest fuzz: " + HostWatch.fdCount() + " descriptors open in this JVM at the end");
         } catch (IOException e) {
