@@ -114,8 +114,8 @@ final class FsCommand implements Callable<Integer> {
         }
         daemon.reducePrivileges(CAPABILITIES, spec);
         PassthroughConfig config = new PassthroughConfig(policy, xattr, true, denyPrivilegedFiles);
-        try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration)) {
-            FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize);
+        try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration);
+                FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize)) {
             device.warmUpStatePath();
             if (stateFaultFile != null) device.injectStateFaultsFrom(stateFaultFile);
             daemon.serve(device, spec);

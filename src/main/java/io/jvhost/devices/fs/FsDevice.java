@@ -30,7 +30,7 @@ import java.nio.charset.StandardCharsets;
  * ({@code state} format, type "virtio-fs") holds a "fuse" section with the negotiated INIT
  * session, so the guest goes on without a new INIT, then the file system's own sections.
  */
-public final class FsDevice implements StatefulDevice {
+public final class FsDevice implements StatefulDevice, AutoCloseable {
     /** Device type in the state blob's header. */
     public static final String STATE_TYPE = "virtio-fs";
     private static final String FUSE_SECTION = "fuse";
@@ -142,6 +142,15 @@ public final class FsDevice implements StatefulDevice {
     @Override
     public void reset() {
         server.reset();
+    }
+
+    /**
+     * Ends the request executor's threads (this device made them), once the server that used it
+     * has stopped: its sessions waited for their requests, so the pool is idle by then.
+     */
+    @Override
+    public void close() {
+        if (pool != null) pool.shutdown();
     }
 
     // ---- migration ----

@@ -57,6 +57,7 @@ final class FsDaemon {
         closer.join(millis);
         serving.join(Math.max(1, millis));
         boolean stopped = !closer.isAlive() && !serving.isAlive();
+        device.close();
         // Release the file system's descriptors even if a session is stuck, so one hang does not starve the rest.
         Thread fsCloser = Thread.ofPlatform().daemon().start(fs::close);
         fsCloser.join(TimeUnit.SECONDS.toMillis(5));

@@ -53,6 +53,17 @@ class FsDeviceTest {
     }
 
     @Test
+    void closingTheDeviceEndsItsRequestExecutorThreads() throws Exception {
+        FsDevice device = new FsDevice("tag", 1, new FuseServer(FuseHarness.defaultFs()), 2);
+        java.util.concurrent.CompletableFuture<Thread> poolThread = new java.util.concurrent.CompletableFuture<>();
+        device.requestExecutor().execute(() -> poolThread.complete(Thread.currentThread()));
+        Thread t = poolThread.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        device.close();
+        t.join(5000);
+        assertFalse(t.isAlive(), "an idle pool thread outlived its closed device: " + t);
+    }
+
+    @Test
     void theFrontEndReadsTheConfigAndUsesEveryRequestQueue() throws Exception {
         MemoryFs fs = FuseHarness.defaultFs();
         FsDevice device = new FsDevice("share", 3, new FuseServer(fs));
