@@ -49,7 +49,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * A hostile guest, generated: jvhost's virtio-fs device over the real passthrough file system,
  * behind a real vhost-user socket, in this JVM, fed by {@link HostileGuest}. Four generator
- * families, each a property without a request executor and with one of two threads:
+ * families, each a parameterized test run without a request executor and with one of two threads:
  * <ul>
  * <li><b>FUSE sequences</b>: valid-ish and mutated requests with random and extreme arguments;
  *     names with "..", "/", NUL, 4 KiB; MKNOD of FIFOs, sockets, char and block devices followed
@@ -306,7 +306,7 @@ class HostileGuestPropertyTest {
         }
     }
 
-    /** A finding: counted, then the property fails with it (the case runner adds the case and its seed). */
+    /** A finding: counted, then the case fails with it ({@link #forEachCase} adds the case and its seed). */
     static final class Finding extends AssertionError {
         Finding(String kind, String what) {
             super(kind + ": " + what);
