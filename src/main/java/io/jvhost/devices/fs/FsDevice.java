@@ -2,18 +2,21 @@ package io.jvhost.devices.fs;
 
 import io.jvhost.backend.DeviceException;
 import io.jvhost.backend.StatefulDevice;
+import io.jvhost.devices.fs.api.FileSystem;
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.MigratableFileSystem;
 import io.jvhost.devices.fs.fuse.InitReply;
+import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;
 import io.jvhost.state.StateWriter;
+import io.jvhost.virtqueue.DescriptorChain;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Optional;
-import io.jvhost.protocol.VirtioFeatures;
-import io.jvhost.virtqueue.DescriptorChain;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
  * virtio-fs (virtio spec 5.11, device id 26) over a {@link FileSystem}: queue 0 is the hiprio

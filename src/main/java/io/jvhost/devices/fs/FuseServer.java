@@ -1,5 +1,10 @@
 package io.jvhost.devices.fs;
 
+import io.jvhost.devices.fs.api.Created;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.FileSystem;
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.RequestContext;
 import io.jvhost.devices.fs.fuse.DirentSink;
 import io.jvhost.devices.fs.fuse.FuseRequest;
 import io.jvhost.devices.fs.fuse.FuseRequest.*;

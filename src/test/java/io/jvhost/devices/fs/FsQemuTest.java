@@ -3,6 +3,7 @@ package io.jvhost.devices.fs;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.backend.BackendServer;
+import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.testing.qemu.QemuGuest;
 import io.jvhost.testing.qemu.QemuTest;
 import io.jvhost.testing.qemu.TestRun;

@@ -3,6 +3,7 @@ package io.jvhost.devices.fs;
 import static io.jvhost.devices.fs.FuseHarness.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.devices.fs.fuse.InitFlags;
 import io.jvhost.devices.fs.fuse.InitReply;
 import io.jvhost.nativeio.Errno;

@@ -3,6 +3,8 @@ package io.jvhost.devices.fs;
 import static io.jvhost.devices.fs.FuseHarness.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.SetAttr;
 import io.jvhost.nativeio.Errno;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -3,6 +3,7 @@ package io.jvhost.devices.fs;
 import static io.jvhost.devices.fs.FuseHarness.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.devices.fs.fuse.GuestReadSink;
 import io.jvhost.devices.fs.fuse.GuestWriteSource;
 import io.jvhost.frontend.FrontendClient;

@@ -1,5 +1,19 @@
 package io.jvhost.devices.fs;
 
+import io.jvhost.devices.fs.api.Attr;
+import io.jvhost.devices.fs.api.AttrReply;
+import io.jvhost.devices.fs.api.Created;
+import io.jvhost.devices.fs.api.DirEntry;
+import io.jvhost.devices.fs.api.DirSink;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.FileSystem;
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.Opened;
+import io.jvhost.devices.fs.api.ReadSink;
+import io.jvhost.devices.fs.api.RequestContext;
+import io.jvhost.devices.fs.api.SetAttr;
+import io.jvhost.devices.fs.api.StatFs;
+import io.jvhost.devices.fs.api.WriteSource;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.Libc;

@@ -1,8 +1,8 @@
 package io.jvhost.devices.fs.fuse;
 
-import io.jvhost.devices.fs.DirEntry;
-import io.jvhost.devices.fs.DirSink;
-import io.jvhost.devices.fs.Entry;
+import io.jvhost.devices.fs.api.DirEntry;
+import io.jvhost.devices.fs.api.DirSink;
+import io.jvhost.devices.fs.api.Entry;
 import io.jvhost.virtqueue.ChainWriter;
 import io.jvhost.virtqueue.VirtqueueException;
 import java.nio.ByteBuffer;

@@ -1,7 +1,7 @@
 package io.jvhost.devices.fs.fuse;
 
-import io.jvhost.devices.fs.SetAttr;
-import io.jvhost.devices.fs.WriteSource;
+import io.jvhost.devices.fs.api.SetAttr;
+import io.jvhost.devices.fs.api.WriteSource;
 import java.util.List;
 
 /**

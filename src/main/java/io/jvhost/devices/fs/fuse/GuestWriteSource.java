@@ -1,7 +1,7 @@
 package io.jvhost.devices.fs.fuse;
 
-import io.jvhost.devices.fs.FsException;
-import io.jvhost.devices.fs.WriteSource;
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.WriteSource;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.NativeException;

@@ -1,6 +1,6 @@
 package io.jvhost.devices.fs.fuse;
 
-import io.jvhost.devices.fs.RequestContext;
+import io.jvhost.devices.fs.api.RequestContext;
 
 /**
  * struct fuse_in_header (40 bytes): the request length including this header, the opcode, the

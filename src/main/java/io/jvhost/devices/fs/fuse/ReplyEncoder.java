@@ -1,10 +1,10 @@
 package io.jvhost.devices.fs.fuse;
 
-import io.jvhost.devices.fs.Attr;
-import io.jvhost.devices.fs.AttrReply;
-import io.jvhost.devices.fs.Entry;
-import io.jvhost.devices.fs.Opened;
-import io.jvhost.devices.fs.StatFs;
+import io.jvhost.devices.fs.api.Attr;
+import io.jvhost.devices.fs.api.AttrReply;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.Opened;
+import io.jvhost.devices.fs.api.StatFs;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 

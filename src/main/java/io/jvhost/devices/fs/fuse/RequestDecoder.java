@@ -1,6 +1,6 @@
 package io.jvhost.devices.fs.fuse;
 
-import io.jvhost.devices.fs.SetAttr;
+import io.jvhost.devices.fs.api.SetAttr;
 import io.jvhost.devices.fs.fuse.FuseRequest.*;
 import io.jvhost.virtqueue.ChainReader;
 import io.jvhost.virtqueue.DescriptorChain;

@@ -1,7 +1,7 @@
 package io.jvhost.devices.fs.passthrough;
 
-import io.jvhost.devices.fs.FsException;
-import io.jvhost.devices.fs.RequestContext;
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.RequestContext;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.FsCredentials;
 import io.jvhost.nativeio.NativeException;

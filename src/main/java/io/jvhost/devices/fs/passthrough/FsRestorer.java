@@ -1,7 +1,7 @@
 package io.jvhost.devices.fs.passthrough;
 
-import io.jvhost.devices.fs.FileSystem;
-import io.jvhost.devices.fs.FsException;
+import io.jvhost.devices.fs.api.FileSystem;
+import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.FileCalls;

@@ -1,6 +1,6 @@
 package io.jvhost.devices.fs.passthrough;
 
-import io.jvhost.devices.fs.FileSystem;
+import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.nativeio.FileHandle;
 import io.jvhost.nativeio.Stat;
 import io.jvhost.state.LoadedState;

@@ -1,6 +1,6 @@
 package io.jvhost.devices.fs.passthrough;
 
-import io.jvhost.devices.fs.FsException;
+import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.Fd;
 import java.util.ArrayList;

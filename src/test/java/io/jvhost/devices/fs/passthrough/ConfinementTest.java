@@ -2,8 +2,8 @@ package io.jvhost.devices.fs.passthrough;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.jvhost.devices.fs.Entry;
-import io.jvhost.devices.fs.SetAttr;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.SetAttr;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.FileCalls;
 import io.jvhost.nativeio.Stat;

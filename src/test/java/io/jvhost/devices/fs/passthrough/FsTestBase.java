@@ -3,10 +3,10 @@ package io.jvhost.devices.fs.passthrough;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.jvhost.devices.fs.Entry;
-import io.jvhost.devices.fs.FileSystem;
-import io.jvhost.devices.fs.FsException;
-import io.jvhost.devices.fs.RequestContext;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.FileSystem;
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.RequestContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

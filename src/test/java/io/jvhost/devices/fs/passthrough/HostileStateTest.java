@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jvhost.devices.fs.Entry;
-import io.jvhost.devices.fs.FsException;
-import io.jvhost.devices.fs.MigratableFileSystem;
 import io.jvhost.devices.fs.ProcessFds;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.MigratableFileSystem;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.FileCalls;

@@ -1,8 +1,8 @@
 package io.jvhost.devices.fs.passthrough;
 
-import io.jvhost.devices.fs.DirEntry;
-import io.jvhost.devices.fs.DirSink;
-import io.jvhost.devices.fs.Entry;
+import io.jvhost.devices.fs.api.DirEntry;
+import io.jvhost.devices.fs.api.DirSink;
+import io.jvhost.devices.fs.api.Entry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jvhost.devices.fs.Entry;
-import io.jvhost.devices.fs.FsException;
-import io.jvhost.devices.fs.MigratableFileSystem;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.MigratableFileSystem;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;

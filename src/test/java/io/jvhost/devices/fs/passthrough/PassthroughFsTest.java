@@ -2,13 +2,13 @@ package io.jvhost.devices.fs.passthrough;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.jvhost.devices.fs.Attr;
-import io.jvhost.devices.fs.Created;
-import io.jvhost.devices.fs.Entry;
-import io.jvhost.devices.fs.Opened;
-import io.jvhost.devices.fs.RequestContext;
-import io.jvhost.devices.fs.SetAttr;
-import io.jvhost.devices.fs.StatFs;
+import io.jvhost.devices.fs.api.Attr;
+import io.jvhost.devices.fs.api.Created;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.Opened;
+import io.jvhost.devices.fs.api.RequestContext;
+import io.jvhost.devices.fs.api.SetAttr;
+import io.jvhost.devices.fs.api.StatFs;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.FileCalls;
 import io.jvhost.nativeio.FsCredentials;

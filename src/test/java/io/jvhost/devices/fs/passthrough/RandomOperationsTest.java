@@ -2,8 +2,8 @@ package io.jvhost.devices.fs.passthrough;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.jvhost.devices.fs.Entry;
-import io.jvhost.devices.fs.FsException;
+import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.FileCalls;
 import java.nio.file.Files;
@@ -168,7 +168,7 @@ class RandomOperationsTest extends FsTestBase {
                     desc = "truncate " + p + " to " + size;
                     if (expected == 0) expected = !model.containsKey(p) ? Errno.ENOENT : isDir(p) ? Errno.EISDIR : 0;
                     long node = count(fs.lookup(ROOT, resolveDir(parentOf(p)), b(nameOf(p))));
-                    fs.setattr(ROOT, node, new io.jvhost.devices.fs.SetAttr(io.jvhost.devices.fs.SetAttr.SIZE, 0, size,
+                    fs.setattr(ROOT, node, new io.jvhost.devices.fs.api.SetAttr(io.jvhost.devices.fs.api.SetAttr.SIZE, 0, size,
                             0, 0, 0, 0, 0, 0, 0));
                     model.put(p, Arrays.copyOf(model.get(p), (int) size));
                 }

@@ -2,7 +2,7 @@ package io.jvhost.devices.fs.passthrough;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.jvhost.devices.fs.Entry;
+import io.jvhost.devices.fs.api.Entry;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.FileCalls;
 import io.jvhost.nativeio.FileHandles;

@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /**
  * SETATTR as decoded from fuse_setattr_in: {@code valid} says which fields apply (the FATTR_*

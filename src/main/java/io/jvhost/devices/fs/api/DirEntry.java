@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /**
  * One directory entry for READDIR/READDIRPLUS: host inode number, the offset of the

@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /** Attributes plus how long the guest may cache them (GETATTR, SETATTR). */
 public record AttrReply(Attr attr, long attrTimeoutNanos) {}

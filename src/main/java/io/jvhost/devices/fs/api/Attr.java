@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /**
  * File attributes as FUSE's struct fuse_attr carries them (times are seconds + nanoseconds).

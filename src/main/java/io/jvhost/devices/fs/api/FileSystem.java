@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /**
  * What the FUSE server asks of a file system, one method per FUSE operation, in Java types.

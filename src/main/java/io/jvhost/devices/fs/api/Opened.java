@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /** An open file or directory handle ({@code fh}) and FOPEN_* flags for the guest. */
 public record Opened(long fh, int openFlags) {

@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /**
  * A file-system operation failed with a POSIX errno; the FUSE server answers the request with

@@ -1,4 +1,4 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
 
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;

@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /**
  * The answer to anything that hands the guest a node (LOOKUP, MKDIR, CREATE, READDIRPLUS...):

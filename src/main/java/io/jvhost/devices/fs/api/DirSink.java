@@ -1,4 +1,5 @@
-package io.jvhost.devices.fs;
+package io.jvhost.devices.fs.api;
+
 
 /**
  * Where READDIR/READDIRPLUS entries go: the guest's reply buffer. The file system adds entries
