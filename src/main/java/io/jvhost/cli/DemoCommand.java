@@ -3,7 +3,7 @@ package io.jvhost.cli;
 import io.jvhost.backend.BackendServer;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
-import io.jvhost.devices.fs.fuse.FuseClient;
+import io.jvhost.devices.fs.client.FuseClient;
 import io.jvhost.devices.fs.passthrough.MigrationConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughFs;

@@ -3,7 +3,7 @@ package io.jvhost.migration;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.fs.FsDevice;
-import io.jvhost.devices.fs.fuse.FuseClient;
+import io.jvhost.devices.fs.client.FuseClient;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
 import java.nio.charset.StandardCharsets;

@@ -1,7 +1,7 @@
 package io.jvhost.devices.fs.bench;
 
-import io.jvhost.devices.fs.fuse.FuseClient;
-import io.jvhost.devices.fs.fuse.FuseClient.Reply;
+import io.jvhost.devices.fs.client.FuseClient;
+import io.jvhost.devices.fs.client.FuseClient.Reply;
 import io.jvhost.devices.fs.fuse.Opcode;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

@@ -1,8 +1,8 @@
 package io.jvhost.devices.fs.bench;
 
-import io.jvhost.devices.fs.fuse.FuseClient;
-import io.jvhost.devices.fs.fuse.FuseClient.DirentPlus;
-import io.jvhost.devices.fs.fuse.FuseClient.Reply;
+import io.jvhost.devices.fs.client.FuseClient;
+import io.jvhost.devices.fs.client.FuseClient.DirentPlus;
+import io.jvhost.devices.fs.client.FuseClient.Reply;
 import java.io.IOException;
 import java.util.BitSet;
 

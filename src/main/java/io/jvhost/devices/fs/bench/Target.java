@@ -1,7 +1,7 @@
 package io.jvhost.devices.fs.bench;
 
-import io.jvhost.devices.fs.fuse.FuseClient;
-import io.jvhost.devices.fs.fuse.FuseClient.OpenFile;
+import io.jvhost.devices.fs.client.FuseClient;
+import io.jvhost.devices.fs.client.FuseClient.OpenFile;
 import io.jvhost.devices.fs.fuse.InitFlags;
 import io.jvhost.frontend.GuestDriver;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.jvhost.devices.fs.bench;
 
-import io.jvhost.devices.fs.fuse.FuseClient.Reply;
+import io.jvhost.devices.fs.client.FuseClient.Reply;
 import java.io.IOException;
 
 /**

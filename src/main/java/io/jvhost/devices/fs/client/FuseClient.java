@@ -1,5 +1,6 @@
-package io.jvhost.devices.fs.fuse;
+package io.jvhost.devices.fs.client;
 
+import io.jvhost.devices.fs.fuse.Opcode;
 import io.jvhost.frontend.GuestDriver;
 import io.jvhost.nativeio.FsCredentials;
 import io.jvhost.virtqueue.Submission;
