@@ -1,6 +1,6 @@
 package io.jvhost.cli;
 
-import io.jvhost.migration.DeviceMigration;
+import io.jvhost.frontend.DeviceMigration;
 import io.jvhost.migration.bench.MigrationBench;
 import java.util.List;
 import java.util.concurrent.Callable;

@@ -1,8 +1,8 @@
 package io.jvhost.cli;
 
+import io.jvhost.frontend.DeviceMigration;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.migration.DestinationConfig;
-import io.jvhost.migration.DeviceMigration;
 import io.jvhost.migration.MigrationDestination;
 import io.jvhost.migration.Progress;
 import io.jvhost.migration.ProgressListener;

@@ -52,7 +52,8 @@ public record MigrationReport(Duration suspend, Duration save, Duration checkSou
                 channels, packetsPerChannel, human(bytesPerSecond()));
     }
 
-    static String ms(Duration d) {
+    /** {@code d} in milliseconds with two decimals, as the report prints it. */
+    public static String ms(Duration d) {
         return String.format("%.2f", d.toNanos() / 1e6);
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.client.FuseClient;
+import io.jvhost.frontend.DeviceMigration;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
 import io.jvhost.testing.qemu.JvhostDaemon;

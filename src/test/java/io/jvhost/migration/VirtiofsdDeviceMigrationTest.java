@@ -3,6 +3,7 @@ package io.jvhost.migration;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.fs.client.FuseClient;
+import io.jvhost.frontend.DeviceMigration;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
 import io.jvhost.protocol.ProtocolFeature;

@@ -2,10 +2,10 @@ package io.jvhost.migration.bench;
 
 import io.jvhost.devices.synthetic.SyntheticContent;
 import io.jvhost.devices.synthetic.SyntheticStateDevice;
+import io.jvhost.frontend.DeviceMigration;
 import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
-import io.jvhost.migration.DeviceMigration;
 import io.jvhost.migration.MigrationReport;
 import io.jvhost.migration.SourceConfig;
 import java.io.IOException;

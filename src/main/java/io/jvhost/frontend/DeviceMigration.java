@@ -1,8 +1,15 @@
-package io.jvhost.migration;
+package io.jvhost.frontend;
 
-import io.jvhost.frontend.DeviceStateTransfer;
-import io.jvhost.frontend.FrontendClient;
-import io.jvhost.frontend.GuestDriver;
+import io.jvhost.migration.DestinationConfig;
+import io.jvhost.migration.MigrationCancelledException;
+import io.jvhost.migration.MigrationDestination;
+import io.jvhost.migration.MigrationException;
+import io.jvhost.migration.MigrationReport;
+import io.jvhost.migration.MigrationSource;
+import io.jvhost.migration.ReceiveResult;
+import io.jvhost.migration.SendResult;
+import io.jvhost.migration.SourceConfig;
+import io.jvhost.migration.VirtioDeviceState;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.DriverQueue;
