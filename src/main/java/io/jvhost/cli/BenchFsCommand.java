@@ -1,6 +1,6 @@
 package io.jvhost.cli;
 
-import io.jvhost.devices.fs.bench.FsBench;
+import io.jvhost.bench.fs.FsBench;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.jvhost.cli;
 
+import io.jvhost.bench.migration.MigrationBench;
 import io.jvhost.frontend.DeviceMigration;
-import io.jvhost.migration.bench.MigrationBench;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -1,6 +1,6 @@
 package io.jvhost.cli;
 
-import io.jvhost.migration.bench.StreamBench;
+import io.jvhost.bench.migration.StreamBench;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

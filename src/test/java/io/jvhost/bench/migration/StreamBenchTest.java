@@ -1,4 +1,4 @@
-package io.jvhost.migration.bench;
+package io.jvhost.bench.migration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package io.jvhost.migration.bench;
+package io.jvhost.bench.migration;
 
 import io.jvhost.devices.synthetic.SyntheticContent;
 import io.jvhost.devices.synthetic.SyntheticStateDevice;

@@ -1,4 +1,4 @@
-package io.jvhost.migration.bench;
+package io.jvhost.bench.migration;
 
 import io.jvhost.backend.BackendServer;
 import io.jvhost.devices.synthetic.SyntheticStateDevice;

@@ -1,4 +1,4 @@
-package io.jvhost.devices.fs.bench;
+package io.jvhost.bench.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package io.jvhost.devices.fs.bench;
+package io.jvhost.bench.fs;
 
 import io.jvhost.devices.fs.client.FuseClient;
 import io.jvhost.devices.fs.client.FuseClient.OpenFile;

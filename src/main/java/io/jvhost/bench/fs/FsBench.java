@@ -1,6 +1,6 @@
-package io.jvhost.devices.fs.bench;
+package io.jvhost.bench.fs;
 
-import io.jvhost.devices.fs.bench.FsBenchResult.Measurement;
+import io.jvhost.bench.fs.FsBenchResult.Measurement;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
