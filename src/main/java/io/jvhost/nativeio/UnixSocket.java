@@ -94,8 +94,41 @@ public final class UnixSocket implements AutoCloseable {
         return sa;
     }
 
-    /** A listening socket bound to {@code path} (an existing socket file is not removed). */
+    /**
+     * A listening socket bound to {@code path} (an existing file there is not replaced). It is
+     * bound and set listening under a temporary name beside {@code path}, then linked into place:
+     * whoever waits for the file (QEMU, libvirt, a test) may connect as soon as it appears, where
+     * between bind() and listen() a connect would be refused. A path too long for the temporary
+     * name is bound in place.
+     */
     public static UnixSocket listen(Path path, int backlog) throws NativeException {
+        Path staging = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid() + "~");
+        if (staging.toString().getBytes(StandardCharsets.UTF_8).length >= SUN_PATH_MAX) {
+            return bindAndListen(path, backlog);
+        }
+        byte[] stagingName = FileCalls.bytes(staging.toString());
+        unlinkIfThere(stagingName); // left by a process of the same pid that died right there
+        UnixSocket s = bindAndListen(staging, backlog);
+        try {
+            FileCalls.linkat(null, stagingName, null, FileCalls.bytes(path.toString()), 0);
+            return s;
+        } catch (NativeException e) {
+            s.close();
+            throw e;
+        } finally {
+            unlinkIfThere(stagingName);
+        }
+    }
+
+    private static void unlinkIfThere(byte[] path) throws NativeException {
+        try {
+            FileCalls.unlinkat(null, path, 0);
+        } catch (NativeException e) {
+            if (e.errno() != Errno.ENOENT) throw e;
+        }
+    }
+
+    private static UnixSocket bindAndListen(Path path, int backlog) throws NativeException {
         Fd s = newSocket();
         MemorySegment st = Libc.capture();
         try (Arena a = Arena.ofConfined()) {

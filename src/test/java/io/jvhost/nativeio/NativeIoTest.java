@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -90,6 +91,24 @@ class NativeIoTest {
                 assertEquals("hello", new String(dst.array()));
                 client.close();
                 assertThrows(EOFException.class, () -> conn.recvFully(ByteBuffer.allocate(1)));
+            }
+        }
+    }
+
+    @Test
+    void theSocketFileAppearsListeningAndAloneAndAnExistingFileIsKept(@TempDir Path dir) throws Exception {
+        Path path = dir.resolve("s.sock");
+        try (UnixSocket server = UnixSocket.listen(path, 1)) {
+            try (Stream<Path> files = Files.list(dir)) {
+                assertEquals(List.of(path), files.toList(), "no staging name left beside the socket");
+            }
+            NativeException taken = assertThrows(NativeException.class, () -> UnixSocket.listen(path, 1));
+            assertEquals(Errno.EEXIST, taken.errno());
+            try (UnixSocket client = UnixSocket.connect(path); UnixSocket conn = server.accept()) {
+                assertTrue(conn.fd().value() >= 0, "the first server still owns the name");
+            }
+            try (Stream<Path> files = Files.list(dir)) {
+                assertEquals(List.of(path), files.toList(), "a refused listen leaves nothing behind");
             }
         }
     }
