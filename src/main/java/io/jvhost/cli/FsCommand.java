@@ -1,5 +1,6 @@
 package io.jvhost.cli;
 
+import io.jvhost.backend.StatefulDevice;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
 import io.jvhost.devices.fs.passthrough.CachePolicy;
@@ -14,6 +15,8 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,10 +27,34 @@ import picocli.CommandLine.Spec;
  * {@code jvhost fs}: the virtio-fs back-end for QEMU's vhost-user-fs-pci, a drop-in for
  * virtiofsd where the flags mean the same thing (--socket-path, --fd, --shared-dir, --tag,
  * --cache, --xattr, --print-capabilities, --log-level).
+ *
+ * <p>{@link #commandLine} gives the same command to a program that serves this device inside one
+ * of its own (a decorator around it), so that it parses, checks and drops privileges exactly as
+ * {@code jvhost fs} does.
  */
 @Command(name = "fs", mixinStandardHelpOptions = true,
         description = "Serve a directory as a virtio-fs device (QEMU: -device vhost-user-fs-pci).")
-final class FsCommand implements Callable<Integer> {
+public final class FsCommand implements Callable<Integer> {
+    /** What is served in place of the device: the device itself for {@code jvhost fs}. */
+    private final UnaryOperator<StatefulDevice> served;
+
+    FsCommand() {
+        this(UnaryOperator.identity());
+    }
+
+    private FsCommand(UnaryOperator<StatefulDevice> served) {
+        this.served = served;
+    }
+
+    /**
+     * The {@code jvhost fs} command, serving {@code served.apply(device)} instead of the virtio-fs
+     * device its options describe (the device is warmed up and closed as usual); run it with
+     * {@link CommandLine#execute}.
+     */
+    public static CommandLine commandLine(UnaryOperator<StatefulDevice> served) {
+        return new CommandLine(new FsCommand(served));
+    }
+
     @Mixin
     DaemonOptions daemon = new DaemonOptions();
 
@@ -67,10 +94,6 @@ final class FsCommand implements Callable<Integer> {
                     + "non-directories (stripped from new files, EPERM for chmod), such files handed to root (EPERM), "
                     + "file capabilities (security.capability, EPERM). Off by default, as in virtiofsd.")
     boolean denyPrivilegedFiles;
-
-    @Option(names = "--x-state-fault-file", hidden = true, paramLabel = "FILE",
-            description = "Testing only: damage device-state transfers as FILE says (see StateFault).")
-    Path stateFaultFile;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -117,8 +140,7 @@ final class FsCommand implements Callable<Integer> {
         try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration);
                 FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize)) {
             device.warmUpStatePath();
-            if (stateFaultFile != null) device.injectStateFaultsFrom(stateFaultFile);
-            daemon.serve(device, spec);
+            daemon.serve(served.apply(device), spec);
         }
         return 0;
     }

@@ -48,8 +48,6 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     private final FuseServer server;
     private final byte[] config;
     private final java.util.concurrent.ExecutorService pool;
-    /** Testing only (see {@link StateFault}); null in normal use. */
-    private volatile java.nio.file.Path faultFile;
 
     public FsDevice(String tag, FileSystem fs) {
         this(tag, 1, new FuseServer(fs));
@@ -158,12 +156,6 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
 
     // ---- migration ----
 
-    /** Testing only: read a {@link StateFault} from {@code file} at every state transfer. */
-    public FsDevice injectStateFaultsFrom(java.nio.file.Path file) {
-        this.faultFile = file;
-        return this;
-    }
-
     @Override
     public boolean canMigrate() {
         return server.fileSystem() instanceof MigratableFileSystem;
@@ -179,14 +171,9 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         } catch (FsException e) {
             throw new DeviceException("cannot capture the file system's state: " + e.getMessage());
         }
-        StateFault fault = StateFault.readFrom(faultFile);
-        return realOut -> {
-            java.io.ByteArrayOutputStream damaged = fault == StateFault.CORRUPT || fault == StateFault.TRUNCATE
-                    ? new java.io.ByteArrayOutputStream() : null;
-            java.io.OutputStream out = damaged != null ? damaged : realOut;
-            int version = fault == StateFault.FUTURE_VERSION ? 2 : 1;
+        return out -> {
             StateWriter w = StateWriter.create(out, STATE_TYPE);
-            w.section(FUSE_SECTION, version, version, o -> {
+            w.section(FUSE_SECTION, 1, 1, o -> {
                 o.bool(session != null);
                 if (session != null) {
                     o.u32(session.major()).u32(session.minor()).u32(session.sessionMinor()).u32(session.maxReadahead())
@@ -196,25 +183,12 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             });
             captured.writeTo(w);
             w.finish();
-            if (damaged != null) {
-                byte[] blob = damaged.toByteArray();
-                if (fault == StateFault.CORRUPT) blob[blob.length / 2] ^= 0x10;
-                realOut.write(blob, 0, fault == StateFault.TRUNCATE ? blob.length / 2 : blob.length);
-            }
         };
     }
 
     @Override
     public PreparedState prepareLoad(InputStream in) throws IOException, DeviceException {
         MigratableFileSystem fs = migratable();
-        if (StateFault.readFrom(faultFile) == StateFault.STALL_LOAD) {
-            try {
-                Thread.sleep(60_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new DeviceException("interrupted while stalling the load (test fault)");
-            }
-        }
         StateReader.Builder reader = StateReader.forDevice(STATE_TYPE);
         reader.section(FUSE_SECTION, 1, (v, s) -> {
             if (!s.bool()) return Optional.empty();

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jvhost.testing.FaultyFsDaemon;
+import io.jvhost.testing.StateFault;
 import io.jvhost.testing.qemu.JvhostDaemon;
 import io.jvhost.testing.qemu.ManagedProcess;
 import io.jvhost.testing.qemu.QemuGuest;
@@ -23,7 +25,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Broken migrations with real peers: the source jvhost sends a corrupted, a truncated and a
- * "from the future" state, and a destination jvhost is killed in the middle of loading. Each
+ * "from the future" state, and a destination jvhost is killed in the middle of loading (both are
+ * {@link FaultyFsDaemon}s: jvhost fs with a fault-injecting decorator around its device). Each
  * time the destination refuses (CHECK_DEVICE_STATE fails, or its back-end is gone), QEMU
  * reports the migration failed (return path on, so the source hears of the destination's
  * failure), the source VM runs on and its files held open keep working.
@@ -39,8 +42,7 @@ class FsMigrationFaultQemuTest {
         Path sourceFault = run.dir("faults").resolve("source");
         Files.writeString(sourceFault, "");
         Path sa = run.socket("jvhost-src");
-        ManagedProcess a = JvhostDaemon.start(run, "jvhost-src", sa, "fs", "--shared-dir", shared.toString(),
-                "--x-state-fault-file", sourceFault.toString());
+        ManagedProcess a = FaultyFsDaemon.start(run, "jvhost-src", sa, sourceFault, "--shared-dir", shared.toString());
         QemuGuest src = FsMigration.boot(FsMigration.guest(run, "vm-src", sa, a, 200));
         src.qmp().setMigrationCapabilities(Map.of("return-path", true));
         List<String> notes = new ArrayList<>();
@@ -62,8 +64,7 @@ class FsMigrationFaultQemuTest {
         Path stall = run.dir("faults").resolve("destination");
         Files.writeString(stall, StateFault.STALL_LOAD.name());
         Path sk = run.socket("jvhost-killed");
-        ManagedProcess killed = JvhostDaemon.start(run, "jvhost-killed", sk, "fs", "--shared-dir", shared.toString(),
-                "--x-state-fault-file", stall.toString());
+        ManagedProcess killed = FaultyFsDaemon.start(run, "jvhost-killed", sk, stall, "--shared-dir", shared.toString());
         Qmp.MigrationResult r = attempt(run, src, FsMigration.guest(run, "vm-killed", sk, killed, 200), "mig-killed",
                 killed);
         notes.add("destination killed mid-load: " + r.status() + " (" + r.errorDesc() + ")");

@@ -7,29 +7,40 @@ import java.util.List;
 
 /**
  * Starts a jvhost daemon ({@code jvhost <device> --socket-path ...}) as its own process, the way
- * a user or libvirt would, from the classes under test: the CLI main class on the test
- * classpath (Surefire's {@code surefire.test.class.path}), with native access enabled.
+ * a user or libvirt would, from the classes under test: the CLI main class (or a test-side main
+ * class such as {@code io.jvhost.testing.FaultyFsDaemon}) on the test classpath (Surefire's
+ * {@code surefire.test.class.path}), with native access enabled.
  */
 public final class JvhostDaemon {
     private JvhostDaemon() {}
 
     public static List<String> argv(String... args) {
+        return argv(io.jvhost.cli.Main.class, args);
+    }
+
+    /** The command line that runs {@code mainClass} with {@code args}. */
+    public static List<String> argv(Class<?> mainClass, String... args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String cp = System.getProperty("surefire.test.class.path");
         if (cp == null || cp.isBlank()) cp = System.getProperty("java.class.path");
         List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
                 "-cp", cp,
-                "io.jvhost.cli.Main"));
+                mainClass.getName()));
         argv.addAll(List.of(args));
         return argv;
     }
 
     /** Starts {@code jvhost <args...> --socket-path <socket>} and waits for the socket file. */
     public static ManagedProcess start(TestRun run, String name, Path socket, String... args) {
+        return start(run, name, socket, io.jvhost.cli.Main.class, args);
+    }
+
+    /** Starts {@code mainClass <args...> --socket-path <socket>} and waits for the socket file. */
+    public static ManagedProcess start(TestRun run, String name, Path socket, Class<?> mainClass, String... args) {
         List<String> all = new ArrayList<>(List.of(args));
         all.add("--socket-path");
         all.add(socket.toString());
-        ManagedProcess p = run.start(name, argv(all.toArray(String[]::new)));
+        ManagedProcess p = run.start(name, argv(mainClass, all.toArray(String[]::new)));
         UnixSockets.awaitSocketFile(socket, Duration.ofSeconds(30), p);
         return p;
     }

@@ -1,0 +1,120 @@
+package io.jvhost.testing;
+
+import io.jvhost.backend.DeviceException;
+import io.jvhost.backend.StatefulDevice;
+import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.virtqueue.DescriptorChain;
+import io.jvhost.virtqueue.VirtqueueException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.Executor;
+
+/**
+ * A {@link StatefulDevice} that is {@code device} in every way but its state transfers, which
+ * it damages as the {@link StateFault} named in {@code faultFile} says at the time of each
+ * transfer (read anew every time, so a test switches faults between migrations).
+ */
+public final class FaultInjectingDevice implements StatefulDevice {
+    private final StatefulDevice device;
+    private final Path faultFile;
+
+    public FaultInjectingDevice(StatefulDevice device, Path faultFile) {
+        this.device = device;
+        this.faultFile = faultFile;
+    }
+
+    @Override
+    public SavedState captureState() throws DeviceException {
+        SavedState saved = device.captureState();
+        StateFault fault = StateFault.readFrom(faultFile);
+        if (fault == StateFault.NONE) return saved;
+        return out -> {
+            ByteArrayOutputStream blob = new ByteArrayOutputStream();
+            saved.writeTo(blob);
+            out.write(fault.damage(blob.toByteArray()));
+        };
+    }
+
+    @Override
+    public PreparedState prepareLoad(InputStream in) throws IOException, DeviceException {
+        if (StateFault.readFrom(faultFile) == StateFault.STALL_LOAD) {
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DeviceException("interrupted while stalling the load (test fault)");
+            }
+        }
+        return device.prepareLoad(in);
+    }
+
+    // ---- everything else is the device's own ----
+
+    @Override
+    public boolean canMigrate() {
+        return device.canMigrate();
+    }
+
+    @Override
+    public String name() {
+        return device.name();
+    }
+
+    @Override
+    public int virtioDeviceId() {
+        return device.virtioDeviceId();
+    }
+
+    @Override
+    public int queueCount() {
+        return device.queueCount();
+    }
+
+    @Override
+    public int maxQueueSize() {
+        return device.maxQueueSize();
+    }
+
+    @Override
+    public long features() {
+        return device.features();
+    }
+
+    @Override
+    public Set<ProtocolFeature> protocolFeatures() {
+        return device.protocolFeatures();
+    }
+
+    @Override
+    public byte[] config() {
+        return device.config();
+    }
+
+    @Override
+    public void writeConfig(int offset, byte[] data) throws DeviceException {
+        device.writeConfig(offset, data);
+    }
+
+    @Override
+    public void featuresAcknowledged(long features) {
+        device.featuresAcknowledged(features);
+    }
+
+    @Override
+    public long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException, DeviceException {
+        return device.handle(queueIndex, chain);
+    }
+
+    @Override
+    public Executor requestExecutor() {
+        return device.requestExecutor();
+    }
+
+    @Override
+    public void reset() {
+        device.reset();
+    }
+}
