@@ -33,12 +33,26 @@ public interface Device {
      */
     long features();
 
-    /** Protocol features the device needs beyond the server's own (e.g. CONFIG). */
+    /**
+     * Protocol features the device needs beyond the server's own. CONFIG and DEVICE_STATE are
+     * not asked for here: the server offers CONFIG when {@link #hasConfigSpace()} and
+     * DEVICE_STATE when the device is a {@link StatefulDevice} that can migrate.
+     */
     default Set<ProtocolFeature> protocolFeatures() {
         return Set.of();
     }
 
-    /** The device's config space as the driver reads it (virtio spec 4.1.4.3); empty if none. */
+    /**
+     * Whether the device has a config space (virtio spec 4.1.4.3) for the front-end to read with
+     * GET_CONFIG: only then is PROTOCOL_F_CONFIG offered. QEMU's device models that build the
+     * config themselves (vhost-user-rng, vhost-user-fs) warn about a back-end offering it, so a
+     * device without one must not. Asked once per connection, when its session is set up.
+     */
+    default boolean hasConfigSpace() {
+        return false;
+    }
+
+    /** The device's config space as the driver reads it; empty unless {@link #hasConfigSpace()}. */
     default byte[] config() {
         return new byte[0];
     }
