@@ -10,13 +10,14 @@ import java.util.Set;
  * The server owns the protocol, guest memory, rings, notifications and dirty logging; the device
  * says what it offers and turns one descriptor chain into a reply. Chains of one queue are
  * handed over one at a time on that queue's worker thread.
+ *
+ * <p>There is no virtio device id here: vhost-user never carries one, the front-end picks the
+ * device model (QEMU's {@code -device vhost-user-rng-pci}, or {@code vhost-user-device}'s
+ * {@code virtio-id=}) and with it the id the guest sees.
  */
 public interface Device {
     /** Short name for logs and capabilities ("rng", "fs"). */
     String name();
-
-    /** The virtio device id (virtio spec 5: rng 4, fs 26). */
-    int virtioDeviceId();
 
     /** Number of virtqueues (GET_QUEUE_NUM). */
     int queueCount();

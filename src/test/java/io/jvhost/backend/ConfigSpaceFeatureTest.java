@@ -23,7 +23,6 @@ class ConfigSpaceFeatureTest {
     /** A device with the given config space; it may ask for CONFIG itself, which must not matter. */
     private record ConfigDevice(byte[] configSpace, Set<ProtocolFeature> asked) implements Device {
         @Override public String name() { return "config-test"; }
-        @Override public int virtioDeviceId() { return 4; }
         @Override public int queueCount() { return 1; }
         @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
         @Override public Set<ProtocolFeature> protocolFeatures() { return asked; }

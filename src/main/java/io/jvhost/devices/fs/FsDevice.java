@@ -38,7 +38,6 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     public static final String STATE_TYPE = "virtio-fs";
     private static final String FUSE_SECTION = "fuse";
 
-    public static final int VIRTIO_ID_FS = 26;
     /** sizeof(virtio_fs_config.tag). */
     public static final int TAG_SIZE = 36;
     public static final int CONFIG_SIZE = TAG_SIZE + 4;
@@ -118,10 +117,6 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         return "fs";
     }
 
-    @Override
-    public int virtioDeviceId() {
-        return VIRTIO_ID_FS;
-    }
 
     @Override
     public int queueCount() {

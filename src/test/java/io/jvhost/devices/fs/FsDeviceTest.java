@@ -23,7 +23,6 @@ class FsDeviceTest {
     @Test
     void identityFeaturesAndQueues() {
         FsDevice d = new FsDevice("tag", 4, new FuseServer(FuseHarness.defaultFs()));
-        assertEquals(26, d.virtioDeviceId());
         assertEquals("fs", d.name());
         assertEquals(5, d.queueCount(), "hiprio + 4 request queues");
         assertEquals(VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX,
