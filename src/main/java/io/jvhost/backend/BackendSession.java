@@ -46,10 +46,10 @@ import org.slf4j.LoggerFactory;
 public final class BackendSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BackendSession.class);
 
-    /** Protocol features every jvhost back-end implements. */
+    /** Protocol features every jvhost back-end implements (CONFIG and DEVICE_STATE depend on the device). */
     static final Set<ProtocolFeature> BASE_PROTOCOL_FEATURES = EnumSet.of(
             ProtocolFeature.MQ, ProtocolFeature.LOG_SHMFD, ProtocolFeature.REPLY_ACK,
-            ProtocolFeature.CONFIG, ProtocolFeature.RESET_DEVICE,
+            ProtocolFeature.RESET_DEVICE,
             ProtocolFeature.CONFIGURE_MEM_SLOTS, ProtocolFeature.STATUS);
 
     private final Connection connection;
@@ -85,6 +85,10 @@ public final class BackendSession implements AutoCloseable {
         // vhost-user-fs back-end without it, which is the honest answer for a device that can't.
         if (device instanceof StatefulDevice sd && sd.canMigrate()) pf.add(ProtocolFeature.DEVICE_STATE);
         else pf.remove(ProtocolFeature.DEVICE_STATE);
+        // Offered only by devices with a config space, as virtiofsd does (only with --tag): QEMU's
+        // vhost-user-rng/-fs build their config themselves and warn about a back-end offering it.
+        if (device.hasConfigSpace()) pf.add(ProtocolFeature.CONFIG);
+        else pf.remove(ProtocolFeature.CONFIG);
         this.offeredProtocolFeatures = ProtocolFeature.maskOf(pf);
         List<Vring> list = new ArrayList<>();
         for (int i = 0; i < device.queueCount(); i++) list.add(new Vring(i, memory, dirtyLog, device.requestExecutor()));

@@ -10,13 +10,14 @@ import java.util.Set;
  * The server owns the protocol, guest memory, rings, notifications and dirty logging; the device
  * says what it offers and turns one descriptor chain into a reply. Chains of one queue are
  * handed over one at a time on that queue's worker thread.
+ *
+ * <p>There is no virtio device id here: vhost-user never carries one, the front-end picks the
+ * device model (QEMU's {@code -device vhost-user-rng-pci}, or {@code vhost-user-device}'s
+ * {@code virtio-id=}) and with it the id the guest sees.
  */
 public interface Device {
     /** Short name for logs and capabilities ("rng", "fs"). */
     String name();
-
-    /** The virtio device id (virtio spec 5: rng 4, fs 26). */
-    int virtioDeviceId();
 
     /** Number of virtqueues (GET_QUEUE_NUM). */
     int queueCount();
@@ -33,12 +34,26 @@ public interface Device {
      */
     long features();
 
-    /** Protocol features the device needs beyond the server's own (e.g. CONFIG). */
+    /**
+     * Protocol features the device needs beyond the server's own. CONFIG and DEVICE_STATE are
+     * not asked for here: the server offers CONFIG when {@link #hasConfigSpace()} and
+     * DEVICE_STATE when the device is a {@link StatefulDevice} that can migrate.
+     */
     default Set<ProtocolFeature> protocolFeatures() {
         return Set.of();
     }
 
-    /** The device's config space as the driver reads it (virtio spec 4.1.4.3); empty if none. */
+    /**
+     * Whether the device has a config space (virtio spec 4.1.4.3) for the front-end to read with
+     * GET_CONFIG: only then is PROTOCOL_F_CONFIG offered. QEMU's device models that build the
+     * config themselves (vhost-user-rng, vhost-user-fs) warn about a back-end offering it, so a
+     * device without one must not. Asked once per connection, when its session is set up.
+     */
+    default boolean hasConfigSpace() {
+        return false;
+    }
+
+    /** The device's config space as the driver reads it; empty unless {@link #hasConfigSpace()}. */
     default byte[] config() {
         return new byte[0];
     }

@@ -13,6 +13,7 @@ import io.jvhost.nativeio.Capability;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
@@ -61,9 +62,10 @@ public final class FsCommand implements Callable<Integer> {
     @Option(names = "--shared-dir", paramLabel = "DIR", description = "The directory the guest sees.")
     Path sharedDir;
 
-    @Option(names = "--tag", paramLabel = "TAG", defaultValue = "jvhost",
-            description = "The tag in the device's config space (QEMU sets its own from -device ...,tag=; default: ${DEFAULT-VALUE}).")
-    String tag;
+    @Option(names = "--tag", paramLabel = "TAG",
+            description = "Gives the device a config space with this tag and offers PROTOCOL_F_CONFIG, as virtiofsd's --tag; "
+                    + "leave it out for QEMU, which sets its own from -device ...,tag= and warns about the feature.")
+    Optional<String> tag = Optional.empty();
 
     @Option(names = "--num-request-queues", paramLabel = "N", defaultValue = "1",
             description = "Request queues besides the hiprio queue (default: ${DEFAULT-VALUE}).")

@@ -39,10 +39,6 @@ public final class DeviceStateChannelBench {
             return "rawblob";
         }
 
-        @Override
-        public int virtioDeviceId() {
-            return 0x7ffe;
-        }
 
         @Override
         public int queueCount() {

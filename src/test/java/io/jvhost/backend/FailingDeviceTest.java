@@ -49,7 +49,6 @@ class FailingDeviceTest {
         }
 
         @Override public String name() { return "throwing"; }
-        @Override public int virtioDeviceId() { return 4; }
         @Override public int queueCount() { return 1; }
         @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
         @Override public java.util.concurrent.Executor requestExecutor() { return executor; }

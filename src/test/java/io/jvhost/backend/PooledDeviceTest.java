@@ -48,7 +48,6 @@ class PooledDeviceTest {
         }
 
         @Override public String name() { return "slow-echo"; }
-        @Override public int virtioDeviceId() { return 4; }
         @Override public int queueCount() { return 1; }
         @Override public long features() {
             return VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX);

@@ -30,7 +30,6 @@ class RingFairnessTest {
         final List<Integer> order = Collections.synchronizedList(new ArrayList<>());
 
         @Override public String name() { return "recorder"; }
-        @Override public int virtioDeviceId() { return 26; }
         @Override public int queueCount() { return 2; }
         @Override public long features() {
             return VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX);

@@ -30,7 +30,6 @@ class SessionErrorTest {
         }
 
         @Override public String name() { return "bad-config"; }
-        @Override public int virtioDeviceId() { return 4; }
         @Override public int queueCount() { return 1; }
         @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
         @Override public long handle(int queueIndex, DescriptorChain chain) { return 0; }

@@ -58,7 +58,6 @@ class StateTransferErrorTest {
         }
 
         @Override public String name() { return "failing"; }
-        @Override public int virtioDeviceId() { return 4; }
         @Override public int queueCount() { return 1; }
         @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
         @Override public long handle(int queueIndex, DescriptorChain chain) { return 0; }

@@ -75,10 +75,6 @@ public final class SyntheticStateDevice implements StatefulDevice {
         return "synthetic";
     }
 
-    @Override
-    public int virtioDeviceId() {
-        return 0x7fff;
-    }
 
     @Override
     public int queueCount() {

@@ -64,8 +64,8 @@ public final class FaultInjectingDevice implements StatefulDevice {
     }
 
     @Override
-    public int virtioDeviceId() {
-        return device.virtioDeviceId();
+    public boolean hasConfigSpace() {
+        return device.hasConfigSpace();
     }
 
     @Override

@@ -24,10 +24,10 @@ import java.util.Optional;
  * request queues; every queue carries FUSE requests handled by one {@link FuseServer}.
  *
  * <p>The config space (struct virtio_fs_config: a 36-byte NUL-padded tag and le32
- * num_request_queues) is served for front-ends that ask with GET_CONFIG. QEMU's
- * vhost-user-fs-pci does not: it builds that config itself from its {@code tag} and
- * {@code num-request-queues} properties, so the device needs no extra protocol feature and the
- * tag given here is for jvhost's own front-end and for logs.
+ * num_request_queues) exists only when a tag is given, as virtiofsd's --tag: it is then served
+ * for front-ends that ask with GET_CONFIG, and PROTOCOL_F_CONFIG is offered. QEMU's
+ * vhost-user-fs-pci does not ask: it builds that config itself from its {@code tag} and
+ * {@code num-request-queues} properties, and warns about a back-end that offers CONFIG.
  *
  * <p>Migration (DEVICE_STATE) when the file system is a {@link MigratableFileSystem}: the blob
  * ({@code state} format, type "virtio-fs") holds a "fuse" section with the negotiated INIT
@@ -38,12 +38,11 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     public static final String STATE_TYPE = "virtio-fs";
     private static final String FUSE_SECTION = "fuse";
 
-    public static final int VIRTIO_ID_FS = 26;
     /** sizeof(virtio_fs_config.tag). */
     public static final int TAG_SIZE = 36;
     public static final int CONFIG_SIZE = TAG_SIZE + 4;
 
-    private final String tag;
+    private final Optional<String> tag;
     private final int numRequestQueues;
     private final FuseServer server;
     private final byte[] config;
@@ -67,12 +66,21 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
      *                       at once, completed in any order
      */
     public FsDevice(String tag, int numRequestQueues, FuseServer server, int threadPoolSize) {
-        byte[] t = tag.getBytes(StandardCharsets.UTF_8);
-        if (t.length == 0 || t.length > TAG_SIZE) {
+        this(Optional.of(tag), numRequestQueues, server, threadPoolSize);
+    }
+
+    /**
+     * @param tag without one the device has no config space, and PROTOCOL_F_CONFIG is not
+     *            offered, as virtiofsd without --tag: QEMU's vhost-user-fs-pci builds the config
+     *            from its own tag= and warns about a back-end that offers it
+     */
+    public FsDevice(Optional<String> tag, int numRequestQueues, FuseServer server, int threadPoolSize) {
+        byte[] t = tag.orElse("").getBytes(StandardCharsets.UTF_8);
+        if (tag.isPresent() && (t.length == 0 || t.length > TAG_SIZE)) {
             throw new IllegalArgumentException("virtio-fs tag must be 1 to " + TAG_SIZE + " bytes, not " + t.length
-                    + ": " + tag);
+                    + ": " + tag.get());
         }
-        if (tag.indexOf('\0') >= 0) throw new IllegalArgumentException("virtio-fs tag contains NUL");
+        if (tag.orElse("").indexOf('\0') >= 0) throw new IllegalArgumentException("virtio-fs tag contains NUL");
         if (numRequestQueues < 1 || numRequestQueues > 1023) {
             throw new IllegalArgumentException("request queues must be 1 to 1023: " + numRequestQueues);
         }
@@ -85,13 +93,12 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         this.pool = threadPoolSize == 0 ? null : java.util.concurrent.Executors.newFixedThreadPool(threadPoolSize,
                 Thread.ofPlatform().name("jvhost-fs-pool-", 0).daemon().factory());
         this.server = server;
-        ByteBuffer c = ByteBuffer.allocate(CONFIG_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        c.put(t).position(TAG_SIZE);
-        c.putInt(numRequestQueues);
+        ByteBuffer c = ByteBuffer.allocate(tag.isPresent() ? CONFIG_SIZE : 0).order(ByteOrder.LITTLE_ENDIAN);
+        if (tag.isPresent()) c.put(t).position(TAG_SIZE).putInt(numRequestQueues);
         this.config = c.array();
     }
 
-    public String tag() {
+    public Optional<String> tag() {
         return tag;
     }
 
@@ -108,10 +115,6 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         return "fs";
     }
 
-    @Override
-    public int virtioDeviceId() {
-        return VIRTIO_ID_FS;
-    }
 
     @Override
     public int queueCount() {
@@ -128,6 +131,11 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     @Override
     public java.util.concurrent.Executor requestExecutor() {
         return pool;
+    }
+
+    @Override
+    public boolean hasConfigSpace() {
+        return tag.isPresent();
     }
 
     @Override

@@ -25,10 +25,6 @@ public final class RngDevice implements Device {
         return "rng";
     }
 
-    @Override
-    public int virtioDeviceId() {
-        return 4;
-    }
 
     @Override
     public int queueCount() {

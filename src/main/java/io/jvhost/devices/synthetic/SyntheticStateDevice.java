@@ -74,10 +74,6 @@ public final class SyntheticStateDevice implements StatefulDevice {
         return "synthetic";
     }
 
-    @Override
-    public int virtioDeviceId() {
-        return 0x7fff; // no virtio id: only jvhost's own front-end drives it
-    }
 
     @Override
     public int queueCount() {

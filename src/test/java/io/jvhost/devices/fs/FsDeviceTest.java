@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,7 +23,6 @@ class FsDeviceTest {
     @Test
     void identityFeaturesAndQueues() {
         FsDevice d = new FsDevice("tag", 4, new FuseServer(FuseHarness.defaultFs()));
-        assertEquals(26, d.virtioDeviceId());
         assertEquals("fs", d.name());
         assertEquals(5, d.queueCount(), "hiprio + 4 request queues");
         assertEquals(VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX,
@@ -39,6 +39,17 @@ class FsDeviceTest {
         assertEquals(3, ByteBuffer.wrap(c, 36, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
         byte[] full = new FsDevice("x".repeat(36), 1, new FuseServer(FuseHarness.defaultFs())).config();
         assertEquals("x".repeat(36), new String(full, 0, 36, StandardCharsets.UTF_8), "a 36-byte tag has no NUL");
+    }
+
+    @Test
+    void withoutATagThereIsNoConfigSpace() {
+        FsDevice untagged = new FsDevice(Optional.empty(), 2, new FuseServer(FuseHarness.defaultFs()), 0);
+        assertFalse(untagged.hasConfigSpace(), "as virtiofsd without --tag: no PROTOCOL_F_CONFIG for QEMU to warn about");
+        assertEquals(0, untagged.config().length);
+        assertEquals(3, untagged.queueCount());
+        FsDevice tagged = new FsDevice("t", 2, new FuseServer(FuseHarness.defaultFs()));
+        assertTrue(tagged.hasConfigSpace());
+        assertEquals(FsDevice.CONFIG_SIZE, tagged.config().length);
     }
 
     @Test

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -35,9 +36,10 @@ class FsQemuTest {
         MemoryFs fs = FuseHarness.defaultFs();
         String hostText = "written by the host\nsecond line\n";
         fs.addFile("host.txt", hostText.getBytes(StandardCharsets.UTF_8));
-        // A different tag on our side: QEMU's vhost-user-fs-pci builds the guest's config space
-        // from its own tag= property and never asks the back-end (GET_CONFIG), so "myfs" mounts.
-        FsDevice device = new FsDevice("jvhost-side-tag", 1, new FuseServer(fs));
+        // No tag on our side, as `jvhost fs` without --tag (and virtiofsd): QEMU's vhost-user-fs-pci
+        // builds the guest's config space from its own tag= property and never asks the back-end
+        // (GET_CONFIG), so "myfs" mounts, and no PROTOCOL_F_CONFIG is offered for QEMU to warn about.
+        FsDevice device = new FsDevice(Optional.empty(), 1, new FuseServer(fs), 0);
         Path socket = run.socket("fs");
         BackendServer server = run.register(BackendServer.listen(socket, device));
         Thread serving = Thread.ofPlatform().daemon().name("fs-backend").start(() -> {
@@ -62,6 +64,8 @@ class FsQemuTest {
         MatchResult ok = vm.awaitSerialLine("^FS-(OK|FAIL) (.*)", STEP);
         assertEquals("OK", ok.group(1), ok::group);
         assertEquals(0, vm.awaitExit(STEP), "QEMU exit code after the guest powered off");
+        assertFalse(vm.qemuLog().contains(QemuGuest.UNWANTED_CONFIG_WARNING),
+                () -> "QEMU builds the fs config itself: no PROTOCOL_F_CONFIG for it: " + vm.qemuLogPath());
         serving.join(10_000);
 
         String expected = "jvhost-guest token=" + token + " kernel=" + run.deps().guestKernel().release() + "\n";

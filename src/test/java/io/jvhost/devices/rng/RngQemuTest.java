@@ -48,6 +48,8 @@ class RngQemuTest {
         assertTrue(m.find(), result.group());
         assertEquals(bytes, Integer.parseInt(m.group(1)));
         assertEquals(0, vm.awaitExit(Duration.ofSeconds(60)), "QEMU exit code after the guest powered off");
+        assertFalse(vm.qemuLog().contains(QemuGuest.UNWANTED_CONFIG_WARNING),
+                () -> "rng has no config space, so no PROTOCOL_F_CONFIG: " + vm.qemuLogPath());
         double secs = (System.nanoTime() - t0) / 1e9;
         // QEMU really talked vhost-user to us: ring setup and kicks went through the protocol.
         String trace = vm.traceLog();

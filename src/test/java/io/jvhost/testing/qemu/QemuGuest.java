@@ -103,6 +103,21 @@ public final class QemuGuest implements AutoCloseable {
         }
     }
 
+    /** QEMU's stdout/stderr so far ("" if none). */
+    public String qemuLog() {
+        try {
+            return Files.readString(process.log(), StandardCharsets.ISO_8859_1);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /**
+     * QEMU's warning about a back-end offering PROTOCOL_F_CONFIG to a device model that builds
+     * its config space itself (vhost-user-rng-pci, vhost-user-fs-pci).
+     */
+    public static final String UNWANTED_CONFIG_WARNING = "supports VHOST_USER_PROTOCOL_F_CONFIG but QEMU does not";
+
     /** The complete lines of the serial console so far. */
     public synchronized List<String> serialLines() {
         refresh(!process.isAlive());
