@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every jvhost test: first installs what the tests need (QEMU 10, virtiofsd 1.13, a Debian
 # guest kernel, busybox; see install-test-deps.sh), then `mvn verify` on JDK 25.
-# Tests tagged "qemu" boot real guests and are never skipped; extra Maven args pass through,
-# e.g. scripts/test.sh -Dtest='io.jvhost.protocol.**'.
+# Unit tests run in the test phase (Surefire); tests tagged "qemu" boot real guests or start
+# virtiofsd, run in integration-test (Failsafe) and are never skipped. Extra Maven args pass
+# through, e.g. scripts/test.sh -Dtest='io.jvhost.protocol.**' -Dit.test=FsQemuTest.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/common.sh"

@@ -21,7 +21,7 @@ public final class MissingTestDependencyException extends IllegalStateException 
     private static String message(String what) {
         String ci = "true".equalsIgnoreCase(System.getenv("CI"))
                 ? " (CI=true: missing test dependencies are a hard failure.)"
-                : " (To leave the QEMU tests out of a local build on purpose: mvn test -DexcludedGroups=qemu.)";
+                : " (The QEMU tests run in integration-test: `mvn test` alone leaves them out.)";
         return "QEMU test dependency missing: " + what + ". " + HINT + ci;
     }
 }
