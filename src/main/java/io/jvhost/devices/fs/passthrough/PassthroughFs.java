@@ -335,7 +335,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 } else {
                     if (n.isDirectory()) throw new FsException(Errno.EISDIR);
                     if (!n.isRegularFile()) throw new FsException(Errno.EINVAL, "truncate of a special file");
-                    try (Fd w = reopen(n, Libc.O_WRONLY)) {
+                    try (Fd w = openFile(n.fd, n.fileType, Libc.O_WRONLY)) {
                         Libc.ftruncate(w, a.size());
                     }
                 }
@@ -718,11 +718,6 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         } catch (NativeException e) {
             return null; // the file system has no handles (EOPNOTSUPP): paths only
         }
-    }
-
-    /** A real descriptor for a regular file's node (never a path in the share). */
-    private Fd reopen(Inode n, int flags) throws FsException, NativeException {
-        return openFile(n.fd, n.fileType, flags);
     }
 
     /** {@link NodeOpener#file}, after the --deny-privileged-files check of what is opened. */
