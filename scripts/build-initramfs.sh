@@ -14,7 +14,7 @@
 # Every module is checked against the guest kernel's config: =y means built in (nothing copied),
 # =m copies the .ko (or unpacks .ko.xz), anything else fails. The kernel ships no modules.dep, so
 # the load order of the standard modules is fixed in the guest's /init
-# (src/test/resources/guest/init.sh); keep the two lists in sync.
+# (testkit/src/main/resources/guest/init.sh); keep the two lists in sync.
 #
 # Locations come from scripts/common.sh (JVHOST_DEPS, GUEST_KERNEL_ROOT; BUSYBOX overrides the
 # busybox binary). Rebuilt every time (well under a second); the Java harness caches the result.

@@ -1,0 +1,17 @@
+/**
+ * The {@code jvhost} command: the CLI, the demo, the benches, and the devices that exist for them
+ * (the synthetic state device). Nothing is exported except to the test kit, which
+ * starts fault-injecting daemons through the CLI; picocli reads the commands reflectively.
+ */
+module io.jvhost.app {
+    requires io.jvhost.core;
+    requires io.jvhost.migration;
+    requires io.jvhost.fs;
+    requires io.jvhost.rng;
+    requires info.picocli;
+    requires java.management;
+    requires jdk.management;
+
+    exports io.jvhost.cli to io.jvhost.testkit;
+    opens io.jvhost.cli to info.picocli;
+}
