@@ -347,6 +347,7 @@ public final class DeviceMigration {
      * {@code b} must have done {@link GuestDriver#connectDevice} only. On failure the driver runs
      * on A again, {@code b} is closed, and the failure is thrown.
      */
+    @SuppressWarnings("try") // a failed send closes the destination early, so its receiver returns before the join
     public static MigrationReport migrate(GuestDriver driver, FrontendClient b, String deviceType, SourceConfig config,
             StateFilter filter) throws IOException {
         DestinationConfig dc = DestinationConfig.forDevice(deviceType, b.getFeatures())

@@ -234,7 +234,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(name);
         Names.symlinkTarget(target);
         try (Inode dir = inodes.pin(parent)) {
-            try (CallerIdentity id = CallerIdentity.become(ctx, 0)) {
+            try (CallerIdentity _ = CallerIdentity.become(ctx, 0)) {
                 FileCalls.symlinkat(target, dir.fd, name);
             }
             return lookupAndCount(dir, name);
