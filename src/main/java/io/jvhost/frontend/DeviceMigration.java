@@ -402,10 +402,10 @@ public final class DeviceMigration {
             throw resumeAndFail(driver, b, new MigrationException("the destination failed after its OK: "
                     + e.getCause().getMessage(), e.getCause()));
         } catch (TimeoutException e) {
-            throw resumeAndFail(driver, b, new MigrationException("the destination did not finish after its OK"));
+            throw resumeAndFail(driver, b, new MigrationException("the destination did not finish after its OK", e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw resumeAndFail(driver, b, new MigrationCancelledException("interrupted"));
+            throw resumeAndFail(driver, b, new MigrationCancelledException("interrupted", e));
         }
     }
 

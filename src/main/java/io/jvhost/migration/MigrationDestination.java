@@ -277,7 +277,7 @@ public final class MigrationDestination implements AutoCloseable {
                 throw failure.cause();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                failure.fail(new MigrationException("interrupted"));
+                failure.fail(new MigrationException("interrupted", e));
                 throw failure.cause();
             } catch (IOException e) {
                 failure.failTransport(new ConnectionLostException("main channel failed: " + e.getMessage(), e));
@@ -290,9 +290,9 @@ public final class MigrationDestination implements AutoCloseable {
             try {
                 m = ControlCodec.read(in);
             } catch (SocketTimeoutException e) {
-                throw new MigrationException("source sent no Hello within " + config.acceptTimeout());
+                throw new MigrationException("source sent no Hello within " + config.acceptTimeout(), e);
             } catch (EOFException e) {
-                throw new MigrationException("source closed the main channel before its Hello");
+                throw new MigrationException("source closed the main channel before its Hello", e);
             }
             if (!(m instanceof ControlMessage.Hello h)) {
                 throw new MigrationException("source sent " + m.getClass().getSimpleName() + " instead of Hello");
@@ -439,13 +439,13 @@ public final class MigrationDestination implements AutoCloseable {
                     perChannel.incrementAndGet(channel);
                 }
             } catch (SocketTimeoutException e) {
-                failure.fail(new MigrationException(name + " sent nothing for " + config.idleTimeout()));
+                failure.fail(new MigrationException(name + " sent nothing for " + config.idleTimeout(), e));
             } catch (ConnectionLostException e) {
                 failure.failTransport(e);
             } catch (MigrationException e) {
                 failure.fail(e);
             } catch (InterruptedException e) {
-                failure.fail(new MigrationException(name + " reader interrupted"));
+                failure.fail(new MigrationException(name + " reader interrupted", e));
             } catch (IOException e) {
                 failure.failTransport(new ConnectionLostException(name + " failed: " + e.getMessage(), e));
             }
@@ -536,7 +536,7 @@ public final class MigrationDestination implements AutoCloseable {
                 either.get(config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 throw new MigrationException("source sent no End message within " + config.idleTimeout()
-                        + " after its last packet");
+                        + " after its last packet", e);
             } catch (ExecutionException e) {
                 throw new MigrationException("unexpected failure", e.getCause());
             }
@@ -566,7 +566,7 @@ public final class MigrationDestination implements AutoCloseable {
                 }
             } catch (EOFException e) {
                 if (!answered) {
-                    failure.failTransport(new ConnectionLostException("source closed the main channel"));
+                    failure.failTransport(new ConnectionLostException("source closed the main channel", e));
                 }
             } catch (MigrationException e) {
                 failure.fail(e);

@@ -180,9 +180,9 @@ public final class MigrationSource {
                 case ControlMessage.Ok o -> throw new MigrationException("destination sent Ok before any state");
             }
         } catch (SocketTimeoutException e) {
-            throw new MigrationException("destination did not accept the handshake within " + config.connectTimeout());
+            throw new MigrationException("destination did not accept the handshake within " + config.connectTimeout(), e);
         } catch (EOFException e) {
-            throw new MigrationException("destination closed the main channel during the handshake");
+            throw new MigrationException("destination closed the main channel during the handshake", e);
         }
         main.setSoTimeout(0);
     }
@@ -208,7 +208,7 @@ public final class MigrationSource {
         } catch (IOException e) {
             failure.failTransport(new ConnectionLostException("state channel " + channel + " failed: " + e.getMessage(), e));
         } catch (InterruptedException e) {
-            failure.fail(new MigrationException("state channel " + channel + " sender interrupted"));
+            failure.fail(new MigrationException("state channel " + channel + " sender interrupted", e));
         }
     }
 
@@ -224,7 +224,7 @@ public final class MigrationSource {
                 case ControlMessage.End e -> failure.fail(new MigrationException("destination sent End"));
             }
         } catch (EOFException e) {
-            failure.failTransport(new ConnectionLostException("destination closed the main channel"));
+            failure.failTransport(new ConnectionLostException("destination closed the main channel", e));
         } catch (MigrationException e) {
             failure.fail(e);
         } catch (IOException e) {
@@ -242,10 +242,10 @@ public final class MigrationSource {
                 either.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             }
         } catch (TimeoutException e) {
-            throw new MigrationException("no answer for " + description + " within " + timeout);
+            throw new MigrationException("no answer for " + description + " within " + timeout, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new MigrationCancelledException("interrupted while waiting for " + description);
+            throw new MigrationCancelledException("interrupted while waiting for " + description, e);
         } catch (ExecutionException e) {
             throw new MigrationException("unexpected failure waiting for " + description, e.getCause());
         }

@@ -76,7 +76,9 @@ final class LoadSession {
         try {
             return utf8.reset().decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
-            throw blob.fail("string is not valid UTF-8");
+            StateFormatException f = blob.fail("string is not valid UTF-8");
+            f.initCause(e);
+            throw f;
         }
     }
 

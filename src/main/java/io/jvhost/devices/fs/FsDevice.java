@@ -177,7 +177,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         try {
             captured = fs.capture();
         } catch (FsException e) {
-            throw new DeviceException("cannot capture the file system's state: " + e.getMessage());
+            throw new DeviceException("cannot capture the file system's state: " + e.getMessage(), e);
         }
         return out -> {
             StateWriter w = StateWriter.create(out, STATE_TYPE);
@@ -214,7 +214,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         try {
             prepared = fs.prepare(loaded);
         } catch (FsException e) {
-            throw new DeviceException("cannot restore the file system: " + e.getMessage());
+            throw new DeviceException("cannot restore the file system: " + e.getMessage(), e);
         }
         return new PreparedState() {
             @Override

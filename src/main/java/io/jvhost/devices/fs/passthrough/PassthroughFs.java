@@ -135,7 +135,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         try {
             saved = FsStateCodec.read(state);
         } catch (FsStateCodec.StructureException e) {
-            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage());
+            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
         }
         FsRestorer.Restored r = new FsRestorer(inodes.root(), config, migration).restore(saved);
         return new Prepared() {
@@ -739,7 +739,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     static FsException fsError(NativeException e) {
-        return new FsException(e.errno(), e.getMessage());
+        return new FsException(e.errno(), e.getMessage(), e);
     }
 
     static Attr attr(Stat s) {
