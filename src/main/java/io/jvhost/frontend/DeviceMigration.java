@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * unfinished load never commits), so the guest continues on A.
  */
 public final class DeviceMigration {
-    private static final Logger log = LoggerFactory.getLogger(DeviceMigration.class);
+    private static final Logger LOG = LoggerFactory.getLogger(DeviceMigration.class);
     /** How long A may pause while writing, or B while reading, before the transfer gives up. */
     public static final Duration STATE_IDLE_TIMEOUT = Duration.ofSeconds(30);
     /** Small packets so a state's first bytes leave while A is still writing the rest. */
@@ -117,7 +117,7 @@ public final class DeviceMigration {
             long r = System.nanoTime();
             try {
                 driver.resume();
-                log.info("migration failed, the source resumed in {} ms: {}", MigrationReport.ms(since(r)),
+                LOG.info("migration failed, the source resumed in {} ms: {}", MigrationReport.ms(since(r)),
                         e.getMessage());
             } catch (IOException | RuntimeException resumeFailure) {
                 e.addSuppressed(resumeFailure);
@@ -232,7 +232,7 @@ public final class DeviceMigration {
                 channel.close();
                 transfer.check();
             } catch (IOException e) {
-                log.debug("CHECK on the source after an abandoned save: {}", e.getMessage());
+                LOG.debug("CHECK on the source after an abandoned save: {}", e.getMessage());
             }
         }
     }
@@ -326,7 +326,7 @@ public final class DeviceMigration {
             try {
                 channel.close();
             } catch (IOException e) {
-                log.debug("closing an abandoned load channel: {}", e.getMessage());
+                LOG.debug("closing an abandoned load channel: {}", e.getMessage());
             }
         }
 

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * open and the caller sees a {@link MigrationException}; the source learns the reason.
  */
 public final class MigrationDestination implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(MigrationDestination.class);
+    private static final Logger LOG = LoggerFactory.getLogger(MigrationDestination.class);
     /** The CONFIG_STATE packet holds a small encoded VirtioDeviceState, never this much. */
     static final int MAX_CONFIG_PACKET = 1 << 20;
 
@@ -136,10 +136,10 @@ public final class MigrationDestination implements AutoCloseable {
                             mains.add(new Opening(s, p), s);
                             return;
                         }
-                        log.warn("ignoring a state channel from {} for session {}: no migration in progress",
+                        LOG.warn("ignoring a state channel from {} for session {}: no migration in progress",
                                 s.getRemoteSocketAddress(), p.session());
                     } catch (IOException e) {
-                        log.warn("ignoring a connection from {}: {}", s.getRemoteSocketAddress(), e.getMessage());
+                        LOG.warn("ignoring a connection from {}: {}", s.getRemoteSocketAddress(), e.getMessage());
                     }
                     closeQuietly(s);
                 });
@@ -188,7 +188,7 @@ public final class MigrationDestination implements AutoCloseable {
         try {
             s.close();
         } catch (IOException e) {
-            log.debug("close: {}", e.toString());
+            LOG.debug("close: {}", e.toString());
         }
     }
 
@@ -368,7 +368,7 @@ public final class MigrationDestination implements AutoCloseable {
                     while ((a = arrivals.poll()) != null) {
                         if (a.rejection() != null) {
                             // A stray or stale connection must not take down the migration in progress.
-                            log.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(),
+                            LOG.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(),
                                     a.rejection());
                             rejected.add(a.rejection());
                             a.socket().close();
@@ -592,7 +592,7 @@ public final class MigrationDestination implements AutoCloseable {
                         ControlCodec.write(mainOut, new ControlMessage.Abort("destination failed: " + cause.getMessage()));
                         main.shutdownOutput();
                     } catch (IOException e) {
-                        log.debug("could not tell the source why: {}", e.toString());
+                        LOG.debug("could not tell the source why: {}", e.toString());
                     }
                 }
             }
@@ -602,7 +602,7 @@ public final class MigrationDestination implements AutoCloseable {
             if (w != null) {
                 w.abort(cause);
             }
-            log.info("migration destination failed: {}", cause.getMessage());
+            LOG.info("migration destination failed: {}", cause.getMessage());
         }
 
         private void closeStateChannels() {
@@ -612,7 +612,7 @@ public final class MigrationDestination implements AutoCloseable {
                         try {
                             s.close();
                         } catch (IOException e) {
-                            log.debug("close: {}", e.toString());
+                            LOG.debug("close: {}", e.toString());
                         }
                     }
                 }
@@ -626,7 +626,7 @@ public final class MigrationDestination implements AutoCloseable {
                     try {
                         s.close();
                     } catch (IOException e) {
-                        log.debug("close: {}", e.toString());
+                        LOG.debug("close: {}", e.toString());
                     }
                 }
                 sessionSockets.clear();
@@ -634,7 +634,7 @@ public final class MigrationDestination implements AutoCloseable {
             try {
                 server.setSoTimeout(0);
             } catch (IOException e) {
-                log.debug("server socket: {}", e.toString());
+                LOG.debug("server socket: {}", e.toString());
             }
         }
     }

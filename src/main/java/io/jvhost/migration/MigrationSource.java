@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class MigrationSource {
-    private static final Logger log = LoggerFactory.getLogger(MigrationSource.class);
+    private static final Logger LOG = LoggerFactory.getLogger(MigrationSource.class);
 
     private final SourceConfig config;
     private final FirstFailure failure = new FirstFailure();
@@ -270,13 +270,13 @@ public final class MigrationSource {
                     }
                 }
             } catch (IOException e) {
-                log.debug("could not tell the destination why: {}", e.toString());
+                LOG.debug("could not tell the destination why: {}", e.toString());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
         closeAll();
-        log.info("migration source failed: {}", cause.getMessage());
+        LOG.info("migration source failed: {}", cause.getMessage());
     }
 
     private void closeAll() {
@@ -288,7 +288,7 @@ public final class MigrationSource {
             try {
                 s.close();
             } catch (IOException e) {
-                log.debug("close: {}", e.toString());
+                LOG.debug("close: {}", e.toString());
             }
         }
     }
