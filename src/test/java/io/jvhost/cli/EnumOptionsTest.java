@@ -68,36 +68,16 @@ class EnumOptionsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"never,NEVER", "AUTO,AUTO", "Always,ALWAYS"})
-    void cacheWordsParseInAnyCase(String word, CachePolicy expected) {
-        FsCommand fs = new FsCommand();
-        new CommandLine(fs).parseArgs("--cache", word);
-        assertEquals(expected, fs.cache);
-    }
-
-    @ParameterizedTest
-    @CsvSource({"find-paths,FIND_PATHS", "file-handles,FILE_HANDLES", "FILE_HANDLES,FILE_HANDLES",
-            "File-Handles,FILE_HANDLES"})
-    void migrationModeWordsParseWithDashesOrUnderscores(String word, MigrationMode expected) {
-        FsCommand fs = new FsCommand();
-        new CommandLine(fs).parseArgs("--migration-mode", word);
-        assertEquals(expected, fs.migrationMode);
-    }
-
-    @ParameterizedTest
-    @CsvSource({"abort,ABORT", "guest-error,GUEST_ERROR", "guest_error,GUEST_ERROR"})
-    void migrationOnErrorWordsParse(String word, MigrationOnError expected) {
-        FsCommand fs = new FsCommand();
-        new CommandLine(fs).parseArgs("--migration-on-error", word);
-        assertEquals(expected, fs.migrationOnError);
-    }
-
-    @ParameterizedTest
-    @CsvSource({"error,ERROR", "warn,WARN", "debug,DEBUG", "TRACE,TRACE", "off,OFF"})
-    void logLevelWordsParse(String word, DaemonOptions.LogLevel expected) {
-        RngCommand rng = new RngCommand();
-        new CommandLine(rng).parseArgs("--log-level", word);
-        assertEquals(expected, rng.daemon.logLevel);
+    @CsvSource({"fs,--cache,never,NEVER", "fs,--cache,AUTO,AUTO", "fs,--cache,Always,ALWAYS",
+            "fs,--migration-mode,find-paths,FIND_PATHS", "fs,--migration-mode,file-handles,FILE_HANDLES",
+            "fs,--migration-mode,FILE_HANDLES,FILE_HANDLES", "fs,--migration-mode,File-Handles,FILE_HANDLES",
+            "fs,--migration-on-error,abort,ABORT", "fs,--migration-on-error,guest-error,GUEST_ERROR",
+            "fs,--migration-on-error,guest_error,GUEST_ERROR", "rng,--log-level,error,ERROR",
+            "rng,--log-level,warn,WARN", "rng,--log-level,debug,DEBUG", "rng,--log-level,TRACE,TRACE",
+            "rng,--log-level,off,OFF", "fs,--log-level,Info,INFO"})
+    void theWordsParseInAnyCaseWithDashesOrUnderscores(String command, String option, String word, String constant) {
+        CommandLine.ParseResult parsed = new CommandLine(new Main()).parseArgs(command, option, word).subcommand();
+        assertEquals(constant, parsed.<Enum<?>>matchedOptionValue(option, null).name());
     }
 
     @Test
