@@ -22,9 +22,15 @@ final class DaemonOptions {
     @Option(names = "--print-capabilities", description = "Print the back-end's capabilities as JSON and exit.")
     boolean printCapabilities;
 
+    /** SLF4J simple logger's levels, as virtiofsd's --log-level. */
+    enum LogLevel {
+        ERROR, WARN, INFO, DEBUG, TRACE, OFF
+    }
+
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
-            description = "error, warn, info, debug or trace (default: ${DEFAULT-VALUE}).")
-    String logLevel;
+            converter = Spelled.Level.class, completionCandidates = Spelled.Level.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    LogLevel logLevel;
 
     /**
      * Serves {@code device} on the chosen endpoint until the server is closed (the JVM's
@@ -55,6 +61,6 @@ final class DaemonOptions {
     }
 
     void applyLogLevel() {
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", Spelled.spelling(logLevel));
     }
 }

@@ -12,7 +12,6 @@ import io.jvhost.devices.fs.passthrough.PassthroughFs;
 import io.jvhost.nativeio.Capability;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -76,17 +75,22 @@ public final class FsCommand implements Callable<Integer> {
     int threadPoolSize;
 
     @Option(names = "--cache", paramLabel = "POLICY", defaultValue = "auto",
-            description = "Guest caching: never, auto (1 s) or always (default: ${DEFAULT-VALUE}).")
-    String cache;
+            converter = Spelled.Cache.class, completionCandidates = Spelled.Cache.class,
+            description = "How long the guest caches names and attributes: ${COMPLETION-CANDIDATES} "
+                    + "(not at all, 1 s, a day; default: ${DEFAULT-VALUE}).")
+    CachePolicy cache;
 
     @Option(names = "--migration-mode", paramLabel = "MODE", defaultValue = "find-paths",
-            description = "How the state names files for the destination: find-paths or file-handles (default: ${DEFAULT-VALUE}).")
-    String migrationMode;
+            converter = Spelled.Mode.class, completionCandidates = Spelled.Mode.class,
+            description = "How the state names files for the destination: ${COMPLETION-CANDIDATES} "
+                    + "(default: ${DEFAULT-VALUE}).")
+    MigrationMode migrationMode;
 
     @Option(names = "--migration-on-error", paramLabel = "ACTION", defaultValue = "abort",
-            description = "A file the destination cannot reopen: abort (the migration fails) or guest-error "
-                    + "(that file answers EIO) (default: ${DEFAULT-VALUE}).")
-    String migrationOnError;
+            converter = Spelled.OnError.class, completionCandidates = Spelled.OnError.class,
+            description = "A file the destination cannot reopen: ${COMPLETION-CANDIDATES} (the migration fails, "
+                    + "that file answers EIO; default: ${DEFAULT-VALUE}).")
+    MigrationOnError migrationOnError;
 
     @Option(names = "--xattr", description = "Serve extended attributes (off by default, as in virtiofsd).")
     boolean xattr;
@@ -124,22 +128,9 @@ public final class FsCommand implements Callable<Integer> {
         if (daemon.endpoint == null) throw new ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
         if (sharedDir == null) throw new ParameterException(spec.commandLine(), "--shared-dir is required");
         if (!Files.isDirectory(sharedDir)) throw new ParameterException(spec.commandLine(), "--shared-dir " + sharedDir + " is not a directory");
-        CachePolicy policy;
-        try {
-            policy = CachePolicy.valueOf(cache.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--cache must be never, auto or always, not " + cache);
-        }
-        MigrationConfig migration;
-        try {
-            migration = new MigrationConfig(MigrationMode.parse(migrationMode), MigrationOnError.parse(migrationOnError));
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--migration-mode is find-paths or file-handles, "
-                    + "--migration-on-error is abort or guest-error");
-        }
         daemon.reducePrivileges(CAPABILITIES, spec);
-        PassthroughConfig config = new PassthroughConfig(policy, xattr, true, denyPrivilegedFiles);
-        try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration);
+        PassthroughConfig config = new PassthroughConfig(cache, xattr, true, denyPrivilegedFiles);
+        try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize)) {
             device.warmUpStatePath();
             daemon.serve(served.apply(device), spec);

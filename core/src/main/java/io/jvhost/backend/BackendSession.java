@@ -564,7 +564,7 @@ public final class BackendSession implements AutoCloseable {
             requireSuspended("load");
             prepared.commit();
         } catch (RequestRejected e) {
-            throw new DeviceException(e.getMessage());
+            throw new DeviceException(e.getMessage(), e);
         } finally {
             for (int i = rings.size() - 1; i >= 0; i--) rings.get(i).lock.unlock();
         }

@@ -43,8 +43,7 @@ public final class Libc {
             SPLICE_F_GIFT = 8;
     public static final int POLLIN = 1, POLLOUT = 4, POLLERR = 8, POLLHUP = 0x10, POLLNVAL = 0x20;
 
-    static final Linker LINKER = Linker.nativeLinker();
-    static final SymbolLookup LOOKUP = LINKER.defaultLookup();
+    static final SymbolLookup LOOKUP = Linker.nativeLinker().defaultLookup();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO_HANDLE =
             CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -58,11 +57,11 @@ public final class Libc {
         Linker.Option[] opts = new Linker.Option[extra.length + 1];
         opts[0] = CAPTURE_ERRNO;
         System.arraycopy(extra, 0, opts, 1, extra.length);
-        return LINKER.downcallHandle(symbol(name), fd, opts);
+        return NativeAccess.downcall(symbol(name), fd, opts);
     }
 
     static MethodHandle plainCall(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(symbol(name), fd);
+        return NativeAccess.downcall(symbol(name), fd);
     }
 
     private static MemorySegment symbol(String name) {
@@ -387,7 +386,7 @@ public final class Libc {
         try {
             MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
             if (s.address() == 0) return "errno " + errno;
-            return s.reinterpret(256).getString(0);
+            return NativeAccess.sized(s, 256).getString(0);
         } catch (Throwable t) {
             return "errno " + errno;
         }

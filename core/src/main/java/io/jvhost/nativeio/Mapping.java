@@ -24,7 +24,7 @@ public final class Mapping implements AutoCloseable {
         int prot = Libc.PROT_READ | (writable ? Libc.PROT_WRITE : 0);
         MemorySegment raw = Libc.mmap(size, prot, Libc.MAP_SHARED, fd.value(), offset);
         Arena arena = Arena.ofShared();
-        MemorySegment seg = raw.reinterpret(size, arena, s -> Libc.munmap(s, size));
+        MemorySegment seg = NativeAccess.sized(raw, size, arena, s -> Libc.munmap(s, size));
         return new Mapping(arena, seg);
     }
 
@@ -33,7 +33,7 @@ public final class Mapping implements AutoCloseable {
         MemorySegment raw = Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
                 Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
         Arena arena = Arena.ofShared();
-        return new Mapping(arena, raw.reinterpret(size, arena, s -> Libc.munmap(s, size)));
+        return new Mapping(arena, NativeAccess.sized(raw, size, arena, s -> Libc.munmap(s, size)));
     }
 
     public MemorySegment segment() {

@@ -53,8 +53,8 @@ public final class SelfExec {
                 args.setAtIndex(ADDRESS, i, arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, a));
             }
             args.setAtIndex(ADDRESS, argv.size(), MemorySegment.NULL);
-            MemorySegment environ = Libc.LOOKUP.find("environ").orElseThrow(() -> new IOException("libc has no environ"))
-                    .reinterpret(ADDRESS.byteSize()).get(ADDRESS, 0);
+            MemorySegment environ = NativeAccess.sized(Libc.LOOKUP.find("environ")
+                    .orElseThrow(() -> new IOException("libc has no environ")), ADDRESS.byteSize()).get(ADDRESS, 0);
             String program = program();
             int r = (int) EXECVE.invokeExact(st, arena.allocateFrom(program), args, environ);
             throw Libc.fail("execve(" + program + ")", st); // execve returns only when it failed

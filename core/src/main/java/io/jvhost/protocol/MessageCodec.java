@@ -75,7 +75,7 @@ public final class MessageCodec {
             ok = true;
             return message;
         } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new ProtocolException(what + ": " + e.getMessage(), header);
+            throw new ProtocolException(what + ": " + e.getMessage(), header, e);
         } catch (ProtocolException e) {
             throw withHeader(e, header, what);
         } finally {
@@ -97,7 +97,7 @@ public final class MessageCodec {
             ok = true;
             return message;
         } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new ProtocolException(what + ": " + e.getMessage(), header);
+            throw new ProtocolException(what + ": " + e.getMessage(), header, e);
         } catch (ProtocolException e) {
             throw withHeader(e, header, what);
         } finally {
@@ -121,7 +121,7 @@ public final class MessageCodec {
             ok = true;
             return reply;
         } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new ProtocolException(what + ": " + e.getMessage(), header);
+            throw new ProtocolException(what + ": " + e.getMessage(), header, e);
         } catch (ProtocolException e) {
             throw withHeader(e, header, what);
         } finally {
@@ -142,7 +142,7 @@ public final class MessageCodec {
             ok = true;
             return reply;
         } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new ProtocolException(what + ": " + e.getMessage(), header);
+            throw new ProtocolException(what + ": " + e.getMessage(), header, e);
         } catch (ProtocolException e) {
             throw withHeader(e, header, what);
         } finally {
@@ -202,7 +202,7 @@ public final class MessageCodec {
     private static ProtocolException withHeader(ProtocolException e, Header header, String what) {
         if (e.header().isPresent() && e.getMessage().startsWith(what)) return e;
         String message = e.getMessage().startsWith(what) ? e.getMessage() : what + ": " + e.getMessage();
-        ProtocolException wrapped = new ProtocolException(message, header, e.streamInSync());
+        ProtocolException wrapped = new ProtocolException(message, header, e.streamInSync(), e.getCause());
         wrapped.setStackTrace(e.getStackTrace());
         return wrapped;
     }

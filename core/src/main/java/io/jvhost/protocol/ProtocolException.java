@@ -19,7 +19,11 @@ public class ProtocolException extends IOException {
     private final boolean streamInSync;
 
     public ProtocolException(String message, Header header, boolean streamInSync) {
-        super(message);
+        this(message, header, streamInSync, null);
+    }
+
+    public ProtocolException(String message, Header header, boolean streamInSync, Throwable cause) {
+        super(message, cause);
         this.header = header;
         this.streamInSync = streamInSync;
     }
@@ -27,6 +31,11 @@ public class ProtocolException extends IOException {
     /** A violation found in a complete, correctly framed message. */
     public ProtocolException(String message, Header header) {
         this(message, header, true);
+    }
+
+    /** A violation found in a complete, correctly framed message, by a check that threw {@code cause}. */
+    public ProtocolException(String message, Header header, Throwable cause) {
+        this(message, header, true, cause);
     }
 
     /** The header of the offending message, if it was read. */

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 
 /** Per-readAll state shared by every scope: the input, the limits' counters, what was skipped. */
 final class LoadSession {
-    private static final Logger log = LoggerFactory.getLogger(StateReader.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LoadSession.class);
 
     final BlobInput blob;
     private int scopes;
@@ -58,13 +58,13 @@ final class LoadSession {
     ScopeSummary skip(ScopeHeader h, String path, int depth, long tagOffset, String reason) throws IOException {
         ScopeSummary summary = ScopeSkipper.skip(this, h, depth, tagOffset);
         skipped.add(path + " v" + h.version());
-        log.info("state: skipped {} '{}' v{} ({}): {}", depth == 1 ? "section" : "subsection", path, h.version(),
+        LOG.info("state: skipped {} '{}' v{} ({}): {}", depth == 1 ? "section" : "subsection", path, h.version(),
                 StateSummary.humanBytes(summary.bytes()), reason);
         return summary;
     }
 
     void ignoredNewerFields(String path, int written, int loadedAs, long bytes) {
-        log.info("state: '{}' is v{}, loaded as v{}; ignored {} of fields added after v{}", path, written, loadedAs,
+        LOG.info("state: '{}' is v{}, loaded as v{}; ignored {} of fields added after v{}", path, written, loadedAs,
                 StateSummary.humanBytes(bytes), loadedAs);
     }
 
@@ -76,7 +76,9 @@ final class LoadSession {
         try {
             return utf8.reset().decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
-            throw blob.fail("string is not valid UTF-8");
+            StateFormatException f = blob.fail("string is not valid UTF-8");
+            f.initCause(e);
+            throw f;
         }
     }
 

@@ -35,7 +35,11 @@ final class ChainWalker {
         private static final long serialVersionUID = 1L;
 
         BadChain(String message) {
-            super(message, null, false, false);
+            this(message, null);
+        }
+
+        BadChain(String message, Throwable cause) {
+            super(message, cause, false, false);
         }
     }
 
@@ -133,7 +137,7 @@ final class ChainWalker {
         try {
             return memory.slice(addr, len);
         } catch (GuestMemoryException e) {
-            throw new BadChain(what + ": " + e.getMessage());
+            throw new BadChain(what + ": " + e.getMessage(), e);
         }
     }
 
@@ -157,7 +161,7 @@ final class ChainWalker {
                 try {
                     pushWritable(memory.writable(piece.guestPhysAddr(), piece.length(), log));
                 } catch (GuestMemoryException e) {
-                    throw new BadChain("buffer: " + e.getMessage());
+                    throw new BadChain("buffer: " + e.getMessage(), e);
                 }
             }
         }
@@ -169,7 +173,8 @@ final class ChainWalker {
         try {
             return memory.ranges(addr, len);
         } catch (GuestMemoryException e) {
-            throw new BadChain("buffer: " + original.getMessage());
+            original.addSuppressed(e);
+            throw new BadChain("buffer: " + original.getMessage(), original);
         }
     }
 

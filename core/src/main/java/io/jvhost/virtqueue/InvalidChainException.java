@@ -13,7 +13,11 @@ public final class InvalidChainException extends VirtqueueException {
     private final boolean returnedToGuest;
 
     public InvalidChainException(int head, boolean returnedToGuest, String message) {
-        super(message);
+        this(head, returnedToGuest, message, null);
+    }
+
+    public InvalidChainException(int head, boolean returnedToGuest, String message, Throwable cause) {
+        super(message, cause);
         this.head = head;
         this.returnedToGuest = returnedToGuest;
     }

@@ -288,7 +288,7 @@ public final class SplitQueue {
             return walker.walk(this, generation, resolvedMemory, log, desc, size, head);
         } catch (ChainWalker.BadChain bad) {
             writeUsed(head, 0);
-            throw new InvalidChainException(head, true, "chain with head " + head + " rejected: " + bad.getMessage());
+            throw new InvalidChainException(head, true, "chain with head " + head + " rejected: " + bad.getMessage(), bad);
         }
     }
 

@@ -48,9 +48,14 @@ public final class ServedDevice implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         server.close();
-        thread.join(5000);
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the server thread stopped", e);
+        }
         if (thread.isAlive()) throw new IllegalStateException("server thread did not stop");
     }
 }

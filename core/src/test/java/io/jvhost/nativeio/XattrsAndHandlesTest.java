@@ -44,6 +44,7 @@ class XattrsAndHandlesTest {
     }
 
     @Test
+    @SuppressWarnings("try") // closes the file early: a handle to a deleted, closed file is under test
     void fileHandlesSurviveRenameAndReopen() throws Exception {
         Files.writeString(tmp.resolve("f"), "content");
         try (Fd p = FileCalls.openat(null, bytes(tmp.resolve("f").toString()), Libc.O_PATH | Libc.O_CLOEXEC, 0);

@@ -1,6 +1,7 @@
 package io.jvhost.state;
 
 import static io.jvhost.state.Blobs.fails;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -104,6 +105,13 @@ class HostileInputTest {
         }
         assertTimeoutPreemptively(Duration.ofSeconds(10),
                 () -> fails(StateReader.forDevice("dev").build(), b.end().finish(), "more than 65536 sections"));
+    }
+
+    @Test
+    void anInvalidStringKeepsTheDecodersErrorAsItsCause() {
+        StateFormatException e = fails(readerOf((v, in) -> in.string()),
+                sectionWithFields(new Fields().varint(1).raw((byte) 0x80)), "string is not valid UTF-8");
+        assertInstanceOf(java.nio.charset.CharacterCodingException.class, e.getCause());
     }
 
     @Test

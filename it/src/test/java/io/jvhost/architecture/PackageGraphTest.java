@@ -4,8 +4,6 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
-import com.tngtech.archunit.core.importer.ImportOption;
-import com.tngtech.archunit.core.importer.Location;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
@@ -19,16 +17,8 @@ import com.tngtech.archunit.lang.ArchRule;
  * test may reach across layers to drive what it tests. The modules (docs/modules.md) follow the
  * same lines; javac checks their exports.
  */
-@AnalyzeClasses(packages = "io.jvhost",
-        importOptions = {ImportOption.DoNotIncludeTests.class, PackageGraphTest.NoTestJars.class})
+@AnalyzeClasses(packages = "io.jvhost", importOptions = ProductionCode.class)
 class PackageGraphTest {
-    /** The other modules' test helpers reach this module as {@code *-tests.jar}s: not production code. */
-    static final class NoTestJars implements ImportOption {
-        @Override
-        public boolean includes(Location location) {
-            return !location.contains("-tests.jar");
-        }
-    }
 
     private static final String NATIVE = "nativeio", PROTOCOL = "protocol", MEMORY = "memory",
             VIRTQUEUE = "virtqueue", BACKEND = "backend", FRONTEND = "frontend", DEVICES = "devices",

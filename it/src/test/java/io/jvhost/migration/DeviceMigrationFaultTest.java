@@ -103,6 +103,7 @@ class DeviceMigrationFaultTest {
 
     /** The destination process goes away while the first state packet is on the wire. */
     @Test
+    @SuppressWarnings("try") // the destination closes from inside the stream: the fault under test
     void destinationClosedMidStream() throws Exception {
         FrontendClient b = pair.destinationOnB();
         try (MigrationDestination dest = MigrationDestination.listen(new InetSocketAddress("127.0.0.1", 0),

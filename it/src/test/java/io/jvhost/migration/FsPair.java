@@ -26,7 +26,8 @@ public final class FsPair implements AutoCloseable {
     public final Path shared;
     public final Path socketA;
     public final Path socketB;
-    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final List<BackendServer> servers = new ArrayList<>();
+    private final List<PassthroughFs> fileSystems = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
 
     public FsPair(Path dir) throws Exception {
@@ -37,9 +38,9 @@ public final class FsPair implements AutoCloseable {
 
     private Path serve(Path socket, String name) throws Exception {
         PassthroughFs fs = PassthroughFs.open(shared, PassthroughConfig.defaults(), MigrationConfig.defaults());
-        resources.add(fs);
+        fileSystems.add(fs);
         BackendServer server = BackendServer.listen(socket, new FsDevice("myfs", 1, new FuseServer(fs)));
-        resources.add(0, server);
+        servers.add(server);
         threads.add(Thread.ofPlatform().daemon().name("fs-" + name).start(() -> {
             try {
                 server.serve();
@@ -67,8 +68,14 @@ public final class FsPair implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        for (AutoCloseable r : resources) r.close();
-        for (Thread t : threads) t.join(5000);
+    public void close() {
+        for (BackendServer s : servers) s.close(); // the servers first: their sessions use the file systems
+        for (PassthroughFs fs : fileSystems) fs.close();
+        try {
+            for (Thread t : threads) t.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the server threads stopped", e);
+        }
     }
 }

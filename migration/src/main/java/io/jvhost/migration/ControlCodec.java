@@ -131,7 +131,7 @@ final class ControlCodec {
             }
             return m;
         } catch (java.nio.BufferUnderflowException e) {
-            throw new MigrationException("control message type " + type + " is truncated (" + length + " bytes)");
+            throw new MigrationException("control message type " + type + " is truncated (" + length + " bytes)", e);
         }
     }
 
@@ -139,7 +139,7 @@ final class ControlCodec {
         try {
             in.readFully(b);
         } catch (EOFException e) {
-            throw new MigrationException("connection closed in the middle of " + what);
+            throw new MigrationException("connection closed in the middle of " + what, e);
         }
     }
 

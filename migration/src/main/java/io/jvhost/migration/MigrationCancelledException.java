@@ -5,4 +5,8 @@ public final class MigrationCancelledException extends MigrationException {
     public MigrationCancelledException(String reason) {
         super("migration cancelled: " + reason);
     }
+
+    public MigrationCancelledException(String reason, Throwable cause) {
+        super("migration cancelled: " + reason, cause);
+    }
 }

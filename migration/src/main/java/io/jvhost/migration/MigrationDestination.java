@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * open and the caller sees a {@link MigrationException}; the source learns the reason.
  */
 public final class MigrationDestination implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(MigrationDestination.class);
+    private static final Logger LOG = LoggerFactory.getLogger(MigrationDestination.class);
     /** The CONFIG_STATE packet holds a small encoded VirtioDeviceState, never this much. */
     static final int MAX_CONFIG_PACKET = 1 << 20;
 
@@ -136,10 +136,10 @@ public final class MigrationDestination implements AutoCloseable {
                             mains.add(new Opening(s, p), s);
                             return;
                         }
-                        log.warn("ignoring a state channel from {} for session {}: no migration in progress",
+                        LOG.warn("ignoring a state channel from {} for session {}: no migration in progress",
                                 s.getRemoteSocketAddress(), p.session());
                     } catch (IOException e) {
-                        log.warn("ignoring a connection from {}: {}", s.getRemoteSocketAddress(), e.getMessage());
+                        LOG.warn("ignoring a connection from {}: {}", s.getRemoteSocketAddress(), e.getMessage());
                     }
                     closeQuietly(s);
                 });
@@ -188,7 +188,7 @@ public final class MigrationDestination implements AutoCloseable {
         try {
             s.close();
         } catch (IOException e) {
-            log.debug("close: {}", e.toString());
+            LOG.debug("close: {}", e.toString());
         }
     }
 
@@ -277,7 +277,7 @@ public final class MigrationDestination implements AutoCloseable {
                 throw failure.cause();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                failure.fail(new MigrationException("interrupted"));
+                failure.fail(new MigrationException("interrupted", e));
                 throw failure.cause();
             } catch (IOException e) {
                 failure.failTransport(new ConnectionLostException("main channel failed: " + e.getMessage(), e));
@@ -290,9 +290,9 @@ public final class MigrationDestination implements AutoCloseable {
             try {
                 m = ControlCodec.read(in);
             } catch (SocketTimeoutException e) {
-                throw new MigrationException("source sent no Hello within " + config.acceptTimeout());
+                throw new MigrationException("source sent no Hello within " + config.acceptTimeout(), e);
             } catch (EOFException e) {
-                throw new MigrationException("source closed the main channel before its Hello");
+                throw new MigrationException("source closed the main channel before its Hello", e);
             }
             if (!(m instanceof ControlMessage.Hello h)) {
                 throw new MigrationException("source sent " + m.getClass().getSimpleName() + " instead of Hello");
@@ -368,7 +368,7 @@ public final class MigrationDestination implements AutoCloseable {
                     while ((a = arrivals.poll()) != null) {
                         if (a.rejection() != null) {
                             // A stray or stale connection must not take down the migration in progress.
-                            log.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(),
+                            LOG.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(),
                                     a.rejection());
                             rejected.add(a.rejection());
                             a.socket().close();
@@ -439,13 +439,13 @@ public final class MigrationDestination implements AutoCloseable {
                     perChannel.incrementAndGet(channel);
                 }
             } catch (SocketTimeoutException e) {
-                failure.fail(new MigrationException(name + " sent nothing for " + config.idleTimeout()));
+                failure.fail(new MigrationException(name + " sent nothing for " + config.idleTimeout(), e));
             } catch (ConnectionLostException e) {
                 failure.failTransport(e);
             } catch (MigrationException e) {
                 failure.fail(e);
             } catch (InterruptedException e) {
-                failure.fail(new MigrationException(name + " reader interrupted"));
+                failure.fail(new MigrationException(name + " reader interrupted", e));
             } catch (IOException e) {
                 failure.failTransport(new ConnectionLostException(name + " failed: " + e.getMessage(), e));
             }
@@ -536,7 +536,7 @@ public final class MigrationDestination implements AutoCloseable {
                 either.get(config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 throw new MigrationException("source sent no End message within " + config.idleTimeout()
-                        + " after its last packet");
+                        + " after its last packet", e);
             } catch (ExecutionException e) {
                 throw new MigrationException("unexpected failure", e.getCause());
             }
@@ -566,7 +566,7 @@ public final class MigrationDestination implements AutoCloseable {
                 }
             } catch (EOFException e) {
                 if (!answered) {
-                    failure.failTransport(new ConnectionLostException("source closed the main channel"));
+                    failure.failTransport(new ConnectionLostException("source closed the main channel", e));
                 }
             } catch (MigrationException e) {
                 failure.fail(e);
@@ -592,7 +592,7 @@ public final class MigrationDestination implements AutoCloseable {
                         ControlCodec.write(mainOut, new ControlMessage.Abort("destination failed: " + cause.getMessage()));
                         main.shutdownOutput();
                     } catch (IOException e) {
-                        log.debug("could not tell the source why: {}", e.toString());
+                        LOG.debug("could not tell the source why: {}", e.toString());
                     }
                 }
             }
@@ -602,7 +602,7 @@ public final class MigrationDestination implements AutoCloseable {
             if (w != null) {
                 w.abort(cause);
             }
-            log.info("migration destination failed: {}", cause.getMessage());
+            LOG.info("migration destination failed: {}", cause.getMessage());
         }
 
         private void closeStateChannels() {
@@ -612,7 +612,7 @@ public final class MigrationDestination implements AutoCloseable {
                         try {
                             s.close();
                         } catch (IOException e) {
-                            log.debug("close: {}", e.toString());
+                            LOG.debug("close: {}", e.toString());
                         }
                     }
                 }
@@ -626,7 +626,7 @@ public final class MigrationDestination implements AutoCloseable {
                     try {
                         s.close();
                     } catch (IOException e) {
-                        log.debug("close: {}", e.toString());
+                        LOG.debug("close: {}", e.toString());
                     }
                 }
                 sessionSockets.clear();
@@ -634,7 +634,7 @@ public final class MigrationDestination implements AutoCloseable {
             try {
                 server.setSoTimeout(0);
             } catch (IOException e) {
-                log.debug("server socket: {}", e.toString());
+                LOG.debug("server socket: {}", e.toString());
             }
         }
     }

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class MigrationSource {
-    private static final Logger log = LoggerFactory.getLogger(MigrationSource.class);
+    private static final Logger LOG = LoggerFactory.getLogger(MigrationSource.class);
 
     private final SourceConfig config;
     private final FirstFailure failure = new FirstFailure();
@@ -180,9 +180,9 @@ public final class MigrationSource {
                 case ControlMessage.Ok o -> throw new MigrationException("destination sent Ok before any state");
             }
         } catch (SocketTimeoutException e) {
-            throw new MigrationException("destination did not accept the handshake within " + config.connectTimeout());
+            throw new MigrationException("destination did not accept the handshake within " + config.connectTimeout(), e);
         } catch (EOFException e) {
-            throw new MigrationException("destination closed the main channel during the handshake");
+            throw new MigrationException("destination closed the main channel during the handshake", e);
         }
         main.setSoTimeout(0);
     }
@@ -208,7 +208,7 @@ public final class MigrationSource {
         } catch (IOException e) {
             failure.failTransport(new ConnectionLostException("state channel " + channel + " failed: " + e.getMessage(), e));
         } catch (InterruptedException e) {
-            failure.fail(new MigrationException("state channel " + channel + " sender interrupted"));
+            failure.fail(new MigrationException("state channel " + channel + " sender interrupted", e));
         }
     }
 
@@ -224,7 +224,7 @@ public final class MigrationSource {
                 case ControlMessage.End e -> failure.fail(new MigrationException("destination sent End"));
             }
         } catch (EOFException e) {
-            failure.failTransport(new ConnectionLostException("destination closed the main channel"));
+            failure.failTransport(new ConnectionLostException("destination closed the main channel", e));
         } catch (MigrationException e) {
             failure.fail(e);
         } catch (IOException e) {
@@ -242,10 +242,10 @@ public final class MigrationSource {
                 either.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             }
         } catch (TimeoutException e) {
-            throw new MigrationException("no answer for " + description + " within " + timeout);
+            throw new MigrationException("no answer for " + description + " within " + timeout, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new MigrationCancelledException("interrupted while waiting for " + description);
+            throw new MigrationCancelledException("interrupted while waiting for " + description, e);
         } catch (ExecutionException e) {
             throw new MigrationException("unexpected failure waiting for " + description, e.getCause());
         }
@@ -270,13 +270,13 @@ public final class MigrationSource {
                     }
                 }
             } catch (IOException e) {
-                log.debug("could not tell the destination why: {}", e.toString());
+                LOG.debug("could not tell the destination why: {}", e.toString());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
         closeAll();
-        log.info("migration source failed: {}", cause.getMessage());
+        LOG.info("migration source failed: {}", cause.getMessage());
     }
 
     private void closeAll() {
@@ -288,7 +288,7 @@ public final class MigrationSource {
             try {
                 s.close();
             } catch (IOException e) {
-                log.debug("close: {}", e.toString());
+                LOG.debug("close: {}", e.toString());
             }
         }
     }

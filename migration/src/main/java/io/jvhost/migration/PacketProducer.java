@@ -106,7 +106,7 @@ final class PacketProducer {
         } catch (IOException e) {
             failure.fail(new MigrationException("reading the device state failed: " + e.getMessage(), e));
         } catch (InterruptedException e) {
-            failure.fail(new MigrationException("state reader interrupted"));
+            failure.fail(new MigrationException("state reader interrupted", e));
         }
     }
 

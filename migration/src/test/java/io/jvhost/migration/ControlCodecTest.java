@@ -1,6 +1,7 @@
 package io.jvhost.migration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,6 +48,14 @@ class ControlCodecTest {
         String reason = "é".repeat(5000);
         ControlMessage.Abort a = (ControlMessage.Abort) roundTrip(new ControlMessage.Abort(reason));
         assertEquals(StreamFormat.MAX_REASON_BYTES / 2, a.reason().length());
+    }
+
+    @Test
+    void aRejectionKeepsWhatWentWrongUnderneathAsItsCause() {
+        assertInstanceOf(java.nio.BufferUnderflowException.class,
+                rejects(ByteBuffer.allocate(12).putInt(ControlCodec.END).putInt(4).putInt(0).array()).getCause());
+        assertInstanceOf(java.io.EOFException.class,
+                rejects(ByteBuffer.allocate(8).putInt(ControlCodec.END).putInt(20).array()).getCause());
     }
 
     @Test

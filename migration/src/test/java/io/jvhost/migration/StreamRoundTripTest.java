@@ -118,7 +118,7 @@ class StreamRoundTripTest {
         Harness.CapturingOutput out = new Harness.CapturingOutput();
         DestinationConfig cfg = Harness.destinationConfig().withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(5));
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, cfg);
-                java.net.Socket silent = new java.net.Socket("127.0.0.1", dest.address().getPort())) {
+                java.net.Socket _ = new java.net.Socket("127.0.0.1", dest.address().getPort())) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
             SourceConfig src = Harness.sourceConfig(2, 1000).withTimeouts(Duration.ofSeconds(3), Duration.ofSeconds(5));
             new MigrationSource(src).send(dest.address(), Harness.DEVICE, Harness.virtio(),

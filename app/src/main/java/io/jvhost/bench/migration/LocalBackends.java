@@ -38,9 +38,13 @@ final class LocalBackends implements AutoCloseable {
             return new Served(server, t, socket);
         }
 
-        void stop() throws InterruptedException {
+        void stop() {
             server.close();
-            thread.join(5000);
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the bench's caller sees the interrupt; the daemon thread ends with the JVM
+            }
         }
     }
 
@@ -75,7 +79,7 @@ final class LocalBackends implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
         servedA.stop();
         servedB.stop();
         try (Stream<Path> files = Files.walk(dir)) {

@@ -17,6 +17,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * virtio-fs (virtio spec 5.11, device id 26) over a {@link FileSystem}: queue 0 is the hiprio
@@ -34,6 +36,7 @@ import java.util.Optional;
  * session, so the guest goes on without a new INIT, then the file system's own sections.
  */
 public final class FsDevice implements StatefulDevice, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FsDevice.class);
     /** Device type in the state blob's header. */
     public static final String STATE_TYPE = "virtio-fs";
     private static final String FUSE_SECTION = "fuse";
@@ -177,7 +180,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         try {
             captured = fs.capture();
         } catch (FsException e) {
-            throw new DeviceException("cannot capture the file system's state: " + e.getMessage());
+            throw new DeviceException("cannot capture the file system's state: " + e.getMessage(), e);
         }
         return out -> {
             StateWriter w = StateWriter.create(out, STATE_TYPE);
@@ -214,7 +217,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         try {
             prepared = fs.prepare(loaded);
         } catch (FsException e) {
-            throw new DeviceException("cannot restore the file system: " + e.getMessage());
+            throw new DeviceException("cannot restore the file system: " + e.getMessage(), e);
         }
         return new PreparedState() {
             @Override
@@ -243,7 +246,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             captureState().writeTo(out);
             prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray())).discard();
         } catch (IOException | DeviceException | RuntimeException e) {
-            org.slf4j.LoggerFactory.getLogger(FsDevice.class).debug("state path warm-up: {}", e.toString());
+            LOG.debug("state path warm-up: {}", e.toString());
         }
     }
 

@@ -220,10 +220,15 @@ final class FuseHarness implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         driver.close();
         server.close();
-        serving.join(5000);
+        try {
+            serving.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the server thread stopped", e);
+        }
         assertFalse(serving.isAlive(), "server thread did not stop");
     }
 }

@@ -177,7 +177,8 @@ class HostileGuestPropertyTest {
         /** One of the choices, each as likely as its weight says. */
         @SafeVarargs
         final <T> T weighted(Weighted<? extends T>... choices) {
-            int total = Arrays.stream(choices).mapToInt(Weighted::weight).sum();
+            int total = 0; // a loop, not a stream: the varargs array of a generic type stays in this method
+            for (Weighted<? extends T> c : choices) total += c.weight();
             int at = random.nextInt(total);
             for (Weighted<? extends T> c : choices) {
                 if ((at -= c.weight()) < 0) return c.draw().get();
@@ -326,7 +327,7 @@ class HostileGuestPropertyTest {
         long uncaughtAtStart = UNCAUGHT.get();
         final long startedAt = System.nanoTime();
         final java.util.Set<Thread> threadsAtStart = Thread.getAllStackTraces().keySet();
-        final List<AutoCloseable> alsoClose = new ArrayList<>();
+        final List<FrontendClient> alsoClose = new ArrayList<>();
         FsDaemon daemon;
         HostileGuest guest;
         final List<Long> nodes = new ArrayList<>(List.of(1L));
@@ -387,7 +388,7 @@ class HostileGuestPropertyTest {
             int head = g.post(1, chain);
             UsedElement e = g.await(1, head, STEP_MILLIS);
             if (e == null) return null; // buffers stay with the device
-            byte[] written = new byte[(int) Math.min(e.length(), room)];
+            byte[] written = new byte[Math.min(e.length(), room)];
             if (out != null) java.lang.foreign.MemorySegment.copy(out.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE,
                     0, written, 0, written.length);
             g.free(in);
@@ -442,7 +443,7 @@ class HostileGuestPropertyTest {
                     try {
                         if (Files.readAttributes(p, PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS)
                                 .isOther() && isFifo(p)) {
-                            try (FileChannel c = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                            try (FileChannel _ = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                                 // opened and closed: a blocked open on the other side returns
                             }
                         }
@@ -543,9 +544,9 @@ class HostileGuestPropertyTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws IOException {
             try {
-                for (AutoCloseable a : alsoClose) a.close();
+                for (FrontendClient a : alsoClose) a.close();
                 if (guest != null) guest.close();
                 boolean stopped = daemon == null || daemon.close(hung ? 2000 : 10_000);
                 if (!stopped && !hung) {
@@ -570,6 +571,9 @@ class HostileGuestPropertyTest {
                                 + leaked.subList(0, Math.min(5, leaked.size())));
                     }
                 }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while the case closed", e);
             } finally {
                 unblockFifos();
                 deleteTree(tmp);

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * unfinished load never commits), so the guest continues on A.
  */
 public final class DeviceMigration {
-    private static final Logger log = LoggerFactory.getLogger(DeviceMigration.class);
+    private static final Logger LOG = LoggerFactory.getLogger(DeviceMigration.class);
     /** How long A may pause while writing, or B while reading, before the transfer gives up. */
     public static final Duration STATE_IDLE_TIMEOUT = Duration.ofSeconds(30);
     /** Small packets so a state's first bytes leave while A is still writing the rest. */
@@ -120,7 +120,7 @@ public final class DeviceMigration {
             long r = System.nanoTime();
             try {
                 driver.resume();
-                log.info("migration failed, the source resumed in {} ms: {}", MigrationReport.ms(since(r)),
+                LOG.info("migration failed, the source resumed in {} ms: {}", MigrationReport.ms(since(r)),
                         e.getMessage());
             } catch (IOException | RuntimeException resumeFailure) {
                 e.addSuppressed(resumeFailure);
@@ -235,7 +235,7 @@ public final class DeviceMigration {
                 channel.close();
                 transfer.check();
             } catch (IOException e) {
-                log.debug("CHECK on the source after an abandoned save: {}", e.getMessage());
+                LOG.debug("CHECK on the source after an abandoned save: {}", e.getMessage());
             }
         }
     }
@@ -329,7 +329,7 @@ public final class DeviceMigration {
             try {
                 channel.close();
             } catch (IOException e) {
-                log.debug("closing an abandoned load channel: {}", e.getMessage());
+                LOG.debug("closing an abandoned load channel: {}", e.getMessage());
             }
         }
 
@@ -350,6 +350,7 @@ public final class DeviceMigration {
      * {@code b} must have done {@link GuestDriver#connectDevice} only. On failure the driver runs
      * on A again, {@code b} is closed, and the failure is thrown.
      */
+    @SuppressWarnings("try") // a failed send closes the destination early, so its receiver returns before the join
     public static MigrationReport migrate(GuestDriver driver, FrontendClient b, String deviceType, SourceConfig config,
             StateFilter filter) throws IOException {
         DestinationConfig dc = DestinationConfig.forDevice(deviceType, b.getFeatures())
@@ -404,10 +405,10 @@ public final class DeviceMigration {
             throw resumeAndFail(driver, b, new MigrationException("the destination failed after its OK: "
                     + e.getCause().getMessage(), e.getCause()));
         } catch (TimeoutException e) {
-            throw resumeAndFail(driver, b, new MigrationException("the destination did not finish after its OK"));
+            throw resumeAndFail(driver, b, new MigrationException("the destination did not finish after its OK", e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw resumeAndFail(driver, b, new MigrationCancelledException("interrupted"));
+            throw resumeAndFail(driver, b, new MigrationCancelledException("interrupted", e));
         }
     }
 

@@ -64,7 +64,7 @@ public final class Initramfs {
             Files.createDirectories(dir);
             // Several test JVMs (forks) may build the same image: one builds, the others wait.
             try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock ignored = lockFile.lock()) {
+                    StandardOpenOption.WRITE); FileLock _ = lockFile.lock()) {
                 if (Files.isRegularFile(out) && Files.size(out) > 0) return out;
                 List<String> argv = new ArrayList<>(List.of("bash", script.toString()));
                 if (scenarios != null && Files.isDirectory(scenarios)) {

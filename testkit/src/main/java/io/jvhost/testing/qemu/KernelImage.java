@@ -64,7 +64,7 @@ public final class KernelImage {
         Path out = dir.resolve("vmlinux-" + k.release() + "-" + Files.size(k.vmlinuz()));
         Files.createDirectories(dir);
         try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock ignored = lockFile.lock()) {
+                StandardOpenOption.WRITE); FileLock _ = lockFile.lock()) {
             if (Files.isRegularFile(out) && hasPvhNote(out)) return out;
             byte[] bz = Files.readAllBytes(k.vmlinuz());
             Path tmp = Files.createTempFile(dir, "vmlinux", ".tmp");

@@ -14,7 +14,12 @@ public final class FsException extends Exception {
     }
 
     public FsException(int errno, String detail) {
-        super(detail == null ? io.jvhost.nativeio.Errno.describe(errno) : detail, null, false, false);
+        this(errno, detail, null);
+    }
+
+    /** Stackless as the others (a guest causes them at will); the cause keeps what failed underneath. */
+    public FsException(int errno, String detail, Throwable cause) {
+        super(detail == null ? io.jvhost.nativeio.Errno.describe(errno) : detail, cause, false, false);
         if (errno <= 0) {
             throw new IllegalArgumentException("errno must be positive: " + errno);
         }

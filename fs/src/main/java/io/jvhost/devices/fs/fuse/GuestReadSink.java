@@ -56,7 +56,7 @@ public final class GuestReadSink implements ReadSink {
             return done;
         } catch (NativeException e) {
             if (done > 0) return done; // a short read is an answer
-            throw new FsException(e.errno(), e.getMessage());
+            throw new FsException(e.errno(), e.getMessage(), e);
         }
     }
 

@@ -40,7 +40,7 @@ public final class GuestWriteSource implements WriteSource {
             return done;
         } catch (NativeException e) {
             if (done > 0) return done; // a short write is an answer; the guest retries the rest
-            throw new FsException(e.errno(), e.getMessage());
+            throw new FsException(e.errno(), e.getMessage(), e);
         }
     }
 }

@@ -8,6 +8,10 @@ public final class MalformedRequestException extends Exception {
     private static final long serialVersionUID = 1L;
 
     public MalformedRequestException(String message) {
-        super(message, null, false, false);
+        this(message, null);
+    }
+
+    public MalformedRequestException(String message, Throwable cause) {
+        super(message, cause, false, false);
     }
 }

@@ -40,7 +40,7 @@ public final class RequestDecoder {
         try {
             in.readFully(b);
         } catch (VirtqueueException e) {
-            throw new MalformedRequestException(e.getMessage());
+            throw new MalformedRequestException(e.getMessage(), e);
         }
         return new InHeader(Integer.toUnsignedLong((int) I32.get(b, 0)), (int) I32.get(b, 4), (long) I64.get(b, 8),
                 (long) I64.get(b, 16), (int) I32.get(b, 24), (int) I32.get(b, 28), (int) I32.get(b, 32),
@@ -176,7 +176,7 @@ public final class RequestDecoder {
                         TMPFILE, STATX, COPY_FILE_RANGE_64 -> new Unsupported(h.opcode());
             };
         } catch (VirtqueueException e) {
-            throw new MalformedRequestException(op + ": " + e.getMessage());
+            throw new MalformedRequestException(op + ": " + e.getMessage(), e);
         }
     }
 

@@ -56,7 +56,7 @@ public record RequestExtensions(List<Integer> supplementaryGroups) {
             in.skip(h.len() - length);
             in.readFully(area);
         } catch (VirtqueueException e) {
-            throw new MalformedRequestException("request extensions: " + e.getMessage());
+            throw new MalformedRequestException("request extensions: " + e.getMessage(), e);
         }
         return parse(ByteBuffer.wrap(area).order(ByteOrder.LITTLE_ENDIAN));
     }

@@ -84,7 +84,7 @@ final class CallerIdentity implements AutoCloseable {
             oldGroups = regroup(ctx.groups());
         } catch (NativeException e) {
             if (own) FsCredentials.umask(oldUmask);
-            throw new FsException(Errno.EPERM, "cannot act with groups " + ctx.groups() + ": " + e.getMessage());
+            throw new FsException(Errno.EPERM, "cannot act with groups " + ctx.groups() + ": " + e.getMessage(), e);
         }
         int oldGid = FsCredentials.setfsgid(ctx.gid());
         int oldUid = FsCredentials.setfsuid(ctx.uid());

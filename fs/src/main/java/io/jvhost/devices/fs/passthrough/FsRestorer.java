@@ -125,7 +125,7 @@ final class FsRestorer {
             done = true;
             return r;
         } catch (NativeException e) {
-            throw new FsException(Errno.EIO, "restoring: " + e.getMessage());
+            throw new FsException(Errno.EIO, "restoring: " + e.getMessage(), e);
         } finally {
             // Whatever ended the restore (an Error too), nothing it opened stays open.
             if (!done) {
@@ -224,7 +224,7 @@ final class FsRestorer {
             opened.put(n.nodeId(), inode);
         } catch (NativeException e) {
             fd.close();
-            throw new FsException(Errno.EIO, "node " + n.nodeId() + ": " + e.getMessage());
+            throw new FsException(Errno.EIO, "node " + n.nodeId() + ": " + e.getMessage(), e);
         } catch (Throwable t) {
             fd.close();
             throw t;

@@ -1,7 +1,5 @@
 package io.jvhost.devices.fs.passthrough;
 
-import java.util.Locale;
-
 /**
  * How the source tells the destination where each node is, as virtiofsd's --migration-mode:
  * by path (parent node + name, checked against the file's identity on the destination when both
@@ -11,14 +9,5 @@ import java.util.Locale;
  * destination tries first.
  */
 public enum MigrationMode {
-    FIND_PATHS, FILE_HANDLES;
-
-    /** Parses the command-line spelling: find-paths, file-handles. */
-    public static MigrationMode parse(String s) {
-        return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-    }
-
-    public String spelling() {
-        return name().toLowerCase(Locale.ROOT).replace('_', '-');
-    }
+    FIND_PATHS, FILE_HANDLES
 }

@@ -1,7 +1,5 @@
 package io.jvhost.devices.fs.passthrough;
 
-import java.util.Locale;
-
 /**
  * What the destination does with a node or handle it cannot reopen, as virtiofsd's
  * --migration-on-error: abort (the load fails, CHECK_DEVICE_STATE reports it and the source
@@ -9,9 +7,5 @@ import java.util.Locale;
  * everything else works).
  */
 public enum MigrationOnError {
-    ABORT, GUEST_ERROR;
-
-    public static MigrationOnError parse(String s) {
-        return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-    }
+    ABORT, GUEST_ERROR
 }

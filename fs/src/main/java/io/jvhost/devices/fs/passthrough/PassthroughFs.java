@@ -135,7 +135,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         try {
             saved = FsStateCodec.read(state);
         } catch (FsStateCodec.StructureException e) {
-            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage());
+            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
         }
         FsRestorer.Restored r = new FsRestorer(inodes.root(), config, migration).restore(saved);
         return new Prepared() {
@@ -234,7 +234,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(name);
         Names.symlinkTarget(target);
         try (Inode dir = inodes.pin(parent)) {
-            try (CallerIdentity id = CallerIdentity.become(ctx, 0)) {
+            try (CallerIdentity _ = CallerIdentity.become(ctx, 0)) {
                 FileCalls.symlinkat(target, dir.fd, name);
             }
             return lookupAndCount(dir, name);
@@ -739,7 +739,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     static FsException fsError(NativeException e) {
-        return new FsException(e.errno(), e.getMessage());
+        return new FsException(e.errno(), e.getMessage(), e);
     }
 
     static Attr attr(Stat s) {

@@ -66,19 +66,19 @@ class MigrationTest extends FsTestBase {
     @Test
     void nodesAndOpenHandlesContinueOnTheDestination() throws Exception {
         for (MigrationMode mode : MigrationMode.values()) {
-            Path dir = Files.createDirectories(share.resolve(mode.spelling()));
+            Path dir = Files.createDirectories(share.resolve(mode.name()));
             Files.writeString(dir.resolve("held.txt"), "before;");
             Files.writeString(dir.resolve("ren.txt"), "ren;");
             Files.writeString(dir.resolve("gone.txt"), "gone;");
             for (int i = 0; i < 50; i++) Files.writeString(dir.resolve("e" + i), "");
             PassthroughFs src = PassthroughFs.open(share, PassthroughConfig.defaults(), new MigrationConfig(mode, MigrationOnError.ABORT));
             others.add(src);
-            long d = src.lookup(ROOT, ROOT_ID, b(mode.spelling())).nodeId();
+            long d = src.lookup(ROOT, ROOT_ID, b(mode.name())).nodeId();
             Entry held = src.lookup(ROOT, d, b("held.txt"));
             long heldFh = src.open(ROOT, held.nodeId(), O_RDWR | O_APPEND).fh();
             Entry ren = src.lookup(ROOT, d, b("ren.txt"));
             long renFh = src.open(ROOT, ren.nodeId(), O_RDWR).fh();
-            src.rename(ROOT, d, b("ren.txt"), ROOT_ID, b("renamed-" + mode.spelling()), 0);
+            src.rename(ROOT, d, b("ren.txt"), ROOT_ID, b("renamed-" + mode.name()), 0);
             Entry gone = src.lookup(ROOT, d, b("gone.txt"));
             long goneFh = src.open(ROOT, gone.nodeId(), O_RDWR).fh();
             src.unlink(ROOT, d, b("gone.txt"));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.jvhost.devices.fs.api.Attr;
 import io.jvhost.devices.fs.api.Created;
 import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.devices.fs.api.Opened;
 import io.jvhost.devices.fs.api.RequestContext;
 import io.jvhost.devices.fs.api.SetAttr;
@@ -12,6 +13,7 @@ import io.jvhost.devices.fs.api.StatFs;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.FileCalls;
 import io.jvhost.nativeio.FsCredentials;
+import io.jvhost.nativeio.NativeException;
 import io.jvhost.nativeio.Stat;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -64,6 +66,14 @@ class PassthroughFsTest extends FsTestBase {
         fails(Errno.EINVAL, () -> fs.lookup(ROOT, ROOT_ID, new byte[0]));
         fails(Errno.EINVAL, () -> fs.lookup(ROOT, ROOT_ID, b("a\0b")));
         fails(Errno.ENOENT, () -> fs.lookup(ROOT, 999, b("file")));
+    }
+
+    @Test
+    void aFailedCallsErrorKeepsTheNativeFailureAsItsCause() {
+        FsException e = assertThrows(FsException.class, () -> fs.lookup(ROOT, ROOT_ID, b("absent")));
+        NativeException cause = assertInstanceOf(NativeException.class, e.getCause(), e::getMessage);
+        assertEquals(Errno.ENOENT, cause.errno());
+        assertEquals(cause.getMessage(), e.getMessage(), "the message names the call, as before");
     }
 
     @Test

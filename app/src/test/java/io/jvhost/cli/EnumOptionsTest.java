@@ -1,0 +1,92 @@
+package io.jvhost.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jvhost.devices.fs.passthrough.CachePolicy;
+import io.jvhost.devices.fs.passthrough.MigrationMode;
+import io.jvhost.devices.fs.passthrough.MigrationOnError;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import picocli.CommandLine;
+
+/**
+ * The options that take one of a fixed set of words: the help lists the words, a wrong word fails
+ * at parsing with picocli's error naming the option and the words, and virtiofsd's spellings (any
+ * case, {@code -} or {@code _}) still parse.
+ */
+class EnumOptionsTest {
+    private static String help(String command) {
+        return new CommandLine(new Main()).getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
+    }
+
+    /** An option's entry in the help (its lines up to the next option's), on one line. */
+    private static String entry(String command, String option) {
+        for (String entry : help(command).split("\n(?= {2}-\\w, --| {6}--)")) {
+            String line = entry.strip().replaceAll("\\s+", " ");
+            if (line.startsWith(option + " ")) return line;
+        }
+        throw new AssertionError(option + " is not in the help of " + command + ":\n" + help(command));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', textBlock = """
+            fs  | --cache=POLICY              | never, auto, always            | auto
+            fs  | --migration-mode=MODE       | find-paths, file-handles       | find-paths
+            fs  | --migration-on-error=ACTION | abort, guest-error             | abort
+            fs  | --log-level=LEVEL           | error, warn, info, debug, trace, off | info
+            rng | --log-level=LEVEL           | error, warn, info, debug, trace, off | info
+            """)
+    void theHelpListsTheWordsAndTheDefault(String command, String option, String words, String dflt) {
+        String entry = entry(command, option);
+        assertTrue(entry.contains(words), entry);
+        assertTrue(entry.contains("default: " + dflt + ")"), entry);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', textBlock = """
+            fs  | --cache              | sometimes  | never, auto, always
+            fs  | --migration-mode     | find_inode | find-paths, file-handles
+            fs  | --migration-on-error | ignore     | abort, guest-error
+            fs  | --log-level          | loud       | error, warn, info, debug, trace, off
+            rng | --log-level          | 3          | error, warn, info, debug, trace, off
+            """)
+    void aWrongWordFailsNamingTheOptionAndTheWords(String command, String option, String word, String words) {
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new Main());
+        cl.setErr(new PrintWriter(err, true));
+        cl.setOut(new PrintWriter(new StringWriter(), true));
+        // --print-capabilities would exit 0 before anything is served: only the wrong word can fail this.
+        int exit = cl.execute(command, "--print-capabilities", option, word);
+        assertEquals(2, exit, err::toString);
+        String first = err.toString().lines().findFirst().orElse("");
+        assertEquals("Invalid value for option '" + option + "': expected one of " + words + " but was '" + word + "'",
+                first, err::toString);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"fs,--cache,never,NEVER", "fs,--cache,AUTO,AUTO", "fs,--cache,Always,ALWAYS",
+            "fs,--migration-mode,find-paths,FIND_PATHS", "fs,--migration-mode,file-handles,FILE_HANDLES",
+            "fs,--migration-mode,FILE_HANDLES,FILE_HANDLES", "fs,--migration-mode,File-Handles,FILE_HANDLES",
+            "fs,--migration-on-error,abort,ABORT", "fs,--migration-on-error,guest-error,GUEST_ERROR",
+            "fs,--migration-on-error,guest_error,GUEST_ERROR", "rng,--log-level,error,ERROR",
+            "rng,--log-level,warn,WARN", "rng,--log-level,debug,DEBUG", "rng,--log-level,TRACE,TRACE",
+            "rng,--log-level,off,OFF", "fs,--log-level,Info,INFO"})
+    void theWordsParseInAnyCaseWithDashesOrUnderscores(String command, String option, String word, String constant) {
+        CommandLine.ParseResult parsed = new CommandLine(new Main()).parseArgs(command, option, word).subcommand();
+        assertEquals(constant, parsed.<Enum<?>>matchedOptionValue(option, null).name());
+    }
+
+    @Test
+    void theDefaultsAreVirtiofsds() {
+        FsCommand fs = new FsCommand();
+        new CommandLine(fs).parseArgs();
+        assertEquals(CachePolicy.AUTO, fs.cache);
+        assertEquals(MigrationMode.FIND_PATHS, fs.migrationMode);
+        assertEquals(MigrationOnError.ABORT, fs.migrationOnError);
+        assertEquals(DaemonOptions.LogLevel.INFO, fs.daemon.logLevel);
+    }
+}
