@@ -6,13 +6,14 @@ import io.jvhost.nativeio.NativeException;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
-import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The thread that waits on every ring's kick fd with epoll (token = ring index) and processes
+ * The thread that waits on its rings' kick fds with epoll (token = ring index) and processes
  * the ring that was kicked, as rust-vmm's vhost-user-backend worker does. A private eventfd
  * wakes it for shutdown.
  */
@@ -24,7 +25,8 @@ final class VringWorker implements AutoCloseable {
 
     private final Epoll epoll;
     private final EventFd wake;
-    private final List<Vring> rings;
+    /** The rings this worker was asked to watch, by index (the epoll token). */
+    private final Map<Long, Vring> rings = new ConcurrentHashMap<>();
     private final Device device;
     private final Runnable onDeath;
     private final Thread thread;
@@ -34,8 +36,7 @@ final class VringWorker implements AutoCloseable {
      * @param onDeath called on the worker if it stops for any reason but {@link #close()}: the
      *                session then ends rather than serve a front-end whose rings nobody processes
      */
-    VringWorker(String name, List<Vring> rings, Device device, Runnable onDeath) throws NativeException {
-        this.rings = rings;
+    VringWorker(String name, Device device, Runnable onDeath) throws NativeException {
         this.device = device;
         this.onDeath = onDeath;
         this.epoll = Epoll.create();
@@ -45,7 +46,8 @@ final class VringWorker implements AutoCloseable {
     }
 
     void watch(Vring ring, EventFd kick) throws NativeException {
-        epoll.add(kick.fd(), Epoll.EPOLLIN, ring.index);
+        rings.put((long) ring.index(), ring);
+        epoll.add(kick.fd(), Epoll.EPOLLIN, ring.index());
     }
 
     void unwatch(EventFd kick) {
@@ -68,7 +70,8 @@ final class VringWorker implements AutoCloseable {
                 int n = epoll.await(events, busy.isEmpty() ? -1 : 0);
                 kicked.clear();
                 for (int i = 0; i < n; i++) {
-                    if (events.token(i) != WAKE_TOKEN) kicked.add(rings.get((int) events.token(i)));
+                    Vring ring = rings.get(events.token(i));
+                    if (ring != null) kicked.add(ring);
                 }
                 Set<Vring> fresh = new LinkedHashSet<>();
                 for (Vring ring : kicked) {
