@@ -3,10 +3,10 @@ package io.jvhost.backend;
 import io.jvhost.memory.DirtyLog;
 import io.jvhost.memory.MemoryTable;
 import io.jvhost.nativeio.EventFd;
-import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.NativeException;
 import io.jvhost.protocol.Connection;
+import io.jvhost.protocol.DeviceStateDirection;
 import io.jvhost.protocol.FrontendMessage;
 import io.jvhost.protocol.FrontendMessage.*;
 import io.jvhost.protocol.FrontendRequest;
@@ -43,8 +43,10 @@ public final class BackendSession implements AutoCloseable {
     private final SessionMemory memory;
     private final DeviceStateControl deviceState;
     private final Negotiation negotiation;
+    private final BackendChannel backendChannel;
+    private final MigrationHooks migration;
+    private final DeviceContext context;
     private int status;
-    private Fd backendRequestChannel;
 
     public BackendSession(Connection connection, Device device) throws NativeException {
         this(connection, device, DeviceStateOptions.defaults());
@@ -60,10 +62,19 @@ public final class BackendSession implements AutoCloseable {
         this.memory = new SessionMemory(table, log, rings);
         this.deviceState = new DeviceStateControl(device, rings, stateOptions,
                 () -> negotiation.negotiated(ProtocolFeature.DEVICE_STATE), this::frontendHungUp);
+        this.backendChannel = new BackendChannel(negotiation);
+        this.migration = new MigrationHooks(device);
+        this.context = new SessionContext(rings, backendChannel, table);
     }
 
     /** Serves until the front-end closes the connection or sends something undecodable. */
     public void run() {
+        try {
+            device.activate(context);
+        } catch (DeviceException | RuntimeException | Error e) {
+            LOG.error("{} could not be activated for this front-end, closing the connection", device.name(), e);
+            return;
+        }
         while (true) {
             ReceivedMessage<FrontendMessage> received;
             try {
@@ -233,9 +244,7 @@ public final class BackendSession implements AutoCloseable {
                 yield null;
             }
             case SetBackendReqFd s -> {
-                // Kept so the channel stays open for the front-end; no device here sends requests.
-                if (backendRequestChannel != null) backendRequestChannel.close();
-                backendRequestChannel = s.fd();
+                backendChannel.replace(s.fd());
                 yield null;
             }
             case VringKick k -> {
@@ -243,7 +252,7 @@ public final class BackendSession implements AutoCloseable {
             }
             case SetDeviceStateFd s -> deviceState.setFd(s);
             case CheckDeviceState c -> {
-                deviceState.check();
+                if (deviceState.check() == DeviceStateDirection.SAVE) migration.stateSaved();
                 yield Reply.U64.SUCCESS;
             }
             case SendRarp s -> throw unsupported(m);
@@ -299,6 +308,7 @@ public final class BackendSession implements AutoCloseable {
         memory.setLogging(VirtioFeatures.has(features, VirtioFeatures.LOG_ALL));
         negotiation.ackFeatures(features);
         device.featuresAcknowledged(features & ~VirtioFeatures.mask(VirtioFeatures.LOG_ALL));
+        migration.logAll(VirtioFeatures.has(features, VirtioFeatures.LOG_ALL));
         return null;
     }
 
@@ -328,6 +338,7 @@ public final class BackendSession implements AutoCloseable {
         rings.reset();
         status = 0;
         negotiation.resetFeatures();
+        migration.reset();
         memory.setLogging(false);
         device.reset();
         LOG.info("device reset");
@@ -347,7 +358,7 @@ public final class BackendSession implements AutoCloseable {
     public void close() {
         deviceState.cancelQuietly("the session ends");
         rings.close();
-        if (backendRequestChannel != null) backendRequestChannel.close();
+        backendChannel.close();
         memory.close();
         try {
             device.reset();

@@ -20,7 +20,7 @@ final class Negotiation {
     private final long offeredFeatures;
     private final long offeredProtocolFeatures;
     private long ackedFeatures;
-    private long ackedProtocolFeatures;
+    private volatile long ackedProtocolFeatures; // read by device threads (BackendChannel)
     private boolean featuresSet;
 
     Negotiation(Device device) {

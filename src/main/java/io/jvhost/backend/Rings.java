@@ -5,10 +5,13 @@ import io.jvhost.memory.GuestMemorySource;
 import io.jvhost.nativeio.NativeException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * A session's rings and the workers that process them. Whatever must see no chain in flight
- * (memory changes, state capture and commit, features) runs inside {@link #lockAll()}.
+ * A session's rings and the workers that process them, one worker thread for each number
+ * {@link Device#workerFor} gives. Whatever must see no chain in flight (memory changes, state
+ * capture and commit, features) runs inside {@link #lockAll()}.
  */
 final class Rings implements AutoCloseable {
     private final List<Vring> rings;
@@ -19,12 +22,30 @@ final class Rings implements AutoCloseable {
      *                      session then ends rather than serve a front-end whose rings nobody processes
      */
     Rings(Device device, GuestMemorySource memory, DirtyLog log, Runnable onWorkerDeath) throws NativeException {
-        VringWorker worker = new VringWorker("jvhost-" + device.name() + "-rings", device, onWorkerDeath);
-        this.workers = List.of(worker);
+        int count = device.queueCount();
+        Map<Integer, VringWorker> byNumber = new TreeMap<>();
         List<Vring> list = new ArrayList<>();
-        for (int i = 0; i < device.queueCount(); i++) {
-            list.add(new Vring(i, memory, log, device.requestExecutor(), worker));
+        try {
+            for (int q = 0; q < count; q++) {
+                int number = device.workerFor(q);
+                if (number < 0 || number >= count) {
+                    throw new IllegalArgumentException(device.name() + " maps queue " + q + " to worker " + number
+                            + ", outside [0, " + count + ")");
+                }
+                VringWorker worker = byNumber.get(number);
+                if (worker == null) {
+                    // Worker 0 keeps the name it had when there was only one.
+                    String name = "jvhost-" + device.name() + "-rings" + (number == 0 ? "" : "-" + number);
+                    worker = new VringWorker(name, device, onWorkerDeath);
+                    byNumber.put(number, worker);
+                }
+                list.add(new Vring(q, memory, log, device.requestExecutor(), worker));
+            }
+        } catch (NativeException | RuntimeException e) {
+            for (VringWorker w : byNumber.values()) w.close();
+            throw e;
         }
+        this.workers = List.copyOf(byNumber.values());
         this.rings = List.copyOf(list);
     }
 
