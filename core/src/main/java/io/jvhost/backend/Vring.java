@@ -10,7 +10,10 @@ import io.jvhost.virtqueue.DescriptorChain;
 import io.jvhost.virtqueue.InvalidChainException;
 import io.jvhost.virtqueue.SplitQueue;
 import io.jvhost.virtqueue.VirtqueueException;
+import io.jvhost.virtqueue.VringAddresses;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,8 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One ring as the spec's "Ring states" section describes it: started/stopped (first kick /
  * GET_VRING_BASE) and enabled/disabled (SET_VRING_ENABLE) are independent. The session thread
- * configures it and the worker thread processes it; both hold {@link #lock}, so GET_VRING_BASE
- * waits for a batch in flight and then nothing touches guest memory for this ring.
+ * configures it and its {@link VringWorker} processes it; both hold the ring's lock (every
+ * method here takes it), so GET_VRING_BASE waits for a batch in flight and then nothing touches
+ * guest memory for this ring.
  *
  * <p>A device with a request executor ({@link Device#requestExecutor()}, e.g. virtio-fs with
  * --thread-pool-size) gets each chain handled on that executor: the worker only pops, and
@@ -31,9 +35,10 @@ import org.slf4j.LoggerFactory;
 final class Vring {
     private static final Logger LOG = LoggerFactory.getLogger(Vring.class);
 
-    final int index;
-    final SplitQueue queue;
-    final ReentrantLock lock = new ReentrantLock();
+    private final int index;
+    private final SplitQueue queue;
+    private final VringWorker worker;
+    private final ReentrantLock lock = new ReentrantLock();
     private EventFd kick;
     private EventFd call;
     private EventFd err;
@@ -41,23 +46,152 @@ final class Vring {
     private boolean brokenReported;
     /** Guards {@link #queue} against the worker and completing pool threads at once. */
     private final ReentrantLock queueLock = new ReentrantLock();
-    private final java.util.concurrent.locks.Condition idle = queueLock.newCondition();
+    private final Condition idle = queueLock.newCondition();
     private int inFlight;
-    private final java.util.concurrent.Executor executor;
+    private final Executor executor;
 
-    Vring(int index, GuestMemorySource memory, DirtyLog log) {
-        this(index, memory, log, null);
+    /** Holds a lock until closed; {@link #close()} throws nothing. */
+    interface Locked extends AutoCloseable {
+        @Override
+        void close();
     }
 
-    Vring(int index, GuestMemorySource memory, DirtyLog log, java.util.concurrent.Executor executor) {
+    Vring(int index, GuestMemorySource memory, DirtyLog log, Executor executor, VringWorker worker) {
         this.index = index;
         this.queue = new SplitQueue(memory, log);
         this.executor = executor;
+        this.worker = worker;
+    }
+
+    int index() {
+        return index;
+    }
+
+    VringWorker worker() {
+        return worker;
+    }
+
+    /** Holds this ring's lock: no batch runs on it until the result is closed. */
+    Locked lock() {
+        lock.lock();
+        return lock::unlock;
+    }
+
+    boolean isStarted() {
+        try (Locked l = lock()) {
+            return queue.isStarted();
+        }
+    }
+
+    /** SET_VRING_NUM. */
+    void setSize(int num) throws VirtqueueException {
+        try (Locked l = lock()) {
+            queue.setSize(num);
+        }
+    }
+
+    /** SET_VRING_ADDR. */
+    void setAddresses(VringAddresses addresses) throws VirtqueueException {
+        try (Locked l = lock()) {
+            queue.setAddresses(addresses);
+        }
+    }
+
+    /** SET_VRING_BASE. */
+    void setBase(int base) throws VirtqueueException {
+        try (Locked l = lock()) {
+            queue.setBase(base);
+        }
+    }
+
+    /**
+     * SET_FEATURES: the ring's event-idx mode, and without PROTOCOL_FEATURES it is enabled at
+     * once (spec "Ring states"). A running ring keeps its event-idx mode: QEMU re-sends
+     * SET_FEATURES while rings run only to toggle LOG_ALL.
+     */
+    void applyFeatures(boolean eventIdx, boolean enableAtOnce) throws RequestRejected {
+        try (Locked l = lock()) {
+            if (queue.isStarted() && queue.eventIdx() != eventIdx) {
+                throw new RequestRejected("EVENT_IDX cannot change while ring " + index + " runs");
+            }
+            queue.setEventIdx(eventIdx);
+            if (enableAtOnce) enabled = true;
+        }
+    }
+
+    /** SET_VRING_KICK: the worker watches {@code next} from now on; the previous kick fd is closed. */
+    void setKick(EventFd next) throws NativeException {
+        try (Locked l = lock()) {
+            dropKick();
+            try {
+                worker.watch(this, next);
+            } catch (NativeException e) {
+                next.close();
+                throw e;
+            }
+            kick = next;
+        }
+    }
+
+    private void dropKick() {
+        if (kick == null) return;
+        worker.unwatch(kick);
+        kick.close();
+        kick = null;
+    }
+
+    /** SET_VRING_CALL (null: no notifications); the previous fd is closed. */
+    void setCall(EventFd next) {
+        try (Locked l = lock()) {
+            if (call != null) call.close();
+            call = next;
+        }
+    }
+
+    /** SET_VRING_ERR (null: errors are only logged); the previous fd is closed. */
+    void setErr(EventFd next) {
+        try (Locked l = lock()) {
+            if (err != null) err.close();
+            err = next;
+        }
+    }
+
+    /**
+     * SET_VRING_ENABLE. Chains the driver queued while the ring was disabled got their kick
+     * already: enabling a started ring processes them now (on the worker, by kicking ourselves).
+     */
+    void setEnabled(boolean on) throws NativeException {
+        try (Locked l = lock()) {
+            enabled = on;
+            if (on && queue.isStarted() && kick != null) kick.signal();
+        }
+    }
+
+    /**
+     * GET_VRING_BASE: waits for the chains in flight, stops the ring and stops watching its kick
+     * fd (closed); returns the next avail index.
+     */
+    int stop() {
+        try (Locked l = lock()) {
+            drain();
+            brokenReported = false;
+            int base = queue.stop();
+            dropKick();
+            return base;
+        }
+    }
+
+    /** RESET_DEVICE: stopped, no kick fd, disabled. */
+    void reset() {
+        try (Locked l = lock()) {
+            stop();
+            enabled = false;
+        }
     }
 
     /**
      * Waits until no chain popped from this ring is still being handled (pooled devices; a
-     * no-op otherwise). Callers hold {@link #lock}, so nothing new is popped meanwhile.
+     * no-op otherwise). Callers hold {@link #lock()}, so nothing new is popped meanwhile.
      */
     void drain() {
         queueLock.lock();
@@ -74,35 +208,6 @@ final class Vring {
         } finally {
             queueLock.unlock();
         }
-    }
-
-    EventFd kick() {
-        return kick;
-    }
-
-    /** Replaces the kick fd; returns the previous one for the caller to unwatch and close. */
-    EventFd swapKick(EventFd next) {
-        EventFd previous = kick;
-        kick = next;
-        return previous;
-    }
-
-    void setCall(EventFd next) {
-        if (call != null) call.close();
-        call = next;
-    }
-
-    void setErr(EventFd next) {
-        if (err != null) err.close();
-        err = next;
-    }
-
-    boolean enabled() {
-        return enabled;
-    }
-
-    void setEnabled(boolean on) {
-        enabled = on;
     }
 
     /**
@@ -145,11 +250,6 @@ final class Vring {
         return false;
     }
 
-    /** Processes every available chain; the caller holds the lock. */
-    void process(Device device) throws VirtqueueException {
-        process(device, Integer.MAX_VALUE);
-    }
-
     /**
      * Processes available chains, at most {@code budget} of them, so that one busy ring cannot
      * starve the others on the same worker (virtio-fs: FORGETs on hiprio behind a stream of
@@ -158,7 +258,7 @@ final class Vring {
      * pass, so a ring stopped meanwhile is in the state a front-end expects (QEMU, and jvhost's
      * own, kick every ring when they start it again).
      */
-    boolean process(Device device, int budget) throws VirtqueueException {
+    private boolean process(Device device, int budget) throws VirtqueueException {
         if (!queue.isStarted() || !enabled || queue.isBroken()) return false;
         boolean used = false;
         int taken = 0;
@@ -345,18 +445,14 @@ final class Vring {
         }
     }
 
-    /** GET_VRING_BASE: stops the ring; returns the next avail index. The caller holds the lock. */
-    int stop() {
-        drain();
-        brokenReported = false;
-        return queue.stop();
-    }
-
+    /** The session ends: waits for the chains in flight and closes every fd (the worker is closed already). */
     void close() {
-        drain();
-        if (kick != null) kick.close();
-        if (call != null) call.close();
-        if (err != null) err.close();
-        kick = call = err = null;
+        try (Locked l = lock()) {
+            drain();
+            if (kick != null) kick.close();
+            if (call != null) call.close();
+            if (err != null) err.close();
+            kick = call = err = null;
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.jvhost.testing;
 
+import io.jvhost.backend.DeviceContext;
 import io.jvhost.backend.DeviceException;
 import io.jvhost.backend.StatefulDevice;
 import io.jvhost.protocol.ProtocolFeature;
@@ -99,8 +100,28 @@ public final class FaultInjectingDevice implements StatefulDevice {
     }
 
     @Override
+    public int workerFor(int queue) {
+        return device.workerFor(queue);
+    }
+
+    @Override
+    public void activate(DeviceContext context) throws DeviceException {
+        device.activate(context);
+    }
+
+    @Override
     public void featuresAcknowledged(long features) {
         device.featuresAcknowledged(features);
+    }
+
+    @Override
+    public void migrationStarting() {
+        device.migrationStarting();
+    }
+
+    @Override
+    public void migrationCancelled() {
+        device.migrationCancelled();
     }
 
     @Override

@@ -1,0 +1,190 @@
+package io.jvhost.backend;
+
+import io.jvhost.nativeio.CancellableFd;
+import io.jvhost.nativeio.Fd;
+import io.jvhost.nativeio.NativeException;
+import io.jvhost.nativeio.Pipe;
+import io.jvhost.protocol.DeviceStateDirection;
+import io.jvhost.protocol.DeviceStatePhase;
+import io.jvhost.protocol.FrontendMessage.SetDeviceStateFd;
+import io.jvhost.protocol.Reply;
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A session's device-state requests (spec "Migrating back-end state"): SET_DEVICE_STATE_FD
+ * starts a {@link StateTransfer}, CHECK_DEVICE_STATE joins it, a reset or the session's end
+ * cancels it. Runs on the session thread; the transfer itself runs on its own.
+ */
+final class DeviceStateControl {
+    private static final Logger LOG = LoggerFactory.getLogger(DeviceStateControl.class);
+
+    private final Device device;
+    private final Rings rings;
+    private final DeviceStateOptions options;
+    private final BooleanSupplier negotiated;
+    private final BooleanSupplier frontendGone;
+    /** The transfer started by the last SET_DEVICE_STATE_FD, until CHECK_DEVICE_STATE consumes it. */
+    private StateTransfer transfer;
+
+    /**
+     * @param negotiated   whether the front-end acked DEVICE_STATE
+     * @param frontendGone whether the front-end hung up (a CHECK then stops waiting)
+     */
+    DeviceStateControl(Device device, Rings rings, DeviceStateOptions options, BooleanSupplier negotiated,
+            BooleanSupplier frontendGone) {
+        this.device = device;
+        this.rings = rings;
+        this.options = options;
+        this.negotiated = negotiated;
+        this.frontendGone = frontendGone;
+    }
+
+    /** Whether DEVICE_STATE is offered to the front-end: only devices that can migrate their state. */
+    static boolean offered(Device device) {
+        return device instanceof StatefulDevice sd && sd.canMigrate();
+    }
+
+    private StatefulDevice statefulDevice() throws RequestRejected {
+        if (!(device instanceof StatefulDevice sd) || !sd.canMigrate()) {
+            throw new RequestRejected("device state transfer is not offered by " + device.name());
+        }
+        if (!negotiated.getAsBoolean()) {
+            throw new RequestRejected("DEVICE_STATE was not negotiated");
+        }
+        return sd;
+    }
+
+    /**
+     * SET_DEVICE_STATE_FD. Everything is checked before the transfer starts, so a refusal
+     * leaves no thread behind; the fd is ours from here on and is closed on every path.
+     *
+     * <p>A SET_DEVICE_STATE_FD while a transfer runs cancels that transfer and starts the new
+     * one: the front-end is the only party that knows the old one is abandoned (QEMU retries a
+     * failed migration this way), and the old one's CHECK can no longer come, since CHECK
+     * always refers to the latest transfer. A cancelled load never commits, so the device
+     * keeps its state.
+     */
+    Reply setFd(SetDeviceStateFd s) throws RequestRejected {
+        Fd theirs = s.fd();
+        try {
+            StatefulDevice sd = statefulDevice();
+            DeviceStateDirection direction = s.knownDirection().orElseThrow(
+                    () -> new RequestRejected("unknown transfer direction " + Integer.toUnsignedString(s.direction())));
+            DeviceStatePhase phase = s.knownPhase().orElseThrow(
+                    () -> new RequestRejected("unsupported migration phase " + Integer.toUnsignedString(s.phase())));
+            switch (phase) {
+                case STOPPED -> {} // the only phase: the device must be suspended, checked below
+            }
+            cancel("a new SET_DEVICE_STATE_FD arrived");
+            return switch (direction) {
+                case SAVE -> startSave(sd, theirs);
+                case LOAD -> startLoad(sd, theirs);
+            };
+        } finally {
+            theirs.close(); // a transfer works on its own dup; a back-end channel replaces it
+        }
+    }
+
+    private Reply startSave(StatefulDevice sd, Fd theirs) throws RequestRejected {
+        // Captured with every ring locked: no chain is in flight, and none can start meanwhile.
+        StatefulDevice.SavedState snapshot;
+        try (Vring.Locked all = rings.lockAll()) {
+            rings.requireStopped("save");
+            snapshot = sd.captureState();
+        } catch (DeviceException e) {
+            throw new RequestRejected("capturing the device state: " + e.getMessage(), e);
+        }
+        Channel c = channel(theirs, DeviceStateDirection.SAVE);
+        transfer = StateTransfer.save(device.name(), snapshot, c.ours(), options.backendChannel());
+        return c.reply();
+    }
+
+    private Reply startLoad(StatefulDevice sd, Fd theirs) throws RequestRejected {
+        try (Vring.Locked all = rings.lockAll()) {
+            rings.requireStopped("load");
+        }
+        Channel c = channel(theirs, DeviceStateDirection.LOAD);
+        transfer = StateTransfer.load(device.name(), sd, c.ours(), this::commitLoaded);
+        return c.reply();
+    }
+
+    /** Runs on the transfer thread: installs a validated state while no ring can run. */
+    private void commitLoaded(StatefulDevice.PreparedState prepared) throws DeviceException {
+        try (Vring.Locked all = rings.lockAll()) {
+            rings.requireStopped("load");
+            prepared.commit();
+        } catch (RequestRejected e) {
+            throw new DeviceException(e.getMessage(), e);
+        }
+    }
+
+    private record Channel(CancellableFd ours, Reply reply) {}
+
+    /**
+     * Our end of the transfer channel: a dup of the front-end's fd (the message's own copy is
+     * closed by the caller), or with {@link DeviceStateOptions#backendChannel()} a pipe of our
+     * own whose other end goes back in the reply.
+     */
+    private Channel channel(Fd theirs, DeviceStateDirection direction) throws RequestRejected {
+        try {
+            if (!options.backendChannel()) {
+                Fd dup = theirs.dup();
+                try {
+                    return new Channel(StateTransfer.open(dup, direction), Reply.DeviceStateFd.accepted());
+                } catch (NativeException e) {
+                    dup.close();
+                    throw e;
+                }
+            }
+            Pipe pipe = Pipe.create(options.pipeCapacity());
+            try {
+                return switch (direction) {
+                    case SAVE -> new Channel(StateTransfer.open(pipe.writeEnd(), direction),
+                            Reply.DeviceStateFd.acceptedWith(pipe.readEnd()));
+                    case LOAD -> new Channel(StateTransfer.open(pipe.readEnd(), direction),
+                            Reply.DeviceStateFd.acceptedWith(pipe.writeEnd()));
+                };
+            } catch (NativeException e) {
+                pipe.close();
+                throw e;
+            }
+        } catch (NativeException e) {
+            throw new RequestRejected("setting up the transfer channel: " + e.getMessage(), e);
+        }
+    }
+
+    /** CHECK_DEVICE_STATE: joins the latest transfer; returns its direction only if it completed. */
+    DeviceStateDirection check() throws RequestRejected {
+        statefulDevice();
+        StateTransfer t = transfer;
+        if (t == null) throw new RequestRejected("no device state transfer to check (SET_DEVICE_STATE_FD first)");
+        transfer = null;
+        StateTransfer.Outcome o = t.await(options.checkTimeout(), frontendGone);
+        if (!o.succeeded()) throw new RequestRejected(o.detail());
+        LOG.info("device state {} checked: {}", t.direction().name().toLowerCase(), o.detail());
+        return t.direction();
+    }
+
+    /** Cancels the running transfer, if any; refused if it does not stop. */
+    void cancel(String why) throws RequestRejected {
+        StateTransfer t = transfer;
+        if (t == null) return;
+        transfer = null;
+        LOG.info("cancelling the running device state {}: {}", t.direction().name().toLowerCase(), why);
+        if (!t.cancel(Duration.ofSeconds(5))) {
+            throw new RequestRejected("the previous device state transfer did not stop");
+        }
+    }
+
+    /** Cancels the running transfer where nobody can be answered (reset, session end): a failure is logged. */
+    void cancelQuietly(String why) {
+        try {
+            cancel(why);
+        } catch (RequestRejected e) {
+            LOG.error("{}", e.getMessage());
+        }
+    }
+}
