@@ -13,6 +13,7 @@ import io.jvhost.nativeio.Pipe;
 import io.jvhost.protocol.DeviceStateDirection;
 import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.Connection;
+import io.jvhost.protocol.Direction;
 import io.jvhost.protocol.FrontendMessage;
 import io.jvhost.protocol.FrontendRequest;
 import io.jvhost.protocol.ReplyRule;
@@ -52,7 +53,7 @@ public final class BackendSession implements AutoCloseable {
             ProtocolFeature.RESET_DEVICE,
             ProtocolFeature.CONFIGURE_MEM_SLOTS, ProtocolFeature.STATUS);
 
-    private final Connection connection;
+    private final Connection<FrontendRequest, FrontendMessage> connection;
     private final Device device;
     private final MemoryTable memory = new MemoryTable();
     private final DirtyLog dirtyLog = new DirtyLog();
@@ -69,11 +70,11 @@ public final class BackendSession implements AutoCloseable {
     /** The transfer started by the last SET_DEVICE_STATE_FD, until CHECK_DEVICE_STATE consumes it. */
     private StateTransfer transfer;
 
-    public BackendSession(Connection connection, Device device) throws NativeException {
+    public BackendSession(Connection<FrontendRequest, FrontendMessage> connection, Device device) throws NativeException {
         this(connection, device, DeviceStateOptions.defaults());
     }
 
-    public BackendSession(Connection connection, Device device, DeviceStateOptions stateOptions) throws NativeException {
+    public BackendSession(Connection<FrontendRequest, FrontendMessage> connection, Device device, DeviceStateOptions stateOptions) throws NativeException {
         this.connection = connection;
         this.device = device;
         this.stateOptions = stateOptions;
@@ -101,7 +102,7 @@ public final class BackendSession implements AutoCloseable {
         while (true) {
             ReceivedMessage<FrontendMessage> received;
             try {
-                received = connection.receiveFrontendMessage();
+                received = connection.receive();
             } catch (PeerClosedException e) {
                 LOG.info("front-end disconnected");
                 return;
@@ -139,7 +140,7 @@ public final class BackendSession implements AutoCloseable {
     private boolean answerMalformed(ProtocolException e) {
         var header = e.header().orElse(null);
         if (header == null) return false;
-        var request = FrontendRequest.find(header.request()).orElse(null);
+        var request = Direction.FRONTEND.find(header.request()).orElse(null);
         if (request == null || request.replyRule() != ReplyRule.ON_NEED_REPLY) return false;
         LOG.warn("malformed {} ignored: {}", request, e.getMessage());
         if (header.needsReply()) {

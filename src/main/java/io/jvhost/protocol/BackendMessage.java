@@ -10,9 +10,7 @@ import java.util.UUID;
  * Every request a back-end sends over the back-end channel (ids 1–8), one immutable record each,
  * so a front-end can dispatch with an exhaustive {@code switch}.
  */
-public sealed interface BackendMessage extends CarriesFds {
-    BackendRequest request();
-
+public sealed interface BackendMessage extends Message<BackendRequest> {
     /** IOTLB miss or access failure. */
     record IotlbMsg(Iotlb entry) implements BackendMessage {
         public IotlbMsg {

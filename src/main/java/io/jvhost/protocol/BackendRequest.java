@@ -3,8 +3,6 @@ package io.jvhost.protocol;
 import static io.jvhost.protocol.ReplyRule.ALWAYS;
 import static io.jvhost.protocol.ReplyRule.ON_NEED_REPLY;
 
-import java.util.Optional;
-
 /**
  * Requests the back-end sends to the front-end over the back-end channel set up by
  * SET_BACKEND_REQ_FD (spec "Back-end message types"; previously the SLAVE_* messages).
@@ -23,26 +21,10 @@ public enum BackendRequest implements Request {
     /** Replied with u64 (0 = found) and the dma-buf fd when found. */
     SHARED_OBJECT_LOOKUP(8, 16, 16, 0, 0, ALWAYS);
 
-    private static final RequestIndex<BackendRequest> INDEX = new RequestIndex<>(values(), "back-end");
-
     private final RequestLimits limits;
 
     BackendRequest(int id, int minPayload, int maxPayload, int minFds, int maxFds, ReplyRule replyRule) {
         this.limits = new RequestLimits(id, minPayload, maxPayload, minFds, maxFds, replyRule);
-    }
-
-    public static Optional<BackendRequest> find(int id) {
-        return INDEX.find(id);
-    }
-
-    /** The request with this id, or a ProtocolException naming the unknown id. */
-    public static BackendRequest of(int id) throws ProtocolException {
-        return INDEX.of(id);
-    }
-
-    /** "back-end request VRING_CALL (4)" or "back-end request 99 (unknown)". */
-    public static String describe(int id) {
-        return INDEX.describe(id);
     }
 
     @Override

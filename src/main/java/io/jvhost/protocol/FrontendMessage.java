@@ -14,13 +14,11 @@ import java.util.UUID;
  * ints/longs unless a narrower range is noted. Record constructors enforce the field rules, and
  * the decoder relies on them, so a decoded message is always well formed.
  */
-public sealed interface FrontendMessage extends CarriesFds {
+public sealed interface FrontendMessage extends Message<FrontendRequest> {
     /** QEMU's VHOST_USER_MAX_CONFIG_SIZE: largest config space access. */
     int MAX_CONFIG_SIZE = 256;
     /** Upper bound on u32 vring indices accepted (see {@link Checks#vringIndex}). */
     int MAX_VRINGS = 0x8000;
-
-    FrontendRequest request();
 
     record GetFeatures() implements FrontendMessage {
         public FrontendRequest request() {

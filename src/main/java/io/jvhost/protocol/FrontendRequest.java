@@ -5,8 +5,6 @@ import static io.jvhost.protocol.ReplyRule.IN_POSTCOPY;
 import static io.jvhost.protocol.ReplyRule.ON_NEED_REPLY;
 import static io.jvhost.protocol.ReplyRule.WITH_LOG_SHMFD;
 
-import java.util.Optional;
-
 /**
  * Requests the front-end sends to the back-end (spec "Front-end message types"), with their
  * payload size range, fd count range and reply rule. Sizes are those QEMU puts on the wire.
@@ -75,26 +73,10 @@ public enum FrontendRequest implements Request {
     CHECK_DEVICE_STATE(43, 0, 0, 0, 0, ALWAYS),
     GET_SHMEM_CONFIG(44, 0, 0, 0, 0, ALWAYS);
 
-    private static final RequestIndex<FrontendRequest> INDEX = new RequestIndex<>(values(), "front-end");
-
     private final RequestLimits limits;
 
     FrontendRequest(int id, int minPayload, int maxPayload, int minFds, int maxFds, ReplyRule replyRule) {
         this.limits = new RequestLimits(id, minPayload, maxPayload, minFds, maxFds, replyRule);
-    }
-
-    public static Optional<FrontendRequest> find(int id) {
-        return INDEX.find(id);
-    }
-
-    /** The request with this id, or a ProtocolException naming the unknown id. */
-    public static FrontendRequest of(int id) throws ProtocolException {
-        return INDEX.of(id);
-    }
-
-    /** "front-end request SET_MEM_TABLE (5)" or "front-end request 99 (unknown)". */
-    public static String describe(int id) {
-        return INDEX.describe(id);
     }
 
     @Override

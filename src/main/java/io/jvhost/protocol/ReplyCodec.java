@@ -24,7 +24,23 @@ final class ReplyCodec {
     private ReplyCodec() {}
 
     /** The reply types a request may be answered with; U64 alone means "a u64 value or ack". */
-    static List<Class<? extends Reply>> replyTypes(FrontendRequest request) {
+    static List<Class<? extends Reply>> replyTypes(Request request) {
+        return switch (request) {
+            case FrontendRequest r -> frontendReplyTypes(r);
+            case BackendRequest r -> backendReplyTypes(r);
+        };
+    }
+
+    /** Parses a reply whose framing (flags, request id, length) is already checked. */
+    static Reply decode(Request request, PayloadReader r, int size, List<Fd> fds, Header header)
+            throws ProtocolException {
+        return switch (request) {
+            case FrontendRequest q -> decodeFrontendReply(q, r, size, fds, header);
+            case BackendRequest q -> decodeBackendReply(q, r, size, fds, header);
+        };
+    }
+
+    private static List<Class<? extends Reply>> frontendReplyTypes(FrontendRequest request) {
         return switch (request) {
             case GET_VRING_BASE -> List.of(VringState.class);
             case GET_CONFIG -> List.of(Config.class, ConfigFailure.class);
@@ -44,7 +60,7 @@ final class ReplyCodec {
         };
     }
 
-    static List<Class<? extends Reply>> replyTypes(BackendRequest request) {
+    private static List<Class<? extends Reply>> backendReplyTypes(BackendRequest request) {
         return switch (request) {
             case SHARED_OBJECT_LOOKUP -> List.of(SharedObjectLookup.class);
             case IOTLB_MSG, CONFIG_CHANGE_MSG, VRING_HOST_NOTIFIER_MSG, VRING_CALL, VRING_ERR, SHARED_OBJECT_ADD,
@@ -82,7 +98,7 @@ final class ReplyCodec {
         };
     }
 
-    static Reply decode(FrontendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
+    private static Reply decodeFrontendReply(FrontendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
             throws ProtocolException {
         Shape s = new Shape(request, size, fds, header);
         return switch (request) {
@@ -177,7 +193,7 @@ final class ReplyCodec {
         };
     }
 
-    static Reply decode(BackendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
+    private static Reply decodeBackendReply(BackendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
             throws ProtocolException {
         Shape s = new Shape(request, size, fds, header);
         return switch (request) {
