@@ -14,6 +14,9 @@ import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Byte-exact wire layouts, the request tables, and header validation. */
@@ -150,6 +153,27 @@ class HeaderAndTablesTest {
         assertEquals(8, BackendRequest.values().length);
         for (int id = 1; id <= 8; id++) assertEquals(backend.get(id - 1), Direction.BACKEND.find(id).orElseThrow().name());
         assertTrue(Direction.BACKEND.find(9).isEmpty());
+    }
+
+    /** The table {@code request()} is read from: each message record is named by exactly one request of its direction. */
+    @Test
+    void everyMessageRecordIsNamedByExactlyOneRequest() {
+        assertEquals(records(FrontendMessage.class), EnumSet.allOf(FrontendRequest.class).stream()
+                .map(FrontendRequest::messageType).collect(Collectors.toSet()));
+        assertEquals(44, records(FrontendMessage.class).size());
+        assertEquals(records(BackendMessage.class), EnumSet.allOf(BackendRequest.class).stream()
+                .map(BackendRequest::messageType).collect(Collectors.toSet()));
+        assertEquals(8, records(BackendMessage.class).size());
+        assertEquals(FrontendRequest.SET_VRING_CALL, new FrontendMessage.SetVringCall(0, Optional.empty()).request());
+        assertEquals(FrontendRequest.GET_SHMEM_CONFIG, new FrontendMessage.GetShmemConfig().request());
+        assertEquals(BackendRequest.CONFIG_CHANGE_MSG, new BackendMessage.ConfigChange().request());
+        assertEquals(BackendRequest.VRING_ERR, new BackendMessage.VringErr(2).request());
+    }
+
+    private static Set<Class<?>> records(Class<?> sealed) {
+        return Stream.of(sealed.getPermittedSubclasses())
+                .flatMap(c -> c.isRecord() ? Stream.of(c) : records(c).stream())
+                .collect(Collectors.toSet());
     }
 
     @Test
