@@ -3,6 +3,7 @@ package io.jvhost.backend;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.rng.RngDevice;
+import io.jvhost.devices.synthetic.SyntheticStateDevice;
 import io.jvhost.frontend.BackendRefusedException;
 import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
@@ -13,6 +14,8 @@ import io.jvhost.nativeio.Pipe;
 import io.jvhost.protocol.DeviceStateDirection;
 import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.testing.FaultInjectingDevice;
+import io.jvhost.testing.StateFault;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -24,6 +27,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,12 +61,21 @@ class DeviceStateSessionTest {
         return serve(name, device, DeviceStateOptions.defaults());
     }
 
-    /** The device's 16-byte answer: served count, blob length, blob CRC32C. */
-    private record Answer(long served, int length, int crc) {
+    /** The device's 16-byte answer: served count and the size of the state it holds. */
+    private record Answer(long served, long size) {
         static Answer of(byte[] r) {
             ByteBuffer b = ByteBuffer.wrap(r).order(ByteOrder.LITTLE_ENDIAN);
-            return new Answer(b.getLong(), b.getInt(), b.getInt());
+            return new Answer(b.getLong(), b.getLong());
         }
+    }
+
+    /** {@code dest} holds what {@code source} last saved: the same content (seed, size, CRC32C) and count. */
+    private static void assertSameState(SyntheticStateDevice source, SyntheticStateDevice dest) {
+        SyntheticStateDevice.Held h = source.held();
+        int crc = source.lastSave().orElseThrow().crc32c();
+        assertEquals(new SyntheticStateDevice.Held(h.seed(), h.size(), Optional.of(crc)), dest.held(),
+                "state equal after load: " + source + " vs " + dest);
+        assertEquals(source.served(), dest.served());
     }
 
     private static Answer ask(GuestDriver d) throws Exception {
@@ -97,14 +110,13 @@ class DeviceStateSessionTest {
             FrontendClient toB = sb.connectHandshaken(1);
             long loaded = new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray()));
             assertEquals(saved.size(), loaded);
-            assertTrue(SyntheticStateDevice.sameState(a, b), "state equal after load: " + a + " vs " + b);
+            assertSameState(a, b);
             assertEquals(1, b.commits());
 
             d.moveTo(toB);
             Answer next = ask(d);
             assertEquals(6, next.served(), "B continues A's count");
-            assertEquals(BIG + 12345, next.length());
-            assertEquals((int) SyntheticStateDevice.crc(a.blob()), next.crc());
+            assertEquals(BIG + 12345, next.size(), "B holds A's state");
             assertEquals(5, a.served(), "A served nothing after the switch");
         }
     }
@@ -175,8 +187,9 @@ class DeviceStateSessionTest {
     @Test
     void badStatesAreRejectedAndTheDeviceKeepsItsOwn() throws Exception {
         SyntheticStateDevice b = new SyntheticStateDevice(5000, 7);
-        byte[] before = b.blob();
-        ServedDevice s = serve("b", b);
+        SyntheticStateDevice.Held before = b.held();
+        AtomicReference<StateFault> fault = new AtomicReference<>(StateFault.NONE);
+        ServedDevice s = serve("b", new FaultInjectingDevice(b, fault::get));
         byte[] good = validState(300_000, 3);
 
         assertLoadFails(s, Arrays.copyOf(good, good.length / 2), "truncated");
@@ -187,18 +200,18 @@ class DeviceStateSessionTest {
         byte[] trailing = Arrays.copyOf(good, good.length + 3);
         assertLoadFails(s, trailing, "bytes after the end");
         assertLoadFails(s, "not a state at all".getBytes(), "garbage");
-        b.failNextLoads(true);
+        fault.set(StateFault.REFUSE_LOAD);
         assertLoadFails(s, good, "the device refuses the parsed state");
-        b.failNextLoads(false);
+        fault.set(StateFault.NONE);
 
-        assertArrayEquals(before, b.blob(), "the device kept its state through every failure");
+        assertEquals(before, b.held(), "the device kept its state through every failure");
         assertEquals(0, b.commits());
 
         try (FrontendClient c = s.connectHandshaken(1)) {
             new DeviceStateTransfer(c).load(new ByteArrayInputStream(good));
         }
         assertEquals(1, b.commits());
-        assertEquals(300_000, b.blob().length);
+        assertEquals(300_000, b.held().size());
     }
 
     @Test
@@ -221,7 +234,7 @@ class DeviceStateSessionTest {
     @Test
     void frontEndClosingTheLoadPipeEarlyLeavesTheDeviceAlone() throws Exception {
         SyntheticStateDevice b = new SyntheticStateDevice(1000, 9);
-        byte[] before = b.blob();
+        SyntheticStateDevice.Held before = b.held();
         ServedDevice s = serve("b", b);
         byte[] good = validState(BIG, 3);
         try (FrontendClient c = s.connectHandshaken(1)) {
@@ -233,14 +246,14 @@ class DeviceStateSessionTest {
             }
             assertThrows(BackendRefusedException.class, c::checkDeviceState);
         }
-        assertArrayEquals(before, b.blob());
+        assertEquals(before, b.held());
         assertEquals(0, b.commits());
     }
 
     @Test
     void frontEndDyingMidTransferLeavesTheServerUsable() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 1);
-        byte[] before = a.blob();
+        SyntheticStateDevice.Held before = a.held();
         ServedDevice s = serve("a", a);
         // Saving: the back-end blocks on a full pipe nobody reads; then the front-end vanishes.
         FrontendClient c = s.connectHandshaken(1);
@@ -260,7 +273,7 @@ class DeviceStateSessionTest {
         try (GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1))) {
             assertEquals(1, ask(d).served(), "a new front-end is served");
         }
-        assertArrayEquals(before, a.blob(), "the half-loaded state was never applied");
+        assertEquals(before, a.held(), "the half-loaded state was never applied");
         assertTrue(saveFrom(s).length > BIG);
         p.close();
         p2.close();
@@ -294,7 +307,7 @@ class DeviceStateSessionTest {
             OutputStream halfOut = FdStreams.output(half.writeEnd(), true);
             halfOut.write(otherState.toByteArray(), 0, 20_000);
             new DeviceStateTransfer(c).load(new ByteArrayInputStream(otherState.toByteArray()));
-            assertTrue(SyntheticStateDevice.sameState(a, other));
+            assertSameState(other, a);
             assertEquals(1, a.commits());
             assertThrows(java.io.IOException.class, () -> halfOut.write(new byte[100_000]),
                     "the cancelled load's channel is closed");
@@ -306,7 +319,7 @@ class DeviceStateSessionTest {
     @Test
     void checkBeforeTheFrontEndFinishedGivesUpAfterTheTimeout() throws Exception {
         SyntheticStateDevice b = new SyntheticStateDevice(1000, 9);
-        byte[] before = b.blob();
+        SyntheticStateDevice.Held before = b.held();
         ServedDevice s = serve("b", b, DeviceStateOptions.defaults().withCheckTimeout(Duration.ofMillis(500)));
         try (FrontendClient c = s.connectHandshaken(1); Pipe p = Pipe.create(0)) {
             c.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd());
@@ -316,7 +329,7 @@ class DeviceStateSessionTest {
             assertTrue(System.nanoTime() - t0 < 5_000_000_000L);
             assertEquals(1, c.getQueueNum());
         }
-        assertArrayEquals(before, b.blob());
+        assertEquals(before, b.held());
     }
 
     @Test
@@ -341,7 +354,7 @@ class DeviceStateSessionTest {
             }
             SyntheticStateDevice copy = new SyntheticStateDevice(1, 0);
             copy.prepareLoad(new ByteArrayInputStream(viaTheirs)).commit();
-            assertTrue(SyntheticStateDevice.sameState(a, copy));
+            assertSameState(a, copy);
         }
     }
 }

@@ -64,6 +64,11 @@ public final class SyntheticStateDevice implements StatefulDevice {
         return Optional.ofNullable(lastSave);
     }
 
+    /** Requests served so far: part of the state, so a destination continues the source's count. */
+    public long served() {
+        return served;
+    }
+
     /** How many loads were committed. */
     public int commits() {
         return commits;
