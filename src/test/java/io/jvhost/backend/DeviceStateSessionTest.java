@@ -44,20 +44,20 @@ class DeviceStateSessionTest {
 
     @TempDir
     Path dir;
-    private final List<ServedDevice> served = new java.util.ArrayList<>();
+    private final List<BackgroundServer> served = new java.util.ArrayList<>();
 
     @AfterEach
     void stopAll() throws Exception {
-        for (ServedDevice s : served) s.close();
+        for (BackgroundServer s : served) s.close();
     }
 
-    private ServedDevice serve(String name, Device device, DeviceStateOptions options) throws Exception {
-        ServedDevice s = ServedDevice.start(dir.resolve(name + ".sock"), device, options);
+    private BackgroundServer serve(String name, Device device, DeviceStateOptions options) throws Exception {
+        BackgroundServer s = BackgroundServer.start(dir.resolve(name + ".sock"), device, options);
         served.add(s);
         return s;
     }
 
-    private ServedDevice serve(String name, Device device) throws Exception {
+    private BackgroundServer serve(String name, Device device) throws Exception {
         return serve(name, device, DeviceStateOptions.defaults());
     }
 
@@ -82,8 +82,8 @@ class DeviceStateSessionTest {
         return Answer.of(d.request(0, List.of(), 16, T));
     }
 
-    private static byte[] saveFrom(ServedDevice s) throws Exception {
-        try (FrontendClient c = s.connectHandshaken(1)) {
+    private static byte[] saveFrom(BackgroundServer s) throws Exception {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             new DeviceStateTransfer(c).save(out);
             return out.toByteArray();
@@ -96,8 +96,8 @@ class DeviceStateSessionTest {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG + 12345, 1);
         SyntheticStateDevice b = new SyntheticStateDevice(100, 2);
         DeviceStateOptions options = DeviceStateOptions.defaults().withBackendChannel(backendChannel);
-        ServedDevice sa = serve("a", a, options);
-        ServedDevice sb = serve("b", b, options);
+        BackgroundServer sa = serve("a", a, options);
+        BackgroundServer sb = serve("b", b, options);
         try (GuestDriver d = GuestDriver.connect(sa.socket(), GuestDriver.Options.defaults(1))) {
             assertTrue(ProtocolFeature.DEVICE_STATE.isIn(d.protocolFeatures()));
             for (int i = 1; i <= 5; i++) assertEquals(i, ask(d).served());
@@ -107,7 +107,7 @@ class DeviceStateSessionTest {
             assertTrue(saved.size() > BIG, "whole state saved: " + saved.size());
 
             // Destination order as QEMU 10 has it: LOAD and CHECK before features, memory, rings.
-            FrontendClient toB = sb.connectHandshaken(1);
+            FrontendClient toB = GuestDriver.connectDevice(sb.socket(), 1);
             long loaded = new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray()));
             assertEquals(saved.size(), loaded);
             assertSameState(a, b);
@@ -123,8 +123,8 @@ class DeviceStateSessionTest {
 
     @Test
     void deviceWithoutStateDoesNotOfferIt() throws Exception {
-        ServedDevice rng = serve("rng", new RngDevice());
-        try (FrontendClient c = rng.connectHandshaken(1); Pipe p = Pipe.create(0)) {
+        BackgroundServer rng = serve("rng", new RngDevice());
+        try (FrontendClient c = GuestDriver.connectDevice(rng.socket(), 1); Pipe p = Pipe.create(0)) {
             assertFalse(ProtocolFeature.DEVICE_STATE.isIn(c.getProtocolFeatures()));
             assertThrows(BackendRefusedException.class,
                     () -> c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
@@ -135,8 +135,8 @@ class DeviceStateSessionTest {
 
     @Test
     void badParametersAndCheckWithoutTransferAreRefused() throws Exception {
-        ServedDevice s = serve("a", new SyntheticStateDevice(1000, 1));
-        try (FrontendClient c = s.connectHandshaken(1); Pipe p = Pipe.create(0)) {
+        BackgroundServer s = serve("a", new SyntheticStateDevice(1000, 1));
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
             assertThrows(BackendRefusedException.class, c::checkDeviceState, "CHECK without SET_DEVICE_STATE_FD");
             var e = assertThrows(BackendRefusedException.class, () -> c.setDeviceStateFd(0, 1, p.writeEnd()), "phase 1");
             assertTrue(e.getMessage().contains("error 1"), e.getMessage());
@@ -151,7 +151,7 @@ class DeviceStateSessionTest {
     @Test
     void saveIsRefusedWhileARingRunsAndAllowedOnceStopped() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(1000, 1);
-        ServedDevice s = serve("a", a);
+        BackgroundServer s = serve("a", a);
         try (GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1))) {
             ask(d); // the ring has started
             try (Pipe p = Pipe.create(0)) {
@@ -176,8 +176,8 @@ class DeviceStateSessionTest {
         return out.toByteArray();
     }
 
-    private static void assertLoadFails(ServedDevice s, byte[] bytes, String why) throws Exception {
-        try (FrontendClient c = s.connectHandshaken(1)) {
+    private static void assertLoadFails(BackgroundServer s, byte[] bytes, String why) throws Exception {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             assertThrows(BackendRefusedException.class,
                     () -> new DeviceStateTransfer(c).load(new ByteArrayInputStream(bytes)), why);
             assertEquals(1, c.getQueueNum(), "session still serving after: " + why);
@@ -189,7 +189,7 @@ class DeviceStateSessionTest {
         SyntheticStateDevice b = new SyntheticStateDevice(5000, 7);
         SyntheticStateDevice.Held before = b.held();
         AtomicReference<StateFault> fault = new AtomicReference<>(StateFault.NONE);
-        ServedDevice s = serve("b", new FaultInjectingDevice(b, fault::get));
+        BackgroundServer s = serve("b", new FaultInjectingDevice(b, fault::get));
         byte[] good = validState(300_000, 3);
 
         assertLoadFails(s, Arrays.copyOf(good, good.length / 2), "truncated");
@@ -207,7 +207,7 @@ class DeviceStateSessionTest {
         assertEquals(before, b.held(), "the device kept its state through every failure");
         assertEquals(0, b.commits());
 
-        try (FrontendClient c = s.connectHandshaken(1)) {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             new DeviceStateTransfer(c).load(new ByteArrayInputStream(good));
         }
         assertEquals(1, b.commits());
@@ -217,8 +217,8 @@ class DeviceStateSessionTest {
     @Test
     void frontEndClosingTheSavePipeEarlyFailsTheCheckOnly() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 1);
-        ServedDevice s = serve("a", a);
-        try (FrontendClient c = s.connectHandshaken(1)) {
+        BackgroundServer s = serve("a", a);
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             Pipe p = Pipe.create(0);
             assertEquals(Optional.empty(), c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
             p.writeEnd().close();
@@ -235,9 +235,9 @@ class DeviceStateSessionTest {
     void frontEndClosingTheLoadPipeEarlyLeavesTheDeviceAlone() throws Exception {
         SyntheticStateDevice b = new SyntheticStateDevice(1000, 9);
         SyntheticStateDevice.Held before = b.held();
-        ServedDevice s = serve("b", b);
+        BackgroundServer s = serve("b", b);
         byte[] good = validState(BIG, 3);
-        try (FrontendClient c = s.connectHandshaken(1)) {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             Pipe p = Pipe.create(0);
             c.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd());
             p.readEnd().close();
@@ -254,15 +254,15 @@ class DeviceStateSessionTest {
     void frontEndDyingMidTransferLeavesTheServerUsable() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 1);
         SyntheticStateDevice.Held before = a.held();
-        ServedDevice s = serve("a", a);
+        BackgroundServer s = serve("a", a);
         // Saving: the back-end blocks on a full pipe nobody reads; then the front-end vanishes.
-        FrontendClient c = s.connectHandshaken(1);
+        FrontendClient c = GuestDriver.connectDevice(s.socket(), 1);
         Pipe p = Pipe.create(0);
         c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd());
         Thread.sleep(100);
         c.close();
         // Loading: half a state, then the front-end vanishes without closing the pipe.
-        FrontendClient c2 = s.connectHandshaken(1);
+        FrontendClient c2 = GuestDriver.connectDevice(s.socket(), 1);
         Pipe p2 = Pipe.create(0);
         c2.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p2.readEnd());
         byte[] good = validState(BIG, 3);
@@ -282,8 +282,8 @@ class DeviceStateSessionTest {
     @Test
     void aSecondSetDeviceStateFdCancelsTheRunningTransfer() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 1);
-        ServedDevice s = serve("a", a);
-        try (FrontendClient c = s.connectHandshaken(1)) {
+        BackgroundServer s = serve("a", a);
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             // The first save blocks: its pipe fills up and nobody reads.
             Pipe first = Pipe.create(0);
             c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, first.writeEnd());
@@ -320,8 +320,8 @@ class DeviceStateSessionTest {
     void checkBeforeTheFrontEndFinishedGivesUpAfterTheTimeout() throws Exception {
         SyntheticStateDevice b = new SyntheticStateDevice(1000, 9);
         SyntheticStateDevice.Held before = b.held();
-        ServedDevice s = serve("b", b, DeviceStateOptions.defaults().withCheckTimeout(Duration.ofMillis(500)));
-        try (FrontendClient c = s.connectHandshaken(1); Pipe p = Pipe.create(0)) {
+        BackgroundServer s = serve("b", b, DeviceStateOptions.defaults().withCheckTimeout(Duration.ofMillis(500)));
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
             c.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd());
             p.writeEnd().value(); // kept open: the back-end never sees EOF
             long t0 = System.nanoTime();
@@ -335,8 +335,8 @@ class DeviceStateSessionTest {
     @Test
     void backendProvidedChannelIsReturnedAndUsed() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 4);
-        ServedDevice s = serve("a", a, DeviceStateOptions.defaults().withBackendChannel(true));
-        try (FrontendClient c = s.connectHandshaken(1); Pipe p = Pipe.create(0)) {
+        BackgroundServer s = serve("a", a, DeviceStateOptions.defaults().withBackendChannel(true));
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
             Optional<Fd> theirs = c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd());
             assertTrue(theirs.isPresent(), "the back-end returned its own channel");
             p.writeEnd().close();

@@ -2,7 +2,7 @@ package io.jvhost.frontend;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.jvhost.backend.ServedDevice;
+import io.jvhost.backend.BackgroundServer;
 import io.jvhost.devices.synthetic.SyntheticStateDevice;
 import io.jvhost.testing.FaultInjectingDevice;
 import io.jvhost.testing.StateFault;
@@ -25,7 +25,7 @@ class MigrationFlowTest {
     private static final Duration T = Duration.ofSeconds(10);
     @TempDir
     Path dir;
-    private ServedDevice a, b;
+    private BackgroundServer a, b;
     private SyntheticStateDevice devA, devB;
     private final AtomicReference<StateFault> faultA = new AtomicReference<>(StateFault.NONE);
     private final AtomicReference<StateFault> faultB = new AtomicReference<>(StateFault.NONE);
@@ -33,8 +33,8 @@ class MigrationFlowTest {
     private void serveBoth() throws Exception {
         devA = new SyntheticStateDevice(200_000, 1);
         devB = new SyntheticStateDevice(10, 2);
-        a = ServedDevice.start(dir.resolve("a.sock"), new FaultInjectingDevice(devA, faultA::get));
-        b = ServedDevice.start(dir.resolve("b.sock"), new FaultInjectingDevice(devB, faultB::get));
+        a = BackgroundServer.start(dir.resolve("a.sock"), new FaultInjectingDevice(devA, faultA::get));
+        b = BackgroundServer.start(dir.resolve("b.sock"), new FaultInjectingDevice(devB, faultB::get));
     }
 
     @AfterEach
@@ -71,7 +71,7 @@ class MigrationFlowTest {
             ByteArrayOutputStream saved = new ByteArrayOutputStream();
             DeviceStateTransfer.migrateOut(d, saved);
             faultB.set(StateFault.REFUSE_LOAD);
-            try (FrontendClient toB = b.connectHandshaken(1)) {
+            try (FrontendClient toB = GuestDriver.connectDevice(b.socket(), 1)) {
                 assertThrows(BackendRefusedException.class,
                         () -> new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray())));
             }
@@ -93,7 +93,7 @@ class MigrationFlowTest {
             try (Submission s = d.submit(0, List.of(), 16)) {
                 Thread.sleep(100);
                 assertNull(d.queue(0).pollUsed(), "a suspended source processed a request");
-                FrontendClient toB = b.connectHandshaken(1);
+                FrontendClient toB = GuestDriver.connectDevice(b.socket(), 1);
                 new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray()));
                 d.moveTo(toB);
                 UsedElement e = d.awaitUsed(0, T);
