@@ -72,20 +72,11 @@ final class ReplyCodec {
         return switch (reply) {
             case U64 r -> Wire.u64(r.value());
             case VringState r -> Wire.vringState(r.index(), r.num());
-            case Config r -> {
-                byte[] data = r.data();
-                yield new PayloadWriter(12 + data.length).u32(r.offset()).u32(data.length).u32(r.flags()).bytes(data)
-                        .done();
-            }
+            case Config r -> Wire.config(r.offset(), r.flags(), r.data());
             case ConfigFailure r -> EMPTY;
             case Inflight r -> Wire.inflight(r.mmapSize(), r.mmapOffset(), r.numQueues(), r.queueSize());
             case MemoryRegion r -> Wire.singleRegion(r.region());
-            case MemoryTable r -> {
-                PayloadWriter w = new PayloadWriter(8 + MemoryRegionDescriptor.SIZE * r.regions().size());
-                w.u32(r.regions().size()).u32(0);
-                r.regions().forEach(w::region);
-                yield w.done();
-            }
+            case MemoryTable r -> Wire.memoryTable(r.regions());
             case ShmemConfig r -> {
                 PayloadWriter w = new PayloadWriter(ShmemConfig.SIZE).u32(r.regionCount()).u32(0);
                 r.memorySizes().forEach(w::u64);
