@@ -54,6 +54,11 @@ public final class BackgroundServer implements AutoCloseable {
         return socket;
     }
 
+    /** Whether the serving thread still runs: until {@link #stop} or a failure. */
+    public boolean isServing() {
+        return thread.isAlive();
+    }
+
     /** Why serving ended before {@link #close()}, if it did (accepting a connection failed). */
     public Optional<NativeException> failure() {
         return Optional.ofNullable(failure);

@@ -1,6 +1,6 @@
 package io.jvhost.migration;
 
-import io.jvhost.backend.BackendServer;
+import io.jvhost.backend.BackgroundServer;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
 import io.jvhost.devices.fs.client.FuseClient;
@@ -27,26 +27,17 @@ public final class FsPair implements AutoCloseable {
     public final Path socketA;
     public final Path socketB;
     private final List<AutoCloseable> resources = new ArrayList<>();
-    private final List<Thread> threads = new ArrayList<>();
 
     public FsPair(Path dir) throws Exception {
         shared = Files.createDirectories(dir.resolve("shared"));
-        socketA = serve(dir.resolve("a.sock"), "a");
-        socketB = serve(dir.resolve("b.sock"), "b");
+        socketA = serve(dir.resolve("a.sock"));
+        socketB = serve(dir.resolve("b.sock"));
     }
 
-    private Path serve(Path socket, String name) throws Exception {
+    private Path serve(Path socket) throws Exception {
         PassthroughFs fs = PassthroughFs.open(shared, PassthroughConfig.defaults(), MigrationConfig.defaults());
         resources.add(fs);
-        BackendServer server = BackendServer.listen(socket, new FsDevice("myfs", 1, new FuseServer(fs)));
-        resources.add(0, server);
-        threads.add(Thread.ofPlatform().daemon().name("fs-" + name).start(() -> {
-            try {
-                server.serve();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        }));
+        resources.add(0, BackgroundServer.start(socket, new FsDevice("myfs", 1, new FuseServer(fs))));
         return socket;
     }
 
@@ -57,9 +48,7 @@ public final class FsPair implements AutoCloseable {
 
     /** A destination front-end session on B: device handshake only, as QEMU before a load. */
     FrontendClient destinationOnB() throws Exception {
-        FrontendClient b = FrontendClient.connect(socketB);
-        GuestDriver.connectDevice(b, QUEUES);
-        return b;
+        return GuestDriver.connectDevice(socketB, QUEUES);
     }
 
     static FuseClient fuse(GuestDriver d) {
@@ -68,7 +57,6 @@ public final class FsPair implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        for (AutoCloseable r : resources) r.close();
-        for (Thread t : threads) t.join(5000);
+        for (AutoCloseable r : resources) r.close(); // servers first: closing one waits for its thread
     }
 }
