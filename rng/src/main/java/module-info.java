@@ -3,7 +3,7 @@
  * what the core exports (the native layer is not exported to it). See docs/writing-a-device.md.
  */
 module io.jvhost.rng {
-    requires io.jvhost.core;
+    requires transitive io.jvhost.core;
 
     exports io.jvhost.devices.rng;
 }

@@ -3,7 +3,9 @@ package io.jvhost.backend;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.UnixSocket;
 import io.jvhost.protocol.BackendMessage;
+import io.jvhost.protocol.BackendRequest;
 import io.jvhost.protocol.Connection;
+import io.jvhost.protocol.Direction;
 import io.jvhost.protocol.ProtocolFeature;
 import java.io.IOException;
 
@@ -17,7 +19,7 @@ import java.io.IOException;
  */
 final class BackendChannel implements AutoCloseable {
     private final Negotiation negotiation;
-    private volatile Connection channel; // written under this
+    private volatile Connection<BackendRequest, BackendMessage> channel; // written under this
     private boolean closed;
 
     BackendChannel(Negotiation negotiation) {
@@ -26,8 +28,8 @@ final class BackendChannel implements AutoCloseable {
 
     /** SET_BACKEND_REQ_FD: {@code fd} is ours from here on; a previous channel is closed. */
     void replace(Fd fd) {
-        Connection next = new Connection(UnixSocket.adopt(fd));
-        Connection previous = channel;
+        Connection<BackendRequest, BackendMessage> next = new Connection<>(UnixSocket.adopt(fd), Direction.BACKEND);
+        Connection<BackendRequest, BackendMessage> previous = channel;
         if (previous != null) previous.shutdown();
         synchronized (this) {
             if (previous != null) previous.close();
@@ -60,7 +62,7 @@ final class BackendChannel implements AutoCloseable {
 
     @Override
     public void close() {
-        Connection c = channel;
+        Connection<BackendRequest, BackendMessage> c = channel;
         if (c != null) c.shutdown();
         synchronized (this) {
             closed = true;

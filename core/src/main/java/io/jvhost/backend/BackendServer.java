@@ -4,6 +4,7 @@ import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.NativeException;
 import io.jvhost.nativeio.UnixSocket;
 import io.jvhost.protocol.Connection;
+import io.jvhost.protocol.Direction;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,7 +85,7 @@ public final class BackendServer implements AutoCloseable {
                 throw e;
             }
             LOG.info("{}: front-end connected", device.name());
-            try (BackendSession session = new BackendSession(new Connection(conn), device, stateOptions)) {
+            try (BackendSession session = new BackendSession(new Connection<>(conn, Direction.FRONTEND), device, stateOptions)) {
                 current = session;
                 session.run();
             } finally {

@@ -7,6 +7,7 @@ import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.NativeException;
 import io.jvhost.protocol.Connection;
 import io.jvhost.protocol.DeviceStateDirection;
+import io.jvhost.protocol.Direction;
 import io.jvhost.protocol.FrontendMessage;
 import io.jvhost.protocol.FrontendMessage.*;
 import io.jvhost.protocol.FrontendRequest;
@@ -37,7 +38,7 @@ import org.slf4j.LoggerFactory;
 public final class BackendSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BackendSession.class);
 
-    private final Connection connection;
+    private final Connection<FrontendRequest, FrontendMessage> connection;
     private final Device device;
     private final Rings rings;
     private final SessionMemory memory;
@@ -48,11 +49,11 @@ public final class BackendSession implements AutoCloseable {
     private final DeviceContext context;
     private int status;
 
-    public BackendSession(Connection connection, Device device) throws NativeException {
+    public BackendSession(Connection<FrontendRequest, FrontendMessage> connection, Device device) throws NativeException {
         this(connection, device, DeviceStateOptions.defaults());
     }
 
-    public BackendSession(Connection connection, Device device, DeviceStateOptions stateOptions) throws NativeException {
+    public BackendSession(Connection<FrontendRequest, FrontendMessage> connection, Device device, DeviceStateOptions stateOptions) throws NativeException {
         this.connection = connection;
         this.device = device;
         this.negotiation = new Negotiation(device);
@@ -78,7 +79,7 @@ public final class BackendSession implements AutoCloseable {
         while (true) {
             ReceivedMessage<FrontendMessage> received;
             try {
-                received = connection.receiveFrontendMessage();
+                received = connection.receive();
             } catch (PeerClosedException e) {
                 LOG.info("front-end disconnected");
                 return;
@@ -116,7 +117,7 @@ public final class BackendSession implements AutoCloseable {
     private boolean answerMalformed(ProtocolException e) {
         var header = e.header().orElse(null);
         if (header == null) return false;
-        var request = FrontendRequest.find(header.request()).orElse(null);
+        var request = Direction.FRONTEND.find(header.request()).orElse(null);
         if (request == null || request.replyRule() != ReplyRule.ON_NEED_REPLY) return false;
         LOG.warn("malformed {} ignored: {}", request, e.getMessage());
         if (header.needsReply()) {
@@ -301,7 +302,7 @@ public final class BackendSession implements AutoCloseable {
 
     private Reply setFeatures(long features) throws RequestRejected {
         negotiation.requireOffered(features);
-        try (Vring.Locked all = rings.lockAll()) {
+        try (Vring.Locked _ = rings.lockAll()) {
             rings.applyFeatures(VirtioFeatures.has(features, VirtioFeatures.RING_EVENT_IDX),
                     !VirtioFeatures.has(features, VirtioFeatures.PROTOCOL_FEATURES));
         }

@@ -91,7 +91,7 @@ final class DeviceStateControl {
     private Reply startSave(StatefulDevice sd, Fd theirs) throws RequestRejected {
         // Captured with every ring locked: no chain is in flight, and none can start meanwhile.
         StatefulDevice.SavedState snapshot;
-        try (Vring.Locked all = rings.lockAll()) {
+        try (Vring.Locked _ = rings.lockAll()) {
             rings.requireStopped("save");
             snapshot = sd.captureState();
         } catch (DeviceException e) {
@@ -103,7 +103,7 @@ final class DeviceStateControl {
     }
 
     private Reply startLoad(StatefulDevice sd, Fd theirs) throws RequestRejected {
-        try (Vring.Locked all = rings.lockAll()) {
+        try (Vring.Locked _ = rings.lockAll()) {
             rings.requireStopped("load");
         }
         Channel c = channel(theirs, DeviceStateDirection.LOAD);
@@ -113,7 +113,7 @@ final class DeviceStateControl {
 
     /** Runs on the transfer thread: installs a validated state while no ring can run. */
     private void commitLoaded(StatefulDevice.PreparedState prepared) throws DeviceException {
-        try (Vring.Locked all = rings.lockAll()) {
+        try (Vring.Locked _ = rings.lockAll()) {
             rings.requireStopped("load");
             prepared.commit();
         } catch (RequestRejected e) {

@@ -80,7 +80,7 @@ final class SessionMemory implements AutoCloseable {
 
     /** Memory changes run with every ring locked and drained: no chain is inside guest memory meanwhile. */
     private void change(MemoryChange change) throws RequestRejected {
-        try (Vring.Locked all = rings.lockAll()) {
+        try (Vring.Locked _ = rings.lockAll()) {
             rings.drainAll(); // pooled requests still read and write guest memory
             change.apply();
             table.reclaimRetired();

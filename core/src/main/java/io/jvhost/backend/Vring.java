@@ -78,28 +78,28 @@ final class Vring {
     }
 
     boolean isStarted() {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             return queue.isStarted();
         }
     }
 
     /** SET_VRING_NUM. */
     void setSize(int num) throws VirtqueueException {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             queue.setSize(num);
         }
     }
 
     /** SET_VRING_ADDR. */
     void setAddresses(VringAddresses addresses) throws VirtqueueException {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             queue.setAddresses(addresses);
         }
     }
 
     /** SET_VRING_BASE. */
     void setBase(int base) throws VirtqueueException {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             queue.setBase(base);
         }
     }
@@ -110,7 +110,7 @@ final class Vring {
      * SET_FEATURES while rings run only to toggle LOG_ALL.
      */
     void applyFeatures(boolean eventIdx, boolean enableAtOnce) throws RequestRejected {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             if (queue.isStarted() && queue.eventIdx() != eventIdx) {
                 throw new RequestRejected("EVENT_IDX cannot change while ring " + index + " runs");
             }
@@ -121,7 +121,7 @@ final class Vring {
 
     /** SET_VRING_KICK: the worker watches {@code next} from now on; the previous kick fd is closed. */
     void setKick(EventFd next) throws NativeException {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             dropKick();
             try {
                 worker.watch(this, next);
@@ -142,7 +142,7 @@ final class Vring {
 
     /** SET_VRING_CALL (null: no notifications); the previous fd is closed. */
     void setCall(EventFd next) {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             if (call != null) call.close();
             call = next;
         }
@@ -150,7 +150,7 @@ final class Vring {
 
     /** SET_VRING_ERR (null: errors are only logged); the previous fd is closed. */
     void setErr(EventFd next) {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             if (err != null) err.close();
             err = next;
         }
@@ -161,7 +161,7 @@ final class Vring {
      * already: enabling a started ring processes them now (on the worker, by kicking ourselves).
      */
     void setEnabled(boolean on) throws NativeException {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             enabled = on;
             if (on && queue.isStarted() && kick != null) kick.signal();
         }
@@ -172,7 +172,7 @@ final class Vring {
      * fd (closed); returns the next avail index.
      */
     int stop() {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             drain();
             brokenReported = false;
             int base = queue.stop();
@@ -183,7 +183,7 @@ final class Vring {
 
     /** RESET_DEVICE: stopped, no kick fd, disabled. */
     void reset() {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             stop();
             enabled = false;
         }
@@ -447,7 +447,7 @@ final class Vring {
 
     /** The session ends: waits for the chains in flight and closes every fd (the worker is closed already). */
     void close() {
-        try (Locked l = lock()) {
+        try (Locked _ = lock()) {
             drain();
             if (kick != null) kick.close();
             if (call != null) call.close();

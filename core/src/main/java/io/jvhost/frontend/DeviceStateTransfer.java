@@ -6,6 +6,7 @@ import io.jvhost.nativeio.Pipe;
 import io.jvhost.protocol.DeviceStateDirection;
 import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.ProtocolFeature;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -49,16 +50,7 @@ public final class DeviceStateTransfer {
      * until EOF, then CHECK. Returns the number of bytes saved.
      */
     public long save(OutputStream out) throws IOException {
-        long copied;
-        InputStream in = openSave(); // a refusal here needs no CHECK: no transfer started
-        try (in) {
-            copied = in.transferTo(out);
-        } catch (IOException e) {
-            checkAfterFailure(e);
-            throw e;
-        }
-        client.checkDeviceState();
-        return copied;
+        return copyThenCheck(openSave(), in -> in.transferTo(out)); // a refusal in openSave needs no CHECK
     }
 
     /**
@@ -67,12 +59,24 @@ public final class DeviceStateTransfer {
      * number of bytes loaded.
      */
     public long load(InputStream in) throws IOException {
+        return copyThenCheck(openLoad(), in::transferTo);
+    }
+
+    @FunctionalInterface
+    private interface Copy<C> {
+        long run(C channel) throws IOException;
+    }
+
+    /**
+     * Copies over {@code channel}, closes it (for a load, the EOF that completes the state), then
+     * CHECKs. A failed copy still CHECKs: the back-end may have stopped because the state was
+     * bad, and its CHECK says why.
+     */
+    private <C extends Closeable> long copyThenCheck(C channel, Copy<C> copy) throws IOException {
         long copied;
-        OutputStream out = openLoad();
-        try (out) {
-            copied = in.transferTo(out);
+        try (channel) {
+            copied = copy.run(channel);
         } catch (IOException e) {
-            // The back-end may have stopped reading because the state was bad: its CHECK says why.
             checkAfterFailure(e);
             throw e;
         }
@@ -86,14 +90,7 @@ public final class DeviceStateTransfer {
      * then {@link #check()}. Closing it early abandons the transfer (the back-end sees EPIPE).
      */
     public InputStream openSave() throws IOException {
-        requireFeature();
-        Fd readEnd = channel(DeviceStateDirection.SAVE);
-        try {
-            return CancellableFd.forReading(readEnd, idleTimeout.toMillis()).input();
-        } catch (IOException | RuntimeException e) {
-            readEnd.close();
-            throw e;
-        }
+        return open(DeviceStateDirection.SAVE, fd -> CancellableFd.forReading(fd, idleTimeout.toMillis()).input());
     }
 
     /**
@@ -101,12 +98,22 @@ public final class DeviceStateTransfer {
      * is the EOF that completes the state; then {@link #check()}.
      */
     public OutputStream openLoad() throws IOException {
+        return open(DeviceStateDirection.LOAD, fd -> CancellableFd.forWriting(fd, idleTimeout.toMillis()).output());
+    }
+
+    @FunctionalInterface
+    private interface StreamOver<T> {
+        T open(Fd channel) throws IOException;
+    }
+
+    /** Starts a transfer and opens a stream over our end of its channel, closing the end if that fails. */
+    private <T> T open(DeviceStateDirection direction, StreamOver<T> stream) throws IOException {
         requireFeature();
-        Fd writeEnd = channel(DeviceStateDirection.LOAD);
+        Fd end = channel(direction);
         try {
-            return CancellableFd.forWriting(writeEnd, idleTimeout.toMillis()).output();
+            return stream.open(end);
         } catch (IOException | RuntimeException e) {
-            writeEnd.close();
+            end.close();
             throw e;
         }
     }

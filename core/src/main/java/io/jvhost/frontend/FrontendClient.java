@@ -3,9 +3,11 @@ package io.jvhost.frontend;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.UnixSocket;
 import io.jvhost.protocol.Connection;
+import io.jvhost.protocol.Direction;
 import io.jvhost.protocol.DeviceStateDirection;
 import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.FrontendMessage;
+import io.jvhost.protocol.FrontendRequest;
 import io.jvhost.protocol.FrontendMessage.*;
 import io.jvhost.protocol.MemoryRegionDescriptor;
 import io.jvhost.protocol.ProtocolFeature;
@@ -21,19 +23,19 @@ import java.util.Optional;
  * QEMU does, so every call returns only after the back-end applied (or refused) it.
  */
 public final class FrontendClient implements AutoCloseable {
-    private final Connection connection;
+    private final Connection<FrontendRequest, FrontendMessage> connection;
     private long protocolFeatures;
     private boolean protocolFeaturesSet;
 
     public FrontendClient(UnixSocket socket) {
-        this.connection = new Connection(socket);
+        this.connection = new Connection<>(socket, Direction.FRONTEND);
     }
 
     public static FrontendClient connect(Path socketPath) throws IOException {
         return new FrontendClient(UnixSocket.connect(socketPath));
     }
 
-    public Connection connection() {
+    public Connection<FrontendRequest, FrontendMessage> connection() {
         return connection;
     }
 

@@ -101,6 +101,21 @@ public final class GuestDriver implements AutoCloseable {
     }
 
     /**
+     * A client on {@code socket} that went through {@link #connectDevice(FrontendClient, int)}
+     * only, as a migration destination is before its state is loaded.
+     */
+    public static FrontendClient connectDevice(Path socket, int queues) throws IOException {
+        FrontendClient c = FrontendClient.connect(socket);
+        try {
+            connectDevice(c, queues);
+            return c;
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /**
      * The part of the handshake QEMU does when the device is created (vhost_dev_init): protocol
      * features, queue count, owner. A migration destination then gets its state loaded, before
      * features, memory and rings (vhost_dev_start). Returns the acked protocol features.

@@ -10,26 +10,22 @@ import java.util.UUID;
  * Every request a back-end sends over the back-end channel (ids 1–8), one immutable record each,
  * so a front-end can dispatch with an exhaustive {@code switch}.
  */
-public sealed interface BackendMessage extends CarriesFds {
-    BackendRequest request();
+public sealed interface BackendMessage extends Message<BackendRequest> {
+    /** From {@link BackendRequest}'s table, which names each request's record. */
+    @Override
+    default BackendRequest request() {
+        return Direction.BACKEND.requestOf(this);
+    }
 
     /** IOTLB miss or access failure. */
     record IotlbMsg(Iotlb entry) implements BackendMessage {
         public IotlbMsg {
             Objects.requireNonNull(entry, "entry");
         }
-
-        public BackendRequest request() {
-            return BackendRequest.IOTLB_MSG;
-        }
     }
 
     /** The device's config space changed; the front-end may re-read it with GET_CONFIG. */
-    record ConfigChange() implements BackendMessage {
-        public BackendRequest request() {
-            return BackendRequest.CONFIG_CHANGE_MSG;
-        }
-    }
+    record ConfigChange() implements BackendMessage {}
 
     /**
      * Map {@code size} bytes at {@code offset} of {@code fd} as ring {@code index}'s notify area;
@@ -39,10 +35,6 @@ public sealed interface BackendMessage extends CarriesFds {
         public VringHostNotifier {
             Checks.unsignedByte("vring index", index);
             Checks.optionalFd(fd);
-        }
-
-        public BackendRequest request() {
-            return BackendRequest.VRING_HOST_NOTIFIER_MSG;
         }
 
         public List<Fd> fds() {
@@ -55,19 +47,11 @@ public sealed interface BackendMessage extends CarriesFds {
         public VringCall {
             Checks.vringIndex(index);
         }
-
-        public BackendRequest request() {
-            return BackendRequest.VRING_CALL;
-        }
     }
 
     record VringErr(int index) implements BackendMessage {
         public VringErr {
             Checks.vringIndex(index);
-        }
-
-        public BackendRequest request() {
-            return BackendRequest.VRING_ERR;
         }
     }
 
@@ -75,29 +59,17 @@ public sealed interface BackendMessage extends CarriesFds {
         public SharedObjectAdd {
             Objects.requireNonNull(uuid, "uuid");
         }
-
-        public BackendRequest request() {
-            return BackendRequest.SHARED_OBJECT_ADD;
-        }
     }
 
     record SharedObjectRemove(UUID uuid) implements BackendMessage {
         public SharedObjectRemove {
             Objects.requireNonNull(uuid, "uuid");
         }
-
-        public BackendRequest request() {
-            return BackendRequest.SHARED_OBJECT_REMOVE;
-        }
     }
 
     record SharedObjectLookup(UUID uuid) implements BackendMessage {
         public SharedObjectLookup {
             Objects.requireNonNull(uuid, "uuid");
-        }
-
-        public BackendRequest request() {
-            return BackendRequest.SHARED_OBJECT_LOOKUP;
         }
     }
 }

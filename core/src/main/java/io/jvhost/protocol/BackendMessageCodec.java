@@ -31,7 +31,8 @@ final class BackendMessageCodec {
         };
     }
 
-    static BackendMessage decode(BackendRequest request, PayloadReader r, List<Fd> fds) throws ProtocolException {
+    static BackendMessage decode(BackendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
+            throws ProtocolException {
         return switch (request) {
             case IOTLB_MSG -> new IotlbMsg(Wire.iotlb(r));
             case CONFIG_CHANGE_MSG -> new ConfigChange();

@@ -11,9 +11,11 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
 
 /**
- * A framed vhost-user channel over a Unix socket, usable by either role: the front-end's main
- * socket, or the back-end channel set up by SET_BACKEND_REQ_FD (the back-end then sends
- * {@link BackendMessage}s on it and the front-end replies).
+ * A framed vhost-user channel over a Unix socket, the same class at both ends and for both
+ * channels (as rust-vmm's {@code Endpoint<R>}): the main socket carries {@link Direction#FRONTEND}
+ * requests (the front-end sends, the back-end replies); the back-end channel set up by
+ * SET_BACKEND_REQ_FD carries {@link Direction#BACKEND} requests (the back-end sends, the
+ * front-end replies).
  *
  * <p>Reading: the 12-byte header is read together with any fds (SCM_RIGHTS arrives with the
  * first byte of a message), then exactly {@code size} payload bytes. A clean close between
@@ -30,58 +32,43 @@ import java.util.function.IntFunction;
  *
  * <p>Sending never closes the message's fds: the sender still owns them.
  */
-public final class Connection implements AutoCloseable {
+public final class Connection<R extends Enum<R> & Request, M extends Message<R>> implements AutoCloseable {
     private final UnixSocket socket;
+    private final Direction<R, M> direction;
     private final ReentrantLock sendLock = new ReentrantLock();
     private final ReentrantLock receiveLock = new ReentrantLock();
     private final ReentrantLock exchangeLock = new ReentrantLock();
 
-    public Connection(UnixSocket socket) {
+    /** A channel on which requests travel in {@code direction}, at either end of it. */
+    public Connection(UnixSocket socket, Direction<R, M> direction) {
         this.socket = Objects.requireNonNull(socket, "socket");
+        this.direction = Objects.requireNonNull(direction, "direction");
     }
 
     public UnixSocket socket() {
         return socket;
     }
 
-    /** Sends a front-end request; NEED_REPLY only makes sense once REPLY_ACK is negotiated (see {@link ReplyRule}). */
-    public void send(FrontendMessage message, boolean needReply) throws IOException {
+    public Direction<R, M> direction() {
+        return direction;
+    }
+
+    /** Sends a request; NEED_REPLY only makes sense once REPLY_ACK is negotiated (see {@link ReplyRule}). */
+    public void send(M message, boolean needReply) throws IOException {
         write(MessageCodec.encode(message, needReply));
     }
 
-    public void send(BackendMessage message, boolean needReply) throws IOException {
-        write(MessageCodec.encode(message, needReply));
-    }
-
-    /** Replies to a front-end request; flags are exactly version|REPLY (0x5). */
-    public void sendReply(FrontendRequest request, Reply reply) throws IOException {
+    /** Replies to a request received on this connection; flags are exactly version|REPLY (0x5). */
+    public void sendReply(R request, Reply reply) throws IOException {
         write(MessageCodec.encodeReply(request, reply));
     }
 
-    public void sendReply(BackendRequest request, Reply reply) throws IOException {
-        write(MessageCodec.encodeReply(request, reply));
-    }
-
-    /** The next front-end request (back-end side). Throws {@link PeerClosedException} at a clean EOF. */
-    public ReceivedMessage<FrontendMessage> receiveFrontendMessage() throws IOException {
-        receiveLock.lock();
-        try {
-            Frame f = readFrame(FrontendRequest::describe);
-            return new ReceivedMessage<>(f.header(), MessageCodec.decodeFrontend(f.header(), f.payload(), f.fds()));
-        } finally {
-            receiveLock.unlock();
-        }
-    }
-
-    /** The next back-end request (front-end side of the back-end channel). */
-    public ReceivedMessage<BackendMessage> receiveBackendMessage() throws IOException {
-        receiveLock.lock();
-        try {
-            Frame f = readFrame(BackendRequest::describe);
-            return new ReceivedMessage<>(f.header(), MessageCodec.decodeBackend(f.header(), f.payload(), f.fds()));
-        } finally {
-            receiveLock.unlock();
-        }
+    /** The next request (the receiving end's side). Throws {@link PeerClosedException} at a clean EOF. */
+    public ReceivedMessage<M> receive() throws IOException {
+        return receiving(() -> {
+            Frame f = readFrame(direction::describe);
+            return new ReceivedMessage<>(f.header(), MessageCodec.decode(direction, f.header(), f.payload(), f.fds()));
+        });
     }
 
     /**
@@ -89,38 +76,15 @@ public final class Connection implements AutoCloseable {
      * expected one; anything else is a ProtocolException (as QEMU treats it: a wrong reply
      * means the peer is out of step).
      */
-    public Reply receiveReply(FrontendRequest expected) throws IOException {
-        receiveLock.lock();
-        try {
+    public Reply receiveReply(R expected) throws IOException {
+        return receiving(() -> {
             Frame f = readFrame(id -> "reply to " + expected.describe());
             return MessageCodec.decodeReply(expected, f.header(), f.payload(), f.fds());
-        } finally {
-            receiveLock.unlock();
-        }
-    }
-
-    public Reply receiveReply(BackendRequest expected) throws IOException {
-        receiveLock.lock();
-        try {
-            Frame f = readFrame(id -> "reply to " + expected.describe());
-            return MessageCodec.decodeReply(expected, f.header(), f.payload(), f.fds());
-        } finally {
-            receiveLock.unlock();
-        }
+        });
     }
 
     /** Sends {@code message} and waits for its reply, atomically with respect to other {@code call}s. */
-    public Reply call(FrontendMessage message, boolean needReply) throws IOException {
-        exchangeLock.lock();
-        try {
-            send(message, needReply);
-            return receiveReply(message.request());
-        } finally {
-            exchangeLock.unlock();
-        }
-    }
-
-    public Reply call(BackendMessage message, boolean needReply) throws IOException {
+    public Reply call(M message, boolean needReply) throws IOException {
         exchangeLock.lock();
         try {
             send(message, needReply);
@@ -146,6 +110,20 @@ public final class Connection implements AutoCloseable {
             socket.sendMsg(m.frame(), m.fds());
         } finally {
             sendLock.unlock();
+        }
+    }
+
+    @FunctionalInterface
+    private interface Receive<T> {
+        T run() throws IOException;
+    }
+
+    private <T> T receiving(Receive<T> receive) throws IOException {
+        receiveLock.lock();
+        try {
+            return receive.run();
+        } finally {
+            receiveLock.unlock();
         }
     }
 

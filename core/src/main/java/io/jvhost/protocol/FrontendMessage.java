@@ -14,42 +14,30 @@ import java.util.UUID;
  * ints/longs unless a narrower range is noted. Record constructors enforce the field rules, and
  * the decoder relies on them, so a decoded message is always well formed.
  */
-public sealed interface FrontendMessage extends CarriesFds {
+public sealed interface FrontendMessage extends Message<FrontendRequest> {
     /** QEMU's VHOST_USER_MAX_CONFIG_SIZE: largest config space access. */
     int MAX_CONFIG_SIZE = 256;
     /** Upper bound on u32 vring indices accepted (see {@link Checks#vringIndex}). */
     int MAX_VRINGS = 0x8000;
 
-    FrontendRequest request();
-
-    record GetFeatures() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.GET_FEATURES;
-        }
+    /** From {@link FrontendRequest}'s table, which names each request's record. */
+    @Override
+    default FrontendRequest request() {
+        return Direction.FRONTEND.requestOf(this);
     }
 
-    record SetFeatures(long features) implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.SET_FEATURES;
-        }
+    record GetFeatures() implements FrontendMessage {}
 
+    record SetFeatures(long features) implements FrontendMessage {
         @Override
         public String toString() {
             return "SetFeatures[" + VirtioFeatures.describe(features) + "]";
         }
     }
 
-    record SetOwner() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.SET_OWNER;
-        }
-    }
+    record SetOwner() implements FrontendMessage {}
 
-    record ResetOwner() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.RESET_OWNER;
-        }
-    }
+    record ResetOwner() implements FrontendMessage {}
 
     /** The whole memory table: region i is mapped from fds.get(i). */
     record SetMemTable(List<MemoryRegionDescriptor> regions, List<Fd> fds) implements FrontendMessage {
@@ -65,20 +53,12 @@ public sealed interface FrontendMessage extends CarriesFds {
                         + fds.size() + " fds");
             }
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_MEM_TABLE;
-        }
     }
 
     /** Dirty log: {@code size} bytes of bitmap starting at {@code offset} in {@code fd}. */
     record SetLogBase(long size, long offset, Fd fd) implements FrontendMessage {
         public SetLogBase {
             Checks.fd(fd);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_LOG_BASE;
         }
 
         public List<Fd> fds() {
@@ -91,10 +71,6 @@ public sealed interface FrontendMessage extends CarriesFds {
             Checks.fd(fd);
         }
 
-        public FrontendRequest request() {
-            return FrontendRequest.SET_LOG_FD;
-        }
-
         public List<Fd> fds() {
             return List.of(fd);
         }
@@ -103,10 +79,6 @@ public sealed interface FrontendMessage extends CarriesFds {
     record SetVringNum(int index, int num) implements FrontendMessage {
         public SetVringNum {
             Checks.vringIndex(index);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_VRING_NUM;
         }
     }
 
@@ -129,10 +101,6 @@ public sealed interface FrontendMessage extends CarriesFds {
         public boolean logUsedRing() {
             return (flags & LOG) != 0;
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_VRING_ADDR;
-        }
     }
 
     /**
@@ -143,20 +111,12 @@ public sealed interface FrontendMessage extends CarriesFds {
         public SetVringBase {
             Checks.vringIndex(index);
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_VRING_BASE;
-        }
     }
 
     /** Stops the ring; the request's num field is reserved and ignored. */
     record GetVringBase(int index) implements FrontendMessage {
         public GetVringBase {
             Checks.vringIndex(index);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.GET_VRING_BASE;
         }
     }
 
@@ -179,20 +139,12 @@ public sealed interface FrontendMessage extends CarriesFds {
             Checks.unsignedByte("vring index", index);
             Checks.optionalFd(fd);
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_VRING_KICK;
-        }
     }
 
     record SetVringCall(int index, Optional<Fd> fd) implements VringFile {
         public SetVringCall {
             Checks.unsignedByte("vring index", index);
             Checks.optionalFd(fd);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_VRING_CALL;
         }
     }
 
@@ -201,43 +153,23 @@ public sealed interface FrontendMessage extends CarriesFds {
             Checks.unsignedByte("vring index", index);
             Checks.optionalFd(fd);
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_VRING_ERR;
-        }
     }
 
-    record GetProtocolFeatures() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.GET_PROTOCOL_FEATURES;
-        }
-    }
+    record GetProtocolFeatures() implements FrontendMessage {}
 
     record SetProtocolFeatures(long features) implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.SET_PROTOCOL_FEATURES;
-        }
-
         @Override
         public String toString() {
             return "SetProtocolFeatures[" + ProtocolFeature.describe(features) + "]";
         }
     }
 
-    record GetQueueNum() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.GET_QUEUE_NUM;
-        }
-    }
+    record GetQueueNum() implements FrontendMessage {}
 
     /** num 1 enables, 0 disables; other values are refused, as rust-vmm does. */
     record SetVringEnable(int index, boolean enable) implements FrontendMessage {
         public SetVringEnable {
             Checks.vringIndex(index);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_VRING_ENABLE;
         }
     }
 
@@ -251,10 +183,6 @@ public sealed interface FrontendMessage extends CarriesFds {
         @Override
         public byte[] mac() {
             return mac.clone();
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SEND_RARP;
         }
 
         @Override
@@ -278,20 +206,12 @@ public sealed interface FrontendMessage extends CarriesFds {
         public NetSetMtu {
             Checks.unsignedShort("MTU", mtu);
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.NET_SET_MTU;
-        }
     }
 
     /** The socket for back-end-initiated requests ({@link BackendMessage}). */
     record SetBackendReqFd(Fd fd) implements FrontendMessage {
         public SetBackendReqFd {
             Checks.fd(fd);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_BACKEND_REQ_FD;
         }
 
         public List<Fd> fds() {
@@ -303,20 +223,12 @@ public sealed interface FrontendMessage extends CarriesFds {
         public IotlbMsg {
             Objects.requireNonNull(entry, "entry");
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.IOTLB_MSG;
-        }
     }
 
     /** Legacy devices: num 0 little endian, 1 big endian; other values are invalid (spec). */
     record SetVringEndian(int index, boolean bigEndian) implements FrontendMessage {
         public SetVringEndian {
             Checks.vringIndex(index);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_VRING_ENDIAN;
         }
     }
 
@@ -331,10 +243,6 @@ public sealed interface FrontendMessage extends CarriesFds {
                 throw new IllegalArgumentException("config size " + Integer.toUnsignedString(size) + " out of range 0.."
                         + MAX_CONFIG_SIZE);
             }
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.GET_CONFIG;
         }
     }
 
@@ -357,10 +265,6 @@ public sealed interface FrontendMessage extends CarriesFds {
         @Override
         public byte[] data() {
             return data.clone();
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_CONFIG;
         }
 
         @Override
@@ -398,10 +302,6 @@ public sealed interface FrontendMessage extends CarriesFds {
             return session.clone();
         }
 
-        public FrontendRequest request() {
-            return FrontendRequest.CREATE_CRYPTO_SESSION;
-        }
-
         @Override
         public boolean equals(Object o) {
             return o instanceof CreateCryptoSession other && Arrays.equals(session, other.session);
@@ -418,29 +318,13 @@ public sealed interface FrontendMessage extends CarriesFds {
         }
     }
 
-    record CloseCryptoSession(long sessionId) implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.CLOSE_CRYPTO_SESSION;
-        }
-    }
+    record CloseCryptoSession(long sessionId) implements FrontendMessage {}
 
-    record PostcopyAdvise() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.POSTCOPY_ADVISE;
-        }
-    }
+    record PostcopyAdvise() implements FrontendMessage {}
 
-    record PostcopyListen() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.POSTCOPY_LISTEN;
-        }
-    }
+    record PostcopyListen() implements FrontendMessage {}
 
-    record PostcopyEnd() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.POSTCOPY_END;
-        }
-    }
+    record PostcopyEnd() implements FrontendMessage {}
 
     /**
      * Ask for an inflight-tracking buffer for {@code numQueues} queues of {@code queueSize}; the
@@ -451,10 +335,6 @@ public sealed interface FrontendMessage extends CarriesFds {
             Checks.unsignedShort("number of queues", numQueues);
             Checks.unsignedShort("queue size", queueSize);
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.GET_INFLIGHT_FD;
-        }
     }
 
     record SetInflightFd(long mmapSize, long mmapOffset, int numQueues, int queueSize, Fd fd)
@@ -463,10 +343,6 @@ public sealed interface FrontendMessage extends CarriesFds {
             Checks.unsignedShort("number of queues", numQueues);
             Checks.unsignedShort("queue size", queueSize);
             Checks.fd(fd);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_INFLIGHT_FD;
         }
 
         public List<Fd> fds() {
@@ -479,46 +355,26 @@ public sealed interface FrontendMessage extends CarriesFds {
             Checks.fd(fd);
         }
 
-        public FrontendRequest request() {
-            return FrontendRequest.GPU_SET_SOCKET;
-        }
-
         public List<Fd> fds() {
             return List.of(fd);
         }
     }
 
-    record ResetDevice() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.RESET_DEVICE;
-        }
-    }
+    record ResetDevice() implements FrontendMessage {}
 
     /** In-band kick; the vring state's num field is reserved and ignored. */
     record VringKick(int index) implements FrontendMessage {
         public VringKick {
             Checks.vringIndex(index);
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.VRING_KICK;
-        }
     }
 
-    record GetMaxMemSlots() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.GET_MAX_MEM_SLOTS;
-        }
-    }
+    record GetMaxMemSlots() implements FrontendMessage {}
 
     record AddMemReg(MemoryRegionDescriptor region, Fd fd) implements FrontendMessage {
         public AddMemReg {
             Objects.requireNonNull(region, "region");
             Checks.fd(fd);
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.ADD_MEM_REG;
         }
 
         public List<Fd> fds() {
@@ -535,10 +391,6 @@ public sealed interface FrontendMessage extends CarriesFds {
         public RemMemReg {
             Objects.requireNonNull(region, "region");
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.REM_MEM_REG;
-        }
     }
 
     /** Virtio device status byte (u8 in a u64). */
@@ -546,25 +398,13 @@ public sealed interface FrontendMessage extends CarriesFds {
         public SetStatus {
             Checks.unsignedByte("device status", status);
         }
-
-        public FrontendRequest request() {
-            return FrontendRequest.SET_STATUS;
-        }
     }
 
-    record GetStatus() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.GET_STATUS;
-        }
-    }
+    record GetStatus() implements FrontendMessage {}
 
     record GetSharedObject(UUID uuid) implements FrontendMessage {
         public GetSharedObject {
             Objects.requireNonNull(uuid, "uuid");
-        }
-
-        public FrontendRequest request() {
-            return FrontendRequest.GET_SHARED_OBJECT;
         }
     }
 
@@ -590,24 +430,12 @@ public sealed interface FrontendMessage extends CarriesFds {
             return DeviceStatePhase.of(phase);
         }
 
-        public FrontendRequest request() {
-            return FrontendRequest.SET_DEVICE_STATE_FD;
-        }
-
         public List<Fd> fds() {
             return List.of(fd);
         }
     }
 
-    record CheckDeviceState() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.CHECK_DEVICE_STATE;
-        }
-    }
+    record CheckDeviceState() implements FrontendMessage {}
 
-    record GetShmemConfig() implements FrontendMessage {
-        public FrontendRequest request() {
-            return FrontendRequest.GET_SHMEM_CONFIG;
-        }
-    }
+    record GetShmemConfig() implements FrontendMessage {}
 }

@@ -61,12 +61,7 @@ final class FrontendMessageCodec {
             case SetFeatures m -> Wire.u64(m.features());
             case SetOwner m -> EMPTY;
             case ResetOwner m -> EMPTY;
-            case SetMemTable m -> {
-                PayloadWriter w = new PayloadWriter(8 + MemoryRegionDescriptor.SIZE * m.regions().size());
-                w.u32(m.regions().size()).u32(0);
-                m.regions().forEach(w::region);
-                yield w.done();
-            }
+            case SetMemTable m -> Wire.memoryTable(m.regions());
             case SetLogBase m -> new PayloadWriter(16).u64(m.size()).u64(m.offset()).done();
             case SetLogFd m -> EMPTY;
             case SetVringNum m -> Wire.vringState(m.index(), m.num());
@@ -86,11 +81,7 @@ final class FrontendMessageCodec {
             case SetVringEndian m -> Wire.vringState(m.index(), m.bigEndian() ? 1 : 0);
             case GetConfig m -> new PayloadWriter(12 + m.size()).u32(m.offset()).u32(m.size()).u32(m.flags())
                     .zeros(m.size()).done();
-            case SetConfig m -> {
-                byte[] data = m.data();
-                yield new PayloadWriter(12 + data.length).u32(m.offset()).u32(data.length).u32(m.flags()).bytes(data)
-                        .done();
-            }
+            case SetConfig m -> Wire.config(m.offset(), m.flags(), m.data());
             case CreateCryptoSession m -> m.session();
             case CloseCryptoSession m -> Wire.u64(m.sessionId());
             case PostcopyAdvise m -> EMPTY;

@@ -26,121 +26,76 @@ import java.util.Set;
 public final class MessageCodec {
     private MessageCodec() {}
 
-    public static EncodedMessage encode(FrontendMessage message, boolean needReply) {
-        byte[] payload = FrontendMessageCodec.encodePayload(message);
-        return frame(Header.forRequest(message.request(), needReply, payload.length), message.request(), payload,
-                message.fds());
+    /** A request of either direction; NEED_REPLY only makes sense once REPLY_ACK is negotiated (see {@link ReplyRule}). */
+    public static EncodedMessage encode(Message<?> message, boolean needReply) {
+        byte[] payload = switch (message) {
+            case FrontendMessage m -> FrontendMessageCodec.encodePayload(m);
+            case BackendMessage m -> BackendMessageCodec.encodePayload(m);
+        };
+        Request request = message.request();
+        return frame(Header.forRequest(request, needReply, payload.length), request, payload, message.fds());
     }
 
-    public static EncodedMessage encode(BackendMessage message, boolean needReply) {
-        byte[] payload = BackendMessageCodec.encodePayload(message);
-        return frame(Header.forRequest(message.request(), needReply, payload.length), message.request(), payload,
-                message.fds());
-    }
-
-    /** A reply to {@code request}; its flags are exactly version|REPLY. */
-    public static EncodedMessage encodeReply(FrontendRequest request, Reply reply) {
-        checkReplyType(request, replyTypes(request), reply);
-        byte[] payload = ReplyCodec.encodePayload(reply);
-        return new EncodedMessage(Header.forReply(request, payload.length), payload, reply.fds());
-    }
-
-    public static EncodedMessage encodeReply(BackendRequest request, Reply reply) {
+    /** A reply to {@code request} (of either direction); its flags are exactly version|REPLY. */
+    public static EncodedMessage encodeReply(Request request, Reply reply) {
         checkReplyType(request, replyTypes(request), reply);
         byte[] payload = ReplyCodec.encodePayload(reply);
         return new EncodedMessage(Header.forReply(request, payload.length), payload, reply.fds());
     }
 
     /** Which {@link Reply} records may answer {@code request} (U64: a value, or an ack for NEED_REPLY). */
-    public static List<Class<? extends Reply>> replyTypes(FrontendRequest request) {
+    public static List<Class<? extends Reply>> replyTypes(Request request) {
         return ReplyCodec.replyTypes(request);
-    }
-
-    public static List<Class<? extends Reply>> replyTypes(BackendRequest request) {
-        return ReplyCodec.replyTypes(request);
-    }
-
-    /** Decodes a front-end request (the back-end's side). Takes ownership of {@code fds}. */
-    public static FrontendMessage decodeFrontend(Header header, ByteBuffer payload, List<Fd> fds) throws ProtocolException {
-        List<Fd> owned = List.copyOf(fds);
-        boolean ok = false;
-        String what = FrontendRequest.describe(header.request());
-        try {
-            checkRequestFrame(header, payload, owned, what);
-            FrontendRequest request = FrontendRequest.of(header.request());
-            checkLimits(request, header, owned, what);
-            FrontendMessage message = FrontendMessageCodec.decode(request, new PayloadReader(payload, header),
-                    header.size(), owned, header);
-            closeUnclaimed(owned, message.fds());
-            ok = true;
-            return message;
-        } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new ProtocolException(what + ": " + e.getMessage(), header, e);
-        } catch (ProtocolException e) {
-            throw withHeader(e, header, what);
-        } finally {
-            if (!ok) owned.forEach(Fd::close);
-        }
-    }
-
-    /** Decodes a back-end request (the front-end's side of the back-end channel). Takes ownership of {@code fds}. */
-    public static BackendMessage decodeBackend(Header header, ByteBuffer payload, List<Fd> fds) throws ProtocolException {
-        List<Fd> owned = List.copyOf(fds);
-        boolean ok = false;
-        String what = BackendRequest.describe(header.request());
-        try {
-            checkRequestFrame(header, payload, owned, what);
-            BackendRequest request = BackendRequest.of(header.request());
-            checkLimits(request, header, owned, what);
-            BackendMessage message = BackendMessageCodec.decode(request, new PayloadReader(payload, header), owned);
-            closeUnclaimed(owned, message.fds());
-            ok = true;
-            return message;
-        } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new ProtocolException(what + ": " + e.getMessage(), header, e);
-        } catch (ProtocolException e) {
-            throw withHeader(e, header, what);
-        } finally {
-            if (!ok) owned.forEach(Fd::close);
-        }
     }
 
     /**
-     * Decodes the reply to a front-end request. The header must carry exactly version|REPLY (as
-     * QEMU insists) and the request's id. Takes ownership of {@code fds}.
+     * Decodes a request travelling in {@code direction}: front-end requests on the back-end's
+     * side, back-end requests on the front-end's side of the back-end channel. Takes ownership
+     * of {@code fds}.
      */
-    public static Reply decodeReply(FrontendRequest request, Header header, ByteBuffer payload, List<Fd> fds)
-            throws ProtocolException {
-        List<Fd> owned = List.copyOf(fds);
-        boolean ok = false;
-        String what = "reply to " + request.describe();
-        try {
-            checkReplyFrame(request, header, payload, owned, what);
-            Reply reply = ReplyCodec.decode(request, new PayloadReader(payload, header), header.size(), owned, header);
-            closeUnclaimed(owned, reply.fds());
-            ok = true;
-            return reply;
-        } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new ProtocolException(what + ": " + e.getMessage(), header, e);
-        } catch (ProtocolException e) {
-            throw withHeader(e, header, what);
-        } finally {
-            if (!ok) owned.forEach(Fd::close);
-        }
+    public static <R extends Enum<R> & Request, M extends Message<R>> M decode(Direction<R, M> direction,
+            Header header, ByteBuffer payload, List<Fd> fds) throws ProtocolException {
+        String what = direction.describe(header.request());
+        return owning(header, fds, what, owned -> {
+            checkRequestFrame(header, payload, owned, what);
+            R request = direction.of(header.request());
+            checkLimits(request, header, owned, what);
+            return direction.decodePayload(request, new PayloadReader(payload, header), header.size(), owned, header);
+        });
     }
 
-    /** Decodes the front-end's reply to a back-end request. Takes ownership of {@code fds}. */
-    public static Reply decodeReply(BackendRequest request, Header header, ByteBuffer payload, List<Fd> fds)
+    /**
+     * Decodes the reply to {@code request} (of either direction). The header must carry exactly
+     * version|REPLY (as QEMU insists) and the request's id. Takes ownership of {@code fds}.
+     */
+    public static Reply decodeReply(Request request, Header header, ByteBuffer payload, List<Fd> fds)
+            throws ProtocolException {
+        String what = "reply to " + request.describe();
+        return owning(header, fds, what, owned -> {
+            checkReplyFrame(request, header, payload, owned, what);
+            return ReplyCodec.decode(request, new PayloadReader(payload, header), header.size(), owned, header);
+        });
+    }
+
+    @FunctionalInterface
+    private interface FdsDecoder<T extends CarriesFds> {
+        T decode(List<Fd> owned) throws ProtocolException;
+    }
+
+    /**
+     * Runs {@code decoder} owning a copy of {@code fds}: on success the fds the result does not
+     * keep are closed, on any failure all of them; every failure is a ProtocolException naming
+     * {@code what} and carrying the header.
+     */
+    private static <T extends CarriesFds> T owning(Header header, List<Fd> fds, String what, FdsDecoder<T> decoder)
             throws ProtocolException {
         List<Fd> owned = List.copyOf(fds);
         boolean ok = false;
-        String what = "reply to " + request.describe();
         try {
-            checkReplyFrame(request, header, payload, owned, what);
-            Reply reply = ReplyCodec.decode(request, new PayloadReader(payload, header), header.size(), owned, header);
-            closeUnclaimed(owned, reply.fds());
+            T decoded = decoder.decode(owned);
+            closeUnclaimed(owned, decoded.fds());
             ok = true;
-            return reply;
+            return decoded;
         } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
             throw new ProtocolException(what + ": " + e.getMessage(), header, e);
         } catch (ProtocolException e) {

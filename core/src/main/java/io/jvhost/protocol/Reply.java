@@ -11,7 +11,7 @@ import java.util.Optional;
 
 /**
  * Reply payloads, typed. Which reply belongs to which request is fixed by the codec
- * ({@link MessageCodec#decodeReply(FrontendRequest, Header, ByteBuffer, List)}); every request
+ * ({@link MessageCodec#decodeReply(Request, Header, ByteBuffer, List)}); every request
  * may be answered with a {@link U64} ack when NEED_REPLY asks for one and it has no reply of its
  * own.
  */

@@ -24,7 +24,23 @@ final class ReplyCodec {
     private ReplyCodec() {}
 
     /** The reply types a request may be answered with; U64 alone means "a u64 value or ack". */
-    static List<Class<? extends Reply>> replyTypes(FrontendRequest request) {
+    static List<Class<? extends Reply>> replyTypes(Request request) {
+        return switch (request) {
+            case FrontendRequest r -> frontendReplyTypes(r);
+            case BackendRequest r -> backendReplyTypes(r);
+        };
+    }
+
+    /** Parses a reply whose framing (flags, request id, length) is already checked. */
+    static Reply decode(Request request, PayloadReader r, int size, List<Fd> fds, Header header)
+            throws ProtocolException {
+        return switch (request) {
+            case FrontendRequest q -> decodeFrontendReply(q, r, size, fds, header);
+            case BackendRequest q -> decodeBackendReply(q, r, size, fds, header);
+        };
+    }
+
+    private static List<Class<? extends Reply>> frontendReplyTypes(FrontendRequest request) {
         return switch (request) {
             case GET_VRING_BASE -> List.of(VringState.class);
             case GET_CONFIG -> List.of(Config.class, ConfigFailure.class);
@@ -44,7 +60,7 @@ final class ReplyCodec {
         };
     }
 
-    static List<Class<? extends Reply>> replyTypes(BackendRequest request) {
+    private static List<Class<? extends Reply>> backendReplyTypes(BackendRequest request) {
         return switch (request) {
             case SHARED_OBJECT_LOOKUP -> List.of(SharedObjectLookup.class);
             case IOTLB_MSG, CONFIG_CHANGE_MSG, VRING_HOST_NOTIFIER_MSG, VRING_CALL, VRING_ERR, SHARED_OBJECT_ADD,
@@ -56,20 +72,11 @@ final class ReplyCodec {
         return switch (reply) {
             case U64 r -> Wire.u64(r.value());
             case VringState r -> Wire.vringState(r.index(), r.num());
-            case Config r -> {
-                byte[] data = r.data();
-                yield new PayloadWriter(12 + data.length).u32(r.offset()).u32(data.length).u32(r.flags()).bytes(data)
-                        .done();
-            }
+            case Config r -> Wire.config(r.offset(), r.flags(), r.data());
             case ConfigFailure r -> EMPTY;
             case Inflight r -> Wire.inflight(r.mmapSize(), r.mmapOffset(), r.numQueues(), r.queueSize());
             case MemoryRegion r -> Wire.singleRegion(r.region());
-            case MemoryTable r -> {
-                PayloadWriter w = new PayloadWriter(8 + MemoryRegionDescriptor.SIZE * r.regions().size());
-                w.u32(r.regions().size()).u32(0);
-                r.regions().forEach(w::region);
-                yield w.done();
-            }
+            case MemoryTable r -> Wire.memoryTable(r.regions());
             case ShmemConfig r -> {
                 PayloadWriter w = new PayloadWriter(ShmemConfig.SIZE).u32(r.regionCount()).u32(0);
                 r.memorySizes().forEach(w::u64);
@@ -82,7 +89,7 @@ final class ReplyCodec {
         };
     }
 
-    static Reply decode(FrontendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
+    private static Reply decodeFrontendReply(FrontendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
             throws ProtocolException {
         Shape s = new Shape(request, size, fds, header);
         return switch (request) {
@@ -177,7 +184,7 @@ final class ReplyCodec {
         };
     }
 
-    static Reply decode(BackendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
+    private static Reply decodeBackendReply(BackendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
             throws ProtocolException {
         Shape s = new Shape(request, size, fds, header);
         return switch (request) {

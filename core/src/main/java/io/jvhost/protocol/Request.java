@@ -11,6 +11,11 @@ public sealed interface Request permits FrontendRequest, BackendRequest {
     /** This type's limits, from the spec's message table. */
     RequestLimits limits();
 
+    /** The record this request is decoded into: the table {@link Message#request()} is derived from. */
+    default Class<? extends Message<?>> messageType() {
+        return limits().messageType();
+    }
+
     default int id() {
         return limits().id();
     }

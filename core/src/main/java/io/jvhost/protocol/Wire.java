@@ -99,6 +99,19 @@ final class Wire {
         return new PayloadWriter(24).u64(mmapSize).u64(mmapOffset).u16(numQueues).u16(queueSize).zeros(4).done();
     }
 
+    /** "Memory regions description": u32 count, u32 padding, count regions (SET_MEM_TABLE and its reply). */
+    static byte[] memoryTable(List<MemoryRegionDescriptor> regions) {
+        PayloadWriter w = new PayloadWriter(8 + MemoryRegionDescriptor.SIZE * regions.size());
+        w.u32(regions.size()).u32(0);
+        regions.forEach(w::region);
+        return w.done();
+    }
+
+    /** "Device config space": u32 offset, u32 size, u32 flags, size bytes (SET_CONFIG and GET_CONFIG's reply). */
+    static byte[] config(int offset, int flags, byte[] data) {
+        return new PayloadWriter(12 + data.length).u32(offset).u32(data.length).u32(flags).bytes(data).done();
+    }
+
     /** "Single memory region description": 8 bytes padding, then the region. */
     static byte[] singleRegion(MemoryRegionDescriptor region) {
         return new PayloadWriter(8 + MemoryRegionDescriptor.SIZE).u64(0).region(region).done();

@@ -11,11 +11,13 @@
  *       ({@link io.jvhost.protocol.CarriesFds#closeFds()}).
  *   <li>{@link io.jvhost.protocol.MessageCodec}: encode to bytes + fds, decode with full
  *       validation; failures are {@link io.jvhost.protocol.ProtocolException}s and never leak fds.
- *   <li>{@link io.jvhost.protocol.Connection}: framed send/receive over a Unix socket.
+ *   <li>{@link io.jvhost.protocol.Connection}: framed send/receive over a Unix socket, one class
+ *       for both channels and both ends, typed by the {@link io.jvhost.protocol.Direction} its
+ *       requests travel in.
  * </ul>
  *
- * <p>A back-end loop: {@code receiveFrontendMessage()}, switch over the message, and when
- * {@code request().replyRule().replyExpected(needsReply, protocolFeatures, postcopy)} holds,
+ * <p>A back-end loop: {@code receive()} on a {@code Connection} of {@code Direction.FRONTEND},
+ * switch over the message, and when {@code request().replyRule().replyExpected(needsReply, protocolFeatures, postcopy)} holds,
  * {@code sendReply(request, reply)} with one of {@code MessageCodec.replyTypes(request)}. A
  * front-end: {@code call(message, needReply)} for requests that get a reply, {@code send} for
  * the others.

@@ -32,7 +32,7 @@ class ConfigSpaceFeatureTest {
     }
 
     private long offeredProtocolFeatures(Device device) throws Exception {
-        try (ServedDevice served = ServedDevice.start(dir.resolve("s.sock"), device);
+        try (BackgroundServer served = BackgroundServer.start(dir.resolve("s.sock"), device);
                 FrontendClient c = FrontendClient.connect(served.socket())) {
             assertTrue(VirtioFeatures.has(c.getFeatures(), VirtioFeatures.PROTOCOL_FEATURES));
             return c.getProtocolFeatures();
@@ -55,7 +55,7 @@ class ConfigSpaceFeatureTest {
     @Test
     void aDeviceWithConfigSpaceIsOfferedConfigAndServesIt() throws Exception {
         byte[] space = {1, 2, 3, 4, 5, 6, 7, 8};
-        try (ServedDevice served = ServedDevice.start(dir.resolve("c.sock"), new ConfigDevice(space, Set.of()));
+        try (BackgroundServer served = BackgroundServer.start(dir.resolve("c.sock"), new ConfigDevice(space, Set.of()));
                 FrontendClient c = FrontendClient.connect(served.socket())) {
             c.getFeatures();
             long pf = c.getProtocolFeatures();

@@ -8,7 +8,9 @@ import io.jvhost.nativeio.EventFd;
 import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.UnixSocket;
 import io.jvhost.protocol.BackendMessage;
+import io.jvhost.protocol.BackendRequest;
 import io.jvhost.protocol.Connection;
+import io.jvhost.protocol.Direction;
 import io.jvhost.protocol.FrontendMessage.SetBackendReqFd;
 import io.jvhost.protocol.FrontendRequest;
 import io.jvhost.protocol.ProtocolFeature;
@@ -37,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DeviceContextTest {
     private static final Duration T = Duration.ofSeconds(10);
     @TempDir Path dir;
-    private ServedDevice served;
+    private BackgroundServer served;
 
     /** Two queues on workers of their own; keeps its context and the thread of each queue. */
     static final class ContextDevice implements Device {
@@ -72,8 +74,8 @@ class DeviceContextTest {
         }
     }
 
-    private ServedDevice serve(Device device) throws Exception {
-        served = ServedDevice.start(dir.resolve("context.sock"), device);
+    private BackgroundServer serve(Device device) throws Exception {
+        served = BackgroundServer.start(dir.resolve("context.sock"), device);
         return served;
     }
 
@@ -105,11 +107,11 @@ class DeviceContextTest {
         ContextDevice device = new ContextDevice(true);
         try (FrontendClient c = FrontendClient.connect(serve(device).socket());
                 UnixSocket ours = handshake(c, CHANNEL_FEATURES, true);
-                Connection channel = new Connection(ours)) {
+                Connection<BackendRequest, BackendMessage> channel = new Connection<>(ours, Direction.BACKEND)) {
             device.context().notifyConfigChange();
             assertTrue((Libc.pollOne(ours.fd(), Libc.POLLIN, (int) T.toMillis()) & Libc.POLLIN) != 0,
                     "nothing arrived on the back-end channel");
-            ReceivedMessage<BackendMessage> m = channel.receiveBackendMessage();
+            ReceivedMessage<BackendMessage> m = channel.receive();
             assertInstanceOf(BackendMessage.ConfigChange.class, m.message());
             assertFalse(m.needsReply(), "a worker must not wait for the front-end's ack");
         }
@@ -133,7 +135,7 @@ class DeviceContextTest {
         // A device without a config space: CONFIG is not even offered.
         ContextDevice plain = new ContextDevice(false);
         try (FrontendClient c = FrontendClient.connect(serve(plain).socket());
-                UnixSocket ours = handshake(c, CHANNEL_FEATURES, true)) {
+                UnixSocket _ = handshake(c, CHANNEL_FEATURES, true)) {
             DeviceException e = assertThrows(DeviceException.class, plain.context()::notifyConfigChange);
             assertTrue(e.getMessage().contains("CONFIG was not negotiated"), e.getMessage());
         }
@@ -144,7 +146,7 @@ class DeviceContextTest {
         ContextDevice device = new ContextDevice(true);
         DeviceContext context;
         try (FrontendClient c = FrontendClient.connect(serve(device).socket());
-                UnixSocket ours = handshake(c, CHANNEL_FEATURES, true)) {
+                UnixSocket _ = handshake(c, CHANNEL_FEATURES, true)) {
             context = device.context();
         }
         stop(); // the server stops only after the session closed

@@ -2,6 +2,7 @@ package io.jvhost.backend;
 
 import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
+import io.jvhost.frontend.GuestDriver;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.DescriptorChain;
 import java.io.ByteArrayInputStream;
@@ -91,8 +92,8 @@ public final class DeviceStateChannelBench {
     private static void run(Path dir, byte[] state, boolean backendChannel, int rounds) throws Exception {
         RawBlobDevice device = new RawBlobDevice(state);
         Path sock = dir.resolve("bench-" + backendChannel + "-" + System.nanoTime() + ".sock");
-        try (ServedDevice s = ServedDevice.start(sock, device, DeviceStateOptions.defaults().withBackendChannel(backendChannel));
-                FrontendClient c = s.connectHandshaken(1)) {
+        try (BackgroundServer s = BackgroundServer.start(sock, device, DeviceStateOptions.defaults().withBackendChannel(backendChannel));
+                FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             DeviceStateTransfer t = new DeviceStateTransfer(c);
             double[] save = new double[rounds];
             double[] load = new double[rounds];

@@ -28,7 +28,7 @@ class MigrationHooksTest {
 
     @TempDir Path dir;
     private final HookDevice device = new HookDevice();
-    private ServedDevice served;
+    private BackgroundServer served;
     private FrontendClient client;
 
     /** Counts the hooks; its state is four bytes, and its capture fails on request. */
@@ -66,7 +66,7 @@ class MigrationHooksTest {
 
     @BeforeEach
     void connect() throws Exception {
-        served = ServedDevice.start(dir.resolve("hooks.sock"), device);
+        served = BackgroundServer.start(dir.resolve("hooks.sock"), device);
         client = FrontendClient.connect(served.socket());
         GuestDriver.connectDevice(client, 1); // REPLY_ACK: every setFeatures returns once applied
     }

@@ -34,7 +34,7 @@ class PooledDeviceTest {
     private static final Duration T = Duration.ofSeconds(10);
     @TempDir Path dir;
     private final ExecutorService pool = Executors.newFixedThreadPool(4);
-    private BackendServer server;
+    private BackgroundServer server;
 
     /** Echoes the request reversed, after sleeping as many milliseconds as its first byte says. */
     static final class SlowEcho implements Device {
@@ -75,7 +75,7 @@ class PooledDeviceTest {
     }
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
         if (server != null) server.close();
         pool.shutdownNow();
     }
@@ -84,14 +84,7 @@ class PooledDeviceTest {
     void chainsCompleteOutOfOrderAndStopWaitsForTheRest() throws Exception {
         SlowEcho device = new SlowEcho(pool);
         Path socket = dir.resolve("echo.sock");
-        server = BackendServer.listen(socket, device);
-        Thread.ofPlatform().daemon().start(() -> {
-            try {
-                server.serve();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        server = BackgroundServer.start(socket, device);
         try (GuestDriver driver = GuestDriver.connect(socket, GuestDriver.Options.defaults(1))) {
             Map<Integer, byte[]> sent = new HashMap<>();
             List<Integer> order = new ArrayList<>();

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RingFairnessTest {
     private static final Duration T = Duration.ofSeconds(20);
     @TempDir Path dir;
-    private BackendServer server;
+    private BackgroundServer server;
 
     static final class Recorder implements Device {
         final List<Integer> order = Collections.synchronizedList(new ArrayList<>());
@@ -49,7 +49,7 @@ class RingFairnessTest {
     }
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
         if (server != null) server.close();
     }
 
@@ -57,14 +57,7 @@ class RingFairnessTest {
     void aRequestOnAnotherRingIsNotStarved() throws Exception {
         Recorder device = new Recorder();
         Path socket = dir.resolve("fair.sock");
-        server = BackendServer.listen(socket, device);
-        Thread.ofPlatform().daemon().start(() -> {
-            try {
-                server.serve();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        server = BackgroundServer.start(socket, device);
         int busy = 120; // two descriptors each: the 256-entry ring holds 128
         try (GuestDriver driver = GuestDriver.connect(socket, GuestDriver.Options.defaults(2))) {
             for (int i = 0; i < busy; i++) driver.submit(1, List.of(new byte[] {1}), 1);

@@ -5,14 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jvhost.frontend.FrontendClient;
+import io.jvhost.frontend.GuestDriver;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.DescriptorChain;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Device code the session thread runs (config space, state capture, reset) throwing something
@@ -44,8 +45,8 @@ class SessionErrorTest {
     @ParameterizedTest
     @ValueSource(strings = {"error", "runtime"})
     void anUnexpectedThrowableEndsThatSessionOnly(String kind) throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("c.sock"), new BadConfig(kind))) {
-            try (FrontendClient c = s.connectHandshaken(1)) {
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("c.sock"), new BadConfig(kind))) {
+            try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
                 assertThrows(IOException.class, () -> c.getConfig(0, 4), "the connection ends");
             }
             assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jvhost.frontend.BackendRefusedException;
 import io.jvhost.frontend.FrontendClient;
+import io.jvhost.frontend.GuestDriver;
 import io.jvhost.nativeio.CancellableFd;
 import io.jvhost.nativeio.FdStreams;
 import io.jvhost.nativeio.Pipe;
@@ -176,8 +177,8 @@ class StateTransferErrorTest {
 
     @Test
     void checkDeviceStateReportsAFailedLoadAndTheSessionGoesOn() throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("f.sock"), new Failing(StackOverflowError::new));
-                FrontendClient c = s.connectHandshaken(1)) {
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("f.sock"), new Failing(StackOverflowError::new));
+                FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             Pipe p = Pipe.create(0);
             c.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd());
             p.readEnd().close();

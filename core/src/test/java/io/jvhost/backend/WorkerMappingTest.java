@@ -42,7 +42,7 @@ class WorkerMappingTest {
 
     /** Requests on both queues, kicked together; each must be answered by its own queue. */
     private static void serveBoth(Path socket, Device device) throws Exception {
-        try (ServedDevice served = ServedDevice.start(socket, device);
+        try (BackgroundServer served = BackgroundServer.start(socket, device);
                 GuestDriver d = GuestDriver.connect(served.socket(), GuestDriver.Options.defaults(2))) {
             for (int i = 0; i < REQUESTS; i++) {
                 d.submit(0, List.of(), 1);

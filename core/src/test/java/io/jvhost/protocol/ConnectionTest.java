@@ -42,15 +42,15 @@ import org.junit.jupiter.api.Test;
 class ConnectionTest {
     private static final Duration LIMIT = Duration.ofSeconds(10);
     private long openBefore;
-    private Connection frontend;
-    private Connection backend;
+    private Connection<FrontendRequest, FrontendMessage> frontend;
+    private Connection<FrontendRequest, FrontendMessage> backend;
 
     @BeforeEach
     void connect() throws Exception {
         openBefore = TestFds.openCount();
         UnixSocket[] pair = UnixSocket.pair();
-        frontend = new Connection(pair[0]);
-        backend = new Connection(pair[1]);
+        frontend = new Connection<>(pair[0], Direction.FRONTEND);
+        backend = new Connection<>(pair[1], Direction.FRONTEND);
     }
 
     @AfterEach
@@ -73,7 +73,7 @@ class ConnectionTest {
         Fd kick = TestFds.eventfd();
         try {
             frontend.send(new SetVringKick(3, Optional.of(kick)), true);
-            ReceivedMessage<FrontendMessage> r = assertTimeoutPreemptively(LIMIT, () -> backend.receiveFrontendMessage());
+            ReceivedMessage<FrontendMessage> r = assertTimeoutPreemptively(LIMIT, () -> backend.receive());
             assertTrue(r.needsReply());
             assertEquals(Header.forRequest(FrontendRequest.SET_VRING_KICK, true, 8), r.header());
             SetVringKick k = assertInstanceOf(SetVringKick.class, r.message());
@@ -92,7 +92,7 @@ class ConnectionTest {
         SetMemTable sent = new SetMemTable(IntStream.range(0, 8).mapToObj(Samples::region).toList(), fds);
         try {
             frontend.send(sent, false);
-            FrontendMessage got = assertTimeoutPreemptively(LIMIT, () -> backend.receiveFrontendMessage().message());
+            FrontendMessage got = assertTimeoutPreemptively(LIMIT, () -> backend.receive().message());
             MessageAssertions.assertSameMessage(sent, (Record) got);
             got.closeFds();
         } finally {
@@ -104,7 +104,7 @@ class ConnectionTest {
     void callSendsAndReceivesTheReply() throws Exception {
         CompletableFuture<Void> server = CompletableFuture.runAsync(() -> {
             try {
-                ReceivedMessage<FrontendMessage> r = backend.receiveFrontendMessage();
+                ReceivedMessage<FrontendMessage> r = backend.receive();
                 assertInstanceOf(GetFeatures.class, r.message());
                 backend.sendReply(FrontendRequest.GET_FEATURES, new U64(0x1_4000_0000L));
             } catch (Exception e) {
@@ -121,7 +121,7 @@ class ConnectionTest {
         try (Pipe frontendPipe = Pipe.create(0); Pipe backendPipe = Pipe.create(0)) {
             CompletableFuture<Void> server = CompletableFuture.runAsync(() -> {
                 try {
-                    ReceivedMessage<FrontendMessage> r = backend.receiveFrontendMessage();
+                    ReceivedMessage<FrontendMessage> r = backend.receive();
                     SetDeviceStateFd m = assertInstanceOf(SetDeviceStateFd.class, r.message());
                     assertEquals(Optional.of(DeviceStateDirection.SAVE), m.knownDirection());
                     assertEquals(Optional.of(DeviceStatePhase.STOPPED), m.knownPhase());
@@ -152,20 +152,22 @@ class ConnectionTest {
     @Test
     void backendChannelLookupWithFdInTheReply() throws Exception {
         Fd dmabuf = TestFds.eventfd();
-        try {
-            // On the back-end channel the roles flip: the back-end sends, the front-end replies.
+        UnixSocket[] channel = UnixSocket.pair();
+        // On the back-end channel the roles flip: the back-end sends, the front-end replies.
+        try (var backendEnd = new Connection<>(channel[0], Direction.BACKEND);
+                var frontendEnd = new Connection<>(channel[1], Direction.BACKEND)) {
             CompletableFuture<Void> frontendSide = CompletableFuture.runAsync(() -> {
                 try {
-                    ReceivedMessage<BackendMessage> r = frontend.receiveBackendMessage();
+                    ReceivedMessage<BackendMessage> r = frontendEnd.receive();
                     BackendMessage.SharedObjectLookup l = assertInstanceOf(BackendMessage.SharedObjectLookup.class, r.message());
                     assertEquals(Samples.UUID_SAMPLE, l.uuid());
-                    frontend.sendReply(BackendRequest.SHARED_OBJECT_LOOKUP, new Reply.SharedObjectLookup(0, Optional.of(dmabuf)));
+                    frontendEnd.sendReply(BackendRequest.SHARED_OBJECT_LOOKUP, new Reply.SharedObjectLookup(0, Optional.of(dmabuf)));
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }
             });
             Reply reply = assertTimeoutPreemptively(LIMIT,
-                    () -> backend.call(new BackendMessage.SharedObjectLookup(Samples.UUID_SAMPLE), false));
+                    () -> backendEnd.call(new BackendMessage.SharedObjectLookup(Samples.UUID_SAMPLE), false));
             frontendSide.get();
             Reply.SharedObjectLookup l = assertInstanceOf(Reply.SharedObjectLookup.class, reply);
             TestFds.assertSameEventfd(dmabuf, l.fd().orElseThrow());
@@ -200,17 +202,17 @@ class ConnectionTest {
         sendRaw(new Header(77, Header.VERSION_1 | Header.NEED_REPLY, 16), new byte[16], List.of(fd));
         fd.close();
         frontend.send(new SetVringNum(0, 256), false);
-        ProtocolException e = assertThrows(ProtocolException.class, () -> backend.receiveFrontendMessage());
+        ProtocolException e = assertThrows(ProtocolException.class, () -> backend.receive());
         assertTrue(e.getMessage().contains("unknown front-end request id 77"), e.getMessage());
         assertTrue(e.streamInSync());
         assertTrue(e.header().orElseThrow().needsReply(), "a handler can still answer with an error ack");
-        assertEquals(new SetVringNum(0, 256), assertTimeoutPreemptively(LIMIT, () -> backend.receiveFrontendMessage().message()));
+        assertEquals(new SetVringNum(0, 256), assertTimeoutPreemptively(LIMIT, () -> backend.receive().message()));
     }
 
     @Test
     void cleanEofIsPeerClosed() {
         frontend.close();
-        assertThrows(PeerClosedException.class, () -> assertTimeoutPreemptively(LIMIT, () -> backend.receiveFrontendMessage()));
+        assertThrows(PeerClosedException.class, () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
     }
 
     @Test
@@ -220,7 +222,7 @@ class ConnectionTest {
         fd.close();
         frontend.close();
         ProtocolException e = assertThrows(ProtocolException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receiveFrontendMessage()));
+                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
         assertTrue(e.getMessage().contains("after 5 of 12 header bytes"), e.getMessage());
         assertFalse(e.streamInSync());
     }
@@ -230,7 +232,7 @@ class ConnectionTest {
         sendRaw(new Header(9, 0x1, 40), new byte[10], List.of());
         frontend.close();
         ProtocolException e = assertThrows(ProtocolException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receiveFrontendMessage()));
+                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
         assertTrue(e.getMessage().contains("SET_VRING_ADDR") && e.getMessage().contains("after 10 of 40 payload bytes"),
                 e.getMessage());
     }
@@ -243,7 +245,7 @@ class ConnectionTest {
         fds.forEach(Fd::close);
         long before = TestFds.openCount();
         ProtocolException e = assertThrows(ProtocolException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receiveFrontendMessage()));
+                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
         assertTrue(e.getMessage().contains("SET_MEM_TABLE") && e.getMessage().contains("exceeds the maximum of 4096"),
                 e.getMessage());
         assertFalse(e.streamInSync());
@@ -254,7 +256,7 @@ class ConnectionTest {
     void badVersionIsRefusedBeforeReadingThePayload() throws Exception {
         sendRaw(new Header(1, 0x2, 0), new byte[0], List.of());
         ProtocolException e = assertThrows(ProtocolException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receiveFrontendMessage()));
+                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
         assertTrue(e.getMessage().contains("version 2"), e.getMessage());
         assertFalse(e.streamInSync());
     }
@@ -279,7 +281,7 @@ class ConnectionTest {
             Set<String> seen = new HashSet<>();
             assertTimeoutPreemptively(LIMIT, () -> {
                 for (int n = 0; n < threads * perThread * 2; n++) {
-                    FrontendMessage m = backend.receiveFrontendMessage().message();
+                    FrontendMessage m = backend.receive().message();
                     switch (m) {
                         case SetVringNum s -> assertTrue(seen.add("num " + s.index() + "/" + s.num()));
                         case FrontendMessage.SetConfig c -> {

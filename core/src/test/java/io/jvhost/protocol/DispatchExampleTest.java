@@ -84,10 +84,10 @@ class DispatchExampleTest {
             return U64.SUCCESS;
         }
 
-        void serve(Connection c) throws Exception {
+        void serve(Connection<FrontendRequest, FrontendMessage> c) throws Exception {
             try {
                 while (true) {
-                    ReceivedMessage<FrontendMessage> in = c.receiveFrontendMessage();
+                    ReceivedMessage<FrontendMessage> in = c.receive();
                     FrontendRequest request = in.message().request();
                     Reply reply = handle(in.message());
                     if (request.replyRule().replyExpected(in.needsReply(), protocolFeatures, false)) {
@@ -105,7 +105,8 @@ class DispatchExampleTest {
     @Test
     void frontendNegotiatesWithAToyBackend() throws Exception {
         UnixSocket[] pair = UnixSocket.pair();
-        try (Connection frontend = new Connection(pair[0]); Connection backendSide = new Connection(pair[1])) {
+        try (var frontend = new Connection<>(pair[0], Direction.FRONTEND);
+                var backendSide = new Connection<>(pair[1], Direction.FRONTEND)) {
             CompletableFuture<Void> backend = CompletableFuture.runAsync(() -> {
                 try {
                     new ToyBackend().serve(backendSide);

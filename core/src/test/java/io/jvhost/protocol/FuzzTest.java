@@ -134,11 +134,11 @@ class FuzzTest {
         CarriesFds result = null;
         try {
             result = switch (direction) {
-                case 0 -> MessageCodec.decodeFrontend(f.header(), payload, fds);
-                case 1 -> MessageCodec.decodeBackend(f.header(), payload, fds);
-                case 2 -> MessageCodec.decodeReply(FrontendRequest.find(f.header().request())
+                case 0 -> MessageCodec.decode(Direction.FRONTEND, f.header(), payload, fds);
+                case 1 -> MessageCodec.decode(Direction.BACKEND, f.header(), payload, fds);
+                case 2 -> MessageCodec.decodeReply(Direction.FRONTEND.find(f.header().request())
                         .orElse(FrontendRequest.values()[random.nextInt(FrontendRequest.values().length)]), f.header(), payload, fds);
-                default -> MessageCodec.decodeReply(BackendRequest.find(f.header().request())
+                default -> MessageCodec.decodeReply(Direction.BACKEND.find(f.header().request())
                         .orElse(BackendRequest.SHARED_OBJECT_LOOKUP), f.header(), payload, fds);
             };
         } catch (ProtocolException expected) {

@@ -14,6 +14,9 @@ import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Byte-exact wire layouts, the request tables, and header validation. */
@@ -61,7 +64,7 @@ class HeaderAndTablesTest {
 
     private static ProtocolException decodeFails(Header h, int payloadBytes) {
         return assertThrows(ProtocolException.class,
-                () -> MessageCodec.decodeFrontend(h, ByteBuffer.allocate(payloadBytes), List.of()));
+                () -> MessageCodec.decode(Direction.FRONTEND, h, ByteBuffer.allocate(payloadBytes), List.of()));
     }
 
     @Test
@@ -98,7 +101,7 @@ class HeaderAndTablesTest {
                     e.getMessage());
         }
         e = assertThrows(ProtocolException.class,
-                () -> MessageCodec.decodeBackend(new Header(9, 0x1, 0), ByteBuffer.allocate(0), List.of()));
+                () -> MessageCodec.decode(Direction.BACKEND, new Header(9, 0x1, 0), ByteBuffer.allocate(0), List.of()));
         assertTrue(e.getMessage().contains("unknown back-end request id 9"), e.getMessage());
     }
 
@@ -136,20 +139,41 @@ class HeaderAndTablesTest {
                 "GET_SHMEM_CONFIG");
         assertEquals(44, FrontendRequest.values().length);
         for (int id = 1; id <= 44; id++) {
-            FrontendRequest r = FrontendRequest.find(id).orElseThrow();
+            FrontendRequest r = Direction.FRONTEND.find(id).orElseThrow();
             assertEquals(id, r.id());
             assertEquals(spec.get(id - 1), r.name());
         }
-        assertTrue(FrontendRequest.find(0).isEmpty());
-        assertTrue(FrontendRequest.find(45).isEmpty());
-        assertTrue(FrontendRequest.find(Integer.MIN_VALUE).isEmpty());
-        assertEquals("front-end request 45 (unknown)", FrontendRequest.describe(45));
+        assertTrue(Direction.FRONTEND.find(0).isEmpty());
+        assertTrue(Direction.FRONTEND.find(45).isEmpty());
+        assertTrue(Direction.FRONTEND.find(Integer.MIN_VALUE).isEmpty());
+        assertEquals("front-end request 45 (unknown)", Direction.FRONTEND.describe(45));
 
         List<String> backend = List.of("IOTLB_MSG", "CONFIG_CHANGE_MSG", "VRING_HOST_NOTIFIER_MSG", "VRING_CALL",
                 "VRING_ERR", "SHARED_OBJECT_ADD", "SHARED_OBJECT_REMOVE", "SHARED_OBJECT_LOOKUP");
         assertEquals(8, BackendRequest.values().length);
-        for (int id = 1; id <= 8; id++) assertEquals(backend.get(id - 1), BackendRequest.find(id).orElseThrow().name());
-        assertTrue(BackendRequest.find(9).isEmpty());
+        for (int id = 1; id <= 8; id++) assertEquals(backend.get(id - 1), Direction.BACKEND.find(id).orElseThrow().name());
+        assertTrue(Direction.BACKEND.find(9).isEmpty());
+    }
+
+    /** The table {@code request()} is read from: each message record is named by exactly one request of its direction. */
+    @Test
+    void everyMessageRecordIsNamedByExactlyOneRequest() {
+        assertEquals(records(FrontendMessage.class), EnumSet.allOf(FrontendRequest.class).stream()
+                .map(FrontendRequest::messageType).collect(Collectors.toSet()));
+        assertEquals(44, records(FrontendMessage.class).size());
+        assertEquals(records(BackendMessage.class), EnumSet.allOf(BackendRequest.class).stream()
+                .map(BackendRequest::messageType).collect(Collectors.toSet()));
+        assertEquals(8, records(BackendMessage.class).size());
+        assertEquals(FrontendRequest.SET_VRING_CALL, new FrontendMessage.SetVringCall(0, Optional.empty()).request());
+        assertEquals(FrontendRequest.GET_SHMEM_CONFIG, new FrontendMessage.GetShmemConfig().request());
+        assertEquals(BackendRequest.CONFIG_CHANGE_MSG, new BackendMessage.ConfigChange().request());
+        assertEquals(BackendRequest.VRING_ERR, new BackendMessage.VringErr(2).request());
+    }
+
+    private static Set<Class<?>> records(Class<?> sealed) {
+        return Stream.of(sealed.getPermittedSubclasses())
+                .flatMap(c -> c.isRecord() ? Stream.of(c) : records(c).stream())
+                .collect(Collectors.toSet());
     }
 
     @Test
@@ -210,9 +234,9 @@ class HeaderAndTablesTest {
 
     @Test
     void unknownRequestLookupThrowsProtocolException() {
-        ProtocolException e = assertThrows(ProtocolException.class, () -> FrontendRequest.of(99));
+        ProtocolException e = assertThrows(ProtocolException.class, () -> Direction.FRONTEND.of(99));
         assertEquals("unknown front-end request id 99 (known: 1..44)", e.getMessage());
-        e = assertThrows(ProtocolException.class, () -> BackendRequest.of(0));
+        e = assertThrows(ProtocolException.class, () -> Direction.BACKEND.of(0));
         assertEquals("unknown back-end request id 0 (known: 1..8)", e.getMessage());
     }
 }

@@ -71,7 +71,7 @@ class RoundTripTest {
                     assertEquals(needReply ? 0x9 : 0x1, e.header().flags());
                     assertEquals(m.fds(), e.fds(), "encoding attaches the message's own fds, in order");
                     Wire w = Wire.of(e);
-                    FrontendMessage d = MessageCodec.decodeFrontend(w.header(), w.payload(), w.fds());
+                    FrontendMessage d = MessageCodec.decode(Direction.FRONTEND, w.header(), w.payload(), w.fds());
                     try {
                         assertSameMessage((Record) m, (Record) d);
                         EncodedMessage again = MessageCodec.encode(d, needReply);
@@ -95,7 +95,7 @@ class RoundTripTest {
                 assertEquals(m.request().id(), e.header().request());
                 assertEquals(0x9, e.header().flags());
                 Wire w = Wire.of(e);
-                BackendMessage d = MessageCodec.decodeBackend(w.header(), w.payload(), w.fds());
+                BackendMessage d = MessageCodec.decode(Direction.BACKEND, w.header(), w.payload(), w.fds());
                 try {
                     assertSameMessage((Record) m, (Record) d);
                 } finally {
@@ -153,7 +153,7 @@ class RoundTripTest {
             EncodedMessage e = MessageCodec.encode(new FrontendMessage.SetLogFd(original), false);
             Wire w = Wire.of(e);
             Fd received = w.fds().getFirst();
-            FrontendMessage d = MessageCodec.decodeFrontend(w.header(), w.payload(), w.fds());
+            FrontendMessage d = MessageCodec.decode(Direction.FRONTEND, w.header(), w.payload(), w.fds());
             assertEquals(List.of(received), d.fds());
             d.closeFds();
             assertFalse(received.isOpen());

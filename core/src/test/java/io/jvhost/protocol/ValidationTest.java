@@ -54,7 +54,7 @@ class ValidationTest {
     /** Decoding must fail, mention {@code expectedText}, and close all {@code fdCount} fds handed in. */
     private static ProtocolException rejectFrontend(FrontendRequest r, ByteBuffer payload, int fdCount, String expectedText) {
         List<Fd> fds = TestFds.eventfds(fdCount);
-        ProtocolException e = assertThrows(ProtocolException.class, () -> MessageCodec.decodeFrontend(
+        ProtocolException e = assertThrows(ProtocolException.class, () -> MessageCodec.decode(Direction.FRONTEND, 
                 Header.forRequest(r, false, payload.remaining()), payload, fds));
         assertTrue(e.getMessage().contains(r.name()), "names the request: " + e.getMessage());
         assertTrue(e.getMessage().contains(expectedText), e.getMessage());
@@ -64,7 +64,7 @@ class ValidationTest {
     }
 
     private static FrontendMessage acceptFrontend(FrontendRequest r, ByteBuffer payload, List<Fd> fds) throws ProtocolException {
-        return MessageCodec.decodeFrontend(Header.forRequest(r, false, payload.remaining()), payload, fds);
+        return MessageCodec.decode(Direction.FRONTEND, Header.forRequest(r, false, payload.remaining()), payload, fds);
     }
 
     @Test
@@ -78,7 +78,7 @@ class ValidationTest {
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, Samples.memTablePayload(1, 1), 9, "9 fds");
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, Samples.memTablePayload(1, 1), 0, "expected 1..8");
         List<Fd> nine = TestFds.eventfds(9);
-        assertThrows(ProtocolException.class, () -> MessageCodec.decodeBackend(
+        assertThrows(ProtocolException.class, () -> MessageCodec.decode(Direction.BACKEND, 
                 Header.forRequest(BackendRequest.VRING_HOST_NOTIFIER_MSG, false, 24), ByteBuffer.allocate(24), nine));
         nine.forEach(fd -> assertFalse(fd.isOpen()));
     }
@@ -155,7 +155,7 @@ class ValidationTest {
     void truncatedPayloadIsRefused() {
         ByteBuffer four = ByteBuffer.allocate(4);
         ProtocolException e = assertThrows(ProtocolException.class,
-                () -> MessageCodec.decodeFrontend(Header.forRequest(FrontendRequest.SET_FEATURES, false, 8), four, List.of()));
+                () -> MessageCodec.decode(Direction.FRONTEND, Header.forRequest(FrontendRequest.SET_FEATURES, false, 8), four, List.of()));
         assertTrue(e.getMessage().contains("announces 8 payload bytes but 4"), e.getMessage());
     }
 

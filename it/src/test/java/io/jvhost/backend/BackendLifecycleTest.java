@@ -38,27 +38,17 @@ class BackendLifecycleTest {
     @TempDir
     Path dir;
     private Path socket;
-    private BackendServer server;
-    private Thread serving;
+    private BackgroundServer server;
 
     @BeforeEach
     void start() throws Exception {
         socket = dir.resolve("rng.sock");
-        server = BackendServer.listen(socket, new RngDevice());
-        serving = Thread.ofPlatform().daemon().start(() -> {
-            try {
-                server.serve();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        server = BackgroundServer.start(socket, new RngDevice());
     }
 
     @AfterEach
     void stop() throws Exception {
-        server.close();
-        serving.join(5000);
-        assertFalse(serving.isAlive(), "server thread did not stop");
+        server.close(); // fails if the server thread did not stop
     }
 
     private static void assertLooksRandom(byte[] data) {

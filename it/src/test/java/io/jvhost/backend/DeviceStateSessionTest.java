@@ -3,6 +3,7 @@ package io.jvhost.backend;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.rng.RngDevice;
+import io.jvhost.devices.synthetic.SyntheticStateDevice;
 import io.jvhost.frontend.BackendRefusedException;
 import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
@@ -13,6 +14,8 @@ import io.jvhost.nativeio.Pipe;
 import io.jvhost.protocol.DeviceStateDirection;
 import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.testing.FaultInjectingDevice;
+import io.jvhost.testing.StateFault;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -24,6 +27,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,37 +44,46 @@ class DeviceStateSessionTest {
 
     @TempDir
     Path dir;
-    private final List<ServedDevice> served = new java.util.ArrayList<>();
+    private final List<BackgroundServer> served = new java.util.ArrayList<>();
 
     @AfterEach
     void stopAll() throws Exception {
-        for (ServedDevice s : served) s.close();
+        for (BackgroundServer s : served) s.close();
     }
 
-    private ServedDevice serve(String name, Device device, DeviceStateOptions options) throws Exception {
-        ServedDevice s = ServedDevice.start(dir.resolve(name + ".sock"), device, options);
+    private BackgroundServer serve(String name, Device device, DeviceStateOptions options) throws Exception {
+        BackgroundServer s = BackgroundServer.start(dir.resolve(name + ".sock"), device, options);
         served.add(s);
         return s;
     }
 
-    private ServedDevice serve(String name, Device device) throws Exception {
+    private BackgroundServer serve(String name, Device device) throws Exception {
         return serve(name, device, DeviceStateOptions.defaults());
     }
 
-    /** The device's 16-byte answer: served count, blob length, blob CRC32C. */
-    private record Answer(long served, int length, int crc) {
+    /** The device's 16-byte answer: served count and the size of the state it holds. */
+    private record Answer(long served, long size) {
         static Answer of(byte[] r) {
             ByteBuffer b = ByteBuffer.wrap(r).order(ByteOrder.LITTLE_ENDIAN);
-            return new Answer(b.getLong(), b.getInt(), b.getInt());
+            return new Answer(b.getLong(), b.getLong());
         }
+    }
+
+    /** {@code dest} holds what {@code source} last saved: the same content (seed, size, CRC32C) and count. */
+    private static void assertSameState(SyntheticStateDevice source, SyntheticStateDevice dest) {
+        SyntheticStateDevice.Held h = source.held();
+        int crc = source.lastSave().orElseThrow().crc32c();
+        assertEquals(new SyntheticStateDevice.Held(h.seed(), h.size(), Optional.of(crc)), dest.held(),
+                "state equal after load: " + source + " vs " + dest);
+        assertEquals(source.served(), dest.served());
     }
 
     private static Answer ask(GuestDriver d) throws Exception {
         return Answer.of(d.request(0, List.of(), 16, T));
     }
 
-    private static byte[] saveFrom(ServedDevice s) throws Exception {
-        try (FrontendClient c = s.connectHandshaken(1)) {
+    private static byte[] saveFrom(BackgroundServer s) throws Exception {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             new DeviceStateTransfer(c).save(out);
             return out.toByteArray();
@@ -83,8 +96,8 @@ class DeviceStateSessionTest {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG + 12345, 1);
         SyntheticStateDevice b = new SyntheticStateDevice(100, 2);
         DeviceStateOptions options = DeviceStateOptions.defaults().withBackendChannel(backendChannel);
-        ServedDevice sa = serve("a", a, options);
-        ServedDevice sb = serve("b", b, options);
+        BackgroundServer sa = serve("a", a, options);
+        BackgroundServer sb = serve("b", b, options);
         try (GuestDriver d = GuestDriver.connect(sa.socket(), GuestDriver.Options.defaults(1))) {
             assertTrue(ProtocolFeature.DEVICE_STATE.isIn(d.protocolFeatures()));
             for (int i = 1; i <= 5; i++) assertEquals(i, ask(d).served());
@@ -94,25 +107,24 @@ class DeviceStateSessionTest {
             assertTrue(saved.size() > BIG, "whole state saved: " + saved.size());
 
             // Destination order as QEMU 10 has it: LOAD and CHECK before features, memory, rings.
-            FrontendClient toB = sb.connectHandshaken(1);
+            FrontendClient toB = GuestDriver.connectDevice(sb.socket(), 1);
             long loaded = new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray()));
             assertEquals(saved.size(), loaded);
-            assertTrue(SyntheticStateDevice.sameState(a, b), "state equal after load: " + a + " vs " + b);
+            assertSameState(a, b);
             assertEquals(1, b.commits());
 
             d.moveTo(toB);
             Answer next = ask(d);
             assertEquals(6, next.served(), "B continues A's count");
-            assertEquals(BIG + 12345, next.length());
-            assertEquals((int) SyntheticStateDevice.crc(a.blob()), next.crc());
+            assertEquals(BIG + 12345, next.size(), "B holds A's state");
             assertEquals(5, a.served(), "A served nothing after the switch");
         }
     }
 
     @Test
     void deviceWithoutStateDoesNotOfferIt() throws Exception {
-        ServedDevice rng = serve("rng", new RngDevice());
-        try (FrontendClient c = rng.connectHandshaken(1); Pipe p = Pipe.create(0)) {
+        BackgroundServer rng = serve("rng", new RngDevice());
+        try (FrontendClient c = GuestDriver.connectDevice(rng.socket(), 1); Pipe p = Pipe.create(0)) {
             assertFalse(ProtocolFeature.DEVICE_STATE.isIn(c.getProtocolFeatures()));
             assertThrows(BackendRefusedException.class,
                     () -> c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
@@ -123,8 +135,8 @@ class DeviceStateSessionTest {
 
     @Test
     void badParametersAndCheckWithoutTransferAreRefused() throws Exception {
-        ServedDevice s = serve("a", new SyntheticStateDevice(1000, 1));
-        try (FrontendClient c = s.connectHandshaken(1); Pipe p = Pipe.create(0)) {
+        BackgroundServer s = serve("a", new SyntheticStateDevice(1000, 1));
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
             assertThrows(BackendRefusedException.class, c::checkDeviceState, "CHECK without SET_DEVICE_STATE_FD");
             var e = assertThrows(BackendRefusedException.class, () -> c.setDeviceStateFd(0, 1, p.writeEnd()), "phase 1");
             assertTrue(e.getMessage().contains("error 1"), e.getMessage());
@@ -139,7 +151,7 @@ class DeviceStateSessionTest {
     @Test
     void saveIsRefusedWhileARingRunsAndAllowedOnceStopped() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(1000, 1);
-        ServedDevice s = serve("a", a);
+        BackgroundServer s = serve("a", a);
         try (GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1))) {
             ask(d); // the ring has started
             try (Pipe p = Pipe.create(0)) {
@@ -164,8 +176,8 @@ class DeviceStateSessionTest {
         return out.toByteArray();
     }
 
-    private static void assertLoadFails(ServedDevice s, byte[] bytes, String why) throws Exception {
-        try (FrontendClient c = s.connectHandshaken(1)) {
+    private static void assertLoadFails(BackgroundServer s, byte[] bytes, String why) throws Exception {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             assertThrows(BackendRefusedException.class,
                     () -> new DeviceStateTransfer(c).load(new ByteArrayInputStream(bytes)), why);
             assertEquals(1, c.getQueueNum(), "session still serving after: " + why);
@@ -175,8 +187,9 @@ class DeviceStateSessionTest {
     @Test
     void badStatesAreRejectedAndTheDeviceKeepsItsOwn() throws Exception {
         SyntheticStateDevice b = new SyntheticStateDevice(5000, 7);
-        byte[] before = b.blob();
-        ServedDevice s = serve("b", b);
+        SyntheticStateDevice.Held before = b.held();
+        AtomicReference<StateFault> fault = new AtomicReference<>(StateFault.NONE);
+        BackgroundServer s = serve("b", new FaultInjectingDevice(b, fault::get));
         byte[] good = validState(300_000, 3);
 
         assertLoadFails(s, Arrays.copyOf(good, good.length / 2), "truncated");
@@ -187,25 +200,25 @@ class DeviceStateSessionTest {
         byte[] trailing = Arrays.copyOf(good, good.length + 3);
         assertLoadFails(s, trailing, "bytes after the end");
         assertLoadFails(s, "not a state at all".getBytes(), "garbage");
-        b.failNextLoads(true);
+        fault.set(StateFault.REFUSE_LOAD);
         assertLoadFails(s, good, "the device refuses the parsed state");
-        b.failNextLoads(false);
+        fault.set(StateFault.NONE);
 
-        assertArrayEquals(before, b.blob(), "the device kept its state through every failure");
+        assertEquals(before, b.held(), "the device kept its state through every failure");
         assertEquals(0, b.commits());
 
-        try (FrontendClient c = s.connectHandshaken(1)) {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             new DeviceStateTransfer(c).load(new ByteArrayInputStream(good));
         }
         assertEquals(1, b.commits());
-        assertEquals(300_000, b.blob().length);
+        assertEquals(300_000, b.held().size());
     }
 
     @Test
     void frontEndClosingTheSavePipeEarlyFailsTheCheckOnly() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 1);
-        ServedDevice s = serve("a", a);
-        try (FrontendClient c = s.connectHandshaken(1)) {
+        BackgroundServer s = serve("a", a);
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             Pipe p = Pipe.create(0);
             assertEquals(Optional.empty(), c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
             p.writeEnd().close();
@@ -221,10 +234,10 @@ class DeviceStateSessionTest {
     @Test
     void frontEndClosingTheLoadPipeEarlyLeavesTheDeviceAlone() throws Exception {
         SyntheticStateDevice b = new SyntheticStateDevice(1000, 9);
-        byte[] before = b.blob();
-        ServedDevice s = serve("b", b);
+        SyntheticStateDevice.Held before = b.held();
+        BackgroundServer s = serve("b", b);
         byte[] good = validState(BIG, 3);
-        try (FrontendClient c = s.connectHandshaken(1)) {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             Pipe p = Pipe.create(0);
             c.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd());
             p.readEnd().close();
@@ -233,23 +246,23 @@ class DeviceStateSessionTest {
             }
             assertThrows(BackendRefusedException.class, c::checkDeviceState);
         }
-        assertArrayEquals(before, b.blob());
+        assertEquals(before, b.held());
         assertEquals(0, b.commits());
     }
 
     @Test
     void frontEndDyingMidTransferLeavesTheServerUsable() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 1);
-        byte[] before = a.blob();
-        ServedDevice s = serve("a", a);
+        SyntheticStateDevice.Held before = a.held();
+        BackgroundServer s = serve("a", a);
         // Saving: the back-end blocks on a full pipe nobody reads; then the front-end vanishes.
-        FrontendClient c = s.connectHandshaken(1);
+        FrontendClient c = GuestDriver.connectDevice(s.socket(), 1);
         Pipe p = Pipe.create(0);
         c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd());
         Thread.sleep(100);
         c.close();
         // Loading: half a state, then the front-end vanishes without closing the pipe.
-        FrontendClient c2 = s.connectHandshaken(1);
+        FrontendClient c2 = GuestDriver.connectDevice(s.socket(), 1);
         Pipe p2 = Pipe.create(0);
         c2.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p2.readEnd());
         byte[] good = validState(BIG, 3);
@@ -260,7 +273,7 @@ class DeviceStateSessionTest {
         try (GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1))) {
             assertEquals(1, ask(d).served(), "a new front-end is served");
         }
-        assertArrayEquals(before, a.blob(), "the half-loaded state was never applied");
+        assertEquals(before, a.held(), "the half-loaded state was never applied");
         assertTrue(saveFrom(s).length > BIG);
         p.close();
         p2.close();
@@ -269,8 +282,8 @@ class DeviceStateSessionTest {
     @Test
     void aSecondSetDeviceStateFdCancelsTheRunningTransfer() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 1);
-        ServedDevice s = serve("a", a);
-        try (FrontendClient c = s.connectHandshaken(1)) {
+        BackgroundServer s = serve("a", a);
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             // The first save blocks: its pipe fills up and nobody reads.
             Pipe first = Pipe.create(0);
             c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, first.writeEnd());
@@ -294,7 +307,7 @@ class DeviceStateSessionTest {
             OutputStream halfOut = FdStreams.output(half.writeEnd(), true);
             halfOut.write(otherState.toByteArray(), 0, 20_000);
             new DeviceStateTransfer(c).load(new ByteArrayInputStream(otherState.toByteArray()));
-            assertTrue(SyntheticStateDevice.sameState(a, other));
+            assertSameState(other, a);
             assertEquals(1, a.commits());
             assertThrows(java.io.IOException.class, () -> halfOut.write(new byte[100_000]),
                     "the cancelled load's channel is closed");
@@ -306,9 +319,9 @@ class DeviceStateSessionTest {
     @Test
     void checkBeforeTheFrontEndFinishedGivesUpAfterTheTimeout() throws Exception {
         SyntheticStateDevice b = new SyntheticStateDevice(1000, 9);
-        byte[] before = b.blob();
-        ServedDevice s = serve("b", b, DeviceStateOptions.defaults().withCheckTimeout(Duration.ofMillis(500)));
-        try (FrontendClient c = s.connectHandshaken(1); Pipe p = Pipe.create(0)) {
+        SyntheticStateDevice.Held before = b.held();
+        BackgroundServer s = serve("b", b, DeviceStateOptions.defaults().withCheckTimeout(Duration.ofMillis(500)));
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
             c.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd());
             p.writeEnd().value(); // kept open: the back-end never sees EOF
             long t0 = System.nanoTime();
@@ -316,14 +329,14 @@ class DeviceStateSessionTest {
             assertTrue(System.nanoTime() - t0 < 5_000_000_000L);
             assertEquals(1, c.getQueueNum());
         }
-        assertArrayEquals(before, b.blob());
+        assertEquals(before, b.held());
     }
 
     @Test
     void backendProvidedChannelIsReturnedAndUsed() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 4);
-        ServedDevice s = serve("a", a, DeviceStateOptions.defaults().withBackendChannel(true));
-        try (FrontendClient c = s.connectHandshaken(1); Pipe p = Pipe.create(0)) {
+        BackgroundServer s = serve("a", a, DeviceStateOptions.defaults().withBackendChannel(true));
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
             Optional<Fd> theirs = c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd());
             assertTrue(theirs.isPresent(), "the back-end returned its own channel");
             p.writeEnd().close();
@@ -341,7 +354,7 @@ class DeviceStateSessionTest {
             }
             SyntheticStateDevice copy = new SyntheticStateDevice(1, 0);
             copy.prepareLoad(new ByteArrayInputStream(viaTheirs)).commit();
-            assertTrue(SyntheticStateDevice.sameState(a, copy));
+            assertSameState(a, copy);
         }
     }
 }

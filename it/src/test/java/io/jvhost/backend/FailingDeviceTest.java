@@ -84,7 +84,7 @@ class FailingDeviceTest {
     @ParameterizedTest(name = "kind {0}, pool {1}")
     @CsvSource({"1, false", "1, true", "2, false", "2, true"})
     void anErrorInOneRequestEndsThatRequestOnly(int kind, boolean pooled) throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("t.sock"), new Throwing(pooled ? pool : null));
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("t.sock"), new Throwing(pooled ? pool : null));
                 GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1))) {
             assertEquals(0, send(d, kind).length(), "the failed request comes back without a reply");
             UsedElement ok = send(d, 0);
@@ -100,7 +100,7 @@ class FailingDeviceTest {
     @ParameterizedTest(name = "kind {0}, pool {1}")
     @CsvSource({"3, false", "3, true", "4, false", "4, true"})
     void anyOtherErrorBreaksTheRingAndTheSessionStillCloses(int kind, boolean pooled) throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("t.sock"), new Throwing(pooled ? pool : null));
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("t.sock"), new Throwing(pooled ? pool : null));
                 GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1));
                 EventFd err = EventFd.create(true)) {
             d.client().setVringErr(0, err.fd());
@@ -117,7 +117,7 @@ class FailingDeviceTest {
      */
     @Test
     void guestMemoryTruncatedUnderTheWorkerBreaksTheRingOnly() throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("rng.sock"), new RngDevice());
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("rng.sock"), new RngDevice());
                 GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1));
                 EventFd err = EventFd.create(true)) {
             d.client().setVringErr(0, err.fd());
@@ -137,7 +137,7 @@ class FailingDeviceTest {
     /** Rings and all shrunk away: the worker's own read of the avail ring faults. */
     @Test
     void ringsTruncatedUnderTheWorkerBreakTheRingOnly() throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("rng.sock"), new RngDevice());
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("rng.sock"), new RngDevice());
                 GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1));
                 EventFd err = EventFd.create(true)) {
             d.client().setVringErr(0, err.fd());
@@ -155,7 +155,7 @@ class FailingDeviceTest {
      */
     @Test
     void dirtyLogTruncatedUnderTheWorkerBreaksTheRingOnly() throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("rng.sock"), new RngDevice());
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("rng.sock"), new RngDevice());
                 GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1));
                 EventFd err = EventFd.create(true);
                 io.jvhost.memory.Memfd log = new io.jvhost.memory.Memfd("log", 256 << 10)) {

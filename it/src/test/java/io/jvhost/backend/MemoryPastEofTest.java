@@ -34,8 +34,8 @@ class MemoryPastEofTest {
 
     @Test
     void memTableRegionLargerThanItsMemfdIsRefused() throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("rng.sock"), new RngDevice());
-                FrontendClient c = s.connectHandshaken(1);
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("rng.sock"), new RngDevice());
+                FrontendClient c = GuestDriver.connectDevice(s.socket(), 1);
                 Memfd ram = new Memfd("short-ram", MIB)) {
             var tooBig = new MemoryRegionDescriptor(0x1_0000_0000L, 2 * MIB, ram.userAddr(), 0);
             assertThrows(BackendRefusedException.class, () -> c.setMemTable(List.of(tooBig), List.of(ram.fd())));
@@ -50,8 +50,8 @@ class MemoryPastEofTest {
 
     @Test
     void addedRegionLargerThanItsMemfdIsRefused() throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("rng.sock"), new RngDevice());
-                FrontendClient c = s.connectHandshaken(1);
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("rng.sock"), new RngDevice());
+                FrontendClient c = GuestDriver.connectDevice(s.socket(), 1);
                 Memfd ram = new Memfd("short-ram", MIB)) {
             var tooBig = new MemoryRegionDescriptor(0x1_0000_0000L, 16 * MIB, ram.userAddr(), 0);
             assertThrows(BackendRefusedException.class, () -> c.addMemReg(tooBig, ram.fd()));
@@ -62,7 +62,7 @@ class MemoryPastEofTest {
 
     @Test
     void dirtyLogLargerThanItsMemfdIsRefused() throws Exception {
-        try (ServedDevice s = ServedDevice.start(dir.resolve("rng.sock"), new RngDevice());
+        try (BackgroundServer s = BackgroundServer.start(dir.resolve("rng.sock"), new RngDevice());
                 GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1));
                 Fd empty = Libc.memfdCreate("empty-log", Libc.MFD_CLOEXEC)) {
             // With LOG_SHMFD the back-end answers SET_LOG_BASE with a u64: 0 means mapped.

@@ -1,6 +1,6 @@
 package io.jvhost.migration;
 
-import io.jvhost.backend.BackendServer;
+import io.jvhost.backend.BackgroundServer;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
 import io.jvhost.devices.fs.client.FuseClient;
@@ -9,6 +9,8 @@ import io.jvhost.devices.fs.passthrough.PassthroughConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughFs;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
+import java.io.Closeable;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,28 +28,18 @@ public final class FsPair implements AutoCloseable {
     public final Path shared;
     public final Path socketA;
     public final Path socketB;
-    private final List<BackendServer> servers = new ArrayList<>();
-    private final List<PassthroughFs> fileSystems = new ArrayList<>();
-    private final List<Thread> threads = new ArrayList<>();
+    private final List<Closeable> resources = new ArrayList<>();
 
     public FsPair(Path dir) throws Exception {
         shared = Files.createDirectories(dir.resolve("shared"));
-        socketA = serve(dir.resolve("a.sock"), "a");
-        socketB = serve(dir.resolve("b.sock"), "b");
+        socketA = serve(dir.resolve("a.sock"));
+        socketB = serve(dir.resolve("b.sock"));
     }
 
-    private Path serve(Path socket, String name) throws Exception {
+    private Path serve(Path socket) throws Exception {
         PassthroughFs fs = PassthroughFs.open(shared, PassthroughConfig.defaults(), MigrationConfig.defaults());
-        fileSystems.add(fs);
-        BackendServer server = BackendServer.listen(socket, new FsDevice("myfs", 1, new FuseServer(fs)));
-        servers.add(server);
-        threads.add(Thread.ofPlatform().daemon().name("fs-" + name).start(() -> {
-            try {
-                server.serve();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        }));
+        resources.add(fs::close);
+        resources.add(0, BackgroundServer.start(socket, new FsDevice("myfs", 1, new FuseServer(fs)))::close);
         return socket;
     }
 
@@ -58,9 +50,7 @@ public final class FsPair implements AutoCloseable {
 
     /** A destination front-end session on B: device handshake only, as QEMU before a load. */
     FrontendClient destinationOnB() throws Exception {
-        FrontendClient b = FrontendClient.connect(socketB);
-        GuestDriver.connectDevice(b, QUEUES);
-        return b;
+        return GuestDriver.connectDevice(socketB, QUEUES);
     }
 
     static FuseClient fuse(GuestDriver d) {
@@ -68,14 +58,7 @@ public final class FsPair implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        for (BackendServer s : servers) s.close(); // the servers first: their sessions use the file systems
-        for (PassthroughFs fs : fileSystems) fs.close();
-        try {
-            for (Thread t : threads) t.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while the server threads stopped", e);
-        }
+    public void close() throws IOException {
+        for (Closeable r : resources) r.close(); // servers first: closing one waits for its thread
     }
 }

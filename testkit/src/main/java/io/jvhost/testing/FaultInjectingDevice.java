@@ -12,25 +12,33 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * A {@link StatefulDevice} that is {@code device} in every way but its state transfers, which
- * it damages as the {@link StateFault} named in {@code faultFile} says at the time of each
- * transfer (read anew every time, so a test switches faults between migrations).
+ * it damages or refuses as the {@link StateFault} of the moment says (asked anew at each
+ * transfer, so a test switches faults between migrations).
  */
 public final class FaultInjectingDevice implements StatefulDevice {
     private final StatefulDevice device;
-    private final Path faultFile;
+    private final Supplier<StateFault> fault;
 
+    /** Faults named in {@code faultFile}, for a back-end in another process. */
     public FaultInjectingDevice(StatefulDevice device, Path faultFile) {
+        this(device, () -> StateFault.readFrom(faultFile));
+    }
+
+    /** Faults chosen by the test in-process. */
+    public FaultInjectingDevice(StatefulDevice device, Supplier<StateFault> fault) {
         this.device = device;
-        this.faultFile = faultFile;
+        this.fault = fault;
     }
 
     @Override
     public SavedState captureState() throws DeviceException {
+        StateFault fault = this.fault.get();
+        if (fault == StateFault.REFUSE_SAVE) throw new DeviceException("refusing to save (test fault)");
         SavedState saved = device.captureState();
-        StateFault fault = StateFault.readFrom(faultFile);
         if (fault == StateFault.NONE) return saved;
         return out -> {
             ByteArrayOutputStream blob = new ByteArrayOutputStream();
@@ -41,7 +49,12 @@ public final class FaultInjectingDevice implements StatefulDevice {
 
     @Override
     public PreparedState prepareLoad(InputStream in) throws IOException, DeviceException {
-        if (StateFault.readFrom(faultFile) == StateFault.STALL_LOAD) {
+        StateFault fault = this.fault.get();
+        if (fault == StateFault.REFUSE_LOAD) {
+            device.prepareLoad(in).discard();
+            throw new DeviceException("refusing the state (test fault)");
+        }
+        if (fault == StateFault.STALL_LOAD) {
             try {
                 Thread.sleep(60_000);
             } catch (InterruptedException e) {

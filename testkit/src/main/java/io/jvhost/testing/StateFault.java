@@ -13,8 +13,8 @@ import java.util.zip.CRC32C;
 /**
  * A fault a {@link FaultInjectingDevice} puts into its own device-state transfer on purpose, so
  * that tests can prove a broken migration fails cleanly with real peers (QEMU cannot be asked to
- * damage the state it carries). Chosen per transfer by the content of a file, so one
- * long-running back-end can be told to fail one migration and not the next.
+ * damage the state it carries). Chosen per transfer (by the content of a file, or by the test
+ * in-process), so one long-running back-end can be told to fail one migration and not the next.
  */
 public enum StateFault {
     /** No fault. */
@@ -30,7 +30,11 @@ public enum StateFault {
      */
     FUTURE_VERSION,
     /** Load: wait (a minute) before reading, so a test can kill the back-end mid-load. */
-    STALL_LOAD;
+    STALL_LOAD,
+    /** Save: the device refuses to save at all (a DeviceException before any byte). */
+    REFUSE_SAVE,
+    /** Load: the device reads the whole, well-formed state and then refuses it, as one that finds it unacceptable. */
+    REFUSE_LOAD;
 
     /** docs/state-format.md: magic, le16 format version, u8 length and the device type. */
     private static final int MAGIC_AND_FORMAT = 8 + 2;
@@ -49,7 +53,7 @@ public enum StateFault {
     /** {@code blob} (a whole saved state) as this fault sends it. */
     public byte[] damage(byte[] blob) {
         return switch (this) {
-            case NONE, STALL_LOAD -> blob;
+            case NONE, STALL_LOAD, REFUSE_SAVE, REFUSE_LOAD -> blob;
             case CORRUPT -> {
                 byte[] b = blob.clone();
                 b[b.length / 2] ^= 0x10;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jvhost.backend.DeviceException;
 import io.jvhost.backend.StatefulDevice;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
@@ -69,6 +70,18 @@ class FaultInjectingDeviceTest {
         Files.writeString(faultFile, "");
         assertArrayEquals(own, save(faulty), "an empty fault file");
         faulty.prepareLoad(new ByteArrayInputStream(own)).discard();
+    }
+
+    @Test
+    void refusalsAreTheDecoratorsAndLeaveTheDeviceAlone() throws Exception {
+        byte[] own = save(device);
+        Files.writeString(faultFile, "refuse-save");
+        assertThrows(DeviceException.class, faulty::captureState);
+        Files.writeString(faultFile, "refuse-load");
+        DeviceException e = assertThrows(DeviceException.class, () -> faulty.prepareLoad(new ByteArrayInputStream(own)));
+        assertTrue(e.getMessage().contains("test fault"), e.getMessage());
+        Files.writeString(faultFile, "");
+        assertArrayEquals(own, save(faulty), "the device still saves its own state");
     }
 
     @ParameterizedTest

@@ -1,10 +1,9 @@
 package io.jvhost.bench.migration;
 
-import io.jvhost.backend.BackendServer;
+import io.jvhost.backend.BackgroundServer;
 import io.jvhost.devices.synthetic.SyntheticStateDevice;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
-import io.jvhost.nativeio.NativeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,38 +21,15 @@ final class LocalBackends implements AutoCloseable {
     final SyntheticStateDevice a;
     final SyntheticStateDevice b;
     private final Path dir;
-    private final Served servedA;
-    private final Served servedB;
-
-    private record Served(BackendServer server, Thread thread, Path socket) {
-        static Served start(Path socket, SyntheticStateDevice device) throws IOException {
-            BackendServer server = BackendServer.listen(socket, device);
-            Thread t = Thread.ofPlatform().daemon().name("bench-backend-" + socket.getFileName()).start(() -> {
-                try {
-                    server.serve();
-                } catch (NativeException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            return new Served(server, t, socket);
-        }
-
-        void stop() {
-            server.close();
-            try {
-                thread.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt(); // the bench's caller sees the interrupt; the daemon thread ends with the JVM
-            }
-        }
-    }
+    private final BackgroundServer servedA;
+    private final BackgroundServer servedB;
 
     LocalBackends(long size, long seed) throws IOException {
         dir = Files.createTempDirectory("jvhost-bench-");
         a = new SyntheticStateDevice(size, seed);
         b = SyntheticStateDevice.empty();
-        servedA = Served.start(dir.resolve("a.sock"), a);
-        servedB = Served.start(dir.resolve("b.sock"), b);
+        servedA = BackgroundServer.start(dir.resolve("a.sock"), a);
+        servedB = BackgroundServer.start(dir.resolve("b.sock"), b);
     }
 
     /** A front-end session on A with no rings: enough for a save (see {@code DeviceMigration.openStateSession}). */
@@ -68,20 +44,14 @@ final class LocalBackends implements AutoCloseable {
 
     /** A destination session on B: device handshake only, as a VMM before a load. */
     FrontendClient destinationOnB() throws IOException {
-        FrontendClient c = FrontendClient.connect(servedB.socket());
-        try {
-            GuestDriver.connectDevice(c, QUEUES);
-            return c;
-        } catch (IOException | RuntimeException e) {
-            c.close();
-            throw e;
-        }
+        return GuestDriver.connectDevice(servedB.socket(), QUEUES);
     }
 
     @Override
     public void close() throws IOException {
-        servedA.stop();
-        servedB.stop();
+        try (servedA; servedB) {
+            // closing both (B first): either one failing to stop or having failed is reported
+        }
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }

@@ -1,5 +1,6 @@
 package io.jvhost.bench.migration;
 
+import io.jvhost.devices.synthetic.SyntheticContent;
 import io.jvhost.migration.DestinationConfig;
 import io.jvhost.migration.MigrationDestination;
 import io.jvhost.migration.MigrationSource;
@@ -21,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
@@ -93,7 +93,7 @@ public final class StreamBench {
             });
             long t0 = System.nanoTime();
             SendResult sent = new MigrationSource(SourceConfig.defaults().withChannels(channels).withPacketSize(packetSize))
-                    .send(dest.address(), "bench", virtio, new SyntheticState(size), size);
+                    .send(dest.address(), "bench", virtio, synthetic(size), size);
             ReceiveResult r = join(received);
             long t1 = System.nanoTime();
             if (r.stateBytes() != size || r.crc32c() != sent.crc32c()) {
@@ -146,7 +146,7 @@ public final class StreamBench {
     }
 
     private static void pump(long size, OutputStream o) throws IOException {
-        try (InputStream in = new SyntheticState(size)) {
+        try (InputStream in = synthetic(size)) {
             byte[] buf = new byte[BLOCK];
             int n;
             while ((n = in.read(buf, 0, buf.length)) > 0) {
@@ -171,48 +171,16 @@ public final class StreamBench {
         }
     }
 
+    /** Incompressible-looking bytes, generated as they are read (the migration bench's synthetic content). */
+    private static InputStream synthetic(long size) {
+        return new SyntheticContent(2026, size).stream();
+    }
+
     private static <T> T join(CompletableFuture<T> f) throws Exception {
         try {
             return f.get();
         } catch (ExecutionException e) {
             throw e.getCause() instanceof Exception x ? x : e;
-        }
-    }
-
-    /**
-     * Incompressible-looking bytes without the cost of a random generator per byte: one random
-     * block, read at a shifting offset so consecutive packets differ.
-     */
-    static final class SyntheticState extends InputStream {
-        private static final byte[] PATTERN = new byte[BLOCK + 4096];
-
-        static {
-            new Random(2026).nextBytes(PATTERN);
-        }
-
-        private long left;
-        private int offset;
-
-        SyntheticState(long size) {
-            this.left = size;
-        }
-
-        @Override
-        public int read() {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) {
-            if (left == 0) {
-                return -1;
-            }
-            int n = (int) Math.min(Math.min(len, BLOCK), left);
-            System.arraycopy(PATTERN, offset, b, off, n);
-            offset = (offset + 4093) % 4096;
-            left -= n;
-            return n;
         }
     }
 

@@ -1,8 +1,10 @@
 package io.jvhost.devices.synthetic;
 
+import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.zip.CRC32C;
 
@@ -17,6 +19,8 @@ public final class SyntheticContent {
     /** Bytes per block: the state format's DATA frame size, so one block is about one frame. */
     public static final int BLOCK = 64 * 1024;
     private static final int PATTERN = 1 << 20;
+    /** XORed into the block number a block carries in its first 8 bytes. */
+    private static final long INDEX_MASK = 0x5A5A_5A5A_5A5A_5A5AL;
     private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final long seed;
@@ -49,19 +53,64 @@ public final class SyntheticContent {
 
     /** Writes block {@code i} into {@code dst[0, length(i))}. */
     public void generate(long i, byte[] dst) {
+        generate(i, dst, 0);
+    }
+
+    /** Writes block {@code i} into {@code dst[at, at + length(i))}. */
+    public void generate(long i, byte[] dst, int at) {
         int n = length(i);
         int from = (int) Math.floorMod(i * 0x9E37_79B9L + seed, (long) PATTERN) & ~7;
-        System.arraycopy(pattern, from, dst, 0, n);
-        stampIndex(i, dst, n);
+        System.arraycopy(pattern, from, dst, at, n);
+        if (n >= 8) LE_LONG.set(dst, at, i ^ INDEX_MASK);
+    }
+
+    /**
+     * The content as a stream, generated as it is read. Whole blocks that fit the caller's array
+     * are generated straight into it, so streaming costs about one copy a byte, as generating does.
+     */
+    public InputStream stream() {
+        return new InputStream() {
+            private final byte[] block = new byte[BLOCK];
+            private long next; // the next block to generate
+            private int at; // unread bytes of `block`: [at, held)
+            private int held;
+
+            @Override
+            public int read() {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                Objects.checkFromIndexSize(off, len, b.length);
+                if (len == 0) return 0;
+                int n = 0;
+                while (n < len) {
+                    if (at < held) {
+                        int k = Math.min(len - n, held - at);
+                        System.arraycopy(block, at, b, off + n, k);
+                        at += k;
+                        n += k;
+                    } else if (next == blocks()) {
+                        break;
+                    } else if (len - n >= length(next)) {
+                        generate(next, b, off + n);
+                        n += length(next++);
+                    } else {
+                        generate(next, block, 0);
+                        at = 0;
+                        held = length(next++);
+                    }
+                }
+                return n == 0 ? -1 : n;
+            }
+        };
     }
 
     /** The block number stored in {@code block[0, n)}, or -1 if the block is too short to carry it. */
     static long storedIndex(byte[] block, int n) {
-        return n >= 8 ? (long) LE_LONG.get(block, 0) ^ 0x5A5A_5A5A_5A5A_5A5AL : -1;
-    }
-
-    private static void stampIndex(long i, byte[] dst, int n) {
-        if (n >= 8) LE_LONG.set(dst, 0, i ^ 0x5A5A_5A5A_5A5A_5A5AL);
+        return n >= 8 ? (long) LE_LONG.get(block, 0) ^ INDEX_MASK : -1;
     }
 
     /** CRC32C of the whole content, by generating it: what a correct copy must hash to. */

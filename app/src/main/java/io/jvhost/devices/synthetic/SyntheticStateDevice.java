@@ -5,11 +5,11 @@ import io.jvhost.backend.StatefulDevice;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.SectionInput;
+import io.jvhost.state.StateSummary;
 import io.jvhost.state.StateReader;
 import io.jvhost.state.StateWriter;
 import io.jvhost.virtqueue.DescriptorChain;
 import io.jvhost.virtqueue.VirtqueueException;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -64,6 +64,11 @@ public final class SyntheticStateDevice implements StatefulDevice {
         return Optional.ofNullable(lastSave);
     }
 
+    /** Requests served so far: part of the state, so a destination continues the source's count. */
+    public long served() {
+        return served;
+    }
+
     /** How many loads were committed. */
     public int commits() {
         return commits;
@@ -102,9 +107,8 @@ public final class SyntheticStateDevice implements StatefulDevice {
 
     private void write(Held h, long servedAtCapture, OutputStream out) throws IOException {
         SyntheticContent content = new SyntheticContent(h.seed(), h.size());
-        CountingOutput counted = new CountingOutput(out);
         CRC32C crc = new CRC32C();
-        StateWriter w = StateWriter.create(counted, STATE_TYPE);
+        StateWriter w = StateWriter.create(out, STATE_TYPE);
         w.section("counters", 1, 1, o -> o.u64(servedAtCapture));
         w.section(SECTION, 1, 1, o -> {
             o.u64(h.seed()).u64(h.size());
@@ -117,9 +121,8 @@ public final class SyntheticStateDevice implements StatefulDevice {
             }
             o.u32((int) crc.getValue() & 0xFFFF_FFFFL);
         });
-        w.finish();
-        counted.flush();
-        lastSave = new Saved(counted.count, (int) crc.getValue());
+        StateSummary summary = w.finish(); // the writer counts the blob's bytes itself
+        lastSave = new Saved(summary.totalBytes(), (int) crc.getValue());
     }
 
     @Override
@@ -175,25 +178,5 @@ public final class SyntheticStateDevice implements StatefulDevice {
     public String toString() {
         Held h = held;
         return "SyntheticStateDevice[" + h.size() + " bytes, seed " + h.seed() + ", served " + served + "]";
-    }
-
-    private static final class CountingOutput extends FilterOutputStream {
-        long count;
-
-        CountingOutput(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
     }
 }

@@ -56,4 +56,25 @@ class SyntheticStateDeviceTest {
         assertEquals(1, SyntheticContent.storedIndex(y, y.length));
         assertNotEquals(c.crc32c(), new SyntheticContent(2, c.size()).crc32c());
     }
+
+    @Test
+    void theStreamIsTheGeneratedBlocksWhateverTheReadSizes() throws Exception {
+        SyntheticContent c = new SyntheticContent(7, 3L * SyntheticContent.BLOCK + 1234);
+        ByteArrayOutputStream generated = new ByteArrayOutputStream();
+        byte[] block = new byte[SyntheticContent.BLOCK];
+        for (long i = 0; i < c.blocks(); i++) {
+            c.generate(i, block);
+            generated.write(block, 0, c.length(i));
+        }
+        byte[] expected = generated.toByteArray();
+        for (int piece : new int[] {1, 1000, SyntheticContent.BLOCK, SyntheticContent.BLOCK + 3, 1 << 20}) {
+            ByteArrayOutputStream streamed = new ByteArrayOutputStream();
+            try (java.io.InputStream in = c.stream()) {
+                byte[] buf = new byte[piece + 5];
+                for (int n; (n = in.read(buf, 5, piece)) > 0; ) streamed.write(buf, 5, n);
+                assertEquals(-1, in.read());
+            }
+            assertArrayEquals(expected, streamed.toByteArray(), "reads of " + piece + " bytes");
+        }
+    }
 }

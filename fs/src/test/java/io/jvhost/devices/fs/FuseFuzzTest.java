@@ -54,7 +54,7 @@ class FuseFuzzTest {
             assertTrue(outcomes.getOrDefault(0, 0) > ROUNDS / 20, "too few requests got through: " + outcomes);
             assertTrue(outcomes.getOrDefault(-Errno.EINVAL, 0) > ROUNDS / 20, "too few were malformed: " + outcomes);
             assertTrue(outcomes.getOrDefault(1, 0) > 0, "no chain came back without a reply: " + outcomes);
-            assertTrue(h.serving.isAlive());
+            assertTrue(h.server.isServing());
             assertEquals(0, h.device.server().unexpectedFailures(), "an unchecked exception escaped somewhere");
             if (h.device.server().session().isEmpty()) h.init().ok();
             h.call(GETATTR, 1, args().u32(0).u32(0).u64(0), OUT_HEADER + 104).ok();

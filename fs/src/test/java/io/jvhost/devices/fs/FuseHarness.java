@@ -2,12 +2,13 @@ package io.jvhost.devices.fs;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.jvhost.backend.BackendServer;
+import io.jvhost.backend.BackgroundServer;
 import io.jvhost.devices.fs.fuse.InitFlags;
 import io.jvhost.frontend.GuestDriver;
 import io.jvhost.virtqueue.Submission;
 import io.jvhost.virtqueue.UsedElement;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -37,16 +38,14 @@ final class FuseHarness implements AutoCloseable {
 
     final MemoryFs fs;
     final FsDevice device;
-    final BackendServer server;
-    final Thread serving;
+    final BackgroundServer server;
     final GuestDriver driver;
     private long unique = 1;
 
-    private FuseHarness(MemoryFs fs, FsDevice device, BackendServer server, Thread serving, GuestDriver driver) {
+    private FuseHarness(MemoryFs fs, FsDevice device, BackgroundServer server, GuestDriver driver) {
         this.fs = fs;
         this.device = device;
         this.server = server;
-        this.serving = serving;
         this.driver = driver;
     }
 
@@ -56,15 +55,13 @@ final class FuseHarness implements AutoCloseable {
 
     static FuseHarness start(Path dir, MemoryFs fs, FsDevice device, GuestDriver.Options options) throws Exception {
         Path socket = dir.resolve("fs.sock");
-        BackendServer server = BackendServer.listen(socket, device);
-        Thread serving = Thread.ofPlatform().daemon().start(() -> {
-            try {
-                server.serve();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
-        return new FuseHarness(fs, device, server, serving, GuestDriver.connect(socket, options));
+        BackgroundServer server = BackgroundServer.start(socket, device);
+        try {
+            return new FuseHarness(fs, device, server, GuestDriver.connect(socket, options));
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
     }
 
     /** The 6.x default supported by MemoryFs in most tests. */
@@ -220,15 +217,8 @@ final class FuseHarness implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public void close() throws IOException {
         driver.close();
-        server.close();
-        try {
-            serving.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while the server thread stopped", e);
-        }
-        assertFalse(serving.isAlive(), "server thread did not stop");
+        server.close(); // fails if the server thread did not stop
     }
 }

@@ -20,6 +20,9 @@ public final class RngDevice implements Device {
     private final SecureRandom random = new SecureRandom();
     private final byte[] scratch = new byte[MAX_BYTES_PER_REQUEST];
 
+    /** A device for one front-end at a time; serve it with {@code BackendServer} or {@code BackgroundServer}. */
+    public RngDevice() {}
+
     @Override
     public String name() {
         return "rng";

@@ -5,13 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jvhost.devices.synthetic.SyntheticContent;
 import java.io.ByteArrayInputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -75,12 +74,13 @@ class ReorderingTest {
             CrcOutput out = new CrcOutput();
             try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, cfg)) {
                 CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
+                SyntheticContent content = new SyntheticContent(7, size);
                 SendResult sent = new MigrationSource(Harness.sourceConfig(channels, packet)
                         .withChannelFilter(slowChannel(2, 3)))
-                        .send(dest.address(), Harness.DEVICE, Harness.virtio(), generated(size, 7), size);
+                        .send(dest.address(), Harness.DEVICE, Harness.virtio(), content.stream(), size);
                 ReceiveResult r = Harness.get(received);
                 assertEquals(size, r.stateBytes());
-                assertEquals(expectedCrc(size, 7), out.crc.getValue());
+                assertEquals(Integer.toUnsignedLong(content.crc32c()), out.crc.getValue());
                 assertEquals(sent.crc32c(), r.crc32c());
                 assertTrue(r.peakHeldPackets() <= window, "held " + r.peakHeldPackets());
                 assertTrue(r.buffersAllocated() <= window + channels,
@@ -88,45 +88,6 @@ class ReorderingTest {
                 assertTrue(sent.packetsPerChannel().get(2) < r.packets() / channels, "the slow channel carried less");
             }
         });
-    }
-
-    /** Pseudo-random bytes made on the fly: a large state without a large array. */
-    static InputStream generated(long size, long seed) {
-        return new InputStream() {
-            final Random random = new Random(seed);
-            final byte[] block = new byte[8192];
-            long left = size;
-
-            @Override
-            public int read() {
-                byte[] one = new byte[1];
-                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) {
-                if (left == 0) {
-                    return -1;
-                }
-                int n = (int) Math.min(Math.min(len, block.length), left);
-                random.nextBytes(block);
-                System.arraycopy(block, 0, b, off, n);
-                left -= n;
-                return n;
-            }
-        };
-    }
-
-    static long expectedCrc(long size, long seed) throws IOException {
-        CRC32C crc = new CRC32C();
-        byte[] buf = new byte[8192];
-        try (InputStream in = generated(size, seed)) {
-            int n;
-            while ((n = in.read(buf, 0, buf.length)) > 0) {
-                crc.update(buf, 0, n);
-            }
-        }
-        return crc.getValue();
     }
 
     static final class CrcOutput extends OutputStream {

@@ -2,8 +2,10 @@ package io.jvhost.frontend;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.jvhost.backend.ServedDevice;
-import io.jvhost.backend.SyntheticStateDevice;
+import io.jvhost.backend.BackgroundServer;
+import io.jvhost.devices.synthetic.SyntheticStateDevice;
+import io.jvhost.testing.FaultInjectingDevice;
+import io.jvhost.testing.StateFault;
 import io.jvhost.virtqueue.Submission;
 import io.jvhost.virtqueue.UsedElement;
 import java.io.ByteArrayInputStream;
@@ -13,6 +15,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,14 +25,16 @@ class MigrationFlowTest {
     private static final Duration T = Duration.ofSeconds(10);
     @TempDir
     Path dir;
-    private ServedDevice a, b;
+    private BackgroundServer a, b;
     private SyntheticStateDevice devA, devB;
+    private final AtomicReference<StateFault> faultA = new AtomicReference<>(StateFault.NONE);
+    private final AtomicReference<StateFault> faultB = new AtomicReference<>(StateFault.NONE);
 
     private void serveBoth() throws Exception {
         devA = new SyntheticStateDevice(200_000, 1);
         devB = new SyntheticStateDevice(10, 2);
-        a = ServedDevice.start(dir.resolve("a.sock"), devA);
-        b = ServedDevice.start(dir.resolve("b.sock"), devB);
+        a = BackgroundServer.start(dir.resolve("a.sock"), new FaultInjectingDevice(devA, faultA::get));
+        b = BackgroundServer.start(dir.resolve("b.sock"), new FaultInjectingDevice(devB, faultB::get));
     }
 
     @AfterEach
@@ -51,7 +56,7 @@ class MigrationFlowTest {
         serveBoth();
         try (GuestDriver d = GuestDriver.connect(a.socket(), GuestDriver.Options.defaults(1))) {
             assertEquals(1, ask(d));
-            devA.failNextSaves(true);
+            faultA.set(StateFault.REFUSE_SAVE);
             assertThrows(BackendRefusedException.class, () -> DeviceStateTransfer.migrateOut(d, new ByteArrayOutputStream()));
             assertFalse(d.isSuspended(), "migrateOut resumed the source");
             assertEquals(2, ask(d), "the source goes on serving from where it stopped");
@@ -65,8 +70,8 @@ class MigrationFlowTest {
             assertEquals(1, ask(d));
             ByteArrayOutputStream saved = new ByteArrayOutputStream();
             DeviceStateTransfer.migrateOut(d, saved);
-            devB.failNextLoads(true);
-            try (FrontendClient toB = b.connectHandshaken(1)) {
+            faultB.set(StateFault.REFUSE_LOAD);
+            try (FrontendClient toB = GuestDriver.connectDevice(b.socket(), 1)) {
                 assertThrows(BackendRefusedException.class,
                         () -> new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray())));
             }
@@ -88,7 +93,7 @@ class MigrationFlowTest {
             try (Submission s = d.submit(0, List.of(), 16)) {
                 Thread.sleep(100);
                 assertNull(d.queue(0).pollUsed(), "a suspended source processed a request");
-                FrontendClient toB = b.connectHandshaken(1);
+                FrontendClient toB = GuestDriver.connectDevice(b.socket(), 1);
                 new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray()));
                 d.moveTo(toB);
                 UsedElement e = d.awaitUsed(0, T);
