@@ -12,6 +12,9 @@ module io.jvhost.app {
     requires java.management;
     requires jdk.management;
 
-    exports io.jvhost.cli to io.jvhost.testkit;
-    opens io.jvhost.cli to info.picocli;
+    exports io.jvhost.cli to
+            io.jvhost.testkit;
+
+    opens io.jvhost.cli to
+            info.picocli;
 }

@@ -13,5 +13,9 @@ module io.jvhost.core {
     exports io.jvhost.backend;
     exports io.jvhost.frontend;
     exports io.jvhost.state;
-    exports io.jvhost.nativeio to io.jvhost.migration, io.jvhost.fs, io.jvhost.app, io.jvhost.testkit;
+    exports io.jvhost.nativeio to
+            io.jvhost.migration,
+            io.jvhost.fs,
+            io.jvhost.app,
+            io.jvhost.testkit;
 }

@@ -9,44 +9,69 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code jvhost bench-fs}: jvhost's virtio-fs back-end next to virtiofsd, same workload, one run. */
-@Command(name = "bench-fs", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench-fs",
+        mixinStandardHelpOptions = true,
         description = "Measure jvhost's virtio-fs back-end next to virtiofsd (GETATTR, LOOKUP, CREATE, "
                 + "sequential READ/WRITE, READDIRPLUS), both driven without a VM; prints rates and ratios.")
 final class BenchFsCommand implements Callable<Integer> {
-    @Option(names = "--seconds-per-case", paramLabel = "S", defaultValue = "3",
+    @Option(
+            names = "--seconds-per-case",
+            paramLabel = "S",
+            defaultValue = "3",
             description = "Timed seconds per case and back-end, split over the rounds (default: ${DEFAULT-VALUE}).")
     double secondsPerCase;
 
-    @Option(names = "--virtiofsd", paramLabel = "PATH", defaultValue = "auto",
+    @Option(
+            names = "--virtiofsd",
+            paramLabel = "PATH",
+            defaultValue = "auto",
             description = "virtiofsd binary or unpacked root; auto finds the test dependencies' one; none skips it "
                     + "(default: ${DEFAULT-VALUE}).")
     String virtiofsd;
 
-    @Option(names = "--thread-pool-size", paramLabel = "N", defaultValue = "0",
+    @Option(
+            names = "--thread-pool-size",
+            paramLabel = "N",
+            defaultValue = "0",
             description = "--thread-pool-size of both back-ends (default: ${DEFAULT-VALUE}, both daemons' default).")
     int threadPoolSize;
 
-    @Option(names = "--depth", paramLabel = "N", defaultValue = "16",
+    @Option(
+            names = "--depth",
+            paramLabel = "N",
+            defaultValue = "16",
             description = "Requests in flight (default: ${DEFAULT-VALUE}).")
     int depth;
 
-    @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
-            description = "Timed rounds per case, alternating the back-ends; the median is shown (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--rounds",
+            paramLabel = "N",
+            defaultValue = "3",
+            description =
+                    "Timed rounds per case, alternating the back-ends; the median is shown (default: ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--only", paramLabel = "TEXT", defaultValue = "",
+    @Option(
+            names = "--only",
+            paramLabel = "TEXT",
+            defaultValue = "",
             description = "Run only the cases whose name contains TEXT, e.g. READ or CREATE (default: all).")
     String only;
 
-    @Option(names = "--jvhost-jvm-arg", paramLabel = "ARG",
-            description = "Extra JVM option for the jvhost child, repeatable (e.g. -XX:StartFlightRecording=filename=fs.jfr).")
+    @Option(
+            names = "--jvhost-jvm-arg",
+            paramLabel = "ARG",
+            description =
+                    "Extra JVM option for the jvhost child, repeatable (e.g. -XX:StartFlightRecording=filename=fs.jfr).")
     List<String> jvmArgs = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
         if (secondsPerCase <= 0) throw new IllegalArgumentException("--seconds-per-case must be positive");
         Duration perCase = Duration.ofNanos((long) (secondsPerCase * 1e9));
-        new FsBench(new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs, only), System.out).run();
+        new FsBench(new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs, only), System.out)
+                .run();
         return 0;
     }
 }

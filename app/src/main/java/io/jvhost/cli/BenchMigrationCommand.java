@@ -8,26 +8,38 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code jvhost bench-migration}: device-state throughput through real back-ends against a raw pipe. */
-@Command(name = "bench-migration", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench-migration",
+        mixinStandardHelpOptions = true,
         description = "Measure device-state throughput through in-process vhost-user back-ends (a save alone, and "
                 + "a full migration A to B over 1..N state channels) for a synthetic state, next to a raw pipe "
                 + "and a raw TCP socket, in one run.")
 final class BenchMigrationCommand implements Callable<Integer> {
-    @Option(names = "--size", defaultValue = "1G", converter = BenchStreamCommand.SizeConverter.class,
+    @Option(
+            names = "--size",
+            defaultValue = "1G",
+            converter = BenchStreamCommand.SizeConverter.class,
             description = "State size, e.g. 512M or 1G (default: ${DEFAULT-VALUE}).")
     long size;
 
-    @Option(names = "--channels", split = ",", defaultValue = "1,2,4",
+    @Option(
+            names = "--channels",
+            split = ",",
+            defaultValue = "1,2,4",
             description = "State channel counts to measure, e.g. 1,2,4 (default: ${DEFAULT-VALUE}).")
     List<Integer> channels;
 
-    @Option(names = "--packet-size", converter = BenchStreamCommand.SizeConverter.class,
+    @Option(
+            names = "--packet-size",
+            converter = BenchStreamCommand.SizeConverter.class,
             description = "Bytes per stream packet (default: DeviceMigration's, " + DeviceMigration.PACKET_SIZE / 1024
                     + "K).")
     Long packetSize;
 
-    @Option(names = "--rounds", defaultValue = "3", description = "Measurements per row; the median is shown "
-            + "(default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--rounds",
+            defaultValue = "3",
+            description = "Measurements per row; the median is shown " + "(default: ${DEFAULT-VALUE}).")
     int rounds;
 
     @Override
@@ -36,8 +48,10 @@ final class BenchMigrationCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         long packet = packetSize == null ? DeviceMigration.PACKET_SIZE : packetSize;
         if (packet < 1 || packet > 4L << 20) throw new IllegalArgumentException("--packet-size must be 1 byte .. 4M");
-        if (channels.stream().anyMatch(n -> n < 1 || n > 64)) throw new IllegalArgumentException("--channels: 1..64 each");
-        new MigrationBench(System.out, (int) packet, rounds).run(size, channels.stream().mapToInt(Integer::intValue).toArray());
+        if (channels.stream().anyMatch(n -> n < 1 || n > 64))
+            throw new IllegalArgumentException("--channels: 1..64 each");
+        new MigrationBench(System.out, (int) packet, rounds)
+                .run(size, channels.stream().mapToInt(Integer::intValue).toArray());
         return 0;
     }
 }

@@ -24,11 +24,20 @@ final class DaemonOptions {
 
     /** SLF4J simple logger's levels, as virtiofsd's --log-level. */
     enum LogLevel {
-        ERROR, WARN, INFO, DEBUG, TRACE, OFF
+        ERROR,
+        WARN,
+        INFO,
+        DEBUG,
+        TRACE,
+        OFF
     }
 
-    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
-            converter = Spelled.Level.class, completionCandidates = Spelled.Level.class,
+    @Option(
+            names = "--log-level",
+            paramLabel = "LEVEL",
+            defaultValue = "info",
+            converter = Spelled.Level.class,
+            completionCandidates = Spelled.Level.class,
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     LogLevel logLevel;
 
@@ -38,7 +47,8 @@ final class DaemonOptions {
      */
     void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec) throws Exception {
         if (endpoint == null) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "one of --socket-path or --fd is required");
         }
         try (io.jvhost.backend.BackendServer server = endpoint.socketPath != null
                 ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
@@ -52,10 +62,11 @@ final class DaemonOptions {
      * Drops what the daemon does not need (see {@link PrivilegeDrop}); the --fd socket survives.
      * After option parsing: --help and --print-capabilities never get here.
      */
-    void reducePrivileges(java.util.Set<io.jvhost.nativeio.Capability> keep,
-            picocli.CommandLine.Model.CommandSpec spec) throws java.io.IOException {
+    void reducePrivileges(java.util.Set<io.jvhost.nativeio.Capability> keep, picocli.CommandLine.Model.CommandSpec spec)
+            throws java.io.IOException {
         if (endpoint == null) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "one of --socket-path or --fd is required");
         }
         PrivilegeDrop.reduceTo(keep, endpoint.fd);
     }

@@ -7,10 +7,10 @@ import io.jvhost.devices.fs.client.FuseClient;
 import io.jvhost.devices.fs.passthrough.MigrationConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughFs;
-import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
 import io.jvhost.migration.MigrationReport;
+import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.protocol.VirtioFeatures;
 import java.io.IOException;
@@ -40,17 +40,26 @@ import picocli.CommandLine.Spec;
  * B over the multi-channel stream; the driver continues on B with the same handles and node
  * ids, and the host's files show that nothing was lost.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Migrate a virtio-fs back-end's state between two jvhost back-ends, with open files (no arguments needed).")
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description =
+                "Migrate a virtio-fs back-end's state between two jvhost back-ends, with open files (no arguments needed).")
 final class DemoCommand implements Callable<Integer> {
     private static final Duration T = Duration.ofSeconds(10);
     private static final int QUEUES = 2;
     private static final int CHUNK = 128 * 1024; // FUSE max_write
 
-    @Option(names = "--channels", defaultValue = "4", description = "State channels for the migration (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--channels",
+            defaultValue = "4",
+            description = "State channels for the migration (default: ${DEFAULT-VALUE}).")
     int channels;
 
-    @Option(names = "--data-size", defaultValue = "4194304", description = "Bytes written to data.bin before the migration (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--data-size",
+            defaultValue = "4194304",
+            description = "Bytes written to data.bin before the migration (default: ${DEFAULT-VALUE}).")
     int dataSize;
 
     @Spec
@@ -78,8 +87,10 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("temp directory %s removed%n", dir);
             out.flush();
         }
-        out.println(failures == 0 ? "demo done: the guest's files and handles survived the migration"
-                : "demo FAILED: " + failures + " check(s) did not hold");
+        out.println(
+                failures == 0
+                        ? "demo done: the guest's files and handles survived the migration"
+                        : "demo FAILED: " + failures + " check(s) did not hold");
         out.flush();
         return failures == 0 ? 0 : 1;
     }
@@ -104,40 +115,56 @@ final class DemoCommand implements Callable<Integer> {
                 fuse.write(bin, at, Arrays.copyOfRange(data, at, Math.min(data.length, at + CHUNK)));
             }
             double secs = (System.nanoTime() - t0) / 1e9;
-            out.printf("  open: journal.txt (node %d, fh %d), data.bin (node %d, fh %d), readme.txt (node %d, fh %d)%n",
+            out.printf(
+                    "  open: journal.txt (node %d, fh %d), data.bin (node %d, fh %d), readme.txt (node %d, fh %d)%n",
                     journal.nodeId(), journal.fh(), bin.nodeId(), bin.fh(), readme.nodeId(), readme.fh());
-            out.printf("  wrote %d bytes to data.bin through FUSE WRITE (%.1f MiB/s) and a line to journal.txt%n",
+            out.printf(
+                    "  wrote %d bytes to data.bin through FUSE WRITE (%.1f MiB/s) and a line to journal.txt%n",
                     data.length, data.length / secs / (1 << 20));
 
             out.printf("%nmigrating A -> B over %d channel(s)%n", channels);
             FrontendClient toB = FrontendClient.connect(socketB);
             GuestDriver.connectDevice(toB, QUEUES);
-            MigrationReport report = DeviceMigration.migrate(driver, toB, FsDevice.STATE_TYPE,
-                    DeviceMigration.sourceConfig(channels), DeviceMigration.StateFilter.NONE);
+            MigrationReport report = DeviceMigration.migrate(
+                    driver,
+                    toB,
+                    FsDevice.STATE_TYPE,
+                    DeviceMigration.sourceConfig(channels),
+                    DeviceMigration.StateFilter.NONE);
             report.format().lines().forEach(l -> out.println("  " + l));
-            out.println("  (file contents stay in the shared directory: the state is the FUSE session, inodes and handles)");
+            out.println(
+                    "  (file contents stay in the shared directory: the state is the FUSE session, inodes and handles)");
 
             out.println("\nguest continues on B with the handles A gave it");
             check(driver.client() == toB, "the driver's front-end session is now B's; A's was closed");
-            check(Arrays.equals(bytes(before), fuse.read(journal, 0, 4096)), "journal.txt reads back through A's fh on B");
-            check(Arrays.equals(digest(data), digest(readAll(fuse, bin, data.length))),
+            check(
+                    Arrays.equals(bytes(before), fuse.read(journal, 0, 4096)),
+                    "journal.txt reads back through A's fh on B");
+            check(
+                    Arrays.equals(digest(data), digest(readAll(fuse, bin, data.length))),
                     "data.bin reads back through A's fh on B, SHA-256 " + hex(digest(data)));
-            check(new String(fuse.read(readme, 0, 4096), StandardCharsets.UTF_8).startsWith("this file was on the host"),
+            check(
+                    new String(fuse.read(readme, 0, 4096), StandardCharsets.UTF_8)
+                            .startsWith("this file was on the host"),
                     "readme.txt reads through A's fh on B");
             String after = "line 2, written on B\n";
             fuse.write(journal, before.length(), bytes(after));
             fuse.write(bin, data.length, bytes("tail written on B"));
-            check(fuse.lookup(FuseClient.ROOT_ID, "journal.txt") == journal.nodeId()
-                    && fuse.lookup(FuseClient.ROOT_ID, "data.bin") == bin.nodeId()
-                    && fuse.lookup(FuseClient.ROOT_ID, "readme.txt") == readmeNode, "LOOKUP on B returns A's node ids");
+            check(
+                    fuse.lookup(FuseClient.ROOT_ID, "journal.txt") == journal.nodeId()
+                            && fuse.lookup(FuseClient.ROOT_ID, "data.bin") == bin.nodeId()
+                            && fuse.lookup(FuseClient.ROOT_ID, "readme.txt") == readmeNode,
+                    "LOOKUP on B returns A's node ids");
             for (FuseClient.OpenFile f : List.of(journal, bin, readme)) fuse.release(f);
 
             out.println("\non the host");
-            check(Files.readString(shared.resolve("journal.txt")).equals(before + after),
+            check(
+                    Files.readString(shared.resolve("journal.txt")).equals(before + after),
                     "journal.txt holds the line written on A and the line written on B");
             byte[] host = Files.readAllBytes(shared.resolve("data.bin"));
-            check(host.length == data.length + "tail written on B".length()
-                    && Arrays.equals(digest(data), digest(Arrays.copyOf(host, data.length))),
+            check(
+                    host.length == data.length + "tail written on B".length()
+                            && Arrays.equals(digest(data), digest(Arrays.copyOf(host, data.length))),
                     "data.bin holds every byte written on A, then B's tail");
         }
     }

@@ -32,7 +32,9 @@ import picocli.CommandLine.Spec;
  * of its own (a decorator around it), so that it parses, checks and drops privileges exactly as
  * {@code jvhost fs} does.
  */
-@Command(name = "fs", mixinStandardHelpOptions = true,
+@Command(
+        name = "fs",
+        mixinStandardHelpOptions = true,
         description = "Serve a directory as a virtio-fs device (QEMU: -device vhost-user-fs-pci).")
 public final class FsCommand implements Callable<Integer> {
     /** What is served in place of the device: the device itself for {@code jvhost fs}. */
@@ -61,33 +63,55 @@ public final class FsCommand implements Callable<Integer> {
     @Option(names = "--shared-dir", paramLabel = "DIR", description = "The directory the guest sees.")
     Path sharedDir;
 
-    @Option(names = "--tag", paramLabel = "TAG",
-            description = "Gives the device a config space with this tag and offers PROTOCOL_F_CONFIG, as virtiofsd's --tag; "
-                    + "leave it out for QEMU, which sets its own from -device ...,tag= and warns about the feature.")
+    @Option(
+            names = "--tag",
+            paramLabel = "TAG",
+            description =
+                    "Gives the device a config space with this tag and offers PROTOCOL_F_CONFIG, as virtiofsd's --tag; "
+                            + "leave it out for QEMU, which sets its own from -device ...,tag= and warns about the feature.")
     Optional<String> tag = Optional.empty();
 
-    @Option(names = "--num-request-queues", paramLabel = "N", defaultValue = "1",
+    @Option(
+            names = "--num-request-queues",
+            paramLabel = "N",
+            defaultValue = "1",
             description = "Request queues besides the hiprio queue (default: ${DEFAULT-VALUE}).")
     int requestQueues;
 
-    @Option(names = "--thread-pool-size", paramLabel = "N", defaultValue = "0",
-            description = "Threads handling requests; 0 handles them on each queue's own thread (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--thread-pool-size",
+            paramLabel = "N",
+            defaultValue = "0",
+            description =
+                    "Threads handling requests; 0 handles them on each queue's own thread (default: ${DEFAULT-VALUE}).")
     int threadPoolSize;
 
-    @Option(names = "--cache", paramLabel = "POLICY", defaultValue = "auto",
-            converter = Spelled.Cache.class, completionCandidates = Spelled.Cache.class,
+    @Option(
+            names = "--cache",
+            paramLabel = "POLICY",
+            defaultValue = "auto",
+            converter = Spelled.Cache.class,
+            completionCandidates = Spelled.Cache.class,
             description = "How long the guest caches names and attributes: ${COMPLETION-CANDIDATES} "
                     + "(not at all, 1 s, a day; default: ${DEFAULT-VALUE}).")
     CachePolicy cache;
 
-    @Option(names = "--migration-mode", paramLabel = "MODE", defaultValue = "find-paths",
-            converter = Spelled.Mode.class, completionCandidates = Spelled.Mode.class,
+    @Option(
+            names = "--migration-mode",
+            paramLabel = "MODE",
+            defaultValue = "find-paths",
+            converter = Spelled.Mode.class,
+            completionCandidates = Spelled.Mode.class,
             description = "How the state names files for the destination: ${COMPLETION-CANDIDATES} "
                     + "(default: ${DEFAULT-VALUE}).")
     MigrationMode migrationMode;
 
-    @Option(names = "--migration-on-error", paramLabel = "ACTION", defaultValue = "abort",
-            converter = Spelled.OnError.class, completionCandidates = Spelled.OnError.class,
+    @Option(
+            names = "--migration-on-error",
+            paramLabel = "ACTION",
+            defaultValue = "abort",
+            converter = Spelled.OnError.class,
+            completionCandidates = Spelled.OnError.class,
             description = "A file the destination cannot reopen: ${COMPLETION-CANDIDATES} (the migration fails, "
                     + "that file answers EIO; default: ${DEFAULT-VALUE}).")
     MigrationOnError migrationOnError;
@@ -95,7 +119,8 @@ public final class FsCommand implements Callable<Integer> {
     @Option(names = "--xattr", description = "Serve extended attributes (off by default, as in virtiofsd).")
     boolean xattr;
 
-    @Option(names = "--deny-privileged-files",
+    @Option(
+            names = "--deny-privileged-files",
             description = "Refuse to let the guest make privileged files: set-user-ID and set-group-ID bits on "
                     + "non-directories (stripped from new files, EPERM for chmod), such files handed to root (EPERM), "
                     + "file capabilities (security.capability, EPERM). Off by default, as in virtiofsd.")
@@ -113,24 +138,35 @@ public final class FsCommand implements Callable<Integer> {
      * adds nothing DAC_OVERRIDE does not already allow but opening by handle, and handles come
      * only from a migration state, checked to lie inside the shared directory.
      */
-    static final Set<Capability> CAPABILITIES = Set.of(Capability.CHOWN, Capability.DAC_OVERRIDE,
-            Capability.DAC_READ_SEARCH, Capability.FOWNER, Capability.FSETID, Capability.SETGID, Capability.SETUID,
-            Capability.MKNOD, Capability.SETFCAP);
+    static final Set<Capability> CAPABILITIES = Set.of(
+            Capability.CHOWN,
+            Capability.DAC_OVERRIDE,
+            Capability.DAC_READ_SEARCH,
+            Capability.FOWNER,
+            Capability.FSETID,
+            Capability.SETGID,
+            Capability.SETUID,
+            Capability.MKNOD,
+            Capability.SETFCAP);
 
     @Override
     public Integer call() throws Exception {
         daemon.applyLogLevel();
         if (daemon.printCapabilities) {
             // Spec "Back-end program conventions" (vhost-user.json): virtio-fs type and features.
-            System.out.println("{\n  \"type\": \"fs\",\n  \"features\": [\n    \"migrate-precopy\",\n    \"separate-options\"\n  ]\n}");
+            System.out.println(
+                    "{\n  \"type\": \"fs\",\n  \"features\": [\n    \"migrate-precopy\",\n    \"separate-options\"\n  ]\n}");
             return 0;
         }
-        if (daemon.endpoint == null) throw new ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
+        if (daemon.endpoint == null)
+            throw new ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
         if (sharedDir == null) throw new ParameterException(spec.commandLine(), "--shared-dir is required");
-        if (!Files.isDirectory(sharedDir)) throw new ParameterException(spec.commandLine(), "--shared-dir " + sharedDir + " is not a directory");
+        if (!Files.isDirectory(sharedDir))
+            throw new ParameterException(spec.commandLine(), "--shared-dir " + sharedDir + " is not a directory");
         daemon.reducePrivileges(CAPABILITIES, spec);
         PassthroughConfig config = new PassthroughConfig(cache, xattr, true, denyPrivilegedFiles);
-        try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
+        try (PassthroughFs fs =
+                        PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize)) {
             device.warmUpStatePath();
             daemon.serve(served.apply(device), spec);

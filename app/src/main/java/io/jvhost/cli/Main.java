@@ -4,11 +4,20 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code jvhost} command. With no arguments it runs the demo. */
-@Command(name = "jvhost", mixinStandardHelpOptions = true, version = "jvhost 0.1.0",
+@Command(
+        name = "jvhost",
+        mixinStandardHelpOptions = true,
+        version = "jvhost 0.1.0",
         description = "vhost-user devices and their live migration, in Java.",
-        subcommands = {DemoCommand.class, RngCommand.class, FsCommand.class, BenchStreamCommand.class,
-                BenchMigrationCommand.class, BenchFsCommand.class,
-                MigrateCommand.class})
+        subcommands = {
+            DemoCommand.class,
+            RngCommand.class,
+            FsCommand.class,
+            BenchStreamCommand.class,
+            BenchMigrationCommand.class,
+            BenchFsCommand.class,
+            MigrateCommand.class
+        })
 public final class Main implements Runnable {
     @Override
     public void run() {

@@ -1,12 +1,12 @@
 package io.jvhost.cli;
 
-import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.migration.DestinationConfig;
 import io.jvhost.migration.MigrationDestination;
 import io.jvhost.migration.Progress;
 import io.jvhost.migration.ProgressListener;
 import io.jvhost.migration.VirtioDeviceState;
+import io.jvhost.migration.device.DeviceMigration;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -31,7 +31,9 @@ import picocli.CommandLine.Spec;
  * a fresh session across hosts; moving a running guest's state is the job of the process that
  * owns its rings, through {@link DeviceMigration}.
  */
-@Command(name = "migrate", mixinStandardHelpOptions = true,
+@Command(
+        name = "migrate",
+        mixinStandardHelpOptions = true,
         description = "Move a vhost-user back-end's device state to another host (DEVICE_STATE over N TCP channels).",
         subcommands = {MigrateCommand.Send.class, MigrateCommand.Receive.class})
 final class MigrateCommand {
@@ -46,26 +48,45 @@ final class MigrateCommand {
         }
     }
 
-    @Command(name = "send", mixinStandardHelpOptions = true,
+    @Command(
+            name = "send",
+            mixinStandardHelpOptions = true,
             description = "Save the back-end's state (SET_DEVICE_STATE_FD save) and stream it to a receiver.")
     static final class Send implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--socket", required = true, paramLabel = "PATH", description = "Back-end A's vhost-user socket.")
+        @Option(
+                names = "--socket",
+                required = true,
+                paramLabel = "PATH",
+                description = "Back-end A's vhost-user socket.")
         Path socket;
 
-        @Option(names = "--to", required = true, paramLabel = "HOST:PORT", converter = HostPort.class,
+        @Option(
+                names = "--to",
+                required = true,
+                paramLabel = "HOST:PORT",
+                converter = HostPort.class,
                 description = "Where `jvhost migrate receive` listens.")
         InetSocketAddress to;
 
-        @Option(names = "--channels", defaultValue = "2", description = "Parallel state channels (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--channels",
+                defaultValue = "2",
+                description = "Parallel state channels (default: ${DEFAULT-VALUE}).")
         int channels;
 
-        @Option(names = "--queues", defaultValue = "2", description = "Virtqueues of the device (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--queues",
+                defaultValue = "2",
+                description = "Virtqueues of the device (default: ${DEFAULT-VALUE}).")
         int queues;
 
-        @Option(names = "--device-type", defaultValue = "virtio-fs", description = "Device type announced (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--device-type",
+                defaultValue = "virtio-fs",
+                description = "Device type announced (default: ${DEFAULT-VALUE}).")
         String deviceType;
 
         @Override
@@ -75,7 +96,11 @@ final class MigrateCommand {
                 VirtioDeviceState virtio = DeviceMigration.openStateSession(a, queues);
                 out.printf("source: %s on %s, sending to %s over %d channel(s)%n", deviceType, socket, to, channels);
                 ProgressBar bar = ProgressBar.forTerminal(out, "sent");
-                DeviceMigration.Sent sent = DeviceMigration.send(a, virtio, deviceType, to,
+                DeviceMigration.Sent sent = DeviceMigration.send(
+                        a,
+                        virtio,
+                        deviceType,
+                        to,
                         DeviceMigration.sourceConfig(channels).withProgress(bar, Duration.ofMillis(200)));
                 bar.done();
                 out.println("destination loaded the state and its CHECK passed");
@@ -86,23 +111,39 @@ final class MigrateCommand {
         }
     }
 
-    @Command(name = "receive", mixinStandardHelpOptions = true,
+    @Command(
+            name = "receive",
+            mixinStandardHelpOptions = true,
             description = "Accept one stream and load it into the back-end (SET_DEVICE_STATE_FD load), then CHECK.")
     static final class Receive implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--socket", required = true, paramLabel = "PATH", description = "Back-end B's vhost-user socket.")
+        @Option(
+                names = "--socket",
+                required = true,
+                paramLabel = "PATH",
+                description = "Back-end B's vhost-user socket.")
         Path socket;
 
-        @Option(names = "--listen", required = true, paramLabel = "HOST:PORT", converter = HostPort.class,
+        @Option(
+                names = "--listen",
+                required = true,
+                paramLabel = "HOST:PORT",
+                converter = HostPort.class,
                 description = "Address to accept the sender on (port 0: any free port, printed).")
         InetSocketAddress listen;
 
-        @Option(names = "--queues", defaultValue = "2", description = "Virtqueues of the device (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--queues",
+                defaultValue = "2",
+                description = "Virtqueues of the device (default: ${DEFAULT-VALUE}).")
         int queues;
 
-        @Option(names = "--device-type", defaultValue = "virtio-fs", description = "Device type accepted (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--device-type",
+                defaultValue = "virtio-fs",
+                description = "Device type accepted (default: ${DEFAULT-VALUE}).")
         String deviceType;
 
         @Override
@@ -119,11 +160,17 @@ final class MigrateCommand {
                     out.flush();
                     DeviceMigration.Received r = DeviceMigration.receive(b, dest);
                     bar.done();
-                    out.printf("loaded %d bytes of state over %d channel(s) (packets per channel %s), CRC32C %08x%n",
-                            r.stream().stateBytes(), r.stream().packetsPerChannel().size(),
-                            r.stream().packetsPerChannel(), r.stream().crc32c());
-                    out.printf("load %.2f ms, CHECK on B passed in %.2f ms, stream %.2f ms%n", r.load().toNanos() / 1e6,
-                            r.check().toNanos() / 1e6, r.stream().elapsed().toNanos() / 1e6);
+                    out.printf(
+                            "loaded %d bytes of state over %d channel(s) (packets per channel %s), CRC32C %08x%n",
+                            r.stream().stateBytes(),
+                            r.stream().packetsPerChannel().size(),
+                            r.stream().packetsPerChannel(),
+                            r.stream().crc32c());
+                    out.printf(
+                            "load %.2f ms, CHECK on B passed in %.2f ms, stream %.2f ms%n",
+                            r.load().toNanos() / 1e6,
+                            r.check().toNanos() / 1e6,
+                            r.stream().elapsed().toNanos() / 1e6);
                     out.println("virtio state: " + r.stream().virtio());
                     out.flush();
                 }
@@ -148,7 +195,8 @@ final class MigrateCommand {
         }
 
         static ProgressBar forTerminal(PrintWriter out, String verb) {
-            return new ProgressBar(out, verb, System.console() != null && System.console().isTerminal());
+            return new ProgressBar(
+                    out, verb, System.console() != null && System.console().isTerminal());
         }
 
         @Override
@@ -164,11 +212,14 @@ final class MigrateCommand {
         }
 
         String line(Progress p) {
-            String bar = p.fraction().map(f -> {
-                int filled = (int) Math.round(f * 30);
-                return "[" + "#".repeat(filled) + " ".repeat(30 - filled) + "] " + Math.round(f * 100) + "% ";
-            }).orElse("");
-            String eta = p.eta().map(d -> String.format("ETA %.1f s", d.toMillis() / 1000.0))
+            String bar = p.fraction()
+                    .map(f -> {
+                        int filled = (int) Math.round(f * 30);
+                        return "[" + "#".repeat(filled) + " ".repeat(30 - filled) + "] " + Math.round(f * 100) + "% ";
+                    })
+                    .orElse("");
+            String eta = p.eta()
+                    .map(d -> String.format("ETA %.1f s", d.toMillis() / 1000.0))
                     .orElse(p.finished() ? "done" : "ETA unknown (size not announced)");
             return String.format("%s%s %s at %s/s, %s", bar, verb, human(p.bytes()), human(p.bytesPerSecond()), eta);
         }

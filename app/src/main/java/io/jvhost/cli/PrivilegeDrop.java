@@ -49,7 +49,8 @@ final class PrivilegeDrop {
             return;
         }
         if (System.getenv(RESTARTED) != null) {
-            throw new IllegalStateException("privileges still not reduced after restarting: " + String.join("; ", left));
+            throw new IllegalStateException(
+                    "privileges still not reduced after restarting: " + String.join("; ", left));
         }
         Privileges.CapabilitySets now = Privileges.capabilities();
         if (now.has(Capability.SETGID) && groupsChangeable()) Privileges.dropSupplementaryGroups();
@@ -79,10 +80,13 @@ final class PrivilegeDrop {
                 long permitted = hex(s, "CapPrm");
                 String who = "thread " + task.getFileName() + ": ";
                 if (!"1".equals(s.get("NoNewPrivs"))) left.add(who + "no_new_privs not set");
-                if ((permitted & ~mask) != 0 || (hex(s, "CapEff") & ~mask) != 0) left.add(who + "capabilities " + s.get("CapPrm"));
-                if (hex(s, "CapInh") != 0 || hex(s, "CapAmb") != 0) left.add(who + "inheritable or ambient capabilities");
+                if ((permitted & ~mask) != 0 || (hex(s, "CapEff") & ~mask) != 0)
+                    left.add(who + "capabilities " + s.get("CapPrm"));
+                if (hex(s, "CapInh") != 0 || hex(s, "CapAmb") != 0)
+                    left.add(who + "inheritable or ambient capabilities");
                 boolean canSetGroups = groupsChangeable && (permitted & (1L << Capability.SETGID.number)) != 0;
-                if (canSetGroups && !s.getOrDefault("Groups", "").isBlank()) left.add(who + "groups " + s.get("Groups"));
+                if (canSetGroups && !s.getOrDefault("Groups", "").isBlank())
+                    left.add(who + "groups " + s.get("Groups"));
             }
         }
         return left;
@@ -94,14 +98,16 @@ final class PrivilegeDrop {
      */
     private static boolean groupsChangeable() throws IOException {
         Path policy = Path.of("/proc/self/setgroups");
-        return !Files.exists(policy) || !"deny".equals(ProcFiles.readString(policy).trim());
+        return !Files.exists(policy)
+                || !"deny".equals(ProcFiles.readString(policy).trim());
     }
 
     private static Map<String, String> status(Path file) throws IOException {
         Map<String, String> out = new HashMap<>();
         for (String line : ProcFiles.readString(file).split("\n")) {
             int colon = line.indexOf(':');
-            if (colon > 0) out.put(line.substring(0, colon), line.substring(colon + 1).trim());
+            if (colon > 0)
+                out.put(line.substring(0, colon), line.substring(colon + 1).trim());
         }
         return out;
     }

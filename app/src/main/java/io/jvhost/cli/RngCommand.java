@@ -7,7 +7,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 /** {@code jvhost rng}: the virtio-rng back-end for QEMU's vhost-user-rng-pci. */
-@Command(name = "rng", mixinStandardHelpOptions = true,
+@Command(
+        name = "rng",
+        mixinStandardHelpOptions = true,
         description = "Serve a virtio-rng device (QEMU: -device vhost-user-rng-pci).")
 final class RngCommand implements Callable<Integer> {
     @Mixin

@@ -22,7 +22,13 @@ class DemoCommandTest {
         String text = out.toString();
         assertEquals(0, exit, text);
         assertFalse(text.contains("FAIL"), text);
-        assertEquals(7, Pattern.compile("^  ok ", Pattern.MULTILINE).matcher(text).results().count(), text);
+        assertEquals(
+                7,
+                Pattern.compile("^  ok ", Pattern.MULTILINE)
+                        .matcher(text)
+                        .results()
+                        .count(),
+                text);
         assertTrue(text.contains("over 3 channel(s), packets per channel"), text);
         Matcher removed = Pattern.compile("temp directory (\\S+) removed").matcher(text);
         assertTrue(removed.find(), text);

@@ -63,20 +63,34 @@ class EnumOptionsTest {
         int exit = cl.execute(command, "--print-capabilities", option, word);
         assertEquals(2, exit, err::toString);
         String first = err.toString().lines().findFirst().orElse("");
-        assertEquals("Invalid value for option '" + option + "': expected one of " + words + " but was '" + word + "'",
-                first, err::toString);
+        assertEquals(
+                "Invalid value for option '" + option + "': expected one of " + words + " but was '" + word + "'",
+                first,
+                err::toString);
     }
 
     @ParameterizedTest
-    @CsvSource({"fs,--cache,never,NEVER", "fs,--cache,AUTO,AUTO", "fs,--cache,Always,ALWAYS",
-            "fs,--migration-mode,find-paths,FIND_PATHS", "fs,--migration-mode,file-handles,FILE_HANDLES",
-            "fs,--migration-mode,FILE_HANDLES,FILE_HANDLES", "fs,--migration-mode,File-Handles,FILE_HANDLES",
-            "fs,--migration-on-error,abort,ABORT", "fs,--migration-on-error,guest-error,GUEST_ERROR",
-            "fs,--migration-on-error,guest_error,GUEST_ERROR", "rng,--log-level,error,ERROR",
-            "rng,--log-level,warn,WARN", "rng,--log-level,debug,DEBUG", "rng,--log-level,TRACE,TRACE",
-            "rng,--log-level,off,OFF", "fs,--log-level,Info,INFO"})
+    @CsvSource({
+        "fs,--cache,never,NEVER",
+        "fs,--cache,AUTO,AUTO",
+        "fs,--cache,Always,ALWAYS",
+        "fs,--migration-mode,find-paths,FIND_PATHS",
+        "fs,--migration-mode,file-handles,FILE_HANDLES",
+        "fs,--migration-mode,FILE_HANDLES,FILE_HANDLES",
+        "fs,--migration-mode,File-Handles,FILE_HANDLES",
+        "fs,--migration-on-error,abort,ABORT",
+        "fs,--migration-on-error,guest-error,GUEST_ERROR",
+        "fs,--migration-on-error,guest_error,GUEST_ERROR",
+        "rng,--log-level,error,ERROR",
+        "rng,--log-level,warn,WARN",
+        "rng,--log-level,debug,DEBUG",
+        "rng,--log-level,TRACE,TRACE",
+        "rng,--log-level,off,OFF",
+        "fs,--log-level,Info,INFO"
+    })
     void theWordsParseInAnyCaseWithDashesOrUnderscores(String command, String option, String word, String constant) {
-        CommandLine.ParseResult parsed = new CommandLine(new Main()).parseArgs(command, option, word).subcommand();
+        CommandLine.ParseResult parsed =
+                new CommandLine(new Main()).parseArgs(command, option, word).subcommand();
         assertEquals(constant, parsed.<Enum<?>>matchedOptionValue(option, null).name());
     }
 

@@ -25,12 +25,18 @@ class HelpTest {
     @ParameterizedTest
     @MethodSource("commands")
     void listsEachOptionOnce(String command) {
-        String help = new CommandLine(new Main()).getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
-        List<String> listed = help.lines().map(ENTRY::matcher).filter(m -> m.find()).map(m -> m.group(1)).toList();
+        String help =
+                new CommandLine(new Main()).getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
+        List<String> listed = help.lines()
+                .map(ENTRY::matcher)
+                .filter(m -> m.find())
+                .map(m -> m.group(1))
+                .toList();
         assertFalse(listed.isEmpty(), help);
         assertTrue(listed.contains("--help"), help);
-        Map<String, Long> counts = listed.stream().collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
-        counts.forEach((option, n) -> assertEquals(1L, n, () -> "jvhost " + command + " --help lists " + option
-                + " " + n + " times:\n" + help));
+        Map<String, Long> counts =
+                listed.stream().collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
+        counts.forEach((option, n) -> assertEquals(
+                1L, n, () -> "jvhost " + command + " --help lists " + option + " " + n + " times:\n" + help));
     }
 }

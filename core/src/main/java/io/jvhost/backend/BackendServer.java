@@ -30,6 +30,7 @@ public final class BackendServer implements AutoCloseable {
      * descriptor; close() only shuts it down, which makes a waiting or later accept() fail.
      */
     private final Object lifecycle = new Object();
+
     private volatile boolean closed;
     private int accepting;
     private volatile BackendSession current;
@@ -44,8 +45,8 @@ public final class BackendServer implements AutoCloseable {
     /** Listens on {@code path}; a stale socket file left by a dead process is replaced. */
     public static BackendServer listen(Path path, Device device) throws IOException {
         if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            BasicFileAttributes a =
+                    Files.readAttributes(path, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             if (!a.isOther()) throw new IOException(path + " exists and is not a socket");
             Files.delete(path);
         }
@@ -85,7 +86,8 @@ public final class BackendServer implements AutoCloseable {
                 throw e;
             }
             LOG.info("{}: front-end connected", device.name());
-            try (BackendSession session = new BackendSession(new Connection<>(conn, Direction.FRONTEND), device, stateOptions)) {
+            try (BackendSession session =
+                    new BackendSession(new Connection<>(conn, Direction.FRONTEND), device, stateOptions)) {
                 current = session;
                 session.run();
             } finally {

@@ -49,11 +49,14 @@ public final class BackendSession implements AutoCloseable {
     private final DeviceContext context;
     private int status;
 
-    public BackendSession(Connection<FrontendRequest, FrontendMessage> connection, Device device) throws NativeException {
+    public BackendSession(Connection<FrontendRequest, FrontendMessage> connection, Device device)
+            throws NativeException {
         this(connection, device, DeviceStateOptions.defaults());
     }
 
-    public BackendSession(Connection<FrontendRequest, FrontendMessage> connection, Device device, DeviceStateOptions stateOptions) throws NativeException {
+    public BackendSession(
+            Connection<FrontendRequest, FrontendMessage> connection, Device device, DeviceStateOptions stateOptions)
+            throws NativeException {
         this.connection = connection;
         this.device = device;
         this.negotiation = new Negotiation(device);
@@ -61,8 +64,12 @@ public final class BackendSession implements AutoCloseable {
         DirtyLog log = new DirtyLog();
         this.rings = new Rings(device, table, log, this::disconnect);
         this.memory = new SessionMemory(table, log, rings);
-        this.deviceState = new DeviceStateControl(device, rings, stateOptions,
-                () -> negotiation.negotiated(ProtocolFeature.DEVICE_STATE), this::frontendHungUp);
+        this.deviceState = new DeviceStateControl(
+                device,
+                rings,
+                stateOptions,
+                () -> negotiation.negotiated(ProtocolFeature.DEVICE_STATE),
+                this::frontendHungUp);
         this.backendChannel = new BackendChannel(negotiation);
         this.migration = new MigrationHooks(device);
         this.context = new SessionContext(rings, backendChannel, table);
@@ -101,7 +108,10 @@ public final class BackendSession implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 // A bug, or device code overflowing the stack: this front-end loses its session,
                 // the server does not stop accepting the next one.
-                LOG.error("{} failed unexpectedly, closing the connection", received.message().request(), e);
+                LOG.error(
+                        "{} failed unexpectedly, closing the connection",
+                        received.message().request(),
+                        e);
                 received.message().closeFds();
                 return;
             }
@@ -213,18 +223,26 @@ public final class BackendSession implements AutoCloseable {
                 yield null;
             }
             case SetVringNum s -> onRing(s.index(), r -> r.setSize(checkSize(s.num())));
-            case SetVringAddr s -> onRing(s.index(), r -> r.setAddresses(new VringAddresses(s.flags(),
-                    s.descUserAddr(), s.usedUserAddr(), s.availUserAddr(), s.logGuestAddr())));
+            case SetVringAddr s ->
+                onRing(
+                        s.index(),
+                        r -> r.setAddresses(new VringAddresses(
+                                s.flags(), s.descUserAddr(), s.usedUserAddr(), s.availUserAddr(), s.logGuestAddr())));
             case SetVringBase s -> onRing(s.index(), r -> r.setBase(s.num()));
             case GetVringBase g -> {
                 int base = rings.get(g.index()).stop();
                 LOG.info("ring {} stopped at avail index {}", g.index(), base);
                 yield new Reply.VringState(g.index(), base);
             }
-            case SetVringKick s -> onRing(s.index(), r -> r.setKick(EventFd.adopt(s.fd().orElseThrow(
-                    () -> new RequestRejected("polling mode (no kick fd) is not supported")))));
-            case SetVringCall s -> onRing(s.index(), r -> r.setCall(s.fd().map(EventFd::adopt).orElse(null)));
-            case SetVringErr s -> onRing(s.index(), r -> r.setErr(s.fd().map(EventFd::adopt).orElse(null)));
+            case SetVringKick s ->
+                onRing(
+                        s.index(),
+                        r -> r.setKick(EventFd.adopt(s.fd().orElseThrow(
+                                        () -> new RequestRejected("polling mode (no kick fd) is not supported")))));
+            case SetVringCall s ->
+                onRing(s.index(), r -> r.setCall(s.fd().map(EventFd::adopt).orElse(null)));
+            case SetVringErr s ->
+                onRing(s.index(), r -> r.setErr(s.fd().map(EventFd::adopt).orElse(null)));
             case SetVringEnable s -> onRing(s.index(), r -> r.setEnabled(s.enable()));
             case GetConfig g -> getConfig(g);
             case SetConfig s -> {
@@ -303,7 +321,8 @@ public final class BackendSession implements AutoCloseable {
     private Reply setFeatures(long features) throws RequestRejected {
         negotiation.requireOffered(features);
         try (Vring.Locked _ = rings.lockAll()) {
-            rings.applyFeatures(VirtioFeatures.has(features, VirtioFeatures.RING_EVENT_IDX),
+            rings.applyFeatures(
+                    VirtioFeatures.has(features, VirtioFeatures.RING_EVENT_IDX),
                     !VirtioFeatures.has(features, VirtioFeatures.PROTOCOL_FEATURES));
         }
         memory.setLogging(VirtioFeatures.has(features, VirtioFeatures.LOG_ALL));
@@ -317,8 +336,8 @@ public final class BackendSession implements AutoCloseable {
         byte[] config = device.config();
         long end = (long) g.offset() + g.size();
         if (g.offset() < 0 || end > config.length) {
-            throw new RequestRejected("config read [" + g.offset() + ", " + end + ") outside the "
-                    + config.length + "-byte config space");
+            throw new RequestRejected("config read [" + g.offset() + ", " + end + ") outside the " + config.length
+                    + "-byte config space");
         }
         return new Reply.Config(g.offset(), g.flags(), Arrays.copyOfRange(config, g.offset(), (int) end));
     }

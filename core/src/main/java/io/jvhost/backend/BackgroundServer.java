@@ -27,7 +27,10 @@ public final class BackgroundServer implements AutoCloseable {
     private BackgroundServer(BackendServer server, Path socket) {
         this.server = server;
         this.socket = socket;
-        this.thread = Thread.ofPlatform().daemon().name("jvhost-serve-" + socket.getFileName()).unstarted(this::serve);
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("jvhost-serve-" + socket.getFileName())
+                .unstarted(this::serve);
     }
 
     /** Serves {@code device} on {@code socket} (a stale socket file is replaced, see {@link BackendServer#listen}). */
@@ -36,7 +39,8 @@ public final class BackgroundServer implements AutoCloseable {
     }
 
     public static BackgroundServer start(Path socket, Device device, DeviceStateOptions options) throws IOException {
-        BackgroundServer s = new BackgroundServer(BackendServer.listen(socket, device).deviceStateOptions(options), socket);
+        BackgroundServer s =
+                new BackgroundServer(BackendServer.listen(socket, device).deviceStateOptions(options), socket);
         s.thread.start();
         return s;
     }
@@ -86,7 +90,8 @@ public final class BackgroundServer implements AutoCloseable {
             stopped = stop(STOP_TIMEOUT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            InterruptedIOException ie = new InterruptedIOException("interrupted while the server on " + socket + " stopped");
+            InterruptedIOException ie =
+                    new InterruptedIOException("interrupted while the server on " + socket + " stopped");
             ie.initCause(e);
             throw ie;
         }

@@ -33,7 +33,11 @@ final class DeviceStateControl {
      * @param negotiated   whether the front-end acked DEVICE_STATE
      * @param frontendGone whether the front-end hung up (a CHECK then stops waiting)
      */
-    DeviceStateControl(Device device, Rings rings, DeviceStateOptions options, BooleanSupplier negotiated,
+    DeviceStateControl(
+            Device device,
+            Rings rings,
+            DeviceStateOptions options,
+            BooleanSupplier negotiated,
             BooleanSupplier frontendGone) {
         this.device = device;
         this.rings = rings;
@@ -71,10 +75,12 @@ final class DeviceStateControl {
         Fd theirs = s.fd();
         try {
             StatefulDevice sd = statefulDevice();
-            DeviceStateDirection direction = s.knownDirection().orElseThrow(
-                    () -> new RequestRejected("unknown transfer direction " + Integer.toUnsignedString(s.direction())));
-            DeviceStatePhase phase = s.knownPhase().orElseThrow(
-                    () -> new RequestRejected("unsupported migration phase " + Integer.toUnsignedString(s.phase())));
+            DeviceStateDirection direction = s.knownDirection()
+                    .orElseThrow(() -> new RequestRejected(
+                            "unknown transfer direction " + Integer.toUnsignedString(s.direction())));
+            DeviceStatePhase phase = s.knownPhase()
+                    .orElseThrow(() ->
+                            new RequestRejected("unsupported migration phase " + Integer.toUnsignedString(s.phase())));
             switch (phase) {
                 case STOPPED -> {} // the only phase: the device must be suspended, checked below
             }
@@ -142,10 +148,14 @@ final class DeviceStateControl {
             Pipe pipe = Pipe.create(options.pipeCapacity());
             try {
                 return switch (direction) {
-                    case SAVE -> new Channel(StateTransfer.open(pipe.writeEnd(), direction),
-                            Reply.DeviceStateFd.acceptedWith(pipe.readEnd()));
-                    case LOAD -> new Channel(StateTransfer.open(pipe.readEnd(), direction),
-                            Reply.DeviceStateFd.acceptedWith(pipe.writeEnd()));
+                    case SAVE ->
+                        new Channel(
+                                StateTransfer.open(pipe.writeEnd(), direction),
+                                Reply.DeviceStateFd.acceptedWith(pipe.readEnd()));
+                    case LOAD ->
+                        new Channel(
+                                StateTransfer.open(pipe.readEnd(), direction),
+                                Reply.DeviceStateFd.acceptedWith(pipe.writeEnd()));
                 };
             } catch (NativeException e) {
                 pipe.close();
@@ -173,7 +183,10 @@ final class DeviceStateControl {
         StateTransfer t = transfer;
         if (t == null) return;
         transfer = null;
-        LOG.info("cancelling the running device state {}: {}", t.direction().name().toLowerCase(), why);
+        LOG.info(
+                "cancelling the running device state {}: {}",
+                t.direction().name().toLowerCase(),
+                why);
         if (!t.cancel(Duration.ofSeconds(5))) {
             throw new RequestRejected("the previous device state transfer did not stop");
         }

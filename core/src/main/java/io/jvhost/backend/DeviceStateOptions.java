@@ -16,7 +16,8 @@ import java.time.Duration;
 public record DeviceStateOptions(boolean backendChannel, int pipeCapacity, Duration checkTimeout) {
     public DeviceStateOptions {
         if (pipeCapacity < 4096) throw new IllegalArgumentException("pipe capacity below one page: " + pipeCapacity);
-        if (checkTimeout.isNegative() || checkTimeout.isZero()) throw new IllegalArgumentException("check timeout must be positive");
+        if (checkTimeout.isNegative() || checkTimeout.isZero())
+            throw new IllegalArgumentException("check timeout must be positive");
     }
 
     public static DeviceStateOptions defaults() {

@@ -31,8 +31,10 @@ public final class GuestMemoryView {
         } catch (GuestMemoryException e) {
             throw new DeviceException("reading guest memory: " + e.getMessage(), e);
         } catch (IllegalStateException e) { // the region was unmapped meanwhile (the front-end replaced it)
-            throw new DeviceException("reading guest memory at 0x" + Long.toHexString(guestPhysAddr)
-                    + ": the region went away during the read", e);
+            throw new DeviceException(
+                    "reading guest memory at 0x" + Long.toHexString(guestPhysAddr)
+                            + ": the region went away during the read",
+                    e);
         }
     }
 

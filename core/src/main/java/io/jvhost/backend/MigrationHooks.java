@@ -33,7 +33,8 @@ final class MigrationHooks {
                 device.migrationCancelled();
             }
         } catch (RuntimeException e) {
-            throw new RequestRejected(device.name() + " failed to " + (on ? "start" : "cancel") + " a migration: " + e, e);
+            throw new RequestRejected(
+                    device.name() + " failed to " + (on ? "start" : "cancel") + " a migration: " + e, e);
         }
     }
 

@@ -13,9 +13,12 @@ final class Negotiation {
 
     /** Protocol features every jvhost back-end implements (CONFIG and DEVICE_STATE depend on the device). */
     static final Set<ProtocolFeature> BASE_PROTOCOL_FEATURES = EnumSet.of(
-            ProtocolFeature.MQ, ProtocolFeature.LOG_SHMFD, ProtocolFeature.REPLY_ACK,
+            ProtocolFeature.MQ,
+            ProtocolFeature.LOG_SHMFD,
+            ProtocolFeature.REPLY_ACK,
             ProtocolFeature.RESET_DEVICE,
-            ProtocolFeature.CONFIGURE_MEM_SLOTS, ProtocolFeature.STATUS);
+            ProtocolFeature.CONFIGURE_MEM_SLOTS,
+            ProtocolFeature.STATUS);
 
     private final long offeredFeatures;
     private final long offeredProtocolFeatures;
@@ -24,8 +27,8 @@ final class Negotiation {
     private boolean featuresSet;
 
     Negotiation(Device device) {
-        this.offeredFeatures = device.features()
-                | VirtioFeatures.mask(VirtioFeatures.PROTOCOL_FEATURES, VirtioFeatures.LOG_ALL);
+        this.offeredFeatures =
+                device.features() | VirtioFeatures.mask(VirtioFeatures.PROTOCOL_FEATURES, VirtioFeatures.LOG_ALL);
         EnumSet<ProtocolFeature> pf = EnumSet.copyOf(BASE_PROTOCOL_FEATURES);
         pf.addAll(device.protocolFeatures());
         // Offered only by devices that can migrate their state: QEMU refuses to migrate a

@@ -36,7 +36,8 @@ final class SessionMemory implements AutoCloseable {
 
     void setTable(SetMemTable s) throws RequestRejected {
         try {
-            change(() -> table.replaceAll(s.regions().stream().map(SessionMemory::toRegion).toList(), s.fds()));
+            change(() -> table.replaceAll(
+                    s.regions().stream().map(SessionMemory::toRegion).toList(), s.fds()));
             LOG.info("memory table: {} region(s)", s.regions().size());
         } finally {
             s.closeFds(); // mapped (or refused): the fds themselves are no longer needed

@@ -44,11 +44,12 @@ final class StateTransfer {
     private boolean cancelled;
     private boolean committing;
 
-    private StateTransfer(String deviceName, DeviceStateDirection direction, CancellableFd channel,
-            Runnable body) {
+    private StateTransfer(String deviceName, DeviceStateDirection direction, CancellableFd channel, Runnable body) {
         this.direction = direction;
         this.channel = channel;
-        this.thread = Thread.ofPlatform().daemon().name("jvhost-" + deviceName + "-state-" + direction.name().toLowerCase())
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("jvhost-" + deviceName + "-state-" + direction.name().toLowerCase())
                 .unstarted(body);
     }
 
@@ -60,10 +61,11 @@ final class StateTransfer {
      * Writes {@code snapshot} into {@code channel} (ours to close), through vmsplice when
      * {@code zeroCopy} (the channel is then a pipe the back-end created).
      */
-    static StateTransfer save(String deviceName, StatefulDevice.SavedState snapshot, CancellableFd channel,
-            boolean zeroCopy) {
+    static StateTransfer save(
+            String deviceName, StatefulDevice.SavedState snapshot, CancellableFd channel, boolean zeroCopy) {
         StateTransfer[] self = new StateTransfer[1];
-        StateTransfer t = new StateTransfer(deviceName, DeviceStateDirection.SAVE, channel, () -> self[0].runSave(snapshot, zeroCopy));
+        StateTransfer t = new StateTransfer(
+                deviceName, DeviceStateDirection.SAVE, channel, () -> self[0].runSave(snapshot, zeroCopy));
         self[0] = t;
         t.thread.start();
         return t;
@@ -72,7 +74,8 @@ final class StateTransfer {
     /** Reads a state from {@code channel} (ours to close) and commits it through {@code committer}. */
     static StateTransfer load(String deviceName, StatefulDevice device, CancellableFd channel, Committer committer) {
         StateTransfer[] self = new StateTransfer[1];
-        StateTransfer t = new StateTransfer(deviceName, DeviceStateDirection.LOAD, channel, () -> self[0].runLoad(device, committer));
+        StateTransfer t = new StateTransfer(
+                deviceName, DeviceStateDirection.LOAD, channel, () -> self[0].runLoad(device, committer));
         self[0] = t;
         t.thread.start();
         return t;
@@ -122,7 +125,8 @@ final class StateTransfer {
             mayDiscard = false;
             finish(Outcome.ok("loaded " + in.count + " bytes"));
         } catch (Throwable e) { // an Error too (a deep state overflowing the stack): logged, reported, never lost
-            finish(Outcome.failed("loading failed after " + in.count + " bytes, device state unchanged: " + describe(e)));
+            finish(Outcome.failed(
+                    "loading failed after " + in.count + " bytes, device state unchanged: " + describe(e)));
         } finally {
             if (prepared != null && mayDiscard) discard(prepared);
             channel.close();
@@ -190,7 +194,8 @@ final class StateTransfer {
                 }
                 if (System.nanoTime() - deadline > 0) {
                     cancel(Duration.ofSeconds(5));
-                    return Outcome.failed("the transfer did not finish within " + timeout.toSeconds() + " s of CHECK_DEVICE_STATE");
+                    return Outcome.failed(
+                            "the transfer did not finish within " + timeout.toSeconds() + " s of CHECK_DEVICE_STATE");
                 }
             }
         } catch (InterruptedException e) {

@@ -46,6 +46,7 @@ final class Vring {
     private boolean brokenReported;
     /** Guards {@link #queue} against the worker and completing pool threads at once. */
     private final ReentrantLock queueLock = new ReentrantLock();
+
     private final Condition idle = queueLock.newCondition();
     private int inFlight;
     private final Executor executor;

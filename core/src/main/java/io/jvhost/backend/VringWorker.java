@@ -34,6 +34,7 @@ final class VringWorker implements AutoCloseable {
     private final Map<Long, Vring> rings = new ConcurrentHashMap<>();
     /** The device's event sources, by token. */
     private final Map<Long, Source> sources = new ConcurrentHashMap<>();
+
     private long nextSourceToken = FIRST_SOURCE_TOKEN; // guarded by this
     private boolean epollClosed; // guarded by this
     private final Device device;
@@ -97,8 +98,12 @@ final class VringWorker implements AutoCloseable {
             try {
                 handler.onReadable();
             } catch (Throwable t) { // a source that keeps failing would keep the worker spinning
-                LOG.error("{}: the handler of event source {} failed, no longer watching it: {}", device.name(), fd,
-                        t.toString(), t);
+                LOG.error(
+                        "{}: the handler of event source {} failed, no longer watching it: {}",
+                        device.name(),
+                        fd,
+                        t.toString(),
+                        t);
                 unregister();
             }
         }

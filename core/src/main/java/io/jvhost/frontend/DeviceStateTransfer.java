@@ -90,7 +90,9 @@ public final class DeviceStateTransfer {
      * then {@link #check()}. Closing it early abandons the transfer (the back-end sees EPIPE).
      */
     public InputStream openSave() throws IOException {
-        return open(DeviceStateDirection.SAVE, fd -> CancellableFd.forReading(fd, idleTimeout.toMillis()).input());
+        return open(
+                DeviceStateDirection.SAVE,
+                fd -> CancellableFd.forReading(fd, idleTimeout.toMillis()).input());
     }
 
     /**
@@ -98,7 +100,9 @@ public final class DeviceStateTransfer {
      * is the EOF that completes the state; then {@link #check()}.
      */
     public OutputStream openLoad() throws IOException {
-        return open(DeviceStateDirection.LOAD, fd -> CancellableFd.forWriting(fd, idleTimeout.toMillis()).output());
+        return open(
+                DeviceStateDirection.LOAD,
+                fd -> CancellableFd.forWriting(fd, idleTimeout.toMillis()).output());
     }
 
     @FunctionalInterface

@@ -3,12 +3,12 @@ package io.jvhost.frontend;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.UnixSocket;
 import io.jvhost.protocol.Connection;
-import io.jvhost.protocol.Direction;
 import io.jvhost.protocol.DeviceStateDirection;
 import io.jvhost.protocol.DeviceStatePhase;
+import io.jvhost.protocol.Direction;
 import io.jvhost.protocol.FrontendMessage;
-import io.jvhost.protocol.FrontendRequest;
 import io.jvhost.protocol.FrontendMessage.*;
+import io.jvhost.protocol.FrontendRequest;
 import io.jvhost.protocol.MemoryRegionDescriptor;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.protocol.Reply;
@@ -55,7 +55,8 @@ public final class FrontendClient implements AutoCloseable {
         }
         Reply r = connection.call(m, true);
         if (!(r instanceof Reply.U64 ack)) throw new IOException("ack to " + m.request() + " is " + r);
-        if (!ack.isSuccess()) throw new BackendRefusedException(m.request() + " refused by the back-end (ack " + ack.value() + ")");
+        if (!ack.isSuccess())
+            throw new BackendRefusedException(m.request() + " refused by the back-end (ack " + ack.value() + ")");
     }
 
     private static long u64(Reply r, FrontendMessage m) throws IOException {

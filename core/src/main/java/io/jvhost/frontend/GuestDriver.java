@@ -27,17 +27,25 @@ import java.util.concurrent.TimeoutException;
  */
 public final class GuestDriver implements AutoCloseable {
     /** Transport features the model can drive. */
-    static final long DRIVER_FEATURES = VirtioFeatures.mask(VirtioFeatures.VERSION_1,
-            VirtioFeatures.RING_EVENT_IDX, VirtioFeatures.RING_INDIRECT_DESC, VirtioFeatures.PROTOCOL_FEATURES);
+    static final long DRIVER_FEATURES = VirtioFeatures.mask(
+            VirtioFeatures.VERSION_1,
+            VirtioFeatures.RING_EVENT_IDX,
+            VirtioFeatures.RING_INDIRECT_DESC,
+            VirtioFeatures.PROTOCOL_FEATURES);
     /** Protocol features the model uses when offered. */
-    static final Set<ProtocolFeature> DRIVER_PROTOCOL_FEATURES = EnumSet.of(ProtocolFeature.MQ,
-            ProtocolFeature.REPLY_ACK, ProtocolFeature.CONFIGURE_MEM_SLOTS, ProtocolFeature.CONFIG,
-            ProtocolFeature.STATUS, ProtocolFeature.RESET_DEVICE, ProtocolFeature.LOG_SHMFD,
+    static final Set<ProtocolFeature> DRIVER_PROTOCOL_FEATURES = EnumSet.of(
+            ProtocolFeature.MQ,
+            ProtocolFeature.REPLY_ACK,
+            ProtocolFeature.CONFIGURE_MEM_SLOTS,
+            ProtocolFeature.CONFIG,
+            ProtocolFeature.STATUS,
+            ProtocolFeature.RESET_DEVICE,
+            ProtocolFeature.LOG_SHMFD,
             ProtocolFeature.DEVICE_STATE);
 
     /** How to set the device up. */
-    public record Options(int queues, int queueSize, long ramBytes, long deviceFeatures, boolean indirect,
-            boolean useMemTable) {
+    public record Options(
+            int queues, int queueSize, long ramBytes, long deviceFeatures, boolean indirect, boolean useMemTable) {
         public static Options defaults(int queues) {
             return new Options(queues, 256, 16L << 20, 0, false, false);
         }
@@ -153,8 +161,8 @@ public final class GuestDriver implements AutoCloseable {
         long buffersStart = ringBytes * options.queues();
         BufferAllocator allocator = new BufferAllocator(all.slice(buffersStart, all.byteSize() - buffersStart));
         for (int i = 0; i < options.queues(); i++) {
-            DriverQueue q = new DriverQueue(options.queueSize(), all.slice(ringBytes * i, ringBytes), allocator,
-                    eventIdx, startIndex);
+            DriverQueue q = new DriverQueue(
+                    options.queueSize(), all.slice(ringBytes * i, ringBytes), allocator, eventIdx, startIndex);
             EventFd kick = EventFd.create(true);
             EventFd call = EventFd.create(true);
             VringAddresses a = q.addresses(false);
@@ -245,7 +253,8 @@ public final class GuestDriver implements AutoCloseable {
             throws IOException, TimeoutException {
         try (Submission s = writableLength > 0 ? submit(queue, readable, writableLength) : submit(queue, readable)) {
             UsedElement e = awaitUsed(queue, timeout);
-            if (e.head() != s.head()) throw new IOException("completion for head " + e.head() + ", expected " + s.head());
+            if (e.head() != s.head())
+                throw new IOException("completion for head " + e.head() + ", expected " + s.head());
             return s.readWritten(e.length());
         }
     }
@@ -293,10 +302,11 @@ public final class GuestDriver implements AutoCloseable {
         if (suspendedAt == null) throw new IllegalStateException("suspend() first: the source must be stopped");
         long offered = destination.getFeatures();
         if ((offered & features) != features) {
-            throw new IOException("the destination lacks features the driver uses: "
-                    + VirtioFeatures.describe(features & ~offered));
+            throw new IOException(
+                    "the destination lacks features the driver uses: " + VirtioFeatures.describe(features & ~offered));
         }
-        long pf = destination.protocolFeaturesSet() ? destination.protocolFeatures()
+        long pf = destination.protocolFeaturesSet()
+                ? destination.protocolFeatures()
                 : connectDevice(destination, offered, options.queues());
         destination.setFeatures(features);
         shareMemory(destination, ram, pf, options);

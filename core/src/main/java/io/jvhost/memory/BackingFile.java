@@ -31,12 +31,16 @@ final class BackingFile {
     static void requireCovers(Fd fd, long end, String what, long address) throws GuestMemoryException, NativeException {
         Stat st = FileCalls.fstat(fd);
         if (!st.isRegularFile()) {
-            throw new GuestMemoryException(what + " is backed by a file of type 0" + Integer.toOctalString(st.fileType())
-                    + ", not a regular file (memfd, tmpfs, hugetlbfs): its size cannot be checked", address);
+            throw new GuestMemoryException(
+                    what + " is backed by a file of type 0" + Integer.toOctalString(st.fileType())
+                            + ", not a regular file (memfd, tmpfs, hugetlbfs): its size cannot be checked",
+                    address);
         }
         if (Long.compareUnsigned(end, st.size()) > 0) {
-            throw new GuestMemoryException(what + " reaches file offset " + hex(end) + " but its file has only "
-                    + hex(st.size()) + " bytes: the part past the end would fault", address);
+            throw new GuestMemoryException(
+                    what + " reaches file offset " + hex(end) + " but its file has only " + hex(st.size())
+                            + " bytes: the part past the end would fault",
+                    address);
         }
     }
 }

@@ -28,14 +28,15 @@ import org.slf4j.LoggerFactory;
 public final class DirtyBitmap implements AutoCloseable {
     /** VHOST_LOG_PAGE: the granularity of the log. */
     public static final long PAGE_SIZE = 0x1000;
+
     private static final int PAGE_SHIFT = 12;
     private static final VarHandle WORD =
             ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final Logger LOG = LoggerFactory.getLogger(DirtyBitmap.class);
 
     private final MemorySegment words; // 8-aligned, a whole number of words
-    private final long bits;           // pages covered: 8 per byte of the log the front-end sized
-    private final Mapping mapping;     // null if the memory is not ours to unmap
+    private final long bits; // pages covered: 8 per byte of the log the front-end sized
+    private final Mapping mapping; // null if the memory is not ours to unmap
     private final AtomicLong outOfRange = new AtomicLong();
 
     private DirtyBitmap(MemorySegment words, long bits, Mapping mapping) {
@@ -52,14 +53,19 @@ public final class DirtyBitmap implements AutoCloseable {
      * page as the log's last byte and are only ever OR-ed with zero.
      */
     public static DirtyBitmap map(Fd fd, long mmapOffset, long size) throws GuestMemoryException, NativeException {
-        if (size <= 0 || size > Long.MAX_VALUE / 8 || mmapOffset < 0 || (mmapOffset & 7) != 0
+        if (size <= 0
+                || size > Long.MAX_VALUE / 8
+                || mmapOffset < 0
+                || (mmapOffset & 7) != 0
                 || mmapOffset > Long.MAX_VALUE - 8 - size) {
-            throw new GuestMemoryException("unusable dirty log: size " + hex(size) + " at offset " + hex(mmapOffset)
-                    + " (need size > 0 and an 8-byte aligned offset)", mmapOffset);
+            throw new GuestMemoryException(
+                    "unusable dirty log: size " + hex(size) + " at offset " + hex(mmapOffset)
+                            + " (need size > 0 and an 8-byte aligned offset)",
+                    mmapOffset);
         }
         // The words past size share the log's last page: inside the file as long as the log is.
-        BackingFile.requireCovers(fd, mmapOffset + size, "dirty log of " + hex(size) + " bytes at offset "
-                + hex(mmapOffset), mmapOffset);
+        BackingFile.requireCovers(
+                fd, mmapOffset + size, "dirty log of " + hex(size) + " bytes at offset " + hex(mmapOffset), mmapOffset);
         long wordBytes = (size + 7) & ~7L;
         Mapping mapping = Mapping.map(fd, 0, mmapOffset + wordBytes, true);
         return new DirtyBitmap(mapping.segment().asSlice(mmapOffset, wordBytes), size * 8, mapping);
@@ -71,8 +77,8 @@ public final class DirtyBitmap implements AutoCloseable {
      */
     public static DirtyBitmap over(MemorySegment memory) {
         if (memory.address() % 8 != 0 || memory.byteSize() % 8 != 0 || memory.byteSize() == 0 || memory.isReadOnly()) {
-            throw new IllegalArgumentException("a dirty bitmap needs writable, 8-byte aligned memory of whole words, got "
-                    + memory);
+            throw new IllegalArgumentException(
+                    "a dirty bitmap needs writable, 8-byte aligned memory of whole words, got " + memory);
         }
         return new DirtyBitmap(memory, memory.byteSize() * 8, null);
     }
@@ -117,8 +123,12 @@ public final class DirtyBitmap implements AutoCloseable {
 
     private void reportOutOfRange(long guestPhysAddr, long len) {
         if (outOfRange.getAndIncrement() == 0) {
-            LOG.warn("dirty log covers guest memory up to {} but a write at {} (+{}) goes beyond it; "
-                    + "bits past the end are dropped (reported once)", hex(coveredBytes()), hex(guestPhysAddr), hex(len));
+            LOG.warn(
+                    "dirty log covers guest memory up to {} but a write at {} (+{}) goes beyond it; "
+                            + "bits past the end are dropped (reported once)",
+                    hex(coveredBytes()),
+                    hex(guestPhysAddr),
+                    hex(len));
         }
     }
 

@@ -23,7 +23,7 @@ public final class GuestMemory implements GuestMemorySource {
     public static final GuestMemory EMPTY = new GuestMemory(new MemoryRegion[0]);
 
     private final MemoryRegion[] byGuestAddr; // sorted by guest-physical address (unsigned)
-    private final long[] starts;              // their guest-physical starts, for binary search
+    private final long[] starts; // their guest-physical starts, for binary search
 
     private GuestMemory(MemoryRegion[] sorted) {
         this.byGuestAddr = sorted;
@@ -39,8 +39,9 @@ public final class GuestMemory implements GuestMemorySource {
             MemoryRegion prev = sorted[i - 1], next = sorted[i];
             // Regions never reach 2^64 (RegionDescriptor.validate), so the end does not wrap.
             if (Long.compareUnsigned(prev.guestPhysAddr() + prev.size(), next.guestPhysAddr()) > 0) {
-                throw new GuestMemoryException("memory regions overlap in guest-physical space: " + prev
-                        + " and " + next, next.guestPhysAddr());
+                throw new GuestMemoryException(
+                        "memory regions overlap in guest-physical space: " + prev + " and " + next,
+                        next.guestPhysAddr());
             }
         }
         return new GuestMemory(sorted);
@@ -87,18 +88,18 @@ public final class GuestMemory implements GuestMemorySource {
 
     private MemoryRegion regionForRange(long guestPhysAddr, long len) throws GuestMemoryException {
         if (len < 0) {
-            throw new GuestMemoryException("negative length " + len + " at guest address " + hex(guestPhysAddr),
-                    guestPhysAddr);
+            throw new GuestMemoryException(
+                    "negative length " + len + " at guest address " + hex(guestPhysAddr), guestPhysAddr);
         }
         int i = indexAt(guestPhysAddr);
         if (i < 0) {
-            throw new GuestMemoryException("guest address " + hex(guestPhysAddr) + " is not in guest memory",
-                    guestPhysAddr);
+            throw new GuestMemoryException(
+                    "guest address " + hex(guestPhysAddr) + " is not in guest memory", guestPhysAddr);
         }
         MemoryRegion r = byGuestAddr[i];
         if (!r.containsGuestRange(guestPhysAddr, len)) {
-            throw new GuestMemoryException("guest range " + hex(guestPhysAddr) + "+" + hex(len)
-                    + " runs past the end of " + r, guestPhysAddr);
+            throw new GuestMemoryException(
+                    "guest range " + hex(guestPhysAddr) + "+" + hex(len) + " runs past the end of " + r, guestPhysAddr);
         }
         return r;
     }
@@ -112,8 +113,8 @@ public final class GuestMemory implements GuestMemorySource {
     /** Writable memory of {@code [guestPhysAddr, +len)} whose writes are marked in {@code log}. */
     public LoggedSegment writable(long guestPhysAddr, long len, DirtyLog log) throws GuestMemoryException {
         MemoryRegion r = regionForRange(guestPhysAddr, len);
-        return new LoggedSegment(r.writableSegment().asSlice(guestPhysAddr - r.guestPhysAddr(), len),
-                guestPhysAddr, log);
+        return new LoggedSegment(
+                r.writableSegment().asSlice(guestPhysAddr - r.guestPhysAddr(), len), guestPhysAddr, log);
     }
 
     /**
@@ -123,18 +124,18 @@ public final class GuestMemory implements GuestMemorySource {
      */
     public List<GuestRange> ranges(long guestPhysAddr, long len) throws GuestMemoryException {
         if (len < 0) {
-            throw new GuestMemoryException("negative length " + len + " at guest address " + hex(guestPhysAddr),
-                    guestPhysAddr);
+            throw new GuestMemoryException(
+                    "negative length " + len + " at guest address " + hex(guestPhysAddr), guestPhysAddr);
         }
         long lastAddr = guestPhysAddr + len - 1;
         if (len > 0 && Long.compareUnsigned(lastAddr, guestPhysAddr) < 0) {
-            throw new GuestMemoryException("guest range " + hex(guestPhysAddr) + "+" + hex(len) + " overflows 64 bits",
-                    guestPhysAddr);
+            throw new GuestMemoryException(
+                    "guest range " + hex(guestPhysAddr) + "+" + hex(len) + " overflows 64 bits", guestPhysAddr);
         }
         int i = indexAt(guestPhysAddr);
         if (i < 0) {
-            throw new GuestMemoryException("guest address " + hex(guestPhysAddr) + " is not in guest memory",
-                    guestPhysAddr);
+            throw new GuestMemoryException(
+                    "guest address " + hex(guestPhysAddr) + " is not in guest memory", guestPhysAddr);
         }
         List<GuestRange> pieces = new ArrayList<>(2);
         long addr = guestPhysAddr, remaining = len;
@@ -146,8 +147,10 @@ public final class GuestMemory implements GuestMemorySource {
             if (remaining == 0) return pieces;
             addr += inRegion;
             if (++i == byGuestAddr.length || byGuestAddr[i].guestPhysAddr() != addr) {
-                throw new GuestMemoryException("guest range " + hex(guestPhysAddr) + "+" + hex(len)
-                        + " reaches unmapped guest address " + hex(addr), addr);
+                throw new GuestMemoryException(
+                        "guest range " + hex(guestPhysAddr) + "+" + hex(len) + " reaches unmapped guest address "
+                                + hex(addr),
+                        addr);
             }
         }
     }
@@ -168,8 +171,9 @@ public final class GuestMemory implements GuestMemorySource {
         for (MemoryRegion r : byGuestAddr) {
             if (r.containsUserRange(userAddr, len)) return r;
         }
-        throw new GuestMemoryException("front-end user range " + hex(userAddr) + "+" + hex(len)
-                + " is not inside one memory region", userAddr);
+        throw new GuestMemoryException(
+                "front-end user range " + hex(userAddr) + "+" + hex(len) + " is not inside one memory region",
+                userAddr);
     }
 
     /** Read-only memory at a front-end user address (ring addresses are user addresses). */

@@ -29,10 +29,12 @@ public final class MemoryRegion implements AutoCloseable {
     }
 
     /** Maps the region the front-end described from its file descriptor (the caller keeps {@code fd}). */
-    public static MemoryRegion map(RegionDescriptor descriptor, Fd fd)
-            throws GuestMemoryException, NativeException {
+    public static MemoryRegion map(RegionDescriptor descriptor, Fd fd) throws GuestMemoryException, NativeException {
         descriptor.validate();
-        BackingFile.requireCovers(fd, descriptor.mmapOffset() + descriptor.size(), "memory region " + descriptor,
+        BackingFile.requireCovers(
+                fd,
+                descriptor.mmapOffset() + descriptor.size(),
+                "memory region " + descriptor,
                 descriptor.guestPhysAddr());
         Mapping mapping = Mapping.map(fd, 0, descriptor.mmapOffset() + descriptor.size(), true);
         MemorySegment slice = mapping.segment().asSlice(descriptor.mmapOffset(), descriptor.size());
@@ -85,7 +87,8 @@ public final class MemoryRegion implements AutoCloseable {
         long size = descriptor.size();
         return Long.compareUnsigned(addr, base) >= 0
                 && Long.compareUnsigned(offset, size) < 0
-                && len >= 0 && len <= size - offset;
+                && len >= 0
+                && len <= size - offset;
     }
 
     /** The whole region, writable. Package-private: writers go through {@link LoggedSegment}. */
@@ -116,7 +119,7 @@ public final class MemoryRegion implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "MemoryRegion[gpa=" + hex(guestPhysAddr()) + ".." + hex(guestPhysAddr() + size() - 1)
-                + ", user=" + hex(userAddr()) + ", mmapOffset=" + hex(mmapOffset()) + "]";
+        return "MemoryRegion[gpa=" + hex(guestPhysAddr()) + ".." + hex(guestPhysAddr() + size() - 1) + ", user="
+                + hex(userAddr()) + ", mmapOffset=" + hex(mmapOffset()) + "]";
     }
 }

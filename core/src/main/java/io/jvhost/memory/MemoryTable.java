@@ -26,6 +26,7 @@ public final class MemoryTable implements GuestMemorySource, AutoCloseable {
      * limit of 512 slots minus 3 reserved, which the kernel's vhost also supports).
      */
     public static final int DEFAULT_MAX_SLOTS = 509;
+
     private static final Logger LOG = LoggerFactory.getLogger(MemoryTable.class);
 
     private final int maxSlots;
@@ -66,7 +67,8 @@ public final class MemoryTable implements GuestMemorySource, AutoCloseable {
             throw new IllegalArgumentException(regions.size() + " regions but " + fds.size() + " file descriptors");
         }
         if (regions.size() > maxSlots) {
-            throw new GuestMemoryException(regions.size() + " memory regions exceed the " + maxSlots + " slots",
+            throw new GuestMemoryException(
+                    regions.size() + " memory regions exceed the " + maxSlots + " slots",
                     regions.getFirst().guestPhysAddr());
         }
         List<MemoryRegion> mapped = new ArrayList<>(regions.size());
@@ -105,8 +107,8 @@ public final class MemoryTable implements GuestMemorySource, AutoCloseable {
 
     private void checkSlotFree(RegionDescriptor region) throws GuestMemoryException {
         if (current.regionCount() >= maxSlots) {
-            throw new GuestMemoryException("no free memory slot for " + region + " (all " + maxSlots + " in use)",
-                    region.guestPhysAddr());
+            throw new GuestMemoryException(
+                    "no free memory slot for " + region + " (all " + maxSlots + " in use)", region.guestPhysAddr());
         }
     }
 

@@ -18,20 +18,22 @@ public record RegionDescriptor(long guestPhysAddr, long size, long userAddr, lon
      */
     public void validate() throws GuestMemoryException {
         if (size <= 0) {
-            throw new GuestMemoryException("memory region at guest " + hex(guestPhysAddr)
-                    + " has invalid size " + hex(size), guestPhysAddr);
+            throw new GuestMemoryException(
+                    "memory region at guest " + hex(guestPhysAddr) + " has invalid size " + hex(size), guestPhysAddr);
         }
         if (Long.compareUnsigned(guestPhysAddr, -size) >= 0) {
-            throw new GuestMemoryException("memory region guest range " + hex(guestPhysAddr) + "+"
-                    + hex(size) + " overflows 64 bits", guestPhysAddr);
+            throw new GuestMemoryException(
+                    "memory region guest range " + hex(guestPhysAddr) + "+" + hex(size) + " overflows 64 bits",
+                    guestPhysAddr);
         }
         if (Long.compareUnsigned(userAddr, -size) >= 0) {
-            throw new GuestMemoryException("memory region user range " + hex(userAddr) + "+"
-                    + hex(size) + " overflows 64 bits", userAddr);
+            throw new GuestMemoryException(
+                    "memory region user range " + hex(userAddr) + "+" + hex(size) + " overflows 64 bits", userAddr);
         }
         if (mmapOffset < 0 || mmapOffset > Long.MAX_VALUE - size) {
-            throw new GuestMemoryException("memory region at guest " + hex(guestPhysAddr)
-                    + " has unusable mmap offset " + hex(mmapOffset), guestPhysAddr);
+            throw new GuestMemoryException(
+                    "memory region at guest " + hex(guestPhysAddr) + " has unusable mmap offset " + hex(mmapOffset),
+                    guestPhysAddr);
         }
     }
 
@@ -42,7 +44,7 @@ public record RegionDescriptor(long guestPhysAddr, long size, long userAddr, lon
 
     @Override
     public String toString() {
-        return "Region[gpa=" + hex(guestPhysAddr) + ", size=" + hex(size) + ", user=" + hex(userAddr)
-                + ", mmapOffset=" + hex(mmapOffset) + "]";
+        return "Region[gpa=" + hex(guestPhysAddr) + ", size=" + hex(size) + ", user=" + hex(userAddr) + ", mmapOffset="
+                + hex(mmapOffset) + "]";
     }
 }

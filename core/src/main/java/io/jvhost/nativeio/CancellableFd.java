@@ -92,8 +92,8 @@ public final class CancellableFd implements AutoCloseable {
                 int wait = 1000; // bounded, so a lost wake-up costs at most this much
                 if (deadline != 0) {
                     long left = (deadline - System.nanoTime()) / 1_000_000;
-                    if (left <= 0) throw new InterruptedIOException("no progress for "
-                            + timeoutNanos / 1_000_000 + " ms");
+                    if (left <= 0)
+                        throw new InterruptedIOException("no progress for " + timeoutNanos / 1_000_000 + " ms");
                     wait = (int) Math.min(wait, left);
                 }
                 int n = epoll.await(events, wait);

@@ -19,8 +19,8 @@ import java.util.List;
 public final class DirEntries {
     private DirEntries() {}
 
-    private static final MethodHandle GETDENTS64 = Libc.errnoCall("getdents64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle GETDENTS64 =
+            Libc.errnoCall("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     /** Room for at least one entry with a NAME_MAX name (19-byte header + 256 + padding). */
     public static final int MIN_BUFFER = 280;
 
@@ -59,7 +59,8 @@ public final class DirEntries {
             long nameStart = pos + 19;
             long nameEnd = nameStart;
             while (nameEnd < pos + reclen && buf.get(JAVA_BYTE, nameEnd) != 0) nameEnd++;
-            out.add(new DirEntry64(ino, off, type, buf.asSlice(nameStart, nameEnd - nameStart).toArray(JAVA_BYTE)));
+            out.add(new DirEntry64(
+                    ino, off, type, buf.asSlice(nameStart, nameEnd - nameStart).toArray(JAVA_BYTE)));
             pos += reclen;
         }
         return out;

@@ -6,8 +6,14 @@ package io.jvhost.nativeio;
  * there), the DT_* type and the raw name bytes.
  */
 public record DirEntry64(long ino, long offset, int type, byte[] name) {
-    public static final int DT_UNKNOWN = 0, DT_FIFO = 1, DT_CHR = 2, DT_DIR = 4, DT_BLK = 6,
-            DT_REG = 8, DT_LNK = 10, DT_SOCK = 12;
+    public static final int DT_UNKNOWN = 0,
+            DT_FIFO = 1,
+            DT_CHR = 2,
+            DT_DIR = 4,
+            DT_BLK = 6,
+            DT_REG = 8,
+            DT_LNK = 10,
+            DT_SOCK = 12;
 
     /** True for the "." and ".." entries every directory lists. */
     public boolean isDotOrDotDot() {

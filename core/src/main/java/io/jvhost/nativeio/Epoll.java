@@ -13,21 +13,25 @@ import java.lang.invoke.MethodHandle;
  * (12 bytes) on x86_64 and naturally aligned (16 bytes) elsewhere; both layouts are handled.
  */
 public final class Epoll implements AutoCloseable {
-    public static final int EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10,
-            EPOLLRDHUP = 0x2000, EPOLLET = 1 << 31;
+    public static final int EPOLLIN = 0x1,
+            EPOLLOUT = 0x4,
+            EPOLLERR = 0x8,
+            EPOLLHUP = 0x10,
+            EPOLLRDHUP = 0x2000,
+            EPOLLET = 1 << 31;
     private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
     private static final int EPOLL_CLOEXEC = 02000000;
-    private static final boolean PACKED = "amd64".equals(System.getProperty("os.arch"))
-            || "x86_64".equals(System.getProperty("os.arch"));
+    private static final boolean PACKED =
+            "amd64".equals(System.getProperty("os.arch")) || "x86_64".equals(System.getProperty("os.arch"));
     private static final long EVENT_SIZE = PACKED ? 12 : 16;
     private static final long DATA_OFFSET = PACKED ? 4 : 8;
 
-    private static final MethodHandle CREATE = Libc.errnoCall("epoll_create1",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle CTL = Libc.errnoCall("epoll_ctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle WAIT = Libc.errnoCall("epoll_wait",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    private static final MethodHandle CREATE =
+            Libc.errnoCall("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle CTL =
+            Libc.errnoCall("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle WAIT =
+            Libc.errnoCall("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
 
     /** A reusable buffer of ready events, owned by the one thread that waits. */
     public static final class Events implements AutoCloseable {

@@ -21,42 +21,48 @@ import java.nio.charset.StandardCharsets;
 public final class FileCalls {
     private FileCalls() {}
 
-    public static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200,
-            AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
+    public static final int AT_FDCWD = -100,
+            AT_SYMLINK_NOFOLLOW = 0x100,
+            AT_REMOVEDIR = 0x200,
+            AT_SYMLINK_FOLLOW = 0x400,
+            AT_EMPTY_PATH = 0x1000;
     public static final int RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
     public static final int STATX_BASIC_STATS = 0x7ff, STATX_MNT_ID = 0x1000;
     /** tv_nsec values of utimensat: "now" and "leave unchanged". */
     public static final long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;
+
     public static final int PATH_MAX = 4096, NAME_MAX = 255;
 
-    private static final MethodHandle OPENAT = Libc.errnoCall("openat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(3));
-    private static final MethodHandle STATX = Libc.errnoCall("statx",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle MKDIRAT = Libc.errnoCall("mkdirat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle MKNODAT = Libc.errnoCall("mknodat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle SYMLINKAT = Libc.errnoCall("symlinkat",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-    private static final MethodHandle READLINKAT = Libc.errnoCall("readlinkat",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-    private static final MethodHandle UNLINKAT = Libc.errnoCall("unlinkat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle RENAMEAT2 = Libc.errnoCall("renameat2",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle LINKAT = Libc.errnoCall("linkat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle FCHMODAT = Libc.errnoCall("fchmodat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    private static final MethodHandle FCHMOD = Libc.errnoCall("fchmod",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle FCHOWNAT = Libc.errnoCall("fchownat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle FUTIMENS = Libc.errnoCall("futimens",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle UTIMENSAT = Libc.errnoCall("utimensat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle OPENAT = Libc.errnoCall(
+            "openat",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(3));
+    private static final MethodHandle STATX =
+            Libc.errnoCall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle MKDIRAT =
+            Libc.errnoCall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle MKNODAT =
+            Libc.errnoCall("mknodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle SYMLINKAT =
+            Libc.errnoCall("symlinkat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+    private static final MethodHandle READLINKAT =
+            Libc.errnoCall("readlinkat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+    private static final MethodHandle UNLINKAT =
+            Libc.errnoCall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle RENAMEAT2 = Libc.errnoCall(
+            "renameat2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LINKAT =
+            Libc.errnoCall("linkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle FCHMODAT =
+            Libc.errnoCall("fchmodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    private static final MethodHandle FCHMOD =
+            Libc.errnoCall("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle FCHOWNAT = Libc.errnoCall(
+            "fchownat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle FUTIMENS =
+            Libc.errnoCall("futimens", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle UTIMENSAT =
+            Libc.errnoCall("utimensat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
 
     // ---- helpers shared by the file-system call classes ----
 
@@ -122,21 +128,32 @@ public final class FileCalls {
         MemorySegment st = Libc.capture();
         try (Scratch a = Scratch.open()) {
             MemorySegment buf = a.allocate(256, 8);
-            int r = (int) STATX.invokeExact(st, dirfd(dir), cString(a, path), flags,
-                    STATX_BASIC_STATS | STATX_MNT_ID, buf);
+            int r = (int)
+                    STATX.invokeExact(st, dirfd(dir), cString(a, path), flags, STATX_BASIC_STATS | STATX_MNT_ID, buf);
             check(r, "statx", st);
             int mask = buf.get(JAVA_INT, 0);
             return new Stat(
-                    Stat.makedev(Integer.toUnsignedLong(buf.get(JAVA_INT, 136)), Integer.toUnsignedLong(buf.get(JAVA_INT, 140))),
+                    Stat.makedev(
+                            Integer.toUnsignedLong(buf.get(JAVA_INT, 136)),
+                            Integer.toUnsignedLong(buf.get(JAVA_INT, 140))),
                     buf.get(JAVA_LONG, 32),
                     (mask & STATX_MNT_ID) != 0 ? buf.get(JAVA_LONG, 144) : 0,
                     buf.get(JAVA_SHORT, 28) & 0xffff,
-                    buf.get(JAVA_INT, 16), buf.get(JAVA_INT, 20), buf.get(JAVA_INT, 24),
-                    Stat.makedev(Integer.toUnsignedLong(buf.get(JAVA_INT, 128)), Integer.toUnsignedLong(buf.get(JAVA_INT, 132))),
-                    buf.get(JAVA_LONG, 40), buf.get(JAVA_INT, 4), buf.get(JAVA_LONG, 48),
-                    buf.get(JAVA_LONG, 64), buf.get(JAVA_INT, 72),
-                    buf.get(JAVA_LONG, 112), buf.get(JAVA_INT, 120),
-                    buf.get(JAVA_LONG, 96), buf.get(JAVA_INT, 104));
+                    buf.get(JAVA_INT, 16),
+                    buf.get(JAVA_INT, 20),
+                    buf.get(JAVA_INT, 24),
+                    Stat.makedev(
+                            Integer.toUnsignedLong(buf.get(JAVA_INT, 128)),
+                            Integer.toUnsignedLong(buf.get(JAVA_INT, 132))),
+                    buf.get(JAVA_LONG, 40),
+                    buf.get(JAVA_INT, 4),
+                    buf.get(JAVA_LONG, 48),
+                    buf.get(JAVA_LONG, 64),
+                    buf.get(JAVA_INT, 72),
+                    buf.get(JAVA_LONG, 112),
+                    buf.get(JAVA_INT, 120),
+                    buf.get(JAVA_LONG, 96),
+                    buf.get(JAVA_INT, 104));
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
@@ -209,8 +226,11 @@ public final class FileCalls {
     public static void linkat(Fd oldDir, byte[] oldPath, Fd newDir, byte[] newName, int flags) throws NativeException {
         MemorySegment st = Libc.capture();
         try (Scratch a = Scratch.open()) {
-            check((int) LINKAT.invokeExact(st, dirfd(oldDir), cString(a, oldPath), dirfd(newDir), cString(a, newName), flags),
-                    "linkat", st);
+            check(
+                    (int) LINKAT.invokeExact(
+                            st, dirfd(oldDir), cString(a, oldPath), dirfd(newDir), cString(a, newName), flags),
+                    "linkat",
+                    st);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
@@ -241,11 +261,15 @@ public final class FileCalls {
     }
 
     /** renameat2(2) with RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT flags. */
-    public static void renameat2(Fd oldDir, byte[] oldName, Fd newDir, byte[] newName, int flags) throws NativeException {
+    public static void renameat2(Fd oldDir, byte[] oldName, Fd newDir, byte[] newName, int flags)
+            throws NativeException {
         MemorySegment st = Libc.capture();
         try (Scratch a = Scratch.open()) {
-            check((int) RENAMEAT2.invokeExact(st, dirfd(oldDir), cString(a, oldName), dirfd(newDir), cString(a, newName), flags),
-                    "renameat2", st);
+            check(
+                    (int) RENAMEAT2.invokeExact(
+                            st, dirfd(oldDir), cString(a, oldName), dirfd(newDir), cString(a, newName), flags),
+                    "renameat2",
+                    st);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {

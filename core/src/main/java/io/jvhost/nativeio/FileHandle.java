@@ -30,6 +30,7 @@ public record FileHandle(int mountId, int type, byte[] bytes) {
 
     @Override
     public String toString() {
-        return "FileHandle[mount=" + mountId + ", type=" + type + ", " + HexFormat.of().formatHex(bytes) + "]";
+        return "FileHandle[mount=" + mountId + ", type=" + type + ", "
+                + HexFormat.of().formatHex(bytes) + "]";
     }
 }

@@ -19,10 +19,10 @@ public final class FileHandles {
     /** MAX_HANDLE_SZ of the kernel. */
     public static final int MAX_HANDLE_SZ = 128;
 
-    private static final MethodHandle NAME_TO_HANDLE_AT = Libc.errnoCall("name_to_handle_at",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
-    private static final MethodHandle OPEN_BY_HANDLE_AT = Libc.errnoCall("open_by_handle_at",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle NAME_TO_HANDLE_AT = Libc.errnoCall(
+            "name_to_handle_at", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle OPEN_BY_HANDLE_AT =
+            Libc.errnoCall("open_by_handle_at", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
 
     /** The handle of {@code path} relative to {@code dir} (empty path + AT_EMPTY_PATH: {@code dir} itself). */
     public static FileHandle nameToHandle(Fd dir, byte[] path, int flags) throws NativeException {
@@ -32,12 +32,15 @@ public final class FileHandles {
             MemorySegment fh = a.allocate(8 + MAX_HANDLE_SZ, 4);
             fh.set(JAVA_INT, 0, MAX_HANDLE_SZ);
             MemorySegment mountId = a.allocate(JAVA_INT);
-            int r = (int) NAME_TO_HANDLE_AT.invokeExact(st, FileCalls.dirfd(dir), FileCalls.cString(a, path), fh,
-                    mountId, flags);
+            int r = (int) NAME_TO_HANDLE_AT.invokeExact(
+                    st, FileCalls.dirfd(dir), FileCalls.cString(a, path), fh, mountId, flags);
             FileCalls.check(r, "name_to_handle_at", st);
             int len = fh.get(JAVA_INT, 0);
             if (len < 0 || len > MAX_HANDLE_SZ) throw new NativeException("name_to_handle_at", Errno.EOVERFLOW);
-            return new FileHandle(mountId.get(JAVA_INT, 0), fh.get(JAVA_INT, 4), fh.asSlice(8, len).toArray(JAVA_BYTE));
+            return new FileHandle(
+                    mountId.get(JAVA_INT, 0),
+                    fh.get(JAVA_INT, 4),
+                    fh.asSlice(8, len).toArray(JAVA_BYTE));
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {

@@ -19,15 +19,17 @@ public final class FileIo {
     public static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2, FALLOC_FL_ZERO_RANGE = 0x10;
 
     private static final MethodHandle FSYNC = Libc.errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle FDATASYNC = Libc.errnoCall("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FDATASYNC =
+            Libc.errnoCall("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SYNCFS = Libc.errnoCall("syncfs", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle FSTATFS = Libc.errnoCall("fstatfs64",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle FALLOCATE = Libc.errnoCall("fallocate64",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle LSEEK = Libc.errnoCall("lseek64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle COPY_FILE_RANGE = Libc.errnoCall("copy_file_range",
+    private static final MethodHandle FSTATFS =
+            Libc.errnoCall("fstatfs64", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle FALLOCATE =
+            Libc.errnoCall("fallocate64", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle LSEEK =
+            Libc.errnoCall("lseek64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle COPY_FILE_RANGE = Libc.errnoCall(
+            "copy_file_range",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
 
     private static void simple(MethodHandle h, String call, Fd fd) throws NativeException {
@@ -65,9 +67,17 @@ public final class FileIo {
             // struct statfs on 64-bit Linux: eleven 8-byte words then spare (f_fsid is 2 ints = 8 bytes).
             MemorySegment buf = a.allocate(120, 8);
             FileCalls.check((int) FSTATFS.invokeExact(st, fd.value(), buf), "fstatfs", st);
-            return new FsStats(buf.get(JAVA_LONG, 0), buf.get(JAVA_LONG, 8), buf.get(JAVA_LONG, 16),
-                    buf.get(JAVA_LONG, 24), buf.get(JAVA_LONG, 32), buf.get(JAVA_LONG, 40), buf.get(JAVA_LONG, 48),
-                    buf.get(JAVA_LONG, 64), buf.get(JAVA_LONG, 72), buf.get(JAVA_LONG, 80));
+            return new FsStats(
+                    buf.get(JAVA_LONG, 0),
+                    buf.get(JAVA_LONG, 8),
+                    buf.get(JAVA_LONG, 16),
+                    buf.get(JAVA_LONG, 24),
+                    buf.get(JAVA_LONG, 32),
+                    buf.get(JAVA_LONG, 40),
+                    buf.get(JAVA_LONG, 48),
+                    buf.get(JAVA_LONG, 64),
+                    buf.get(JAVA_LONG, 72),
+                    buf.get(JAVA_LONG, 80));
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {

@@ -5,9 +5,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.Linker;
-
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
@@ -30,10 +29,12 @@ public final class FsCredentials {
     private static final MethodHandle GETEUID = Libc.plainCall("geteuid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle UMASK = Libc.plainCall("umask", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle UNSHARE = Libc.errnoCall("unshare", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle SYSCALL_GROUPS = Libc.errnoCall("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(1));
-    private static final boolean X86_64 = "amd64".equals(System.getProperty("os.arch"))
-            || "x86_64".equals(System.getProperty("os.arch"));
+    private static final MethodHandle SYSCALL_GROUPS = Libc.errnoCall(
+            "syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS),
+            Linker.Option.firstVariadicArg(1));
+    private static final boolean X86_64 =
+            "amd64".equals(System.getProperty("os.arch")) || "x86_64".equals(System.getProperty("os.arch"));
     // asm/unistd_64.h on x86_64; asm-generic/unistd.h (aarch64, riscv64) elsewhere.
     private static final long SYS_GETGROUPS = X86_64 ? 115 : 158, SYS_SETGROUPS = X86_64 ? 116 : 159;
     /** NGROUPS_MAX of Linux. */

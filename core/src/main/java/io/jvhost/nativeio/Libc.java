@@ -25,22 +25,43 @@ public final class Libc {
     private Libc() {}
 
     // ---- constants (Linux, x86_64 / aarch64 generic ABI) ----
-    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200,
-            O_NOCTTY = 0400, O_TRUNC = 01000, O_APPEND = 02000, O_NONBLOCK = 04000,
-            O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000, O_CLOEXEC = 02000000, O_PATH = 010000000;
-    public static final int F_DUPFD_CLOEXEC = 1030, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3,
-            F_SETFL = 4, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
-    public static final int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, MAP_PRIVATE = 2,
-            MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
+    public static final int O_RDONLY = 0,
+            O_WRONLY = 1,
+            O_RDWR = 2,
+            O_CREAT = 0100,
+            O_EXCL = 0200,
+            O_NOCTTY = 0400,
+            O_TRUNC = 01000,
+            O_APPEND = 02000,
+            O_NONBLOCK = 04000,
+            O_DIRECTORY = 0200000,
+            O_NOFOLLOW = 0400000,
+            O_CLOEXEC = 02000000,
+            O_PATH = 010000000;
+    public static final int F_DUPFD_CLOEXEC = 1030,
+            F_GETFD = 1,
+            F_SETFD = 2,
+            F_GETFL = 3,
+            F_SETFL = 4,
+            F_SETPIPE_SZ = 1031,
+            F_GETPIPE_SZ = 1032;
+    public static final int PROT_READ = 1,
+            PROT_WRITE = 2,
+            MAP_SHARED = 1,
+            MAP_PRIVATE = 2,
+            MAP_ANONYMOUS = 0x20,
+            MAP_NORESERVE = 0x4000;
     public static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
     public static final int EFD_SEMAPHORE = 1, EFD_NONBLOCK = 04000, EFD_CLOEXEC = 02000000;
-    public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_NONBLOCK = 04000,
-            SOCK_CLOEXEC = 02000000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
-    public static final int MSG_CTRUNC = 0x8, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000,
-            MSG_CMSG_CLOEXEC = 0x40000000;
+    public static final int AF_UNIX = 1,
+            SOCK_STREAM = 1,
+            SOCK_NONBLOCK = 04000,
+            SOCK_CLOEXEC = 02000000,
+            SOL_SOCKET = 1,
+            SCM_RIGHTS = 1;
+    public static final int MSG_CTRUNC = 0x8, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
-    public static final int SPLICE_F_MOVE = 1, SPLICE_F_NONBLOCK = 2, SPLICE_F_MORE = 4,
-            SPLICE_F_GIFT = 8;
+    public static final int SPLICE_F_MOVE = 1, SPLICE_F_NONBLOCK = 2, SPLICE_F_MORE = 4, SPLICE_F_GIFT = 8;
     public static final int POLLIN = 1, POLLOUT = 4, POLLERR = 8, POLLHUP = 0x10, POLLNVAL = 0x20;
 
     static final SymbolLookup LOOKUP = Linker.nativeLinker().defaultLookup();
@@ -88,36 +109,33 @@ public final class Libc {
 
     // ---- handles ----
     private static final MethodHandle CLOSE = errnoCall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle FCNTL_INT = errnoCall("fcntl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle FCNTL0 = errnoCall("fcntl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle READ = errnoCall("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle WRITE = errnoCall("write",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle PREAD = errnoCall("pread64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle PWRITE = errnoCall("pwrite64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle MEMFD_CREATE = errnoCall("memfd_create",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle FTRUNCATE = errnoCall("ftruncate64",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MMAP = errnoCall("mmap64",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = errnoCall("munmap",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle EVENTFD = errnoCall("eventfd",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle PIPE2 = errnoCall("pipe2",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle POLL = errnoCall("poll",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle SPLICE = errnoCall("splice",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle VMSPLICE = errnoCall("vmsplice",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle FCNTL_INT = errnoCall(
+            "fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle FCNTL0 = errnoCall("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle READ =
+            errnoCall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle WRITE =
+            errnoCall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle PREAD =
+            errnoCall("pread64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PWRITE =
+            errnoCall("pwrite64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle MEMFD_CREATE =
+            errnoCall("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle FTRUNCATE =
+            errnoCall("ftruncate64", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MMAP = errnoCall(
+            "mmap64", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = errnoCall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle EVENTFD =
+            errnoCall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle PIPE2 = errnoCall("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle POLL =
+            errnoCall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SPLICE = errnoCall(
+            "splice", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle VMSPLICE =
+            errnoCall("vmsplice", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle STRERROR = plainCall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     // ---- fd basics ----
@@ -345,8 +363,8 @@ public final class Libc {
         MemorySegment st = capture();
         try {
             while (true) {
-                long r = (long) SPLICE.invokeExact(st, in.value(), MemorySegment.NULL, out.value(),
-                        MemorySegment.NULL, len, flags);
+                long r = (long) SPLICE.invokeExact(
+                        st, in.value(), MemorySegment.NULL, out.value(), MemorySegment.NULL, len, flags);
                 if (r >= 0) return r;
                 int e = errno(st);
                 if (e == Errno.EINTR) continue;

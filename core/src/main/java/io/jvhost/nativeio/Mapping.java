@@ -30,8 +30,8 @@ public final class Mapping implements AutoCloseable {
 
     /** Anonymous private memory (e.g. test buffers that must be page aligned). */
     public static Mapping anonymous(long size) throws NativeException {
-        MemorySegment raw = Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
-                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+        MemorySegment raw =
+                Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
         Arena arena = Arena.ofShared();
         return new Mapping(arena, NativeAccess.sized(raw, size, arena, s -> Libc.munmap(s, size)));
     }

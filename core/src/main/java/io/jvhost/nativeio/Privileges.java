@@ -22,17 +22,24 @@ import java.nio.file.Path;
 public final class Privileges {
     private Privileges() {}
 
-    private static final int PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38,
-            PR_GET_NO_NEW_PRIVS = 39, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
+    private static final int PR_CAPBSET_READ = 23,
+            PR_CAPBSET_DROP = 24,
+            PR_SET_NO_NEW_PRIVS = 38,
+            PR_GET_NO_NEW_PRIVS = 39,
+            PR_CAP_AMBIENT = 47,
+            PR_CAP_AMBIENT_CLEAR_ALL = 4;
     private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
-    private static final MethodHandle PRCTL = Libc.errnoCall("prctl",
+    private static final MethodHandle PRCTL = Libc.errnoCall(
+            "prctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
             Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle CAPGET = Libc.errnoCall("capget", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle CAPSET = Libc.errnoCall("capset", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SETGROUPS = Libc.errnoCall("setgroups",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
+    private static final MethodHandle CAPGET =
+            Libc.errnoCall("capget", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle CAPSET =
+            Libc.errnoCall("capset", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SETGROUPS =
+            Libc.errnoCall("setgroups", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
 
     /** The calling thread's effective, permitted and inheritable capabilities. */
     public record CapabilitySets(long effective, long permitted, long inheritable) {
@@ -62,9 +69,9 @@ public final class Privileges {
             MemorySegment data = arena.allocate(24);
             for (int half = 0; half < 2; half++) {
                 int bits = (int) (keep >>> (32 * half));
-                data.set(JAVA_INT, 12L * half, bits);     // effective
+                data.set(JAVA_INT, 12L * half, bits); // effective
                 data.set(JAVA_INT, 12L * half + 4, bits); // permitted
-                data.set(JAVA_INT, 12L * half + 8, 0);    // inheritable
+                data.set(JAVA_INT, 12L * half + 8, 0); // inheritable
             }
             MemorySegment st = Libc.capture();
             check((int) CAPSET.invokeExact(st, header, data), "capset", st);
@@ -77,7 +84,8 @@ public final class Privileges {
 
     /** The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
     public static int lastCapability() throws IOException {
-        return Integer.parseInt(ProcFiles.readString(Path.of("/proc/sys/kernel/cap_last_cap")).trim());
+        return Integer.parseInt(
+                ProcFiles.readString(Path.of("/proc/sys/kernel/cap_last_cap")).trim());
     }
 
     /** PR_CAPBSET_READ for every capability: the calling thread's bounding set. */
@@ -150,6 +158,7 @@ public final class Privileges {
 
     /** One capability set of the two 32-bit halves of struct __user_cap_data_struct[2]. */
     private static long join(MemorySegment data, long offset) {
-        return Integer.toUnsignedLong(data.get(JAVA_INT, offset)) | Integer.toUnsignedLong(data.get(JAVA_INT, 12 + offset)) << 32;
+        return Integer.toUnsignedLong(data.get(JAVA_INT, offset))
+                | Integer.toUnsignedLong(data.get(JAVA_INT, 12 + offset)) << 32;
     }
 }

@@ -29,10 +29,10 @@ public final class SelfExec {
     private SelfExec() {}
 
     private static final int FD_CLOEXEC = 1;
-    private static final MethodHandle EXECVE = Libc.errnoCall("execve",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle SETENV = Libc.errnoCall("setenv",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle EXECVE =
+            Libc.errnoCall("execve", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle SETENV =
+            Libc.errnoCall("setenv", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
 
     /**
      * Re-executes this program with {@code marker}=1 added to its environment; returns only by
@@ -53,8 +53,10 @@ public final class SelfExec {
                 args.setAtIndex(ADDRESS, i, arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, a));
             }
             args.setAtIndex(ADDRESS, argv.size(), MemorySegment.NULL);
-            MemorySegment environ = NativeAccess.sized(Libc.LOOKUP.find("environ")
-                    .orElseThrow(() -> new IOException("libc has no environ")), ADDRESS.byteSize()).get(ADDRESS, 0);
+            MemorySegment environ = NativeAccess.sized(
+                            Libc.LOOKUP.find("environ").orElseThrow(() -> new IOException("libc has no environ")),
+                            ADDRESS.byteSize())
+                    .get(ADDRESS, 0);
             String program = program();
             int r = (int) EXECVE.invokeExact(st, arena.allocateFrom(program), args, environ);
             throw Libc.fail("execve(" + program + ")", st); // execve returns only when it failed
@@ -72,7 +74,8 @@ public final class SelfExec {
     private static String program() throws IOException {
         Path self = Path.of("/proc/self/exe");
         Path named = Files.readSymbolicLink(self);
-        boolean same = named.isAbsolute() && Files.exists(named)
+        boolean same = named.isAbsolute()
+                && Files.exists(named)
                 && Files.isSameFile(named, self); // same device and inode: a fresh stat of each
         return same ? named.toString() : self.toString();
     }

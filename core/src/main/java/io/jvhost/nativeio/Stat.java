@@ -5,12 +5,31 @@ package io.jvhost.nativeio;
  * (makedev); {@code mountId} is STATX_MNT_ID, or 0 when the kernel did not report it.
  */
 public record Stat(
-        long dev, long ino, long mountId, int mode, int nlink, int uid, int gid, long rdev,
-        long size, int blksize, long blocks,
-        long atime, int atimeNsec, long mtime, int mtimeNsec, long ctime, int ctimeNsec) {
+        long dev,
+        long ino,
+        long mountId,
+        int mode,
+        int nlink,
+        int uid,
+        int gid,
+        long rdev,
+        long size,
+        int blksize,
+        long blocks,
+        long atime,
+        int atimeNsec,
+        long mtime,
+        int mtimeNsec,
+        long ctime,
+        int ctimeNsec) {
 
-    public static final int S_IFMT = 0170000, S_IFSOCK = 0140000, S_IFLNK = 0120000,
-            S_IFREG = 0100000, S_IFBLK = 060000, S_IFDIR = 040000, S_IFCHR = 020000,
+    public static final int S_IFMT = 0170000,
+            S_IFSOCK = 0140000,
+            S_IFLNK = 0120000,
+            S_IFREG = 0100000,
+            S_IFBLK = 060000,
+            S_IFDIR = 040000,
+            S_IFCHR = 020000,
             S_IFIFO = 010000;
 
     /** The S_IF* bits of {@link #mode}. */
@@ -42,7 +61,9 @@ public record Stat(
 
     /** glibc's makedev: how dev_t packs a major and a minor number. */
     public static long makedev(long major, long minor) {
-        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8)
-                | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+        return ((major & 0xfffff000L) << 32)
+                | ((major & 0xfffL) << 8)
+                | ((minor & 0xffffff00L) << 12)
+                | (minor & 0xffL);
     }
 }

@@ -24,29 +24,30 @@ import java.util.List;
 public final class UnixSocket implements AutoCloseable {
     /** vhost-user allows at most 8 fds per message; we accept the same. */
     public static final int MAX_FDS = 8;
+
     private static final int SUN_PATH_MAX = 108;
     private static final long SOCKADDR_UN_SIZE = 110;
     private static final long MSGHDR_SIZE = 56;
     private static final long CMSG_HEADER = 16;
 
-    private static final MethodHandle SOCKET = Libc.errnoCall("socket",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle SOCKETPAIR = Libc.errnoCall("socketpair",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle BIND = Libc.errnoCall("bind",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle LISTEN = Libc.errnoCall("listen",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle ACCEPT4 = Libc.errnoCall("accept4",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-    private static final MethodHandle CONNECT = Libc.errnoCall("connect",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SENDMSG = Libc.errnoCall("sendmsg",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle RECVMSG = Libc.errnoCall("recvmsg",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SHUTDOWN = Libc.errnoCall("shutdown",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SOCKET =
+            Libc.errnoCall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SOCKETPAIR =
+            Libc.errnoCall("socketpair", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle BIND =
+            Libc.errnoCall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LISTEN =
+            Libc.errnoCall("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle ACCEPT4 =
+            Libc.errnoCall("accept4", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle CONNECT =
+            Libc.errnoCall("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SENDMSG =
+            Libc.errnoCall("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle RECVMSG =
+            Libc.errnoCall("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SHUTDOWN =
+            Libc.errnoCall("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
 
     /** What one recvmsg delivered: bytes == 0 means the peer closed (EOF). */
     public record Received(int bytes, List<Fd> fds, boolean controlTruncated) {
@@ -102,7 +103,8 @@ public final class UnixSocket implements AutoCloseable {
      * name is bound in place.
      */
     public static UnixSocket listen(Path path, int backlog) throws NativeException {
-        Path staging = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid() + "~");
+        Path staging = path.resolveSibling(
+                "." + path.getFileName() + "." + ProcessHandle.current().pid() + "~");
         if (staging.toString().getBytes(StandardCharsets.UTF_8).length >= SUN_PATH_MAX) {
             return bindAndListen(path, backlog);
         }
@@ -187,8 +189,8 @@ public final class UnixSocket implements AutoCloseable {
         MemorySegment st = Libc.capture();
         try {
             while (true) {
-                int r = (int) ACCEPT4.invokeExact(st, fd.value(), MemorySegment.NULL, MemorySegment.NULL,
-                        Libc.SOCK_CLOEXEC);
+                int r = (int)
+                        ACCEPT4.invokeExact(st, fd.value(), MemorySegment.NULL, MemorySegment.NULL, Libc.SOCK_CLOEXEC);
                 if (r >= 0) return new UnixSocket(Fd.adopt(r));
                 if (Libc.errno(st) != Errno.EINTR) throw Libc.fail("accept4", st);
             }
@@ -227,7 +229,8 @@ public final class UnixSocket implements AutoCloseable {
                     cmsg.set(JAVA_LONG, 0, CMSG_HEADER + 4L * fds.size());
                     cmsg.set(JAVA_INT, 8, Libc.SOL_SOCKET);
                     cmsg.set(JAVA_INT, 12, Libc.SCM_RIGHTS);
-                    for (int i = 0; i < fds.size(); i++) cmsg.set(JAVA_INT, CMSG_HEADER + 4L * i, fds.get(i).value());
+                    for (int i = 0; i < fds.size(); i++)
+                        cmsg.set(JAVA_INT, CMSG_HEADER + 4L * i, fds.get(i).value());
                     msg.set(ADDRESS, 32, cmsg);
                     msg.set(JAVA_LONG, 40, space);
                 }
@@ -309,7 +312,8 @@ public final class UnixSocket implements AutoCloseable {
         while (dst.hasRemaining()) {
             Received r = recvMsg(dst, MAX_FDS);
             r.fds().forEach(Fd::close);
-            if (r.bytes() == 0) throw new EOFException("peer closed the socket with " + dst.remaining() + " bytes missing");
+            if (r.bytes() == 0)
+                throw new EOFException("peer closed the socket with " + dst.remaining() + " bytes missing");
             if (!r.fds().isEmpty()) throw new IOException("unexpected file descriptors in the middle of a message");
         }
     }

@@ -17,12 +17,13 @@ import java.util.List;
 public final class VectorIo {
     /** Linux UIO_MAXIOV: longer lists are sent in several calls. */
     public static final int IOV_MAX = 1024;
+
     private static final long IOVEC_SIZE = 16;
 
-    private static final MethodHandle PREADV = Libc.errnoCall("preadv64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle PWRITEV = Libc.errnoCall("pwritev64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle PREADV =
+            Libc.errnoCall("preadv64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle PWRITEV =
+            Libc.errnoCall("pwritev64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
 
     private VectorIo() {}
 

@@ -23,13 +23,22 @@ public final class Xattrs {
     public static final int SIZE_MAX = 65536, LIST_MAX = 65536;
 
     /** How a call names its file. */
-    public enum Target { PATH, LINK, FD }
+    public enum Target {
+        PATH,
+        LINK,
+        FD
+    }
 
-    private static final FunctionDescriptor GET_BY_PATH = FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
-    private static final FunctionDescriptor GET_BY_FD = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
-    private static final FunctionDescriptor SET_BY_PATH = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
-    private static final FunctionDescriptor SET_BY_FD = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
-    private static final FunctionDescriptor LIST_BY_PATH = FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
+    private static final FunctionDescriptor GET_BY_PATH =
+            FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+    private static final FunctionDescriptor GET_BY_FD =
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
+    private static final FunctionDescriptor SET_BY_PATH =
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
+    private static final FunctionDescriptor SET_BY_FD =
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
+    private static final FunctionDescriptor LIST_BY_PATH =
+            FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
     private static final FunctionDescriptor LIST_BY_FD = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     private static final FunctionDescriptor REMOVE_BY_PATH = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
     private static final FunctionDescriptor REMOVE_BY_FD = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);

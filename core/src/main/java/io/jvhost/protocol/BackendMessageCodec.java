@@ -21,8 +21,12 @@ final class BackendMessageCodec {
         return switch (message) {
             case IotlbMsg m -> Wire.iotlb(m.entry());
             case ConfigChange m -> EMPTY;
-            case VringHostNotifier m -> new PayloadWriter(24)
-                    .u64(Wire.indexAndFdFlag(m.index(), m.fd().isPresent())).u64(m.size()).u64(m.offset()).done();
+            case VringHostNotifier m ->
+                new PayloadWriter(24)
+                        .u64(Wire.indexAndFdFlag(m.index(), m.fd().isPresent()))
+                        .u64(m.size())
+                        .u64(m.offset())
+                        .done();
             case VringCall m -> Wire.vringState(m.index(), 0);
             case VringErr m -> Wire.vringState(m.index(), 0);
             case SharedObjectAdd m -> new PayloadWriter(16).uuid(m.uuid()).done();

@@ -32,7 +32,13 @@ public enum BackendRequest implements Request {
 
     private final RequestLimits limits;
 
-    BackendRequest(int id, int minPayload, int maxPayload, int minFds, int maxFds, ReplyRule replyRule,
+    BackendRequest(
+            int id,
+            int minPayload,
+            int maxPayload,
+            int minFds,
+            int maxFds,
+            ReplyRule replyRule,
             Class<? extends BackendMessage> messageType) {
         this.limits = new RequestLimits(id, minPayload, maxPayload, minFds, maxFds, replyRule, messageType);
     }

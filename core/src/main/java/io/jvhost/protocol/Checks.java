@@ -31,7 +31,8 @@ final class Checks {
     }
 
     static int unsignedShort(String what, int value) {
-        if (value < 0 || value > 0xffff) throw new IllegalArgumentException(what + " " + value + " out of range 0..65535");
+        if (value < 0 || value > 0xffff)
+            throw new IllegalArgumentException(what + " " + value + " out of range 0..65535");
         return value;
     }
 

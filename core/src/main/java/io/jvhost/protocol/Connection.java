@@ -145,8 +145,8 @@ public final class Connection<R extends Enum<R> & Request, M extends Message<R>>
             ByteBuffer payload = ByteBuffer.allocate(header.size());
             truncated |= receive(payload, fds, header, what);
             if (truncated) {
-                throw new ProtocolException(what + ": more than " + Header.MAX_FDS
-                        + " fds attached (control data truncated)", header);
+                throw new ProtocolException(
+                        what + ": more than " + Header.MAX_FDS + " fds attached (control data truncated)", header);
             }
             ok = true;
             return new Frame(header, payload.flip(), fds);
@@ -169,10 +169,14 @@ public final class Connection<R extends Enum<R> & Request, M extends Message<R>>
                 if (header == null && dst.position() == 0) {
                     throw new PeerClosedException("peer closed the connection");
                 }
-                throw new ProtocolException(header == null
-                        ? "peer closed the connection after " + dst.position() + " of " + Header.SIZE + " header bytes"
-                        : what + ": peer closed the connection after " + dst.position() + " of " + dst.capacity()
-                                + " payload bytes", header, false);
+                throw new ProtocolException(
+                        header == null
+                                ? "peer closed the connection after " + dst.position() + " of " + Header.SIZE
+                                        + " header bytes"
+                                : what + ": peer closed the connection after " + dst.position() + " of "
+                                        + dst.capacity() + " payload bytes",
+                        header,
+                        false);
             }
         }
         return truncated;

@@ -34,6 +34,7 @@ public final class Direction<R extends Enum<R> & Request, M extends Message<R>> 
     private final List<R> byId;
     /** Request types by their message record: the inverse of {@link Request#messageType()}. */
     private final Map<Class<?>, R> byMessageType;
+
     private final PayloadDecoder<R, M> decoder;
 
     private Direction(String side, Class<R> requests, Class<M> messages, PayloadDecoder<R, M> decoder) {
@@ -53,8 +54,8 @@ public final class Direction<R extends Enum<R> & Request, M extends Message<R>> 
         Set<Class<?>> records = new HashSet<>();
         collectRecords(messages, records);
         if (!records.equals(byType.keySet())) {
-            throw new IllegalStateException(side + " message records " + records + " do not match the request table "
-                    + byType.keySet());
+            throw new IllegalStateException(
+                    side + " message records " + records + " do not match the request table " + byType.keySet());
         }
         this.byMessageType = Map.copyOf(byType);
     }
@@ -73,8 +74,9 @@ public final class Direction<R extends Enum<R> & Request, M extends Message<R>> 
 
     /** The request with this id, or a ProtocolException naming the unknown id. */
     public R of(int id) throws ProtocolException {
-        return find(id).orElseThrow(() -> new ProtocolException("unknown " + side + " request id "
-                + Integer.toUnsignedString(id) + " (known: 1.." + byId.size() + ")", null));
+        return find(id).orElseThrow(() -> new ProtocolException(
+                "unknown " + side + " request id " + Integer.toUnsignedString(id) + " (known: 1.." + byId.size() + ")",
+                null));
     }
 
     /** "front-end request SET_MEM_TABLE (5)" or "back-end request 99 (unknown)". */

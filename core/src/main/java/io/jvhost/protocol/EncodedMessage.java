@@ -16,7 +16,8 @@ public record EncodedMessage(Header header, byte[] payload, List<Fd> fds) {
         payload = payload.clone();
         fds = List.copyOf(fds);
         if (header.size() != payload.length) {
-            throw new IllegalArgumentException("header size " + header.size() + " but " + payload.length + " payload bytes");
+            throw new IllegalArgumentException(
+                    "header size " + header.size() + " but " + payload.length + " payload bytes");
         }
     }
 
@@ -40,7 +41,9 @@ public record EncodedMessage(Header header, byte[] payload, List<Fd> fds) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof EncodedMessage other && header.equals(other.header) && Arrays.equals(payload, other.payload)
+        return o instanceof EncodedMessage other
+                && header.equals(other.header)
+                && Arrays.equals(payload, other.payload)
                 && fds.equals(other.fds);
     }
 

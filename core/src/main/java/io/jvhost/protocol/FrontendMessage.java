@@ -45,12 +45,12 @@ public sealed interface FrontendMessage extends Message<FrontendRequest> {
             regions = List.copyOf(regions);
             fds = List.copyOf(fds);
             if (regions.isEmpty() || regions.size() > Header.MAX_FDS) {
-                throw new IllegalArgumentException("memory table with " + regions.size() + " regions, expected 1.."
-                        + Header.MAX_FDS);
+                throw new IllegalArgumentException(
+                        "memory table with " + regions.size() + " regions, expected 1.." + Header.MAX_FDS);
             }
             if (fds.size() != regions.size()) {
-                throw new IllegalArgumentException("memory table with " + regions.size() + " regions but "
-                        + fds.size() + " fds");
+                throw new IllegalArgumentException(
+                        "memory table with " + regions.size() + " regions but " + fds.size() + " fds");
             }
         }
     }
@@ -86,8 +86,9 @@ public sealed interface FrontendMessage extends Message<FrontendRequest> {
      * Ring addresses in the front-end's virtual address space (or IOVAs with ACCESS_PLATFORM),
      * and the guest address used to log used-ring writes when {@link #LOG} is in {@code flags}.
      */
-    record SetVringAddr(int index, int flags, long descUserAddr, long usedUserAddr, long availUserAddr,
-            long logGuestAddr) implements FrontendMessage {
+    record SetVringAddr(
+            int index, int flags, long descUserAddr, long usedUserAddr, long availUserAddr, long logGuestAddr)
+            implements FrontendMessage {
         /** VHOST_VRING_F_LOG (bit 0): log used-ring writes. The only defined flag. */
         public static final int LOG = 0x1;
 
@@ -177,7 +178,8 @@ public sealed interface FrontendMessage extends Message<FrontendRequest> {
     record SendRarp(byte[] mac) implements FrontendMessage {
         public SendRarp {
             mac = Checks.copy(mac, "mac");
-            if (mac.length != 6) throw new IllegalArgumentException("MAC address of " + mac.length + " bytes, expected 6");
+            if (mac.length != 6)
+                throw new IllegalArgumentException("MAC address of " + mac.length + " bytes, expected 6");
         }
 
         @Override
@@ -240,8 +242,8 @@ public sealed interface FrontendMessage extends Message<FrontendRequest> {
     record GetConfig(int offset, int size, int flags) implements FrontendMessage {
         public GetConfig {
             if (size < 0 || size > MAX_CONFIG_SIZE) {
-                throw new IllegalArgumentException("config size " + Integer.toUnsignedString(size) + " out of range 0.."
-                        + MAX_CONFIG_SIZE);
+                throw new IllegalArgumentException(
+                        "config size " + Integer.toUnsignedString(size) + " out of range 0.." + MAX_CONFIG_SIZE);
             }
         }
     }
@@ -258,7 +260,8 @@ public sealed interface FrontendMessage extends Message<FrontendRequest> {
         public SetConfig {
             data = Checks.copy(data, "data");
             if (data.length > MAX_CONFIG_SIZE) {
-                throw new IllegalArgumentException("config data of " + data.length + " bytes, at most " + MAX_CONFIG_SIZE);
+                throw new IllegalArgumentException(
+                        "config data of " + data.length + " bytes, at most " + MAX_CONFIG_SIZE);
             }
         }
 
@@ -269,7 +272,9 @@ public sealed interface FrontendMessage extends Message<FrontendRequest> {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof SetConfig other && offset == other.offset && flags == other.flags
+            return o instanceof SetConfig other
+                    && offset == other.offset
+                    && flags == other.flags
                     && Arrays.equals(data, other.data);
         }
 
@@ -292,8 +297,8 @@ public sealed interface FrontendMessage extends Message<FrontendRequest> {
         public CreateCryptoSession {
             session = Checks.copy(session, "session");
             if (session.length < 16 || session.length > Header.MAX_PAYLOAD) {
-                throw new IllegalArgumentException("crypto session of " + session.length + " bytes, expected 16.."
-                        + Header.MAX_PAYLOAD);
+                throw new IllegalArgumentException(
+                        "crypto session of " + session.length + " bytes, expected 16.." + Header.MAX_PAYLOAD);
             }
         }
 

@@ -62,11 +62,19 @@ final class FrontendMessageCodec {
             case SetOwner m -> EMPTY;
             case ResetOwner m -> EMPTY;
             case SetMemTable m -> Wire.memoryTable(m.regions());
-            case SetLogBase m -> new PayloadWriter(16).u64(m.size()).u64(m.offset()).done();
+            case SetLogBase m ->
+                new PayloadWriter(16).u64(m.size()).u64(m.offset()).done();
             case SetLogFd m -> EMPTY;
             case SetVringNum m -> Wire.vringState(m.index(), m.num());
-            case SetVringAddr m -> new PayloadWriter(40).u32(m.index()).u32(m.flags()).u64(m.descUserAddr())
-                    .u64(m.usedUserAddr()).u64(m.availUserAddr()).u64(m.logGuestAddr()).done();
+            case SetVringAddr m ->
+                new PayloadWriter(40)
+                        .u32(m.index())
+                        .u32(m.flags())
+                        .u64(m.descUserAddr())
+                        .u64(m.usedUserAddr())
+                        .u64(m.availUserAddr())
+                        .u64(m.logGuestAddr())
+                        .done();
             case SetVringBase m -> Wire.vringState(m.index(), m.num());
             case GetVringBase m -> Wire.vringState(m.index(), 0);
             case VringFile m -> Wire.u64(Wire.indexAndFdFlag(m.index(), m.fd().isPresent()));
@@ -79,8 +87,13 @@ final class FrontendMessageCodec {
             case SetBackendReqFd m -> EMPTY;
             case IotlbMsg m -> Wire.iotlb(m.entry());
             case SetVringEndian m -> Wire.vringState(m.index(), m.bigEndian() ? 1 : 0);
-            case GetConfig m -> new PayloadWriter(12 + m.size()).u32(m.offset()).u32(m.size()).u32(m.flags())
-                    .zeros(m.size()).done();
+            case GetConfig m ->
+                new PayloadWriter(12 + m.size())
+                        .u32(m.offset())
+                        .u32(m.size())
+                        .u32(m.flags())
+                        .zeros(m.size())
+                        .done();
             case SetConfig m -> Wire.config(m.offset(), m.flags(), m.data());
             case CreateCryptoSession m -> m.session();
             case CloseCryptoSession m -> Wire.u64(m.sessionId());
@@ -98,7 +111,8 @@ final class FrontendMessageCodec {
             case SetStatus m -> Wire.u64(m.status());
             case GetStatus m -> EMPTY;
             case GetSharedObject m -> new PayloadWriter(16).uuid(m.uuid()).done();
-            case SetDeviceStateFd m -> new PayloadWriter(8).u32(m.direction()).u32(m.phase()).done();
+            case SetDeviceStateFd m ->
+                new PayloadWriter(8).u32(m.direction()).u32(m.phase()).done();
             case CheckDeviceState m -> EMPTY;
             case GetShmemConfig m -> EMPTY;
         };
@@ -119,16 +133,20 @@ final class FrontendMessageCodec {
                 int count = r.u32();
                 r.skip(4);
                 if (count < 1 || count > Header.MAX_FDS) {
-                    throw new ProtocolException("SET_MEM_TABLE with " + Integer.toUnsignedString(count)
-                            + " regions, expected 1.." + Header.MAX_FDS, header);
+                    throw new ProtocolException(
+                            "SET_MEM_TABLE with " + Integer.toUnsignedString(count) + " regions, expected 1.."
+                                    + Header.MAX_FDS,
+                            header);
                 }
                 if (size != 8 + MemoryRegionDescriptor.SIZE * count) {
-                    throw new ProtocolException("SET_MEM_TABLE payload of " + size + " bytes does not hold " + count
-                            + " regions (expected " + (8 + MemoryRegionDescriptor.SIZE * count) + ")", header);
+                    throw new ProtocolException(
+                            "SET_MEM_TABLE payload of " + size + " bytes does not hold " + count + " regions (expected "
+                                    + (8 + MemoryRegionDescriptor.SIZE * count) + ")",
+                            header);
                 }
                 if (fds.size() != count) {
-                    throw new ProtocolException("SET_MEM_TABLE with " + count + " regions but " + fds.size() + " fds",
-                            header);
+                    throw new ProtocolException(
+                            "SET_MEM_TABLE with " + count + " regions but " + fds.size() + " fds", header);
                 }
                 List<MemoryRegionDescriptor> regions = new ArrayList<>(count);
                 for (int i = 0; i < count; i++) regions.add(r.region());

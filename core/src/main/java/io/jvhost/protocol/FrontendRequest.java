@@ -62,8 +62,14 @@ public enum FrontendRequest implements Request {
     /** Deprecated; back-ends should ignore it or disable all rings (spec). */
     RESET_OWNER(4, 0, 0, 0, 0, ON_NEED_REPLY, ResetOwner.class),
     /** u32 count, u32 padding, count × 32-byte regions; one fd per region, 1..8 regions. */
-    SET_MEM_TABLE(5, 8 + MemoryRegionDescriptor.SIZE, 8 + MemoryRegionDescriptor.SIZE * Header.MAX_FDS,
-            1, Header.MAX_FDS, IN_POSTCOPY, SetMemTable.class),
+    SET_MEM_TABLE(
+            5,
+            8 + MemoryRegionDescriptor.SIZE,
+            8 + MemoryRegionDescriptor.SIZE * Header.MAX_FDS,
+            1,
+            Header.MAX_FDS,
+            IN_POSTCOPY,
+            SetMemTable.class),
     /** Log description (u64 size, u64 offset) plus the shared log fd (LOG_SHMFD; we require it, as rust-vmm). */
     SET_LOG_BASE(6, 16, 16, 1, 1, WITH_LOG_SHMFD, SetLogBase.class),
     SET_LOG_FD(7, 0, 0, 1, 1, ON_NEED_REPLY, SetLogFd.class),
@@ -107,11 +113,11 @@ public enum FrontendRequest implements Request {
     VRING_KICK(35, 8, 8, 0, 0, ON_NEED_REPLY, VringKick.class),
     GET_MAX_MEM_SLOTS(36, 0, 0, 0, 0, ALWAYS, GetMaxMemSlots.class),
     /** u64 padding + one region, exactly one fd. */
-    ADD_MEM_REG(37, 8 + MemoryRegionDescriptor.SIZE, 8 + MemoryRegionDescriptor.SIZE, 1, 1, IN_POSTCOPY,
-            AddMemReg.class),
+    ADD_MEM_REG(
+            37, 8 + MemoryRegionDescriptor.SIZE, 8 + MemoryRegionDescriptor.SIZE, 1, 1, IN_POSTCOPY, AddMemReg.class),
     /** Like ADD_MEM_REG but without an fd; one stray fd is accepted and closed (spec: MAY accept). */
-    REM_MEM_REG(38, 8 + MemoryRegionDescriptor.SIZE, 8 + MemoryRegionDescriptor.SIZE, 0, 1, ON_NEED_REPLY,
-            RemMemReg.class),
+    REM_MEM_REG(
+            38, 8 + MemoryRegionDescriptor.SIZE, 8 + MemoryRegionDescriptor.SIZE, 0, 1, ON_NEED_REPLY, RemMemReg.class),
     SET_STATUS(39, 8, 8, 0, 0, ON_NEED_REPLY, SetStatus.class),
     GET_STATUS(40, 0, 0, 0, 0, ALWAYS, GetStatus.class),
     /** 16-byte UUID; replied with a dma-buf fd, or none on failure. */
@@ -123,7 +129,13 @@ public enum FrontendRequest implements Request {
 
     private final RequestLimits limits;
 
-    FrontendRequest(int id, int minPayload, int maxPayload, int minFds, int maxFds, ReplyRule replyRule,
+    FrontendRequest(
+            int id,
+            int minPayload,
+            int maxPayload,
+            int minFds,
+            int maxFds,
+            ReplyRule replyRule,
             Class<? extends FrontendMessage> messageType) {
         this.limits = new RequestLimits(id, minPayload, maxPayload, minFds, maxFds, replyRule, messageType);
     }

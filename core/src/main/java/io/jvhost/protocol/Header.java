@@ -77,21 +77,29 @@ public record Header(int request, int flags, int size) {
      */
     void checkFraming(String what, boolean streamInSync) throws ProtocolException {
         if (version() != VERSION_1) {
-            throw new ProtocolException(what + ": unsupported header version " + version()
-                    + " (flags 0x" + Integer.toHexString(flags) + "), expected 1", this, streamInSync);
+            throw new ProtocolException(
+                    what + ": unsupported header version " + version() + " (flags 0x" + Integer.toHexString(flags)
+                            + "), expected 1",
+                    this,
+                    streamInSync);
         }
         if ((flags & ~KNOWN_FLAGS) != 0) {
-            throw new ProtocolException(what + ": reserved header flag bits set (flags 0x"
-                    + Integer.toHexString(flags) + ")", this, streamInSync);
+            throw new ProtocolException(
+                    what + ": reserved header flag bits set (flags 0x" + Integer.toHexString(flags) + ")",
+                    this,
+                    streamInSync);
         }
         if (unsignedSize() > MAX_PAYLOAD) {
-            throw new ProtocolException(what + ": payload size " + unsignedSize() + " exceeds the maximum of "
-                    + MAX_PAYLOAD, this, streamInSync);
+            throw new ProtocolException(
+                    what + ": payload size " + unsignedSize() + " exceeds the maximum of " + MAX_PAYLOAD,
+                    this,
+                    streamInSync);
         }
     }
 
     @Override
     public String toString() {
-        return "Header[request=" + request + ", flags=0x" + Integer.toHexString(flags) + ", size=" + unsignedSize() + "]";
+        return "Header[request=" + request + ", flags=0x" + Integer.toHexString(flags) + ", size=" + unsignedSize()
+                + "]";
     }
 }

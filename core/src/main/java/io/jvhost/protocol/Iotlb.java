@@ -16,7 +16,10 @@ public record Iotlb(long iova, long size, long userAddr, Access access, Type typ
     }
 
     public enum Access {
-        NONE(0), READ(1), WRITE(2), READ_WRITE(3);
+        NONE(0),
+        READ(1),
+        WRITE(2),
+        READ_WRITE(3);
 
         private final int code;
 
@@ -35,7 +38,10 @@ public record Iotlb(long iova, long size, long userAddr, Access access, Type typ
     }
 
     public enum Type {
-        MISS(1), UPDATE(2), INVALIDATE(3), ACCESS_FAIL(4);
+        MISS(1),
+        UPDATE(2),
+        INVALIDATE(3),
+        ACCESS_FAIL(4);
 
         private final int code;
 

@@ -13,8 +13,9 @@ public record MemoryRegionDescriptor(long guestPhysAddr, long size, long userAdd
     public static final int SIZE = 32;
 
     public MemoryRegionDescriptor {
-        if (size == 0) throw new IllegalArgumentException("memory region of size 0 at guest address 0x"
-                + Long.toHexString(guestPhysAddr));
+        if (size == 0)
+            throw new IllegalArgumentException(
+                    "memory region of size 0 at guest address 0x" + Long.toHexString(guestPhysAddr));
         checkNoWrap("guest address", guestPhysAddr, size);
         checkNoWrap("user address", userAddr, size);
         checkNoWrap("mmap offset", mmapOffset, size);
@@ -23,8 +24,8 @@ public record MemoryRegionDescriptor(long guestPhysAddr, long size, long userAdd
     private static void checkNoWrap(String what, long start, long size) {
         // start + size must be ≤ 2^64 as unsigned; equality (ending exactly at 2^64) still wraps to 0.
         if (Long.compareUnsigned(start, -size) >= 0) {
-            throw new IllegalArgumentException("memory region " + what + " 0x" + Long.toHexString(start)
-                    + " + size 0x" + Long.toHexString(size) + " wraps around");
+            throw new IllegalArgumentException("memory region " + what + " 0x" + Long.toHexString(start) + " + size 0x"
+                    + Long.toHexString(size) + " wraps around");
         }
     }
 

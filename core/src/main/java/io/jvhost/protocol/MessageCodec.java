@@ -53,8 +53,8 @@ public final class MessageCodec {
      * side, back-end requests on the front-end's side of the back-end channel. Takes ownership
      * of {@code fds}.
      */
-    public static <R extends Enum<R> & Request, M extends Message<R>> M decode(Direction<R, M> direction,
-            Header header, ByteBuffer payload, List<Fd> fds) throws ProtocolException {
+    public static <R extends Enum<R> & Request, M extends Message<R>> M decode(
+            Direction<R, M> direction, Header header, ByteBuffer payload, List<Fd> fds) throws ProtocolException {
         String what = direction.describe(header.request());
         return owning(header, fds, what, owned -> {
             checkRequestFrame(header, payload, owned, what);
@@ -116,12 +116,14 @@ public final class MessageCodec {
             throws ProtocolException {
         header.checkFraming(what, true);
         if (header.flags() != Header.REPLY_FLAGS) {
-            throw new ProtocolException(what + ": reply flags 0x" + Integer.toHexString(header.flags())
-                    + ", expected exactly 0x" + Integer.toHexString(Header.REPLY_FLAGS), header);
+            throw new ProtocolException(
+                    what + ": reply flags 0x" + Integer.toHexString(header.flags()) + ", expected exactly 0x"
+                            + Integer.toHexString(Header.REPLY_FLAGS),
+                    header);
         }
         if (header.request() != request.id()) {
-            throw new ProtocolException(what + ": got a reply for request id " + Integer.toUnsignedString(header.request()),
-                    header);
+            throw new ProtocolException(
+                    what + ": got a reply for request id " + Integer.toUnsignedString(header.request()), header);
         }
         checkPayloadLength(header, payload, fds, what);
     }
@@ -129,23 +131,29 @@ public final class MessageCodec {
     private static void checkPayloadLength(Header header, ByteBuffer payload, List<Fd> fds, String what)
             throws ProtocolException {
         if (payload.remaining() != header.size()) {
-            throw new ProtocolException(what + ": header announces " + header.unsignedSize() + " payload bytes but "
-                    + payload.remaining() + " are present", header);
+            throw new ProtocolException(
+                    what + ": header announces " + header.unsignedSize() + " payload bytes but " + payload.remaining()
+                            + " are present",
+                    header);
         }
         if (fds.size() > Header.MAX_FDS) {
             throw new ProtocolException(what + ": " + fds.size() + " fds, at most " + Header.MAX_FDS, header);
         }
     }
 
-    private static void checkLimits(Request request, Header header, List<Fd> fds, String what) throws ProtocolException {
+    private static void checkLimits(Request request, Header header, List<Fd> fds, String what)
+            throws ProtocolException {
         int size = header.size();
         if (size < request.minPayload() || size > request.maxPayload()) {
-            throw new ProtocolException(what + ": payload of " + header.unsignedSize() + " bytes, expected "
-                    + range(request.minPayload(), request.maxPayload()), header);
+            throw new ProtocolException(
+                    what + ": payload of " + header.unsignedSize() + " bytes, expected "
+                            + range(request.minPayload(), request.maxPayload()),
+                    header);
         }
         if (fds.size() < request.minFds() || fds.size() > request.maxFds()) {
-            throw new ProtocolException(what + ": " + fds.size() + " fds attached, expected "
-                    + range(request.minFds(), request.maxFds()), header);
+            throw new ProtocolException(
+                    what + ": " + fds.size() + " fds attached, expected " + range(request.minFds(), request.maxFds()),
+                    header);
         }
     }
 
@@ -170,8 +178,10 @@ public final class MessageCodec {
 
     private static EncodedMessage frame(Header header, Request request, byte[] payload, List<Fd> fds) {
         // The records guarantee this; a failure here is an encoder bug, caught before it reaches a peer.
-        if (payload.length < request.minPayload() || payload.length > request.maxPayload()
-                || fds.size() < request.minFds() || fds.size() > request.maxFds()) {
+        if (payload.length < request.minPayload()
+                || payload.length > request.maxPayload()
+                || fds.size() < request.minFds()
+                || fds.size() > request.maxFds()) {
             throw new IllegalStateException("encoded " + request.describe() + " with " + payload.length + " bytes and "
                     + fds.size() + " fds, outside its limits");
         }
@@ -180,8 +190,9 @@ public final class MessageCodec {
 
     private static void checkReplyType(Request request, List<Class<? extends Reply>> allowed, Reply reply) {
         if (allowed.stream().noneMatch(c -> c.isInstance(reply))) {
-            throw new IllegalArgumentException(reply.getClass().getSimpleName() + " cannot answer " + request.describe()
-                    + " (expected one of " + allowed.stream().map(Class::getSimpleName).toList() + ")");
+            throw new IllegalArgumentException(
+                    reply.getClass().getSimpleName() + " cannot answer " + request.describe() + " (expected one of "
+                            + allowed.stream().map(Class::getSimpleName).toList() + ")");
         }
     }
 }

@@ -20,7 +20,8 @@ final class PayloadReader {
 
     private void need(int n) throws ProtocolException {
         if (buf.remaining() < n) {
-            throw new ProtocolException("payload too short: needed " + n + " more bytes at offset " + buf.position(), header);
+            throw new ProtocolException(
+                    "payload too short: needed " + n + " more bytes at offset " + buf.position(), header);
         }
     }
 

@@ -55,7 +55,8 @@ final class PayloadWriter {
     /** The payload; fails if the declared size was not filled exactly. */
     byte[] done() {
         if (buf.hasRemaining()) {
-            throw new IllegalStateException("payload encoder wrote " + buf.position() + " of " + buf.capacity() + " bytes");
+            throw new IllegalStateException(
+                    "payload encoder wrote " + buf.position() + " of " + buf.capacity() + " bytes");
         }
         return buf.array();
     }

@@ -47,8 +47,8 @@ public sealed interface Reply extends CarriesFds {
         public Config {
             data = Checks.copy(data, "data");
             if (data.length > FrontendMessage.MAX_CONFIG_SIZE) {
-                throw new IllegalArgumentException("config data of " + data.length + " bytes, at most "
-                        + FrontendMessage.MAX_CONFIG_SIZE);
+                throw new IllegalArgumentException(
+                        "config data of " + data.length + " bytes, at most " + FrontendMessage.MAX_CONFIG_SIZE);
             }
         }
 
@@ -59,7 +59,9 @@ public sealed interface Reply extends CarriesFds {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Config other && offset == other.offset && flags == other.flags
+            return o instanceof Config other
+                    && offset == other.offset
+                    && flags == other.flags
                     && Arrays.equals(data, other.data);
         }
 
@@ -110,8 +112,8 @@ public sealed interface Reply extends CarriesFds {
         public MemoryTable {
             regions = List.copyOf(regions);
             if (regions.isEmpty() || regions.size() > Header.MAX_FDS) {
-                throw new IllegalArgumentException("memory table reply with " + regions.size() + " regions, expected 1.."
-                        + Header.MAX_FDS);
+                throw new IllegalArgumentException(
+                        "memory table reply with " + regions.size() + " regions, expected 1.." + Header.MAX_FDS);
             }
         }
     }
@@ -130,7 +132,8 @@ public sealed interface Reply extends CarriesFds {
                         + " out of range 0.." + MAX_REGIONS);
             }
             if (memorySizes.size() > MAX_REGIONS) {
-                throw new IllegalArgumentException(memorySizes.size() + " shared memory region sizes, at most " + MAX_REGIONS);
+                throw new IllegalArgumentException(
+                        memorySizes.size() + " shared memory region sizes, at most " + MAX_REGIONS);
             }
             List<Long> padded = new ArrayList<>(memorySizes);
             while (padded.size() < MAX_REGIONS) padded.add(0L);
@@ -219,8 +222,8 @@ public sealed interface Reply extends CarriesFds {
         public CryptoSession {
             session = Checks.copy(session, "session");
             if (session.length < 16 || session.length > Header.MAX_PAYLOAD) {
-                throw new IllegalArgumentException("crypto session of " + session.length + " bytes, expected 16.."
-                        + Header.MAX_PAYLOAD);
+                throw new IllegalArgumentException(
+                        "crypto session of " + session.length + " bytes, expected 16.." + Header.MAX_PAYLOAD);
             }
         }
 

@@ -51,19 +51,52 @@ final class ReplyCodec {
             case CREATE_CRYPTO_SESSION -> List.of(CryptoSession.class);
             case SET_MEM_TABLE -> List.of(U64.class, MemoryTable.class);
             case ADD_MEM_REG -> List.of(U64.class, MemoryRegion.class);
-            case GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_LOG_BASE, SET_LOG_FD, SET_VRING_NUM,
-                    SET_VRING_ADDR, SET_VRING_BASE, SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR,
-                    GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE, SEND_RARP,
-                    NET_SET_MTU, SET_BACKEND_REQ_FD, IOTLB_MSG, SET_VRING_ENDIAN, SET_CONFIG, CLOSE_CRYPTO_SESSION,
-                    POSTCOPY_LISTEN, POSTCOPY_END, SET_INFLIGHT_FD, GPU_SET_SOCKET, RESET_DEVICE, VRING_KICK,
-                    GET_MAX_MEM_SLOTS, REM_MEM_REG, SET_STATUS, GET_STATUS, CHECK_DEVICE_STATE -> List.of(U64.class);
+            case GET_FEATURES,
+                    SET_FEATURES,
+                    SET_OWNER,
+                    RESET_OWNER,
+                    SET_LOG_BASE,
+                    SET_LOG_FD,
+                    SET_VRING_NUM,
+                    SET_VRING_ADDR,
+                    SET_VRING_BASE,
+                    SET_VRING_KICK,
+                    SET_VRING_CALL,
+                    SET_VRING_ERR,
+                    GET_PROTOCOL_FEATURES,
+                    SET_PROTOCOL_FEATURES,
+                    GET_QUEUE_NUM,
+                    SET_VRING_ENABLE,
+                    SEND_RARP,
+                    NET_SET_MTU,
+                    SET_BACKEND_REQ_FD,
+                    IOTLB_MSG,
+                    SET_VRING_ENDIAN,
+                    SET_CONFIG,
+                    CLOSE_CRYPTO_SESSION,
+                    POSTCOPY_LISTEN,
+                    POSTCOPY_END,
+                    SET_INFLIGHT_FD,
+                    GPU_SET_SOCKET,
+                    RESET_DEVICE,
+                    VRING_KICK,
+                    GET_MAX_MEM_SLOTS,
+                    REM_MEM_REG,
+                    SET_STATUS,
+                    GET_STATUS,
+                    CHECK_DEVICE_STATE -> List.of(U64.class);
         };
     }
 
     private static List<Class<? extends Reply>> backendReplyTypes(BackendRequest request) {
         return switch (request) {
             case SHARED_OBJECT_LOOKUP -> List.of(SharedObjectLookup.class);
-            case IOTLB_MSG, CONFIG_CHANGE_MSG, VRING_HOST_NOTIFIER_MSG, VRING_CALL, VRING_ERR, SHARED_OBJECT_ADD,
+            case IOTLB_MSG,
+                    CONFIG_CHANGE_MSG,
+                    VRING_HOST_NOTIFIER_MSG,
+                    VRING_CALL,
+                    VRING_ERR,
+                    SHARED_OBJECT_ADD,
                     SHARED_OBJECT_REMOVE -> List.of(U64.class);
         };
     }
@@ -78,7 +111,8 @@ final class ReplyCodec {
             case MemoryRegion r -> Wire.singleRegion(r.region());
             case MemoryTable r -> Wire.memoryTable(r.regions());
             case ShmemConfig r -> {
-                PayloadWriter w = new PayloadWriter(ShmemConfig.SIZE).u32(r.regionCount()).u32(0);
+                PayloadWriter w =
+                        new PayloadWriter(ShmemConfig.SIZE).u32(r.regionCount()).u32(0);
                 r.memorySizes().forEach(w::u64);
                 yield w.done();
             }
@@ -89,8 +123,8 @@ final class ReplyCodec {
         };
     }
 
-    private static Reply decodeFrontendReply(FrontendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
-            throws ProtocolException {
+    private static Reply decodeFrontendReply(
+            FrontendRequest request, PayloadReader r, int size, List<Fd> fds, Header header) throws ProtocolException {
         Shape s = new Shape(request, size, fds, header);
         return switch (request) {
             case GET_VRING_BASE -> {
@@ -152,8 +186,10 @@ final class ReplyCodec {
                 int count = r.u32();
                 r.skip(4);
                 if (count < 1 || count > Header.MAX_FDS || size != 8 + MemoryRegionDescriptor.SIZE * count) {
-                    throw new ProtocolException("SET_MEM_TABLE reply of " + size + " bytes claims "
-                            + Integer.toUnsignedString(count) + " regions", header);
+                    throw new ProtocolException(
+                            "SET_MEM_TABLE reply of " + size + " bytes claims " + Integer.toUnsignedString(count)
+                                    + " regions",
+                            header);
                 }
                 List<MemoryRegionDescriptor> regions = new ArrayList<>(count);
                 for (int i = 0; i < count; i++) regions.add(r.region());
@@ -175,24 +211,56 @@ final class ReplyCodec {
                 }
                 yield s.ack(r);
             }
-            case GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_LOG_FD, SET_VRING_NUM, SET_VRING_ADDR,
-                    SET_VRING_BASE, SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR, GET_PROTOCOL_FEATURES,
-                    SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE, SEND_RARP, NET_SET_MTU, SET_BACKEND_REQ_FD,
-                    IOTLB_MSG, SET_VRING_ENDIAN, SET_CONFIG, CLOSE_CRYPTO_SESSION, POSTCOPY_LISTEN, POSTCOPY_END,
-                    SET_INFLIGHT_FD, GPU_SET_SOCKET, RESET_DEVICE, VRING_KICK, GET_MAX_MEM_SLOTS, REM_MEM_REG,
-                    SET_STATUS, GET_STATUS, CHECK_DEVICE_STATE -> s.ack(r);
+            case GET_FEATURES,
+                    SET_FEATURES,
+                    SET_OWNER,
+                    RESET_OWNER,
+                    SET_LOG_FD,
+                    SET_VRING_NUM,
+                    SET_VRING_ADDR,
+                    SET_VRING_BASE,
+                    SET_VRING_KICK,
+                    SET_VRING_CALL,
+                    SET_VRING_ERR,
+                    GET_PROTOCOL_FEATURES,
+                    SET_PROTOCOL_FEATURES,
+                    GET_QUEUE_NUM,
+                    SET_VRING_ENABLE,
+                    SEND_RARP,
+                    NET_SET_MTU,
+                    SET_BACKEND_REQ_FD,
+                    IOTLB_MSG,
+                    SET_VRING_ENDIAN,
+                    SET_CONFIG,
+                    CLOSE_CRYPTO_SESSION,
+                    POSTCOPY_LISTEN,
+                    POSTCOPY_END,
+                    SET_INFLIGHT_FD,
+                    GPU_SET_SOCKET,
+                    RESET_DEVICE,
+                    VRING_KICK,
+                    GET_MAX_MEM_SLOTS,
+                    REM_MEM_REG,
+                    SET_STATUS,
+                    GET_STATUS,
+                    CHECK_DEVICE_STATE -> s.ack(r);
         };
     }
 
-    private static Reply decodeBackendReply(BackendRequest request, PayloadReader r, int size, List<Fd> fds, Header header)
-            throws ProtocolException {
+    private static Reply decodeBackendReply(
+            BackendRequest request, PayloadReader r, int size, List<Fd> fds, Header header) throws ProtocolException {
         Shape s = new Shape(request, size, fds, header);
         return switch (request) {
             case SHARED_OBJECT_LOOKUP -> {
                 s.expectRange(8, 8, 0, 1);
                 yield new SharedObjectLookup(r.u64(), first(fds));
             }
-            case IOTLB_MSG, CONFIG_CHANGE_MSG, VRING_HOST_NOTIFIER_MSG, VRING_CALL, VRING_ERR, SHARED_OBJECT_ADD,
+            case IOTLB_MSG,
+                    CONFIG_CHANGE_MSG,
+                    VRING_HOST_NOTIFIER_MSG,
+                    VRING_CALL,
+                    VRING_ERR,
+                    SHARED_OBJECT_ADD,
                     SHARED_OBJECT_REMOVE -> s.ack(r);
         };
     }
@@ -212,8 +280,10 @@ final class ReplyCodec {
             }
             return new DeviceStateFd(error, Optional.empty());
         }
-        if (noFd && !fds.isEmpty()) throw new IllegalArgumentException("device state reply sets no-fd but carries an fd");
-        if (!noFd && fds.isEmpty()) throw new IllegalArgumentException("device state reply announces an fd but has none");
+        if (noFd && !fds.isEmpty())
+            throw new IllegalArgumentException("device state reply sets no-fd but carries an fd");
+        if (!noFd && fds.isEmpty())
+            throw new IllegalArgumentException("device state reply announces an fd but has none");
         return new DeviceStateFd(0, first(fds));
     }
 
@@ -229,12 +299,16 @@ final class ReplyCodec {
 
         void expectRange(int minSize, int maxSize, int minFds, int maxFds) throws ProtocolException {
             if (size < minSize || size > maxSize) {
-                throw new ProtocolException("reply to " + request.describe() + ": payload of " + size + " bytes, expected "
-                        + MessageCodec.range(minSize, maxSize), header);
+                throw new ProtocolException(
+                        "reply to " + request.describe() + ": payload of " + size + " bytes, expected "
+                                + MessageCodec.range(minSize, maxSize),
+                        header);
             }
             if (fds.size() < minFds || fds.size() > maxFds) {
-                throw new ProtocolException("reply to " + request.describe() + ": " + fds.size() + " fds, expected "
-                        + MessageCodec.range(minFds, maxFds), header);
+                throw new ProtocolException(
+                        "reply to " + request.describe() + ": " + fds.size() + " fds, expected "
+                                + MessageCodec.range(minFds, maxFds),
+                        header);
             }
         }
 

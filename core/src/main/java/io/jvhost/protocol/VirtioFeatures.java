@@ -14,13 +14,16 @@ public final class VirtioFeatures {
     public static final int ANY_LAYOUT = 27;
     /** VHOST_F_LOG_ALL: the front-end asks for dirty-page logging (migration). */
     public static final int LOG_ALL = 26;
+
     public static final int RING_INDIRECT_DESC = 28;
     public static final int RING_EVENT_IDX = 29;
     /** VHOST_USER_F_PROTOCOL_FEATURES: gates GET/SET_PROTOCOL_FEATURES; never offered to the guest. */
     public static final int PROTOCOL_FEATURES = 30;
+
     public static final int VERSION_1 = 32;
     /** Also known as VIRTIO_F_IOMMU_PLATFORM. */
     public static final int ACCESS_PLATFORM = 33;
+
     public static final int RING_PACKED = 34;
     public static final int IN_ORDER = 35;
     public static final int ORDER_PLATFORM = 36;
@@ -30,13 +33,20 @@ public final class VirtioFeatures {
     public static final int RING_RESET = 40;
 
     private static final Map<Integer, String> NAMES = new TreeMap<>(Map.ofEntries(
-            Map.entry(NOTIFY_ON_EMPTY, "NOTIFY_ON_EMPTY"), Map.entry(LOG_ALL, "LOG_ALL"),
-            Map.entry(ANY_LAYOUT, "ANY_LAYOUT"), Map.entry(RING_INDIRECT_DESC, "RING_INDIRECT_DESC"),
-            Map.entry(RING_EVENT_IDX, "RING_EVENT_IDX"), Map.entry(PROTOCOL_FEATURES, "PROTOCOL_FEATURES"),
-            Map.entry(VERSION_1, "VERSION_1"), Map.entry(ACCESS_PLATFORM, "ACCESS_PLATFORM"),
-            Map.entry(RING_PACKED, "RING_PACKED"), Map.entry(IN_ORDER, "IN_ORDER"),
-            Map.entry(ORDER_PLATFORM, "ORDER_PLATFORM"), Map.entry(SR_IOV, "SR_IOV"),
-            Map.entry(NOTIFICATION_DATA, "NOTIFICATION_DATA"), Map.entry(NOTIF_CONFIG_DATA, "NOTIF_CONFIG_DATA"),
+            Map.entry(NOTIFY_ON_EMPTY, "NOTIFY_ON_EMPTY"),
+            Map.entry(LOG_ALL, "LOG_ALL"),
+            Map.entry(ANY_LAYOUT, "ANY_LAYOUT"),
+            Map.entry(RING_INDIRECT_DESC, "RING_INDIRECT_DESC"),
+            Map.entry(RING_EVENT_IDX, "RING_EVENT_IDX"),
+            Map.entry(PROTOCOL_FEATURES, "PROTOCOL_FEATURES"),
+            Map.entry(VERSION_1, "VERSION_1"),
+            Map.entry(ACCESS_PLATFORM, "ACCESS_PLATFORM"),
+            Map.entry(RING_PACKED, "RING_PACKED"),
+            Map.entry(IN_ORDER, "IN_ORDER"),
+            Map.entry(ORDER_PLATFORM, "ORDER_PLATFORM"),
+            Map.entry(SR_IOV, "SR_IOV"),
+            Map.entry(NOTIFICATION_DATA, "NOTIFICATION_DATA"),
+            Map.entry(NOTIF_CONFIG_DATA, "NOTIF_CONFIG_DATA"),
             Map.entry(RING_RESET, "RING_RESET")));
 
     private VirtioFeatures() {}

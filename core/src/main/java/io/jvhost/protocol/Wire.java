@@ -41,11 +41,13 @@ final class Wire {
      */
     static IndexAndFd indexAndFd(long value, List<Fd> fds) {
         if ((value & ~(VRING_INDEX_MASK | VRING_NO_FD)) != 0) {
-            throw new IllegalArgumentException("reserved bits set in vring index/flags u64 0x" + Long.toHexString(value));
+            throw new IllegalArgumentException(
+                    "reserved bits set in vring index/flags u64 0x" + Long.toHexString(value));
         }
         boolean noFd = (value & VRING_NO_FD) != 0;
         if (noFd && !fds.isEmpty()) throw new IllegalArgumentException("no-fd flag (bit 8) set but an fd was attached");
-        if (!noFd && fds.isEmpty()) throw new IllegalArgumentException("no fd attached and the no-fd flag (bit 8) is clear");
+        if (!noFd && fds.isEmpty())
+            throw new IllegalArgumentException("no fd attached and the no-fd flag (bit 8) is clear");
         return new IndexAndFd((int) (value & VRING_INDEX_MASK), noFd ? Optional.empty() : Optional.of(fds.getFirst()));
     }
 
@@ -53,8 +55,9 @@ final class Wire {
         return switch (value) {
             case 0 -> false;
             case 1 -> true;
-            default -> throw new IllegalArgumentException(what + " value " + Integer.toUnsignedString(value)
-                    + ", expected 0 or 1");
+            default ->
+                throw new IllegalArgumentException(
+                        what + " value " + Integer.toUnsignedString(value) + ", expected 0 or 1");
         };
     }
 
@@ -69,19 +72,26 @@ final class Wire {
     /** The config header's size field must be ≤ 256 and match the bytes after the 12-byte header. */
     static int configLength(int declared, int payloadSize, Header header) throws ProtocolException {
         if (declared < 0 || declared > FrontendMessage.MAX_CONFIG_SIZE) {
-            throw new ProtocolException("config size " + Integer.toUnsignedString(declared) + " exceeds "
-                    + FrontendMessage.MAX_CONFIG_SIZE, header);
+            throw new ProtocolException(
+                    "config size " + Integer.toUnsignedString(declared) + " exceeds " + FrontendMessage.MAX_CONFIG_SIZE,
+                    header);
         }
         if (declared != payloadSize - 12) {
-            throw new ProtocolException("config size " + declared + " but " + (payloadSize - 12)
-                    + " config bytes in the payload", header);
+            throw new ProtocolException(
+                    "config size " + declared + " but " + (payloadSize - 12) + " config bytes in the payload", header);
         }
         return declared;
     }
 
     static byte[] iotlb(Iotlb e) {
-        return new PayloadWriter(Iotlb.SIZE).u64(e.iova()).u64(e.size()).u64(e.userAddr()).u8(e.access().code())
-                .u8(e.type().code()).zeros(6).done();
+        return new PayloadWriter(Iotlb.SIZE)
+                .u64(e.iova())
+                .u64(e.size())
+                .u64(e.userAddr())
+                .u8(e.access().code())
+                .u8(e.type().code())
+                .zeros(6)
+                .done();
     }
 
     static Iotlb iotlb(PayloadReader r) throws ProtocolException {
@@ -96,7 +106,13 @@ final class Wire {
 
     /** VhostUserInflight: u64 mmap size, u64 mmap offset, u16 queues, u16 queue size, 4 bytes C padding. */
     static byte[] inflight(long mmapSize, long mmapOffset, int numQueues, int queueSize) {
-        return new PayloadWriter(24).u64(mmapSize).u64(mmapOffset).u16(numQueues).u16(queueSize).zeros(4).done();
+        return new PayloadWriter(24)
+                .u64(mmapSize)
+                .u64(mmapOffset)
+                .u16(numQueues)
+                .u16(queueSize)
+                .zeros(4)
+                .done();
     }
 
     /** "Memory regions description": u32 count, u32 padding, count regions (SET_MEM_TABLE and its reply). */
@@ -109,12 +125,20 @@ final class Wire {
 
     /** "Device config space": u32 offset, u32 size, u32 flags, size bytes (SET_CONFIG and GET_CONFIG's reply). */
     static byte[] config(int offset, int flags, byte[] data) {
-        return new PayloadWriter(12 + data.length).u32(offset).u32(data.length).u32(flags).bytes(data).done();
+        return new PayloadWriter(12 + data.length)
+                .u32(offset)
+                .u32(data.length)
+                .u32(flags)
+                .bytes(data)
+                .done();
     }
 
     /** "Single memory region description": 8 bytes padding, then the region. */
     static byte[] singleRegion(MemoryRegionDescriptor region) {
-        return new PayloadWriter(8 + MemoryRegionDescriptor.SIZE).u64(0).region(region).done();
+        return new PayloadWriter(8 + MemoryRegionDescriptor.SIZE)
+                .u64(0)
+                .region(region)
+                .done();
     }
 
     static MemoryRegionDescriptor singleRegion(PayloadReader r) throws ProtocolException {

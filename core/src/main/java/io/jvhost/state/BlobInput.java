@@ -15,7 +15,9 @@ import java.util.zip.CRC32C;
 final class BlobInput implements Varint.ByteSource {
     /** Small: most blobs a destination rejects are tiny, and a pipe delivers at most 64 KiB per read anyway. */
     private static final int BUFFER = 1 << 17; // fewer read(2) calls on a state pipe
-    private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private static final VarHandle LE_LONG =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LE_INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final InputStream in;
@@ -24,6 +26,7 @@ final class BlobInput implements Varint.ByteSource {
     private int lim;
     /** buf[crcFrom, pos) has been consumed but not yet folded into the CRC. */
     private int crcFrom;
+
     private long bufStart;
     private final CRC32C crc = new CRC32C();
     private boolean eof;

@@ -18,7 +18,8 @@ final class LoadSession {
     final BlobInput blob;
     private int scopes;
     private final List<String> skipped = new ArrayList<>();
-    private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+    private final CharsetDecoder utf8 = StandardCharsets.UTF_8
+            .newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
 
@@ -50,22 +51,34 @@ final class LoadSession {
         long recorded = Varint.read(blob);
         long actual = endTagOffset - bodyStart;
         if (recorded != actual) {
-            throw blob.failAt(endTagOffset, "'" + h.name() + "' records a body of " + Long.toUnsignedString(recorded)
-                    + " bytes but has " + actual);
+            throw blob.failAt(
+                    endTagOffset,
+                    "'" + h.name() + "' records a body of " + Long.toUnsignedString(recorded) + " bytes but has "
+                            + actual);
         }
     }
 
     ScopeSummary skip(ScopeHeader h, String path, int depth, long tagOffset, String reason) throws IOException {
         ScopeSummary summary = ScopeSkipper.skip(this, h, depth, tagOffset);
         skipped.add(path + " v" + h.version());
-        LOG.info("state: skipped {} '{}' v{} ({}): {}", depth == 1 ? "section" : "subsection", path, h.version(),
-                StateSummary.humanBytes(summary.bytes()), reason);
+        LOG.info(
+                "state: skipped {} '{}' v{} ({}): {}",
+                depth == 1 ? "section" : "subsection",
+                path,
+                h.version(),
+                StateSummary.humanBytes(summary.bytes()),
+                reason);
         return summary;
     }
 
     void ignoredNewerFields(String path, int written, int loadedAs, long bytes) {
-        LOG.info("state: '{}' is v{}, loaded as v{}; ignored {} of fields added after v{}", path, written, loadedAs,
-                StateSummary.humanBytes(bytes), loadedAs);
+        LOG.info(
+                "state: '{}' is v{}, loaded as v{}; ignored {} of fields added after v{}",
+                path,
+                written,
+                loadedAs,
+                StateSummary.humanBytes(bytes),
+                loadedAs);
     }
 
     List<String> skipped() {

@@ -37,16 +37,17 @@ public final class LoadedState {
 
     /** The staging value the loader of {@code section} returned; the section must have been present. */
     public <T> T get(String section, Class<T> type) {
-        return find(section, type).orElseThrow(() -> new NoSuchElementException(
-                "section '" + section + "' was not in the state (it was registered as optional)"));
+        return find(section, type)
+                .orElseThrow(() -> new NoSuchElementException(
+                        "section '" + section + "' was not in the state (it was registered as optional)"));
     }
 
     /** The staging value of an optional section, or empty if the writer did not emit it. */
     public <T> Optional<T> find(String section, Class<T> type) {
         Object value = sections.get(section);
         if (value != null && !type.isInstance(value)) {
-            throw new ClassCastException("section '" + section + "' loaded as " + value.getClass().getName()
-                    + ", not " + type.getName());
+            throw new ClassCastException(
+                    "section '" + section + "' loaded as " + value.getClass().getName() + ", not " + type.getName());
         }
         return Optional.ofNullable(type.cast(value));
     }

@@ -52,7 +52,8 @@ record ScopeHeader(String name, int version, int minVersion, IfUnknown ifUnknown
     private static int readVersion(BlobInput in, String name, String what) throws IOException {
         long v = Varint.read(in);
         if (v < 1 || v > Integer.MAX_VALUE) {
-            throw in.fail("'" + name + "' has " + what + " " + Long.toUnsignedString(v) + " outside 1.." + Integer.MAX_VALUE);
+            throw in.fail(
+                    "'" + name + "' has " + what + " " + Long.toUnsignedString(v) + " outside 1.." + Integer.MAX_VALUE);
         }
         return (int) v;
     }

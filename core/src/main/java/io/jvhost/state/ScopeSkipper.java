@@ -14,8 +14,7 @@ import java.util.Set;
  * overflow the stack before the depth limit triggers.
  */
 final class ScopeSkipper {
-    private ScopeSkipper() {
-    }
+    private ScopeSkipper() {}
 
     private static final class Open {
         final ScopeHeader header;
@@ -68,8 +67,11 @@ final class ScopeSkipper {
                     }
                     open.peek().children.add(done);
                 }
-                default -> throw blob.failAt(frameOffset, "'" + top.header.name() + "' is not closed: found "
-                        + Wire.tagName(tag) + " where fields, a subsection or its end belong");
+                default ->
+                    throw blob.failAt(
+                            frameOffset,
+                            "'" + top.header.name() + "' is not closed: found " + Wire.tagName(tag)
+                                    + " where fields, a subsection or its end belong");
             }
         }
     }

@@ -24,10 +24,13 @@ public final class SectionInput {
     private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
     private static final int NO_TAG = -1;
 
-    private enum Phase { FIELDS, SUBSECTIONS, DONE }
-
-    private record Handler(int oldest, int newest, SubsectionLoader loader) {
+    private enum Phase {
+        FIELDS,
+        SUBSECTIONS,
+        DONE
     }
+
+    private record Handler(int oldest, int newest, SubsectionLoader loader) {}
 
     private final LoadSession session;
     private final BlobInput blob;
@@ -44,6 +47,7 @@ public final class SectionInput {
     private long frameRemaining;
     /** The first non-DATA tag after the fields, once seen. */
     private int pendingTag = NO_TAG;
+
     private long pendingTagOffset;
     private final Map<String, Handler> handlers = new LinkedHashMap<>();
     private final List<ScopeSummary> subsections = new ArrayList<>();
@@ -132,8 +136,8 @@ public final class SectionInput {
     public byte[] bytes(int maxLength) throws IOException {
         long len = varint();
         if (len < 0 || len > maxLength) {
-            throw blob.fail("byte string of " + Long.toUnsignedString(len) + " bytes exceeds the limit of "
-                    + maxLength);
+            throw blob.fail(
+                    "byte string of " + Long.toUnsignedString(len) + " bytes exceeds the limit of " + maxLength);
         }
         return readBytes((int) len);
     }
@@ -250,8 +254,10 @@ public final class SectionInput {
             pendingTag = tag;
             pendingTagOffset = offset;
         }
-        throw blob.failAt(pendingTagOffset, "the loader reads " + needed + " more byte" + (needed == 1 ? "" : "s")
-                + " of fields than were written (the fields end here)");
+        throw blob.failAt(
+                pendingTagOffset,
+                "the loader reads " + needed + " more byte" + (needed == 1 ? "" : "s")
+                        + " of fields than were written (the fields end here)");
     }
 
     private void fieldCheck() {
@@ -270,8 +276,10 @@ public final class SectionInput {
         long unread = skipUnreadFields();
         if (unread > 0) {
             if (header.version() == loadVersion) {
-                throw blob.failAt(pendingTagOffset, "the loader of version " + loadVersion + " left " + unread
-                        + " bytes of fields unread (reader and writer disagree on the layout)");
+                throw blob.failAt(
+                        pendingTagOffset,
+                        "the loader of version " + loadVersion + " left " + unread
+                                + " bytes of fields unread (reader and writer disagree on the layout)");
             }
             session.ignoredNewerFields(path, header.version(), loadVersion, unread);
         }
@@ -281,9 +289,12 @@ public final class SectionInput {
         while (tag != Wire.TAG_END) {
             switch (tag) {
                 case Wire.TAG_SUBSECTION -> subsections.add(subsection(frameOffset, seen));
-                case Wire.TAG_DATA -> throw blob.failAt(frameOffset, "field data after a subsection: fields come first");
-                default -> throw blob.failAt(frameOffset, "not closed: found " + Wire.tagName(tag)
-                        + " where a subsection or its end belongs");
+                case Wire.TAG_DATA ->
+                    throw blob.failAt(frameOffset, "field data after a subsection: fields come first");
+                default ->
+                    throw blob.failAt(
+                            frameOffset,
+                            "not closed: found " + Wire.tagName(tag) + " where a subsection or its end belongs");
             }
             blob.where(where);
             frameOffset = blob.offset();

@@ -138,7 +138,8 @@ public final class SectionOutput {
     }
 
     /** A subsection with {@code minVersion == version}. */
-    public SectionOutput subsection(String name, int version, IfUnknown ifUnknown, SectionBody body) throws IOException {
+    public SectionOutput subsection(String name, int version, IfUnknown ifUnknown, SectionBody body)
+            throws IOException {
         return subsection(name, version, version, ifUnknown, body);
     }
 
@@ -166,8 +167,8 @@ public final class SectionOutput {
     }
 
     private IllegalStateException changed(int size, int iterated) {
-        return new IllegalStateException("collection changed while '" + name() + "' was being written: size "
-                + size + ", iterated " + iterated);
+        return new IllegalStateException(
+                "collection changed while '" + name() + "' was being written: size " + size + ", iterated " + iterated);
     }
 
     int depth() {
@@ -205,7 +206,8 @@ public final class SectionOutput {
     /** getBytes would replace an unpaired surrogate with '?': a silent change of state. */
     private static byte[] strictUtf8(String s) {
         try {
-            ByteBuffer bb = StandardCharsets.UTF_8.newEncoder()
+            ByteBuffer bb = StandardCharsets.UTF_8
+                    .newEncoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .encode(CharBuffer.wrap(s));

@@ -26,8 +26,7 @@ import java.util.Set;
  * }</pre>
  */
 public final class StateReader {
-    private record Registration(int oldest, int newest, boolean mustBePresent, SectionLoader<?> loader) {
-    }
+    private record Registration(int oldest, int newest, boolean mustBePresent, SectionLoader<?> loader) {}
 
     private final String deviceType;
     private final Map<String, Registration> registrations;
@@ -66,8 +65,12 @@ public final class StateReader {
     }
 
     /** @param values null to describe: every section is skipped, whatever its flags */
-    private static StateSummary read(LoadSession session, String expectedType, Map<String, Registration> registrations,
-            Map<String, Object> values) throws IOException {
+    private static StateSummary read(
+            LoadSession session,
+            String expectedType,
+            Map<String, Registration> registrations,
+            Map<String, Object> values)
+            throws IOException {
         BlobInput blob = session.blob;
         String type = readHeader(blob, expectedType);
         List<ScopeSummary> sections = new ArrayList<>();
@@ -81,7 +84,8 @@ public final class StateReader {
                 break;
             }
             if (tag != Wire.TAG_SECTION) {
-                throw blob.failAt(tagOffset, "found " + Wire.tagName(tag) + " where a section or the end of state belongs");
+                throw blob.failAt(
+                        tagOffset, "found " + Wire.tagName(tag) + " where a section or the end of state belongs");
             }
             ScopeHeader h = ScopeHeader.readFrom(blob);
             if (!seen.add(h.name())) {
@@ -100,8 +104,9 @@ public final class StateReader {
         return new StateSummary(type, Wire.FORMAT_VERSION, blob.offset(), sections);
     }
 
-    private static ScopeSummary section(LoadSession session, ScopeHeader h, long tagOffset, Registration r,
-            Map<String, Object> values) throws IOException {
+    private static ScopeSummary section(
+            LoadSession session, ScopeHeader h, long tagOffset, Registration r, Map<String, Object> values)
+            throws IOException {
         BlobInput blob = session.blob;
         if (values == null) {
             return ScopeSkipper.skip(session, h, 1, tagOffset);
@@ -135,8 +140,8 @@ public final class StateReader {
         }
         int format = (int) blob.le(2);
         if (format != Wire.FORMAT_VERSION) {
-            throw blob.failAt(8, "unsupported state format version " + format + "; this reader supports "
-                    + Wire.FORMAT_VERSION);
+            throw blob.failAt(
+                    8, "unsupported state format version " + format + "; this reader supports " + Wire.FORMAT_VERSION);
         }
         String type = ScopeHeader.readName(blob, "device type");
         if (expectedType != null && !expectedType.equals(type)) {
@@ -152,11 +157,14 @@ public final class StateReader {
         int computed = blob.crc();
         int stored = (int) blob.le(4);
         if (recordedLength != tagOffset) {
-            throw blob.failAt(tagOffset, "end marker records " + Long.toUnsignedString(recordedLength)
-                    + " bytes before it, found " + tagOffset + " (data lost or duplicated)");
+            throw blob.failAt(
+                    tagOffset,
+                    "end marker records " + Long.toUnsignedString(recordedLength) + " bytes before it, found "
+                            + tagOffset + " (data lost or duplicated)");
         }
         if (computed != stored) {
-            throw blob.fail(String.format("CRC32C mismatch: stored %08x, computed %08x (corrupt state)", stored, computed));
+            throw blob.fail(
+                    String.format("CRC32C mismatch: stored %08x, computed %08x (corrupt state)", stored, computed));
         }
         if (!blob.atEof()) {
             throw blob.fail("data after the end of state");

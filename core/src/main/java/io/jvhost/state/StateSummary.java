@@ -17,8 +17,13 @@ public record StateSummary(String deviceType, int formatVersion, long totalBytes
     /** Multi-line tree, one scope a line, e.g. {@code   inodes v2 (min 1): 12.4 MiB}. */
     public String render() {
         StringBuilder sb = new StringBuilder();
-        sb.append(deviceType).append(" state, format ").append(formatVersion).append(": ")
-                .append(humanBytes(totalBytes)).append(", ").append(sections.size())
+        sb.append(deviceType)
+                .append(" state, format ")
+                .append(formatVersion)
+                .append(": ")
+                .append(humanBytes(totalBytes))
+                .append(", ")
+                .append(sections.size())
                 .append(sections.size() == 1 ? " section" : " sections");
         for (ScopeSummary s : sections) {
             render(sb, s, 1);

@@ -30,12 +30,14 @@ import java.util.Set;
  */
 public final class StateWriter {
     private static final int FRAME_HEADER = 5;
-    private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LE_LONG =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final BlobOutput out;
     private final String deviceType;
     /** Pending DATA frame: 5 header bytes, then up to WRITER_CHUNK bytes of fields. */
     private final byte[] chunk = new byte[FRAME_HEADER + Wire.WRITER_CHUNK];
+
     private int chunkLen = FRAME_HEADER;
     private SectionOutput current;
     private final Set<String> sectionNames = new HashSet<>();
@@ -76,8 +78,8 @@ public final class StateWriter {
             throws IOException {
         checkUsable();
         if (current != null) {
-            throw new IllegalStateException("section '" + name + "' inside '" + current.name()
-                    + "': sections don't nest, use subsection()");
+            throw new IllegalStateException(
+                    "section '" + name + "' inside '" + current.name() + "': sections don't nest, use subsection()");
         }
         ScopeHeader header = new ScopeHeader(name, version, minVersion, ifUnknown);
         if (!sectionNames.add(name)) {

@@ -6,8 +6,7 @@ import java.io.IOException;
 final class Varint {
     static final int MAX_BYTES = 10;
 
-    private Varint() {
-    }
+    private Varint() {}
 
     /** Source of bytes for decoding, so fields (spanning DATA frames) and frame headers share one decoder. */
     interface ByteSource {

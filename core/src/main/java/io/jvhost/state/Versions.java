@@ -2,8 +2,7 @@ package io.jvhost.state;
 
 /** Decides which layout version a reader parses a (sub)section with, or why it can't. */
 final class Versions {
-    private Versions() {
-    }
+    private Versions() {}
 
     /**
      * @param oldest the oldest layout the reader's loader parses
@@ -23,8 +22,8 @@ final class Versions {
         if (h.minVersion() <= newest) {
             return newest;
         }
-        throw blob.fail("'" + h.name() + "' is version " + written + " and needs a reader of version "
-                + h.minVersion() + " or newer; this reader loads " + range(oldest, newest));
+        throw blob.fail("'" + h.name() + "' is version " + written + " and needs a reader of version " + h.minVersion()
+                + " or newer; this reader loads " + range(oldest, newest));
     }
 
     private static String range(int oldest, int newest) {

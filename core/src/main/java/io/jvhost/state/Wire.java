@@ -19,6 +19,7 @@ final class Wire {
     static final int MAX_DATA_FRAME = 1 << 20;
     /** DATA frame payload size the writer uses: the most state it ever holds in memory. */
     static final int WRITER_CHUNK = 1 << 16;
+
     static final int MAX_NAME_LENGTH = 127;
     /** Sections are depth 1; bounds recursion in loaders and the skipper's stack. */
     static final int MAX_DEPTH = 32;
@@ -29,8 +30,7 @@ final class Wire {
      */
     static final int MAX_SCOPES = 65_536;
 
-    private Wire() {
-    }
+    private Wire() {}
 
     /** Names are short printable identifiers: they end up in logs and error messages unescaped. */
     static boolean isValidName(CharSequence name) {
@@ -40,8 +40,13 @@ final class Wire {
         }
         for (int i = 0; i < n; i++) {
             char c = name.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || c == '-' || c == '_' || c == '.' || c == ':';
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '-'
+                    || c == '_'
+                    || c == '.'
+                    || c == ':';
             if (!ok) {
                 return false;
             }
@@ -60,8 +65,8 @@ final class Wire {
     /** A version and the oldest version it is compatible with: writers' minVersion, readers' oldest loadable. */
     static void requireVersions(String name, int version, int oldest) {
         if (version < 1 || oldest < 1 || oldest > version) {
-            throw new IllegalArgumentException("'" + name + "': need 1 <= oldest version <= version, got " + oldest
-                    + " and " + version);
+            throw new IllegalArgumentException(
+                    "'" + name + "': need 1 <= oldest version <= version, got " + oldest + " and " + version);
         }
     }
 

@@ -12,8 +12,8 @@ import java.util.TreeMap;
 public final class BufferAllocator {
     private final DriverMemory area;
     private final long alignment;
-    private final TreeMap<Long, Long> free = new TreeMap<>();     // offset -> length
-    private final Map<Long, Long> allocated = new HashMap<>();   // offset -> length
+    private final TreeMap<Long, Long> free = new TreeMap<>(); // offset -> length
+    private final Map<Long, Long> allocated = new HashMap<>(); // offset -> length
     private long freeBytes;
 
     /** @param alignment power of two; every buffer starts on it (guest-physically) */
@@ -38,7 +38,8 @@ public final class BufferAllocator {
     public synchronized GuestBuffer allocate(long length) {
         GuestBuffer b = tryAllocate(length);
         if (b == null) {
-            throw new IllegalStateException("no free run of " + length + " bytes in driver memory (" + freeBytes + " free)");
+            throw new IllegalStateException(
+                    "no free run of " + length + " bytes in driver memory (" + freeBytes + " free)");
         }
         return b;
     }

@@ -33,8 +33,8 @@ public final class ChainReader {
     private void require(long n) throws VirtqueueException {
         if (n < 0) throw new IllegalArgumentException("negative length " + n);
         if (n > remaining()) {
-            throw new VirtqueueException("request too short: needs " + n + " more bytes at offset " + position
-                    + " but has " + remaining());
+            throw new VirtqueueException(
+                    "request too short: needs " + n + " more bytes at offset " + position + " but has " + remaining());
         }
     }
 
@@ -95,9 +95,12 @@ public final class ChainReader {
         if (current.byteSize() - offsetInBuffer >= size) { // fast path: inside one buffer
             long v = switch (size) {
                 case 1 -> current.get(ValueLayout.JAVA_BYTE, offsetInBuffer);
-                case 2 -> current.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
-                case 4 -> current.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
-                default -> current.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
+                case 2 ->
+                    current.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
+                case 4 ->
+                    current.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
+                default ->
+                    current.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
             };
             advance(size, null, 0);
             return v;

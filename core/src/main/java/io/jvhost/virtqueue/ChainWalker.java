@@ -55,8 +55,15 @@ final class ChainWalker {
     private long readableBytes;
     private long writableBytes;
 
-    DescriptorChain walk(SplitQueue queue, int generation, GuestMemory memory, DirtyLog log,
-            MemorySegment descTable, int queueSize, int head) throws BadChain {
+    DescriptorChain walk(
+            SplitQueue queue,
+            int generation,
+            GuestMemory memory,
+            DirtyLog log,
+            MemorySegment descTable,
+            int queueSize,
+            int head)
+            throws BadChain {
         readableCount = writableCount = 0;
         readableBytes = writableBytes = 0;
         try {
@@ -95,7 +102,8 @@ final class ChainWalker {
                     long entries = len / DESC_SIZE;
                     int limit = SplitRing.maxChainLength(queueSize);
                     if (entries > limit) {
-                        throw new BadChain("indirect table of " + entries + " descriptors exceeds the limit of " + limit);
+                        throw new BadChain(
+                                "indirect table of " + entries + " descriptors exceeds the limit of " + limit);
                     }
                     table = translate(memory, addr, len, "indirect table");
                     tableLength = (int) entries;
@@ -122,11 +130,15 @@ final class ChainWalker {
                 if ((flags & DESC_F_NEXT) == 0) break;
                 index = next;
             }
-            return new DescriptorChain(queue, generation, head,
+            return new DescriptorChain(
+                    queue,
+                    generation,
+                    head,
                     readableCount == 0 ? NO_SEGMENTS : Arrays.copyOf(readable, readableCount),
                     readableCount == 0 ? NO_ADDRESSES : Arrays.copyOf(readableAddr, readableCount),
                     writableCount == 0 ? NO_WRITABLE : Arrays.copyOf(writable, writableCount),
-                    readableBytes, writableBytes);
+                    readableBytes,
+                    writableBytes);
         } finally {
             Arrays.fill(readable, 0, readableCount, null); // drop references to guest memory
             Arrays.fill(writable, 0, writableCount, null);

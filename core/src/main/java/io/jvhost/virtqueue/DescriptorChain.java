@@ -28,8 +28,15 @@ public final class DescriptorChain {
     private long loggedPrefix; // writable bytes [0, loggedPrefix) already logged by a ChainWriter
     private boolean completed;
 
-    DescriptorChain(SplitQueue queue, int generation, int head, MemorySegment[] readable, long[] readableAddr,
-            LoggedSegment[] writable, long readableBytes, long writableBytes) {
+    DescriptorChain(
+            SplitQueue queue,
+            int generation,
+            int head,
+            MemorySegment[] readable,
+            long[] readableAddr,
+            LoggedSegment[] writable,
+            long readableBytes,
+            long writableBytes) {
         this.queue = queue;
         this.generation = generation;
         this.head = head;

@@ -31,7 +31,8 @@ public final class DriverQueue {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle U16_ORDERED = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle U16_ORDERED =
+            ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final int size;
     private final boolean eventIdx;
@@ -42,15 +43,15 @@ public final class DriverQueue {
 
     private final int[] freeStack;
     private int freeCount;
-    private final int[] chainNext;      // our copy of each descriptor's next link
-    private final int[] chainLength;    // per head: descriptors it holds in the table
-    private final boolean[] inFlight;   // per head
+    private final int[] chainNext; // our copy of each descriptor's next link
+    private final int[] chainLength; // per head: descriptors it holds in the table
+    private final boolean[] inFlight; // per head
     private final GuestBuffer[] indirectTable; // per head
-    private final Submission[] submissions;    // per head
+    private final Submission[] submissions; // per head
 
-    private int availIdx;    // next avail index we publish
+    private int availIdx; // next avail index we publish
     private int kickedAvail; // avail index at the last kick decision
-    private int lastUsed;    // next used index we consume
+    private int lastUsed; // next used index we consume
     private boolean interruptsSuppressed;
 
     /** Bytes of ring memory a queue of {@code size} needs with this layout. */
@@ -113,8 +114,12 @@ public final class DriverQueue {
 
     /** SET_VRING_ADDR's values for this ring; {@code logUsed} sets VHOST_VRING_F_LOG. */
     public VringAddresses addresses(boolean logUsed) {
-        return new VringAddresses(logUsed ? VringAddresses.F_LOG : 0, ring.userAddr(), ring.userAddr() + usedOffset,
-                ring.userAddr() + availOffset, usedGuestAddr());
+        return new VringAddresses(
+                logUsed ? VringAddresses.F_LOG : 0,
+                ring.userAddr(),
+                ring.userAddr() + usedOffset,
+                ring.userAddr() + availOffset,
+                usedGuestAddr());
     }
 
     public long descGuestAddr() {
@@ -194,7 +199,8 @@ public final class DriverQueue {
     }
 
     /** Writes the chain into {@code table} at {@code ids} (or at 0, 1, 2... for an indirect table). */
-    private static void writeChain(MemorySegment table, int[] ids, List<GuestBuffer> readable, List<GuestBuffer> writable) {
+    private static void writeChain(
+            MemorySegment table, int[] ids, List<GuestBuffer> readable, List<GuestBuffer> writable) {
         int n = readable.size() + writable.size();
         for (int i = 0; i < n; i++) {
             boolean isWritable = i >= readable.size();
@@ -312,8 +318,8 @@ public final class DriverQueue {
         int head = used.get(U32, elem);
         int length = used.get(U32, elem + 4);
         if (head < 0 || head >= size || !inFlight[head]) {
-            throw new IllegalStateException("device returned head " + Integer.toUnsignedString(head)
-                    + " at used index " + lastUsed + ", which is not in flight");
+            throw new IllegalStateException("device returned head " + Integer.toUnsignedString(head) + " at used index "
+                    + lastUsed + ", which is not in flight");
         }
         lastUsed = (lastUsed + 1) & 0xFFFF;
         Submission submission = submissions[head];

@@ -41,7 +41,8 @@ import java.util.Objects;
  */
 public final class SplitQueue {
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle U16_ACQUIRE = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle U16_ACQUIRE =
+            ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final GuestMemorySource memorySource;
     private final DirtyLog log;
@@ -62,8 +63,8 @@ public final class SplitQueue {
     // Ring state (16-bit indices kept in ints, always masked).
     private int nextAvail;
     private int nextUsed;
-    private int shadowAvail;     // last avail->idx read; entries before it are already visible
-    private int signalledUsed;   // used index at the last notification decision (QEMU's signalled_used)
+    private int shadowAvail; // last avail->idx read; entries before it are already visible
+    private int signalledUsed; // used index at the last notification decision (QEMU's signalled_used)
     private boolean signalledUsedValid;
     private boolean started;
     private int generation;
@@ -84,7 +85,8 @@ public final class SplitQueue {
     public void setSize(int size) throws VirtqueueException {
         rejectIfRunning("SET_VRING_NUM");
         if (!SplitRing.isValidSize(size)) {
-            throw new VirtqueueException("queue size " + size + " is not a power of two between 1 and " + SplitRing.MAX_SIZE);
+            throw new VirtqueueException(
+                    "queue size " + size + " is not a power of two between 1 and " + SplitRing.MAX_SIZE);
         }
         if (size != this.size) {
             this.size = size;
@@ -137,8 +139,8 @@ public final class SplitQueue {
 
     private static void checkAligned(String what, long addr, int alignment) throws VirtqueueException {
         if ((addr & (alignment - 1)) != 0) {
-            throw new VirtqueueException(what + " address 0x" + Long.toHexString(addr) + " is not " + alignment
-                    + "-byte aligned");
+            throw new VirtqueueException(
+                    what + " address 0x" + Long.toHexString(addr) + " is not " + alignment + "-byte aligned");
         }
     }
 
@@ -228,16 +230,19 @@ public final class SplitQueue {
         try {
             MemorySegment d = memory.sliceUserAddr(a.descUserAddr(), SplitRing.descTableBytes(size));
             MemorySegment av = memory.sliceUserAddr(a.availUserAddr(), SplitRing.availRingBytes(size));
-            LoggedSegment u = memory.writableUserAddr(a.usedUserAddr(), SplitRing.usedRingBytes(size),
-                    a.logGuestAddr(), a.logUsedRing() ? log : DirtyLog.NONE);
+            LoggedSegment u = memory.writableUserAddr(
+                    a.usedUserAddr(),
+                    SplitRing.usedRingBytes(size),
+                    a.logGuestAddr(),
+                    a.logUsedRing() ? log : DirtyLog.NONE);
             desc = d;
             avail = av;
             used = u;
             resolvedMemory = memory;
             resolvedAddresses = a;
         } catch (GuestMemoryException e) {
-            throw new VirtqueueException("rings of " + a + " (size " + size + ") are not in guest memory: "
-                    + e.getMessage(), e);
+            throw new VirtqueueException(
+                    "rings of " + a + " (size " + size + ") are not in guest memory: " + e.getMessage(), e);
         }
     }
 
@@ -271,8 +276,8 @@ public final class SplitQueue {
             int idx = availIdx();
             int pending = (idx - nextAvail) & 0xFFFF;
             if (pending > size) {
-                brokenReason = "driver moved avail->idx to " + idx + " while the device is at " + nextAvail
-                        + ": " + pending + " entries for a queue of " + size;
+                brokenReason = "driver moved avail->idx to " + idx + " while the device is at " + nextAvail + ": "
+                        + pending + " entries for a queue of " + size;
                 throw new BrokenQueueException(brokenReason);
             }
             shadowAvail = idx;
@@ -281,14 +286,17 @@ public final class SplitQueue {
         int head = avail.get(U16, SplitRing.availEntryOffset(nextAvail & (size - 1))) & 0xFFFF;
         nextAvail = (nextAvail + 1) & 0xFFFF;
         if (head >= size) {
-            throw new InvalidChainException(head, false, "available ring entry names head " + head
-                    + ", outside the queue of " + size + "; entry skipped");
+            throw new InvalidChainException(
+                    head,
+                    false,
+                    "available ring entry names head " + head + ", outside the queue of " + size + "; entry skipped");
         }
         try {
             return walker.walk(this, generation, resolvedMemory, log, desc, size, head);
         } catch (ChainWalker.BadChain bad) {
             writeUsed(head, 0);
-            throw new InvalidChainException(head, true, "chain with head " + head + " rejected: " + bad.getMessage(), bad);
+            throw new InvalidChainException(
+                    head, true, "chain with head " + head + " rejected: " + bad.getMessage(), bad);
         }
     }
 
@@ -306,9 +314,11 @@ public final class SplitQueue {
      */
     public void addUsed(DescriptorChain chain, long writtenLength) throws VirtqueueException {
         if (chain.queue() != this) throw new IllegalArgumentException("chain belongs to another queue");
-        if (chain.isCompleted()) throw new IllegalStateException("chain with head " + chain.head() + " already completed");
+        if (chain.isCompleted())
+            throw new IllegalStateException("chain with head " + chain.head() + " already completed");
         if (chain.generation() != generation) {
-            throw new IllegalStateException("chain with head " + chain.head() + " was popped before the ring was restarted");
+            throw new IllegalStateException(
+                    "chain with head " + chain.head() + " was popped before the ring was restarted");
         }
         if (writtenLength < 0 || writtenLength > chain.writableBytes()) {
             throw new IllegalArgumentException("written length " + writtenLength + " outside the chain's "

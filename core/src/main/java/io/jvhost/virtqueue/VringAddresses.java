@@ -14,7 +14,8 @@ public record VringAddresses(int flags, long descUserAddr, long usedUserAddr, lo
 
     /** Whether {@code other} places the rings at the same addresses (flags and log address may differ). */
     public boolean sameRings(VringAddresses other) {
-        return descUserAddr == other.descUserAddr && usedUserAddr == other.usedUserAddr
+        return descUserAddr == other.descUserAddr
+                && usedUserAddr == other.usedUserAddr
                 && availUserAddr == other.availUserAddr;
     }
 

@@ -22,13 +22,40 @@ class ConfigSpaceFeatureTest {
 
     /** A device with the given config space; it may ask for CONFIG itself, which must not matter. */
     private record ConfigDevice(byte[] configSpace, Set<ProtocolFeature> asked) implements Device {
-        @Override public String name() { return "config-test"; }
-        @Override public int queueCount() { return 1; }
-        @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
-        @Override public Set<ProtocolFeature> protocolFeatures() { return asked; }
-        @Override public boolean hasConfigSpace() { return configSpace.length > 0; }
-        @Override public byte[] config() { return configSpace.clone(); }
-        @Override public long handle(int queueIndex, DescriptorChain chain) { return 0; }
+        @Override
+        public String name() {
+            return "config-test";
+        }
+
+        @Override
+        public int queueCount() {
+            return 1;
+        }
+
+        @Override
+        public long features() {
+            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
+        }
+
+        @Override
+        public Set<ProtocolFeature> protocolFeatures() {
+            return asked;
+        }
+
+        @Override
+        public boolean hasConfigSpace() {
+            return configSpace.length > 0;
+        }
+
+        @Override
+        public byte[] config() {
+            return configSpace.clone();
+        }
+
+        @Override
+        public long handle(int queueIndex, DescriptorChain chain) {
+            return 0;
+        }
     }
 
     private long offeredProtocolFeatures(Device device) throws Exception {
@@ -49,13 +76,15 @@ class ConfigSpaceFeatureTest {
     @Test
     void aDeviceWithoutConfigSpaceCannotAskForConfig() throws Exception {
         long pf = offeredProtocolFeatures(new ConfigDevice(new byte[0], Set.of(ProtocolFeature.CONFIG)));
-        assertFalse(ProtocolFeature.CONFIG.isIn(pf), "nothing to read with GET_CONFIG: " + ProtocolFeature.describe(pf));
+        assertFalse(
+                ProtocolFeature.CONFIG.isIn(pf), "nothing to read with GET_CONFIG: " + ProtocolFeature.describe(pf));
     }
 
     @Test
     void aDeviceWithConfigSpaceIsOfferedConfigAndServesIt() throws Exception {
         byte[] space = {1, 2, 3, 4, 5, 6, 7, 8};
-        try (BackgroundServer served = BackgroundServer.start(dir.resolve("c.sock"), new ConfigDevice(space, Set.of()));
+        try (BackgroundServer served =
+                        BackgroundServer.start(dir.resolve("c.sock"), new ConfigDevice(space, Set.of()));
                 FrontendClient c = FrontendClient.connect(served.socket())) {
             c.getFeatures();
             long pf = c.getProtocolFeatures();

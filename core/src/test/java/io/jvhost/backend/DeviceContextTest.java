@@ -38,7 +38,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DeviceContextTest {
     private static final Duration T = Duration.ofSeconds(10);
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
+
     private BackgroundServer served;
 
     /** Two queues on workers of their own; keeps its context and the thread of each queue. */
@@ -51,14 +54,45 @@ class DeviceContextTest {
             this.configSpace = configSpace;
         }
 
-        @Override public String name() { return "context"; }
-        @Override public int queueCount() { return 2; }
-        @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
-        @Override public Set<ProtocolFeature> protocolFeatures() { return Set.of(ProtocolFeature.BACKEND_REQ); }
-        @Override public boolean hasConfigSpace() { return configSpace; }
-        @Override public byte[] config() { return configSpace ? new byte[8] : new byte[0]; }
-        @Override public int workerFor(int queue) { return queue; }
-        @Override public void activate(DeviceContext context) { activated.add(context); }
+        @Override
+        public String name() {
+            return "context";
+        }
+
+        @Override
+        public int queueCount() {
+            return 2;
+        }
+
+        @Override
+        public long features() {
+            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
+        }
+
+        @Override
+        public Set<ProtocolFeature> protocolFeatures() {
+            return Set.of(ProtocolFeature.BACKEND_REQ);
+        }
+
+        @Override
+        public boolean hasConfigSpace() {
+            return configSpace;
+        }
+
+        @Override
+        public byte[] config() {
+            return configSpace ? new byte[8] : new byte[0];
+        }
+
+        @Override
+        public int workerFor(int queue) {
+            return queue;
+        }
+
+        @Override
+        public void activate(DeviceContext context) {
+            activated.add(context);
+        }
 
         @Override
         public long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException {
@@ -109,7 +143,8 @@ class DeviceContextTest {
                 UnixSocket ours = handshake(c, CHANNEL_FEATURES, true);
                 Connection<BackendRequest, BackendMessage> channel = new Connection<>(ours, Direction.BACKEND)) {
             device.context().notifyConfigChange();
-            assertTrue((Libc.pollOne(ours.fd(), Libc.POLLIN, (int) T.toMillis()) & Libc.POLLIN) != 0,
+            assertTrue(
+                    (Libc.pollOne(ours.fd(), Libc.POLLIN, (int) T.toMillis()) & Libc.POLLIN) != 0,
                     "nothing arrived on the back-end channel");
             ReceivedMessage<BackendMessage> m = channel.receive();
             assertInstanceOf(BackendMessage.ConfigChange.class, m.message());

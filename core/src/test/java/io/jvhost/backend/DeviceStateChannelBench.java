@@ -40,7 +40,6 @@ public final class DeviceStateChannelBench {
             return "rawblob";
         }
 
-
         @Override
         public int queueCount() {
             return 1;
@@ -92,7 +91,8 @@ public final class DeviceStateChannelBench {
     private static void run(Path dir, byte[] state, boolean backendChannel, int rounds) throws Exception {
         RawBlobDevice device = new RawBlobDevice(state);
         Path sock = dir.resolve("bench-" + backendChannel + "-" + System.nanoTime() + ".sock");
-        try (BackgroundServer s = BackgroundServer.start(sock, device, DeviceStateOptions.defaults().withBackendChannel(backendChannel));
+        try (BackgroundServer s = BackgroundServer.start(
+                        sock, device, DeviceStateOptions.defaults().withBackendChannel(backendChannel));
                 FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             DeviceStateTransfer t = new DeviceStateTransfer(c);
             double[] save = new double[rounds];
@@ -105,9 +105,14 @@ public final class DeviceStateChannelBench {
                 long m = t.load(new ByteArrayInputStream(state));
                 load[r] = mibPerSec(m, System.nanoTime() - t1);
             }
-            System.out.printf("%-28s %5d MiB  save median %7.0f MiB/s (best %7.0f)  load median %7.0f MiB/s (best %7.0f)%n",
-                    backendChannel ? "back-end pipe (vmsplice)" : "front-end pipe (plain)", state.length >> 20,
-                    median(save), Arrays.stream(save).max().orElse(0), median(load), Arrays.stream(load).max().orElse(0));
+            System.out.printf(
+                    "%-28s %5d MiB  save median %7.0f MiB/s (best %7.0f)  load median %7.0f MiB/s (best %7.0f)%n",
+                    backendChannel ? "back-end pipe (vmsplice)" : "front-end pipe (plain)",
+                    state.length >> 20,
+                    median(save),
+                    Arrays.stream(save).max().orElse(0),
+                    median(load),
+                    Arrays.stream(load).max().orElse(0));
         }
     }
 

@@ -23,10 +23,13 @@ import org.junit.jupiter.api.io.TempDir;
  * transition, never for a re-sent SET_FEATURES, and no cancel after a completed state save.
  */
 class MigrationHooksTest {
-    private static final long FEATURES = VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.PROTOCOL_FEATURES);
+    private static final long FEATURES =
+            VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.PROTOCOL_FEATURES);
     private static final long LOG_ALL = VirtioFeatures.mask(VirtioFeatures.LOG_ALL);
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private final HookDevice device = new HookDevice();
     private BackgroundServer served;
     private FrontendClient client;
@@ -39,17 +42,41 @@ class MigrationHooksTest {
         volatile boolean failStart;
         volatile long acked = -1;
 
-        @Override public String name() { return "hooks"; }
-        @Override public int queueCount() { return 1; }
-        @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
-        @Override public long handle(int queueIndex, DescriptorChain chain) { return 0; }
-        @Override public void featuresAcknowledged(long features) { acked = features; }
+        @Override
+        public String name() {
+            return "hooks";
+        }
+
+        @Override
+        public int queueCount() {
+            return 1;
+        }
+
+        @Override
+        public long features() {
+            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
+        }
+
+        @Override
+        public long handle(int queueIndex, DescriptorChain chain) {
+            return 0;
+        }
+
+        @Override
+        public void featuresAcknowledged(long features) {
+            acked = features;
+        }
+
         @Override
         public void migrationStarting() {
             starting.incrementAndGet();
             if (failStart) throw new IllegalStateException("cannot prepare (test)");
         }
-        @Override public void migrationCancelled() { cancelled.incrementAndGet(); }
+
+        @Override
+        public void migrationCancelled() {
+            cancelled.incrementAndGet();
+        }
 
         @Override
         public SavedState captureState() throws DeviceException {

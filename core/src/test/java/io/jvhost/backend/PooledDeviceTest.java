@@ -32,7 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PooledDeviceTest {
     private static final Duration T = Duration.ofSeconds(10);
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
+
     private final ExecutorService pool = Executors.newFixedThreadPool(4);
     private BackgroundServer server;
 
@@ -47,12 +50,25 @@ class PooledDeviceTest {
             this.executor = executor;
         }
 
-        @Override public String name() { return "slow-echo"; }
-        @Override public int queueCount() { return 1; }
-        @Override public long features() {
+        @Override
+        public String name() {
+            return "slow-echo";
+        }
+
+        @Override
+        public int queueCount() {
+            return 1;
+        }
+
+        @Override
+        public long features() {
             return VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX);
         }
-        @Override public java.util.concurrent.Executor requestExecutor() { return executor; }
+
+        @Override
+        public java.util.concurrent.Executor requestExecutor() {
+            return executor;
+        }
 
         @Override
         public long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException {
@@ -105,7 +121,9 @@ class PooledDeviceTest {
                 }
             }
             assertTrue(device.maxConcurrent.get() > 1, "handled several at once: " + device.maxConcurrent.get());
-            assertFalse(order.subList(0, 16).equals(order.subList(0, 16).stream().sorted().toList()),
+            assertFalse(
+                    order.subList(0, 16)
+                            .equals(order.subList(0, 16).stream().sorted().toList()),
                     "slow requests were overtaken: " + order.subList(0, 16));
 
             // Slow requests in flight, then GET_VRING_BASE: it returns only once they are done.

@@ -23,15 +23,27 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RingFairnessTest {
     private static final Duration T = Duration.ofSeconds(20);
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
+
     private BackgroundServer server;
 
     static final class Recorder implements Device {
         final List<Integer> order = Collections.synchronizedList(new ArrayList<>());
 
-        @Override public String name() { return "recorder"; }
-        @Override public int queueCount() { return 2; }
-        @Override public long features() {
+        @Override
+        public String name() {
+            return "recorder";
+        }
+
+        @Override
+        public int queueCount() {
+            return 2;
+        }
+
+        @Override
+        public long features() {
             return VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX);
         }
 
@@ -68,7 +80,8 @@ class RingFairnessTest {
             assertEquals(0, driver.awaitUsed(0, T).response()[0]);
             for (int i = 0; i < busy; i++) driver.awaitUsed(1, T);
             int position = device.order.indexOf(0);
-            assertTrue(position <= VringWorker.BUDGET + 8,
+            assertTrue(
+                    position <= VringWorker.BUDGET + 8,
                     "queue 0 handled after " + position + " of queue 1's " + busy + " requests");
             assertEquals(busy + 1, device.order.size());
         }

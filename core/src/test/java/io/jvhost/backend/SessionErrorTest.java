@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the throwable left the session thread through BackendServer.serve, so nobody accepted again.
  */
 class SessionErrorTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static final class BadConfig implements Device {
         private final String kind;
@@ -30,10 +31,25 @@ class SessionErrorTest {
             this.kind = kind;
         }
 
-        @Override public String name() { return "bad-config"; }
-        @Override public int queueCount() { return 1; }
-        @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
-        @Override public long handle(int queueIndex, DescriptorChain chain) { return 0; }
+        @Override
+        public String name() {
+            return "bad-config";
+        }
+
+        @Override
+        public int queueCount() {
+            return 1;
+        }
+
+        @Override
+        public long features() {
+            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
+        }
+
+        @Override
+        public long handle(int queueIndex, DescriptorChain chain) {
+            return 0;
+        }
 
         @Override
         public byte[] config() {

@@ -35,7 +35,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class StateTransferErrorTest {
     private static final Duration T = Duration.ofSeconds(10);
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
+
     private final List<Throwable> uncaught = Collections.synchronizedList(new ArrayList<>());
     private Thread.UncaughtExceptionHandler previous;
 
@@ -58,10 +61,25 @@ class StateTransferErrorTest {
             this.error = error;
         }
 
-        @Override public String name() { return "failing"; }
-        @Override public int queueCount() { return 1; }
-        @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
-        @Override public long handle(int queueIndex, DescriptorChain chain) { return 0; }
+        @Override
+        public String name() {
+            return "failing";
+        }
+
+        @Override
+        public int queueCount() {
+            return 1;
+        }
+
+        @Override
+        public long features() {
+            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
+        }
+
+        @Override
+        public long handle(int queueIndex, DescriptorChain chain) {
+            return 0;
+        }
 
         @Override
         public SavedState captureState() {
@@ -83,8 +101,11 @@ class StateTransferErrorTest {
         try (OutputStream w = FdStreams.output(p.writeEnd(), true)) {
             w.write(new byte[] {1, 2, 3});
         }
-        StateTransfer t = StateTransfer.load("failing", new Failing(StackOverflowError::new),
-                CancellableFd.forReading(p.readEnd(), 0), prepared -> prepared.commit());
+        StateTransfer t = StateTransfer.load(
+                "failing",
+                new Failing(StackOverflowError::new),
+                CancellableFd.forReading(p.readEnd(), 0),
+                prepared -> prepared.commit());
         StateTransfer.Outcome o = t.await(T, () -> false);
         assertFalse(o.succeeded());
         assertTrue(o.detail().contains("StackOverflowError"), o.detail());
@@ -113,8 +134,11 @@ class StateTransferErrorTest {
     @Test
     void anErrorWhileSavingFailsTheTransferAndEndsTheStream() throws Exception {
         Pipe p = Pipe.create(0);
-        StateTransfer t = StateTransfer.save("failing", new Failing(() -> new OutOfMemoryError("in save")).captureState(),
-                CancellableFd.forWriting(p.writeEnd(), 0), false);
+        StateTransfer t = StateTransfer.save(
+                "failing",
+                new Failing(() -> new OutOfMemoryError("in save")).captureState(),
+                CancellableFd.forWriting(p.writeEnd(), 0),
+                false);
         try (InputStream r = FdStreams.input(p.readEnd(), true)) {
             assertEquals(100, r.readAllBytes().length, "the reader sees the bytes written, then EOF");
         }
@@ -129,8 +153,15 @@ class StateTransferErrorTest {
         final java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
         final java.util.concurrent.atomic.AtomicInteger discards = new java.util.concurrent.atomic.AtomicInteger();
 
-        @Override public void commit() { commits.incrementAndGet(); }
-        @Override public void discard() { discards.incrementAndGet(); }
+        @Override
+        public void commit() {
+            commits.incrementAndGet();
+        }
+
+        @Override
+        public void discard() {
+            discards.incrementAndGet();
+        }
     }
 
     private static StateTransfer.Outcome load(Counted prepared, byte[] stream, StateTransfer.Committer committer)
@@ -146,32 +177,39 @@ class StateTransferErrorTest {
                 return prepared;
             }
         };
-        return StateTransfer.load("counted", device, CancellableFd.forReading(p.readEnd(), 0), committer).await(T, () -> false);
+        return StateTransfer.load("counted", device, CancellableFd.forReading(p.readEnd(), 0), committer)
+                .await(T, () -> false);
     }
 
     @Test
     void aPreparedStateThatIsNotCommittedIsDiscarded() throws Exception {
         Counted trailing = new Counted();
-        assertFalse(load(trailing, new byte[] {1, 2}, StatefulDevice.PreparedState::commit).succeeded(), "bytes after the state");
+        assertFalse(
+                load(trailing, new byte[] {1, 2}, StatefulDevice.PreparedState::commit)
+                        .succeeded(),
+                "bytes after the state");
         assertEquals(0, trailing.commits.get());
         assertEquals(1, trailing.discards.get(), "released after bytes followed the state");
 
         Counted refused = new Counted();
         assertFalse(load(refused, new byte[] {1}, prepared -> {
-            throw new DeviceException("a ring runs");
-        }).succeeded());
+                    throw new DeviceException("a ring runs");
+                })
+                .succeeded());
         assertEquals(1, refused.discards.get(), "released after the commit was refused");
 
         Counted loaded = new Counted();
-        assertTrue(load(loaded, new byte[] {1}, StatefulDevice.PreparedState::commit).succeeded());
+        assertTrue(load(loaded, new byte[] {1}, StatefulDevice.PreparedState::commit)
+                .succeeded());
         assertEquals(1, loaded.commits.get());
         assertEquals(0, loaded.discards.get(), "a committed state is the device's now");
 
         Counted died = new Counted();
         assertFalse(load(died, new byte[] {1}, prepared -> {
-            prepared.commit();
-            throw new OutOfMemoryError("half way");
-        }).succeeded());
+                    prepared.commit();
+                    throw new OutOfMemoryError("half way");
+                })
+                .succeeded());
         assertEquals(0, died.discards.get(), "a commit that may have begun is never undone by closing its fds");
     }
 

@@ -19,7 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 class WorkerMappingTest {
     private static final Duration T = Duration.ofSeconds(20);
     private static final int REQUESTS = 40;
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
 
     /** Two queues, mapped as {@code mapping} says; records the threads that handled each. */
     private record Mapped(IntUnaryOperator mapping, List<Set<String>> threads) implements Device {
@@ -27,10 +29,25 @@ class WorkerMappingTest {
             this(mapping, List.of(ConcurrentHashMap.newKeySet(), ConcurrentHashMap.newKeySet()));
         }
 
-        @Override public String name() { return "mapped"; }
-        @Override public int queueCount() { return 2; }
-        @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
-        @Override public int workerFor(int queue) { return mapping.applyAsInt(queue); }
+        @Override
+        public String name() {
+            return "mapped";
+        }
+
+        @Override
+        public int queueCount() {
+            return 2;
+        }
+
+        @Override
+        public long features() {
+            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
+        }
+
+        @Override
+        public int workerFor(int queue) {
+            return mapping.applyAsInt(queue);
+        }
 
         @Override
         public long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException {
@@ -69,10 +86,25 @@ class WorkerMappingTest {
     void theDefaultIsOneWorkerForAllQueues() throws Exception {
         Mapped device = new Mapped(q -> 0);
         Device byDefault = new Device() {
-            @Override public String name() { return device.name(); }
-            @Override public int queueCount() { return 2; }
-            @Override public long features() { return device.features(); }
-            @Override public long handle(int q, DescriptorChain c) throws VirtqueueException { return device.handle(q, c); }
+            @Override
+            public String name() {
+                return device.name();
+            }
+
+            @Override
+            public int queueCount() {
+                return 2;
+            }
+
+            @Override
+            public long features() {
+                return device.features();
+            }
+
+            @Override
+            public long handle(int q, DescriptorChain c) throws VirtqueueException {
+                return device.handle(q, c);
+            }
         };
         serveBoth(dir.resolve("default.sock"), byDefault);
         assertEquals(Set.of("jvhost-mapped-rings"), device.threads().get(0));

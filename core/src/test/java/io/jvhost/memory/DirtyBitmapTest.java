@@ -116,7 +116,7 @@ class DirtyBitmapTest {
                     // the other thread's marking of the neighbouring bits in the same words.
                     for (int r = 0; r < rounds; r++) {
                         for (long page = p; page < bitmap.pageCount(); page += 2) bitmap.markDirty(page << 12, 1);
-                        if (r % 50 == 0 && p == 0) bitmap.collectAndClear(x -> { });
+                        if (r % 50 == 0 && p == 0) bitmap.collectAndClear(x -> {});
                     }
                     clearsDone.await();
                     for (int r = 0; r < rounds / 4; r++) {
@@ -158,7 +158,9 @@ class DirtyBitmapTest {
     @Test
     void overRequiresWholeAlignedWords() {
         assertThrows(IllegalArgumentException.class, () -> DirtyBitmap.over(arena.allocate(12, 8)));
-        assertThrows(IllegalArgumentException.class, () -> DirtyBitmap.over(arena.allocate(24, 8).asSlice(4, 16)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> DirtyBitmap.over(arena.allocate(24, 8).asSlice(4, 16)));
         assertFalse(bitmap.isDirty(1L << 40));
     }
 

@@ -78,7 +78,8 @@ class DirtyLogTest {
 
     @Test
     void replacingTheBitmapUnmapsTheOldOneAndMarksGoToTheNew() throws Exception {
-        try (Memfd first = new Memfd("log1", 4096); Memfd second = new Memfd("log2", 4096)) {
+        try (Memfd first = new Memfd("log1", 4096);
+                Memfd second = new Memfd("log2", 4096)) {
             DirtyLog shared = new DirtyLog();
             shared.setEnabled(true);
             shared.setBase(first.fd(), 0, 64);

@@ -16,11 +16,11 @@ class GuestMemoryFuzzTest {
     void translationOnlyEverRaisesGuestMemoryException() throws Exception {
         try (Arena arena = Arena.ofConfined()) {
             long[][] layout = { // gpa, size, user address
-                    {0x0, 0xa0000, 0x7f00_0000_0000L},
-                    {0x100000, 0x100000, 0x7f00_1000_0000L},
-                    {0x200000, 0x80000, 0x7f00_2000_0000L}, // adjacent to the previous one
-                    {0x1_0000_0000L, 0x10000, 0x7f00_3000_0000L},
-                    {-0x20000L, 0x10000, 0x7f00_4000_0000L}, // near 2^64
+                {0x0, 0xa0000, 0x7f00_0000_0000L},
+                {0x100000, 0x100000, 0x7f00_1000_0000L},
+                {0x200000, 0x80000, 0x7f00_2000_0000L}, // adjacent to the previous one
+                {0x1_0000_0000L, 0x10000, 0x7f00_3000_0000L},
+                {-0x20000L, 0x10000, 0x7f00_4000_0000L}, // near 2^64
             };
             List<MemoryRegion> regions = new ArrayList<>();
             for (long[] r : layout) regions.add(MemoryRegion.over(r[0], r[2], arena.allocate(r[1], 4096)));
@@ -44,10 +44,20 @@ class GuestMemoryFuzzTest {
                 try {
                     switch (rnd.nextInt(4)) {
                         case 0 -> assertEquals(len, memory.slice(addr, len).byteSize());
-                        case 1 -> assertEquals(len, memory.ranges(addr, len).stream().mapToLong(GuestRange::length).sum());
-                        case 2 -> assertEquals(len, memory.sliceUserAddr(r[2] + (addr - r[0]), len).byteSize());
+                        case 1 ->
+                            assertEquals(
+                                    len,
+                                    memory.ranges(addr, len).stream()
+                                            .mapToLong(GuestRange::length)
+                                            .sum());
+                        case 2 ->
+                            assertEquals(
+                                    len,
+                                    memory.sliceUserAddr(r[2] + (addr - r[0]), len)
+                                            .byteSize());
                         default -> {
-                            MemorySegment s = memory.writable(addr, len, DirtyLog.NONE).unloggedView();
+                            MemorySegment s =
+                                    memory.writable(addr, len, DirtyLog.NONE).unloggedView();
                             assertEquals(len, s.byteSize());
                         }
                     }

@@ -32,7 +32,9 @@ class GuestMemoryTest {
         b = arena.allocate(B_SIZE, 4096);
         c = arena.allocate(C_SIZE, 4096);
         memory = GuestMemory.of(List.of(
-                MemoryRegion.over(C_GPA, C_UA, c), MemoryRegion.over(A_GPA, A_UA, a), MemoryRegion.over(B_GPA, B_UA, b)));
+                MemoryRegion.over(C_GPA, C_UA, c),
+                MemoryRegion.over(A_GPA, A_UA, a),
+                MemoryRegion.over(B_GPA, B_UA, b)));
     }
 
     @AfterEach
@@ -99,7 +101,8 @@ class GuestMemoryTest {
         assertThrows(GuestMemoryException.class, () -> new RegionDescriptor(-0x1000L, 0x1000, 0, 0).validate());
         assertThrows(GuestMemoryException.class, () -> new RegionDescriptor(0, 0x1000, -0x800L, 0).validate());
         assertThrows(GuestMemoryException.class, () -> new RegionDescriptor(0, 0x1000, 0, -1).validate());
-        assertThrows(GuestMemoryException.class,
+        assertThrows(
+                GuestMemoryException.class,
                 () -> new RegionDescriptor(0, 0x1000, 0, Long.MAX_VALUE - 0x800).validate());
     }
 
@@ -147,8 +150,11 @@ class GuestMemoryTest {
 
     @Test
     void overlappingRegionsAreRejected() {
-        var e = assertThrows(GuestMemoryException.class, () -> GuestMemory.of(List.of(
-                MemoryRegion.over(0x1000, 0, arena.allocate(0x2000)), MemoryRegion.over(0x2000, 0x10000, arena.allocate(0x1000)))));
+        var e = assertThrows(
+                GuestMemoryException.class,
+                () -> GuestMemory.of(List.of(
+                        MemoryRegion.over(0x1000, 0, arena.allocate(0x2000)),
+                        MemoryRegion.over(0x2000, 0x10000, arena.allocate(0x1000)))));
         assertTrue(e.getMessage().contains("overlap"), e.getMessage());
     }
 

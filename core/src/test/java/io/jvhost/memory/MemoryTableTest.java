@@ -37,7 +37,8 @@ class MemoryTableTest {
 
     /** Like QEMU's pc machine: one RAM file, split into a low and a high region at an mmap offset. */
     List<RegionDescriptor> splitRam() {
-        return List.of(new RegionDescriptor(0, LOW_SIZE, ram.userAddr(), 0),
+        return List.of(
+                new RegionDescriptor(0, LOW_SIZE, ram.userAddr(), 0),
                 new RegionDescriptor(0x1_0000_0000L, HIGH_SIZE, ram.userAddr() + LOW_SIZE, LOW_SIZE));
     }
 
@@ -71,7 +72,8 @@ class MemoryTableTest {
     void replaceAllIsAllOrNothing() throws Exception {
         table.replaceAll(splitRam(), List.of(ram.fd(), ram.fd()));
         GuestMemory before = table.current();
-        var overlapping = List.of(new RegionDescriptor(0, LOW_SIZE, ram.userAddr(), 0),
+        var overlapping = List.of(
+                new RegionDescriptor(0, LOW_SIZE, ram.userAddr(), 0),
                 new RegionDescriptor(0x1000, 0x1000, ram.userAddr(), 0));
         assertThrows(GuestMemoryException.class, () -> table.replaceAll(overlapping, List.of(ram.fd(), ram.fd())));
         var invalid = List.of(new RegionDescriptor(0, 0, ram.userAddr(), 0));
@@ -115,10 +117,12 @@ class MemoryTableTest {
         MemoryTable small = new MemoryTable(2);
         try {
             small.add(new RegionDescriptor(0, 0x1000, ram.userAddr(), 0), ram.fd());
-            assertThrows(GuestMemoryException.class,
+            assertThrows(
+                    GuestMemoryException.class,
                     () -> small.add(new RegionDescriptor(0x800, 0x1000, ram.userAddr(), 0), ram.fd()));
             small.add(new RegionDescriptor(0x1000, 0x1000, ram.userAddr() + 0x1000, 0x1000), ram.fd());
-            var full = assertThrows(GuestMemoryException.class,
+            var full = assertThrows(
+                    GuestMemoryException.class,
                     () -> small.add(new RegionDescriptor(0x2000, 0x1000, ram.userAddr() + 0x2000, 0x2000), ram.fd()));
             assertTrue(full.getMessage().contains("no free memory slot"), full.getMessage());
             assertEquals(2, small.current().regionCount());
@@ -143,7 +147,8 @@ class MemoryTableTest {
         table.add(splitRam().get(0), ram.fd());
         MemorySegment target = table.current().writable(0, 8, DirtyLog.NONE).unloggedView();
         Fd[] pipe = Libc.pipe2(Libc.O_CLOEXEC);
-        try (Fd readEnd = pipe[0]; Fd writeEnd = pipe[1]) {
+        try (Fd readEnd = pipe[0];
+                Fd writeEnd = pipe[1]) {
             CompletableFuture<Long> reader = CompletableFuture.supplyAsync(() -> {
                 try {
                     return Libc.read(readEnd, target, 8); // holds the region's arena while blocked

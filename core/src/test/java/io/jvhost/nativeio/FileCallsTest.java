@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class FileCallsTest {
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     Fd dir;
 
     @BeforeEach
@@ -40,7 +42,8 @@ class FileCallsTest {
     void openPathDoesNotFollowAndStatSeesTheLinkItself() throws Exception {
         Files.writeString(tmp.resolve("f"), "hello");
         Files.createSymbolicLink(tmp.resolve("l"), Path.of("/etc/hostname"));
-        try (Fd f = FileCalls.openPath(dir, bytes("f")); Fd l = FileCalls.openPath(dir, bytes("l"))) {
+        try (Fd f = FileCalls.openPath(dir, bytes("f"));
+                Fd l = FileCalls.openPath(dir, bytes("l"))) {
             Stat sf = FileCalls.fstat(f);
             assertTrue(sf.isRegularFile());
             assertEquals(5, sf.size());
@@ -71,7 +74,8 @@ class FileCallsTest {
     void statxFollowsOnlyWhenAsked() throws Exception {
         Files.writeString(tmp.resolve("t"), "12345678");
         Files.createSymbolicLink(tmp.resolve("l"), Path.of("t"));
-        assertTrue(FileCalls.statx(dir, bytes("l"), FileCalls.AT_SYMLINK_NOFOLLOW).isSymlink());
+        assertTrue(
+                FileCalls.statx(dir, bytes("l"), FileCalls.AT_SYMLINK_NOFOLLOW).isSymlink());
         assertEquals(8, FileCalls.statx(dir, bytes("l"), 0).size());
         fails(Errno.ENOENT, "statx", () -> FileCalls.statx(dir, bytes("nope"), 0));
     }
@@ -82,9 +86,15 @@ class FileCallsTest {
         assertTrue(Files.isDirectory(tmp.resolve("d")));
         fails(Errno.EEXIST, "mkdirat", () -> FileCalls.mkdirat(dir, bytes("d"), 0755));
         FileCalls.mknodat(dir, bytes("fifo"), Stat.S_IFIFO | 0600, 0);
-        assertEquals(Stat.S_IFIFO, FileCalls.statx(dir, bytes("fifo"), FileCalls.AT_SYMLINK_NOFOLLOW).fileType());
+        assertEquals(
+                Stat.S_IFIFO,
+                FileCalls.statx(dir, bytes("fifo"), FileCalls.AT_SYMLINK_NOFOLLOW)
+                        .fileType());
         FileCalls.mknodat(dir, bytes("null"), Stat.S_IFCHR | 0600, Stat.makedev(1, 3));
-        assertEquals(Stat.makedev(1, 3), FileCalls.statx(dir, bytes("null"), FileCalls.AT_SYMLINK_NOFOLLOW).rdev());
+        assertEquals(
+                Stat.makedev(1, 3),
+                FileCalls.statx(dir, bytes("null"), FileCalls.AT_SYMLINK_NOFOLLOW)
+                        .rdev());
         fails(Errno.EEXIST, "mknodat", () -> FileCalls.mknodat(dir, bytes("fifo"), Stat.S_IFIFO | 0600, 0));
         FileCalls.symlinkat(bytes("../outside"), dir, bytes("s"));
         assertEquals(Path.of("../outside"), Files.readSymbolicLink(tmp.resolve("s")));
@@ -98,7 +108,10 @@ class FileCallsTest {
         Files.writeString(tmp.resolve("b"), "B");
         Files.createDirectory(tmp.resolve("d"));
         Files.writeString(tmp.resolve("d/in"), "");
-        fails(Errno.EEXIST, "renameat2", () -> FileCalls.renameat2(dir, bytes("a"), dir, bytes("b"), FileCalls.RENAME_NOREPLACE));
+        fails(
+                Errno.EEXIST,
+                "renameat2",
+                () -> FileCalls.renameat2(dir, bytes("a"), dir, bytes("b"), FileCalls.RENAME_NOREPLACE));
         FileCalls.renameat2(dir, bytes("a"), dir, bytes("b"), FileCalls.RENAME_EXCHANGE);
         assertEquals("B", Files.readString(tmp.resolve("a")));
         assertEquals("A", Files.readString(tmp.resolve("b")));
@@ -152,7 +165,9 @@ class FileCallsTest {
         Files.createSymbolicLink(tmp.resolve("l"), f);
         try (Fd l = FileCalls.openPath(dir, bytes("l"))) {
             FileCalls.utimensat(null, FileCalls.procSelfFd(l), 7, 0, 7, 0, 0);
-            assertEquals(FileTime.from(7, TimeUnit.SECONDS), Files.getLastModifiedTime(tmp.resolve("l"), LinkOption.NOFOLLOW_LINKS));
+            assertEquals(
+                    FileTime.from(7, TimeUnit.SECONDS),
+                    Files.getLastModifiedTime(tmp.resolve("l"), LinkOption.NOFOLLOW_LINKS));
             assertEquals(3000, Files.getLastModifiedTime(f).to(TimeUnit.SECONDS), "the target is untouched");
             fails(Errno.EOPNOTSUPP, "fchmodat", () -> FileCalls.fchmodat(null, FileCalls.procSelfFd(l), 0777));
         }
@@ -210,10 +225,14 @@ class FileCallsTest {
         Files.createDirectory(tmp.resolve("sub"));
         try (Fd d = FileCalls.openat(dir, bytes("."), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0)) {
             var all = new java.util.ArrayList<DirEntry64>();
-            for (var batch = DirEntries.read(d, 1024); !batch.isEmpty(); batch = DirEntries.read(d, 1024)) all.addAll(batch);
+            for (var batch = DirEntries.read(d, 1024); !batch.isEmpty(); batch = DirEntries.read(d, 1024))
+                all.addAll(batch);
             assertEquals(203, all.size());
             assertEquals(2, all.stream().filter(DirEntry64::isDotOrDotDot).count());
-            DirEntry64 sub = all.stream().filter(e -> new String(e.name()).equals("sub")).findFirst().orElseThrow();
+            DirEntry64 sub = all.stream()
+                    .filter(e -> new String(e.name()).equals("sub"))
+                    .findFirst()
+                    .orElseThrow();
             assertEquals(DirEntry64.DT_DIR, sub.type());
             assertEquals(Files.getAttribute(tmp.resolve("sub"), "unix:ino"), sub.ino());
             // Seek to the 100th entry's offset: the listing continues with the 101st.

@@ -41,7 +41,8 @@ class NativeIoTest {
     void memfdMappingIsSharedBetweenTwoMappings() throws Exception {
         try (Fd memfd = Libc.memfdCreate("jvhost-test", Libc.MFD_CLOEXEC)) {
             Libc.ftruncate(memfd, 8192);
-            try (Mapping a = Mapping.map(memfd, 0, 8192, true); Mapping b = Mapping.map(memfd, 4096, 4096, false)) {
+            try (Mapping a = Mapping.map(memfd, 0, 8192, true);
+                    Mapping b = Mapping.map(memfd, 4096, 4096, false)) {
                 a.segment().set(ValueLayout.JAVA_LONG, 4096, 0x1122334455667788L);
                 assertEquals(0x1122334455667788L, b.segment().get(ValueLayout.JAVA_LONG, 0));
                 a.close();
@@ -53,7 +54,9 @@ class NativeIoTest {
     @Test
     void socketPairPassesFileDescriptorsWithData() throws Exception {
         UnixSocket[] p = UnixSocket.pair();
-        try (UnixSocket a = p[0]; UnixSocket b = p[1]; EventFd ev = EventFd.create(true)) {
+        try (UnixSocket a = p[0];
+                UnixSocket b = p[1];
+                EventFd ev = EventFd.create(true)) {
             a.sendMsg(ByteBuffer.wrap(new byte[] {1, 2, 3}), List.of(ev.fd()));
             ByteBuffer dst = ByteBuffer.allocate(16);
             UnixSocket.Received r = b.recvMsg(dst, UnixSocket.MAX_FDS);
@@ -72,7 +75,11 @@ class NativeIoTest {
     @Test
     void tooManyFdsForTheReceiverAreReportedAsTruncated() throws Exception {
         UnixSocket[] p = UnixSocket.pair();
-        try (UnixSocket a = p[0]; UnixSocket b = p[1]; EventFd e1 = EventFd.create(true); EventFd e2 = EventFd.create(true); EventFd e3 = EventFd.create(true)) {
+        try (UnixSocket a = p[0];
+                UnixSocket b = p[1];
+                EventFd e1 = EventFd.create(true);
+                EventFd e2 = EventFd.create(true);
+                EventFd e3 = EventFd.create(true)) {
             a.sendMsg(ByteBuffer.wrap(new byte[] {9}), List.of(e1.fd(), e2.fd(), e3.fd()));
             UnixSocket.Received r = b.recvMsg(ByteBuffer.allocate(4), 1);
             assertTrue(r.controlTruncated());
@@ -86,7 +93,8 @@ class NativeIoTest {
         Path path = dir.resolve("s.sock");
         try (UnixSocket server = UnixSocket.listen(path, 1)) {
             assertTrue(Files.exists(path));
-            try (UnixSocket client = UnixSocket.connect(path); UnixSocket conn = server.accept()) {
+            try (UnixSocket client = UnixSocket.connect(path);
+                    UnixSocket conn = server.accept()) {
                 client.sendMsg(ByteBuffer.wrap("hello".getBytes()), List.of());
                 ByteBuffer dst = ByteBuffer.allocate(5);
                 conn.recvFully(dst);
@@ -106,7 +114,8 @@ class NativeIoTest {
             }
             NativeException taken = assertThrows(NativeException.class, () -> UnixSocket.listen(path, 1));
             assertEquals(Errno.EEXIST, taken.errno());
-            try (UnixSocket _ = UnixSocket.connect(path); UnixSocket conn = server.accept()) {
+            try (UnixSocket _ = UnixSocket.connect(path);
+                    UnixSocket conn = server.accept()) {
                 assertTrue(conn.fd().value() >= 0, "the first server still owns the name");
             }
             try (Stream<Path> files = Files.list(dir)) {
@@ -117,7 +126,9 @@ class NativeIoTest {
 
     @Test
     void epollReportsTheTokenOfTheReadyFd() throws Exception {
-        try (Epoll ep = Epoll.create(); EventFd a = EventFd.create(true); EventFd b = EventFd.create(true);
+        try (Epoll ep = Epoll.create();
+                EventFd a = EventFd.create(true);
+                EventFd b = EventFd.create(true);
                 Epoll.Events ev = new Epoll.Events(4)) {
             ep.add(a.fd(), Epoll.EPOLLIN, 7);
             ep.add(b.fd(), Epoll.EPOLLIN, 0xdead_beef_cafeL);
@@ -149,7 +160,9 @@ class NativeIoTest {
 
     @Test
     void vmspliceAndSpliceMoveBytesThroughPipes() throws Exception {
-        try (Pipe p1 = Pipe.create(0); Pipe p2 = Pipe.create(0); Arena arena = Arena.ofConfined()) {
+        try (Pipe p1 = Pipe.create(0);
+                Pipe p2 = Pipe.create(0);
+                Arena arena = Arena.ofConfined()) {
             MemorySegment src = arena.allocate(4096);
             src.fill((byte) 0x5a);
             assertEquals(4096, Libc.vmsplice(p1.writeEnd(), src, 4096, 0));

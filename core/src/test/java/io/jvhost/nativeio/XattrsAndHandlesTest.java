@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class XattrsAndHandlesTest {
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
 
     @Test
     void xattrsOnAnOPathDescriptorThroughProcSelfFd() throws Exception {
@@ -20,8 +21,14 @@ class XattrsAndHandlesTest {
             Xattrs.File inode = Xattrs.File.inode(p);
             Xattrs.set(inode, bytes("user.one"), bytes("1"), Xattrs.XATTR_CREATE);
             Xattrs.set(inode, bytes("user.two"), new byte[0], 0);
-            fails(Errno.EEXIST, "setxattr", () -> Xattrs.set(inode, bytes("user.one"), bytes("x"), Xattrs.XATTR_CREATE));
-            fails(Errno.ENODATA, "setxattr", () -> Xattrs.set(inode, bytes("user.zzz"), bytes("x"), Xattrs.XATTR_REPLACE));
+            fails(
+                    Errno.EEXIST,
+                    "setxattr",
+                    () -> Xattrs.set(inode, bytes("user.one"), bytes("x"), Xattrs.XATTR_CREATE));
+            fails(
+                    Errno.ENODATA,
+                    "setxattr",
+                    () -> Xattrs.set(inode, bytes("user.zzz"), bytes("x"), Xattrs.XATTR_REPLACE));
             assertArrayEquals(bytes("1"), Xattrs.get(inode, bytes("user.one")));
             assertArrayEquals(new byte[0], Xattrs.get(inode, bytes("user.two")));
             assertArrayEquals(bytes("user.one\0user.two\0"), Xattrs.list(inode));
@@ -40,7 +47,9 @@ class XattrsAndHandlesTest {
         Xattrs.File link = Xattrs.File.link(bytes(tmp.resolve("l").toString()));
         assertArrayEquals(new byte[0], Xattrs.list(link), "the symlink itself has no user xattrs");
         fails(Errno.EPERM, "setxattr", () -> Xattrs.set(link, bytes("user.x"), bytes("1"), 0));
-        assertArrayEquals(bytes("user.two\0user.big\0"), Xattrs.list(Xattrs.File.path(bytes(tmp.resolve("l").toString()))));
+        assertArrayEquals(
+                bytes("user.two\0user.big\0"),
+                Xattrs.list(Xattrs.File.path(bytes(tmp.resolve("l").toString()))));
     }
 
     @Test
@@ -48,7 +57,8 @@ class XattrsAndHandlesTest {
     void fileHandlesSurviveRenameAndReopen() throws Exception {
         Files.writeString(tmp.resolve("f"), "content");
         try (Fd p = FileCalls.openat(null, bytes(tmp.resolve("f").toString()), Libc.O_PATH | Libc.O_CLOEXEC, 0);
-                Fd root = FileCalls.openat(null, bytes(tmp.toString()), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0)) {
+                Fd root = FileCalls.openat(
+                        null, bytes(tmp.toString()), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0)) {
             FileHandle h = FileHandles.of(p);
             assertTrue(h.bytes().length > 0);
             assertEquals(FileCalls.fstat(p).mountId(), h.mountId());
@@ -76,8 +86,11 @@ class XattrsAndHandlesTest {
         Thread t = Thread.ofPlatform().start(() -> {
             int old = FsCredentials.setfsuid(65534);
             try {
-                seen.set(assertThrows(NativeException.class,
-                        () -> FileCalls.openat(null, bytes(secret.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC, 0)).errno());
+                seen.set(assertThrows(
+                                NativeException.class,
+                                () -> FileCalls.openat(
+                                        null, bytes(secret.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC, 0))
+                        .errno());
             } finally {
                 FsCredentials.setfsuid(old);
             }
@@ -85,7 +98,8 @@ class XattrsAndHandlesTest {
         t.join();
         assertEquals(Errno.EACCES, seen.get());
         assertEquals(0, FsCredentials.fsuid(), "the other thread's switch did not touch this one");
-        FileCalls.openat(null, bytes(secret.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC, 0).close();
+        FileCalls.openat(null, bytes(secret.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC, 0)
+                .close();
     }
 
     @Test
@@ -98,7 +112,9 @@ class XattrsAndHandlesTest {
                 FsCredentials.unshareFsAttributes();
                 FsCredentials.umask(077);
                 FileCalls.mkdirat(null, bytes(tmp.resolve("d").toString()), 0777);
-                mode.set(FileCalls.statx(null, bytes(tmp.resolve("d").toString()), 0).mode() & 0777);
+                mode.set(FileCalls.statx(null, bytes(tmp.resolve("d").toString()), 0)
+                                .mode()
+                        & 0777);
             } catch (NativeException e) {
                 throw new AssertionError(e);
             }

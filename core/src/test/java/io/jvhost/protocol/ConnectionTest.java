@@ -89,10 +89,12 @@ class ConnectionTest {
     @Test
     void eightFdsOfAMemoryTableArriveInOrder() throws Exception {
         List<Fd> fds = TestFds.eventfds(8);
-        SetMemTable sent = new SetMemTable(IntStream.range(0, 8).mapToObj(Samples::region).toList(), fds);
+        SetMemTable sent =
+                new SetMemTable(IntStream.range(0, 8).mapToObj(Samples::region).toList(), fds);
         try {
             frontend.send(sent, false);
-            FrontendMessage got = assertTimeoutPreemptively(LIMIT, () -> backend.receive().message());
+            FrontendMessage got =
+                    assertTimeoutPreemptively(LIMIT, () -> backend.receive().message());
             MessageAssertions.assertSameMessage(sent, (Record) got);
             got.closeFds();
         } finally {
@@ -118,7 +120,8 @@ class ConnectionTest {
 
     @Test
     void deviceStateExchangeWithAPipeAndABackendProvidedFd() throws Exception {
-        try (Pipe frontendPipe = Pipe.create(0); Pipe backendPipe = Pipe.create(0)) {
+        try (Pipe frontendPipe = Pipe.create(0);
+                Pipe backendPipe = Pipe.create(0)) {
             CompletableFuture<Void> server = CompletableFuture.runAsync(() -> {
                 try {
                     ReceivedMessage<FrontendMessage> r = backend.receive();
@@ -126,13 +129,18 @@ class ConnectionTest {
                     assertEquals(Optional.of(DeviceStateDirection.SAVE), m.knownDirection());
                     assertEquals(Optional.of(DeviceStatePhase.STOPPED), m.knownPhase());
                     m.closeFds(); // the back-end chose its own channel instead
-                    backend.sendReply(FrontendRequest.SET_DEVICE_STATE_FD, DeviceStateFd.acceptedWith(backendPipe.readEnd()));
+                    backend.sendReply(
+                            FrontendRequest.SET_DEVICE_STATE_FD, DeviceStateFd.acceptedWith(backendPipe.readEnd()));
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }
             });
-            Reply reply = assertTimeoutPreemptively(LIMIT, () -> frontend.call(
-                    new SetDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, frontendPipe.writeEnd()), false));
+            Reply reply = assertTimeoutPreemptively(
+                    LIMIT,
+                    () -> frontend.call(
+                            new SetDeviceStateFd(
+                                    DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, frontendPipe.writeEnd()),
+                            false));
             server.get();
             DeviceStateFd d = assertInstanceOf(DeviceStateFd.class, reply);
             assertTrue(d.succeeded());
@@ -159,15 +167,17 @@ class ConnectionTest {
             CompletableFuture<Void> frontendSide = CompletableFuture.runAsync(() -> {
                 try {
                     ReceivedMessage<BackendMessage> r = frontendEnd.receive();
-                    BackendMessage.SharedObjectLookup l = assertInstanceOf(BackendMessage.SharedObjectLookup.class, r.message());
+                    BackendMessage.SharedObjectLookup l =
+                            assertInstanceOf(BackendMessage.SharedObjectLookup.class, r.message());
                     assertEquals(Samples.UUID_SAMPLE, l.uuid());
-                    frontendEnd.sendReply(BackendRequest.SHARED_OBJECT_LOOKUP, new Reply.SharedObjectLookup(0, Optional.of(dmabuf)));
+                    frontendEnd.sendReply(
+                            BackendRequest.SHARED_OBJECT_LOOKUP, new Reply.SharedObjectLookup(0, Optional.of(dmabuf)));
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }
             });
-            Reply reply = assertTimeoutPreemptively(LIMIT,
-                    () -> backendEnd.call(new BackendMessage.SharedObjectLookup(Samples.UUID_SAMPLE), false));
+            Reply reply = assertTimeoutPreemptively(
+                    LIMIT, () -> backendEnd.call(new BackendMessage.SharedObjectLookup(Samples.UUID_SAMPLE), false));
             frontendSide.get();
             Reply.SharedObjectLookup l = assertInstanceOf(Reply.SharedObjectLookup.class, reply);
             TestFds.assertSameEventfd(dmabuf, l.fd().orElseThrow());
@@ -181,7 +191,8 @@ class ConnectionTest {
     void replyWithWrongFlagsOrRequestIsRefusedButTheStreamStaysUsable() throws Exception {
         byte[] eight = new byte[8];
         sendRaw(new Header(1, 0x1, 8), eight, List.of()); // REPLY bit missing
-        ProtocolException e = assertThrows(ProtocolException.class, () -> backend.receiveReply(FrontendRequest.GET_FEATURES));
+        ProtocolException e =
+                assertThrows(ProtocolException.class, () -> backend.receiveReply(FrontendRequest.GET_FEATURES));
         assertTrue(e.getMessage().contains("reply flags 0x1"), e.getMessage());
         assertTrue(e.streamInSync());
 
@@ -206,7 +217,9 @@ class ConnectionTest {
         assertTrue(e.getMessage().contains("unknown front-end request id 77"), e.getMessage());
         assertTrue(e.streamInSync());
         assertTrue(e.header().orElseThrow().needsReply(), "a handler can still answer with an error ack");
-        assertEquals(new SetVringNum(0, 256), assertTimeoutPreemptively(LIMIT, () -> backend.receive().message()));
+        assertEquals(
+                new SetVringNum(0, 256),
+                assertTimeoutPreemptively(LIMIT, () -> backend.receive().message()));
     }
 
     @Test
@@ -221,8 +234,8 @@ class ConnectionTest {
         frontend.socket().sendMsg(ByteBuffer.wrap(new byte[] {1, 0, 0, 0, 1}), List.of(fd));
         fd.close();
         frontend.close();
-        ProtocolException e = assertThrows(ProtocolException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
+        ProtocolException e =
+                assertThrows(ProtocolException.class, () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
         assertTrue(e.getMessage().contains("after 5 of 12 header bytes"), e.getMessage());
         assertFalse(e.streamInSync());
     }
@@ -231,9 +244,10 @@ class ConnectionTest {
     void eofInTheMiddleOfThePayloadIsAProtocolError() throws Exception {
         sendRaw(new Header(9, 0x1, 40), new byte[10], List.of());
         frontend.close();
-        ProtocolException e = assertThrows(ProtocolException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
-        assertTrue(e.getMessage().contains("SET_VRING_ADDR") && e.getMessage().contains("after 10 of 40 payload bytes"),
+        ProtocolException e =
+                assertThrows(ProtocolException.class, () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
+        assertTrue(
+                e.getMessage().contains("SET_VRING_ADDR") && e.getMessage().contains("after 10 of 40 payload bytes"),
                 e.getMessage());
     }
 
@@ -244,9 +258,10 @@ class ConnectionTest {
         sendRaw(new Header(5, 0x1, 1 << 20), new byte[0], fds);
         fds.forEach(Fd::close);
         long before = TestFds.openCount();
-        ProtocolException e = assertThrows(ProtocolException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
-        assertTrue(e.getMessage().contains("SET_MEM_TABLE") && e.getMessage().contains("exceeds the maximum of 4096"),
+        ProtocolException e =
+                assertThrows(ProtocolException.class, () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
+        assertTrue(
+                e.getMessage().contains("SET_MEM_TABLE") && e.getMessage().contains("exceeds the maximum of 4096"),
                 e.getMessage());
         assertFalse(e.streamInSync());
         assertEquals(before, TestFds.openCount(), "the two received fds were closed");
@@ -255,8 +270,8 @@ class ConnectionTest {
     @Test
     void badVersionIsRefusedBeforeReadingThePayload() throws Exception {
         sendRaw(new Header(1, 0x2, 0), new byte[0], List.of());
-        ProtocolException e = assertThrows(ProtocolException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
+        ProtocolException e =
+                assertThrows(ProtocolException.class, () -> assertTimeoutPreemptively(LIMIT, () -> backend.receive()));
         assertTrue(e.getMessage().contains("version 2"), e.getMessage());
         assertFalse(e.streamInSync());
     }
@@ -286,7 +301,10 @@ class ConnectionTest {
                         case SetVringNum s -> assertTrue(seen.add("num " + s.index() + "/" + s.num()));
                         case FrontendMessage.SetConfig c -> {
                             int i = Byte.toUnsignedInt(c.data()[0]); // Samples.bytes(n, seed) starts with seed
-                            assertEquals(new FrontendMessage.SetConfig(c.offset(), 0, Samples.bytes(200, i)), c, "payload intact");
+                            assertEquals(
+                                    new FrontendMessage.SetConfig(c.offset(), 0, Samples.bytes(200, i)),
+                                    c,
+                                    "payload intact");
                             assertTrue(seen.add("config " + c.offset() + "/" + i));
                         }
                         default -> throw new AssertionError("unexpected " + m);

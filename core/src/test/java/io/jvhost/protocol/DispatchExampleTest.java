@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * build here) and how a front-end awaits replies, over a socketpair.
  */
 class DispatchExampleTest {
-    private static final long FEATURES = VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.PROTOCOL_FEATURES);
+    private static final long FEATURES =
+            VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.PROTOCOL_FEATURES);
     private static final long PROTOCOL = ProtocolFeature.REPLY_ACK.mask() | ProtocolFeature.DEVICE_STATE.mask();
 
     /** A toy back-end: the reply payload for requests that have one, else an ack. */

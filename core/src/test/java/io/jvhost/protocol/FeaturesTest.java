@@ -45,8 +45,10 @@ class FeaturesTest {
     void virtioFeatureBits() {
         assertEquals(1L << 30, VirtioFeatures.mask(VirtioFeatures.PROTOCOL_FEATURES));
         assertEquals(1L << 26, VirtioFeatures.mask(VirtioFeatures.LOG_ALL));
-        assertEquals((1L << 32) | (1L << 29) | (1L << 28), VirtioFeatures.mask(VirtioFeatures.VERSION_1,
-                VirtioFeatures.RING_EVENT_IDX, VirtioFeatures.RING_INDIRECT_DESC));
+        assertEquals(
+                (1L << 32) | (1L << 29) | (1L << 28),
+                VirtioFeatures.mask(
+                        VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX, VirtioFeatures.RING_INDIRECT_DESC));
         assertEquals(24, VirtioFeatures.NOTIFY_ON_EMPTY);
         assertEquals(33, VirtioFeatures.ACCESS_PLATFORM);
         assertEquals(34, VirtioFeatures.RING_PACKED);

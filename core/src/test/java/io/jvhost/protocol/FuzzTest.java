@@ -49,7 +49,8 @@ class FuzzTest {
         }
         assertEquals(openBefore, TestFds.openCount(), "file descriptors leaked");
         // The mutated half must reach the typed decoders, not just bounce off the header checks.
-        if (accepted < ITERATIONS / 8) fail("only " + accepted + " frames decoded; the fuzzer is not reaching the payload decoders");
+        if (accepted < ITERATIONS / 8)
+            fail("only " + accepted + " frames decoded; the fuzzer is not reaching the payload decoders");
     }
 
     private static List<Seed> seedFrames() {
@@ -136,10 +137,20 @@ class FuzzTest {
             result = switch (direction) {
                 case 0 -> MessageCodec.decode(Direction.FRONTEND, f.header(), payload, fds);
                 case 1 -> MessageCodec.decode(Direction.BACKEND, f.header(), payload, fds);
-                case 2 -> MessageCodec.decodeReply(Direction.FRONTEND.find(f.header().request())
-                        .orElse(FrontendRequest.values()[random.nextInt(FrontendRequest.values().length)]), f.header(), payload, fds);
-                default -> MessageCodec.decodeReply(Direction.BACKEND.find(f.header().request())
-                        .orElse(BackendRequest.SHARED_OBJECT_LOOKUP), f.header(), payload, fds);
+                case 2 ->
+                    MessageCodec.decodeReply(
+                            Direction.FRONTEND
+                                    .find(f.header().request())
+                                    .orElse(FrontendRequest.values()[random.nextInt(FrontendRequest.values().length)]),
+                            f.header(),
+                            payload,
+                            fds);
+                default ->
+                    MessageCodec.decodeReply(
+                            Direction.BACKEND.find(f.header().request()).orElse(BackendRequest.SHARED_OBJECT_LOOKUP),
+                            f.header(),
+                            payload,
+                            fds);
             };
         } catch (ProtocolException expected) {
             for (Fd fd : fds) assertFalse(fd.isOpen(), "fd left open after " + expected.getMessage());

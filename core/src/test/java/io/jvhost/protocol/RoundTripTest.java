@@ -40,17 +40,27 @@ class RoundTripTest {
         List<Samples.FrontendReplyCase> fr = Samples.frontendReplies();
         List<Samples.BackendReplyCase> br = Samples.backendReplies();
         try {
-            assertEquals(EnumSet.allOf(FrontendRequest.class),
-                    fm.stream().map(FrontendMessage::request).collect(Collectors.toCollection(() -> EnumSet.noneOf(FrontendRequest.class))));
-            assertEquals(EnumSet.allOf(BackendRequest.class),
-                    bm.stream().map(BackendMessage::request).collect(Collectors.toCollection(() -> EnumSet.noneOf(BackendRequest.class))));
-            Set<Class<?>> replyTypes = Stream.concat(fr.stream().map(c -> c.reply().getClass()), br.stream().map(c -> c.reply().getClass()))
+            assertEquals(
+                    EnumSet.allOf(FrontendRequest.class),
+                    fm.stream()
+                            .map(FrontendMessage::request)
+                            .collect(Collectors.toCollection(() -> EnumSet.noneOf(FrontendRequest.class))));
+            assertEquals(
+                    EnumSet.allOf(BackendRequest.class),
+                    bm.stream()
+                            .map(BackendMessage::request)
+                            .collect(Collectors.toCollection(() -> EnumSet.noneOf(BackendRequest.class))));
+            Set<Class<?>> replyTypes = Stream.concat(
+                            fr.stream().map(c -> c.reply().getClass()),
+                            br.stream().map(c -> c.reply().getClass()))
                     .collect(Collectors.toSet());
             assertEquals(Set.of(Reply.class.getPermittedSubclasses()), replyTypes);
             // every (request, allowed reply type) pair appears at least once
             for (FrontendRequest r : FrontendRequest.values()) {
                 for (Class<? extends Reply> t : MessageCodec.replyTypes(r)) {
-                    assertTrue(fr.stream().anyMatch(c -> c.request() == r && t.isInstance(c.reply())), r + " / " + t.getSimpleName());
+                    assertTrue(
+                            fr.stream().anyMatch(c -> c.request() == r && t.isInstance(c.reply())),
+                            r + " / " + t.getSimpleName());
                 }
             }
         } finally {
@@ -63,87 +73,92 @@ class RoundTripTest {
 
     @TestFactory
     Stream<DynamicTest> frontendMessages() {
-        return Samples.frontend().stream().map(m -> DynamicTest.dynamicTest(m.toString(), () -> {
-            try {
-                for (boolean needReply : new boolean[] {false, true}) {
-                    EncodedMessage e = MessageCodec.encode(m, needReply);
-                    assertEquals(m.request().id(), e.header().request());
-                    assertEquals(needReply ? 0x9 : 0x1, e.header().flags());
-                    assertEquals(m.fds(), e.fds(), "encoding attaches the message's own fds, in order");
-                    Wire w = Wire.of(e);
-                    FrontendMessage d = MessageCodec.decode(Direction.FRONTEND, w.header(), w.payload(), w.fds());
+        return Samples.frontend().stream()
+                .map(m -> DynamicTest.dynamicTest(m.toString(), () -> {
                     try {
-                        assertSameMessage((Record) m, (Record) d);
-                        EncodedMessage again = MessageCodec.encode(d, needReply);
-                        assertEquals(e.header(), again.header());
-                        assertArrayEquals(e.payload(), again.payload(), "re-encoding gives the same bytes");
+                        for (boolean needReply : new boolean[] {false, true}) {
+                            EncodedMessage e = MessageCodec.encode(m, needReply);
+                            assertEquals(m.request().id(), e.header().request());
+                            assertEquals(needReply ? 0x9 : 0x1, e.header().flags());
+                            assertEquals(m.fds(), e.fds(), "encoding attaches the message's own fds, in order");
+                            Wire w = Wire.of(e);
+                            FrontendMessage d =
+                                    MessageCodec.decode(Direction.FRONTEND, w.header(), w.payload(), w.fds());
+                            try {
+                                assertSameMessage((Record) m, (Record) d);
+                                EncodedMessage again = MessageCodec.encode(d, needReply);
+                                assertEquals(e.header(), again.header());
+                                assertArrayEquals(e.payload(), again.payload(), "re-encoding gives the same bytes");
+                            } finally {
+                                d.closeFds();
+                            }
+                        }
                     } finally {
-                        d.closeFds();
+                        m.closeFds();
                     }
-                }
-            } finally {
-                m.closeFds();
-            }
-        }));
+                }));
     }
 
     @TestFactory
     Stream<DynamicTest> backendMessages() {
-        return Samples.backend().stream().map(m -> DynamicTest.dynamicTest(m.toString(), () -> {
-            try {
-                EncodedMessage e = MessageCodec.encode(m, true);
-                assertEquals(m.request().id(), e.header().request());
-                assertEquals(0x9, e.header().flags());
-                Wire w = Wire.of(e);
-                BackendMessage d = MessageCodec.decode(Direction.BACKEND, w.header(), w.payload(), w.fds());
-                try {
-                    assertSameMessage((Record) m, (Record) d);
-                } finally {
-                    d.closeFds();
-                }
-            } finally {
-                m.closeFds();
-            }
-        }));
+        return Samples.backend().stream()
+                .map(m -> DynamicTest.dynamicTest(m.toString(), () -> {
+                    try {
+                        EncodedMessage e = MessageCodec.encode(m, true);
+                        assertEquals(m.request().id(), e.header().request());
+                        assertEquals(0x9, e.header().flags());
+                        Wire w = Wire.of(e);
+                        BackendMessage d = MessageCodec.decode(Direction.BACKEND, w.header(), w.payload(), w.fds());
+                        try {
+                            assertSameMessage((Record) m, (Record) d);
+                        } finally {
+                            d.closeFds();
+                        }
+                    } finally {
+                        m.closeFds();
+                    }
+                }));
     }
 
     @TestFactory
     Stream<DynamicTest> frontendReplies() {
-        return Samples.frontendReplies().stream().map(c -> DynamicTest.dynamicTest(c.request() + " ← " + c.reply(), () -> {
-            try {
-                EncodedMessage e = MessageCodec.encodeReply(c.request(), c.reply());
-                assertEquals(Header.REPLY_FLAGS, e.header().flags(), "reply flags are exactly 0x5");
-                assertEquals(c.request().id(), e.header().request());
-                Wire w = Wire.of(e);
-                Reply d = MessageCodec.decodeReply(c.request(), w.header(), w.payload(), w.fds());
-                try {
-                    assertSameMessage((Record) c.reply(), (Record) d);
-                } finally {
-                    d.closeFds();
-                }
-            } finally {
-                c.reply().closeFds();
-            }
-        }));
+        return Samples.frontendReplies().stream()
+                .map(c -> DynamicTest.dynamicTest(c.request() + " ← " + c.reply(), () -> {
+                    try {
+                        EncodedMessage e = MessageCodec.encodeReply(c.request(), c.reply());
+                        assertEquals(Header.REPLY_FLAGS, e.header().flags(), "reply flags are exactly 0x5");
+                        assertEquals(c.request().id(), e.header().request());
+                        Wire w = Wire.of(e);
+                        Reply d = MessageCodec.decodeReply(c.request(), w.header(), w.payload(), w.fds());
+                        try {
+                            assertSameMessage((Record) c.reply(), (Record) d);
+                        } finally {
+                            d.closeFds();
+                        }
+                    } finally {
+                        c.reply().closeFds();
+                    }
+                }));
     }
 
     @TestFactory
     Stream<DynamicTest> backendReplies() {
-        return Samples.backendReplies().stream().map(c -> DynamicTest.dynamicTest(c.request() + " ← " + c.reply(), () -> {
-            try {
-                EncodedMessage e = MessageCodec.encodeReply(c.request(), c.reply());
-                assertEquals(Header.REPLY_FLAGS, e.header().flags());
-                Wire w = Wire.of(e);
-                Reply d = MessageCodec.decodeReply(c.request(), w.header(), w.payload(), w.fds());
-                try {
-                    assertSameMessage((Record) c.reply(), (Record) d);
-                } finally {
-                    d.closeFds();
-                }
-            } finally {
-                c.reply().closeFds();
-            }
-        }));
+        return Samples.backendReplies().stream()
+                .map(c -> DynamicTest.dynamicTest(c.request() + " ← " + c.reply(), () -> {
+                    try {
+                        EncodedMessage e = MessageCodec.encodeReply(c.request(), c.reply());
+                        assertEquals(Header.REPLY_FLAGS, e.header().flags());
+                        Wire w = Wire.of(e);
+                        Reply d = MessageCodec.decodeReply(c.request(), w.header(), w.payload(), w.fds());
+                        try {
+                            assertSameMessage((Record) c.reply(), (Record) d);
+                        } finally {
+                            d.closeFds();
+                        }
+                    } finally {
+                        c.reply().closeFds();
+                    }
+                }));
     }
 
     @Test

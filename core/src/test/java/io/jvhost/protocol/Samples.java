@@ -38,8 +38,8 @@ final class Samples {
     private Samples() {}
 
     static MemoryRegionDescriptor region(int i) {
-        return new MemoryRegionDescriptor(0x1_0000_0000L * i, 0x4000_0000L, 0x7f00_0000_0000L + 0x1_0000_0000L * i,
-                0x1000L * i);
+        return new MemoryRegionDescriptor(
+                0x1_0000_0000L * i, 0x4000_0000L, 0x7f00_0000_0000L + 0x1_0000_0000L * i, 0x1000L * i);
     }
 
     static byte[] bytes(int n, int seed) {
@@ -70,7 +70,8 @@ final class Samples {
     static List<FrontendMessage> frontend() {
         List<FrontendMessage> all = new ArrayList<>();
         all.add(new GetFeatures());
-        all.add(new SetFeatures(VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.PROTOCOL_FEATURES) | 0x8000_0000_0000_0001L));
+        all.add(new SetFeatures(VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.PROTOCOL_FEATURES)
+                | 0x8000_0000_0000_0001L));
         all.add(new SetOwner());
         all.add(new ResetOwner());
         all.add(new SetMemTable(List.of(region(0)), List.of(eventfd())));
@@ -150,18 +151,20 @@ final class Samples {
     static List<FrontendReplyCase> frontendReplies() {
         List<FrontendReplyCase> all = new ArrayList<>();
         for (FrontendRequest r : FrontendRequest.values()) {
-            if (MessageCodec.replyTypes(r).contains(U64.class)) all.add(new FrontendReplyCase(r, U64.ack(r.id() % 3 != 0)));
+            if (MessageCodec.replyTypes(r).contains(U64.class))
+                all.add(new FrontendReplyCase(r, U64.ack(r.id() % 3 != 0)));
         }
         all.add(new FrontendReplyCase(FrontendRequest.GET_FEATURES, new U64(0x1_7000_0000L)));
         all.add(new FrontendReplyCase(FrontendRequest.GET_VRING_BASE, new VringState(1, 0x1234)));
         all.add(new FrontendReplyCase(FrontendRequest.GET_CONFIG, new Config(0, 0, bytes(60, 1))));
         all.add(new FrontendReplyCase(FrontendRequest.GET_CONFIG, new ConfigFailure()));
-        all.add(new FrontendReplyCase(FrontendRequest.GET_INFLIGHT_FD,
-                new Inflight(0x4_0000, 0, 2, 1024, Optional.of(eventfd()))));
+        all.add(new FrontendReplyCase(
+                FrontendRequest.GET_INFLIGHT_FD, new Inflight(0x4_0000, 0, 2, 1024, Optional.of(eventfd()))));
         all.add(new FrontendReplyCase(FrontendRequest.GET_INFLIGHT_FD, new Inflight(0, 0, 2, 1024, Optional.empty())));
         all.add(new FrontendReplyCase(FrontendRequest.ADD_MEM_REG, new MemoryRegion(region(2))));
         all.add(new FrontendReplyCase(FrontendRequest.SET_MEM_TABLE, new MemoryTable(List.of(region(0), region(1)))));
-        all.add(new FrontendReplyCase(FrontendRequest.GET_SHMEM_CONFIG, new ShmemConfig(2, List.of(0x1000L, 0L, 0x20_0000L))));
+        all.add(new FrontendReplyCase(
+                FrontendRequest.GET_SHMEM_CONFIG, new ShmemConfig(2, List.of(0x1000L, 0L, 0x20_0000L))));
         all.add(new FrontendReplyCase(FrontendRequest.SET_DEVICE_STATE_FD, DeviceStateFd.accepted()));
         all.add(new FrontendReplyCase(FrontendRequest.SET_DEVICE_STATE_FD, DeviceStateFd.acceptedWith(eventfd())));
         all.add(new FrontendReplyCase(FrontendRequest.SET_DEVICE_STATE_FD, DeviceStateFd.refused(5)));
@@ -179,10 +182,10 @@ final class Samples {
         for (BackendRequest r : BackendRequest.values()) {
             if (MessageCodec.replyTypes(r).contains(U64.class)) all.add(new BackendReplyCase(r, U64.FAILURE));
         }
-        all.add(new BackendReplyCase(BackendRequest.SHARED_OBJECT_LOOKUP,
-                new Reply.SharedObjectLookup(0, Optional.of(eventfd()))));
-        all.add(new BackendReplyCase(BackendRequest.SHARED_OBJECT_LOOKUP,
-                new Reply.SharedObjectLookup(-22, Optional.empty())));
+        all.add(new BackendReplyCase(
+                BackendRequest.SHARED_OBJECT_LOOKUP, new Reply.SharedObjectLookup(0, Optional.of(eventfd()))));
+        all.add(new BackendReplyCase(
+                BackendRequest.SHARED_OBJECT_LOOKUP, new Reply.SharedObjectLookup(-22, Optional.empty())));
         return all;
     }
 }

@@ -52,10 +52,13 @@ class ValidationTest {
     }
 
     /** Decoding must fail, mention {@code expectedText}, and close all {@code fdCount} fds handed in. */
-    private static ProtocolException rejectFrontend(FrontendRequest r, ByteBuffer payload, int fdCount, String expectedText) {
+    private static ProtocolException rejectFrontend(
+            FrontendRequest r, ByteBuffer payload, int fdCount, String expectedText) {
         List<Fd> fds = TestFds.eventfds(fdCount);
-        ProtocolException e = assertThrows(ProtocolException.class, () -> MessageCodec.decode(Direction.FRONTEND, 
-                Header.forRequest(r, false, payload.remaining()), payload, fds));
+        ProtocolException e = assertThrows(
+                ProtocolException.class,
+                () -> MessageCodec.decode(
+                        Direction.FRONTEND, Header.forRequest(r, false, payload.remaining()), payload, fds));
         assertTrue(e.getMessage().contains(r.name()), "names the request: " + e.getMessage());
         assertTrue(e.getMessage().contains(expectedText), e.getMessage());
         for (Fd fd : fds) assertFalse(fd.isOpen(), "fd left open after a rejected message");
@@ -63,7 +66,8 @@ class ValidationTest {
         return e;
     }
 
-    private static FrontendMessage acceptFrontend(FrontendRequest r, ByteBuffer payload, List<Fd> fds) throws ProtocolException {
+    private static FrontendMessage acceptFrontend(FrontendRequest r, ByteBuffer payload, List<Fd> fds)
+            throws ProtocolException {
         return MessageCodec.decode(Direction.FRONTEND, Header.forRequest(r, false, payload.remaining()), payload, fds);
     }
 
@@ -78,8 +82,13 @@ class ValidationTest {
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, Samples.memTablePayload(1, 1), 9, "9 fds");
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, Samples.memTablePayload(1, 1), 0, "expected 1..8");
         List<Fd> nine = TestFds.eventfds(9);
-        assertThrows(ProtocolException.class, () -> MessageCodec.decode(Direction.BACKEND, 
-                Header.forRequest(BackendRequest.VRING_HOST_NOTIFIER_MSG, false, 24), ByteBuffer.allocate(24), nine));
+        assertThrows(
+                ProtocolException.class,
+                () -> MessageCodec.decode(
+                        Direction.BACKEND,
+                        Header.forRequest(BackendRequest.VRING_HOST_NOTIFIER_MSG, false, 24),
+                        ByteBuffer.allocate(24),
+                        nine));
         nine.forEach(fd -> assertFalse(fd.isOpen()));
     }
 
@@ -90,9 +99,17 @@ class ValidationTest {
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, Samples.memTablePayload(3, 2), 2, "does not hold 3 regions");
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, Samples.memTablePayload(0, 1), 1, "0 regions");
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, Samples.memTablePayload(9, 9), 8, "payload of 296 bytes");
-        ByteBuffer emptyRegion = payload(40, b -> b.putInt(1).putInt(0).putLong(0).putLong(0).putLong(0).putLong(0));
+        ByteBuffer emptyRegion = payload(
+                40, b -> b.putInt(1).putInt(0).putLong(0).putLong(0).putLong(0).putLong(0));
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, emptyRegion, 1, "size 0");
-        ByteBuffer wrapping = payload(40, b -> b.putInt(1).putInt(0).putLong(-4096).putLong(8192).putLong(0).putLong(0));
+        ByteBuffer wrapping = payload(
+                40,
+                b -> b.putInt(1)
+                        .putInt(0)
+                        .putLong(-4096)
+                        .putLong(8192)
+                        .putLong(0)
+                        .putLong(0));
         rejectFrontend(FrontendRequest.SET_MEM_TABLE, wrapping, 1, "wraps around");
     }
 
@@ -125,16 +142,30 @@ class ValidationTest {
         rejectFrontend(FrontendRequest.SET_STATUS, u64(0x100), 0, "device status 256");
         rejectFrontend(FrontendRequest.NET_SET_MTU, u64(70000), 0, "MTU 70000");
         rejectFrontend(FrontendRequest.NET_SET_MTU, u64(-1), 0, "MTU 18446744073709551615");
-        rejectFrontend(FrontendRequest.SET_VRING_ADDR, payload(40, b -> b.putInt(0).putInt(2)), 0, "vring address flags 0x2");
-        rejectFrontend(FrontendRequest.IOTLB_MSG, payload(32, b -> b.position(24).put((byte) 3).put((byte) 5)), 0,
+        rejectFrontend(
+                FrontendRequest.SET_VRING_ADDR, payload(40, b -> b.putInt(0).putInt(2)), 0, "vring address flags 0x2");
+        rejectFrontend(
+                FrontendRequest.IOTLB_MSG,
+                payload(32, b -> b.position(24).put((byte) 3).put((byte) 5)),
+                0,
                 "IOTLB message type 5");
-        rejectFrontend(FrontendRequest.IOTLB_MSG, payload(32, b -> b.position(24).put((byte) 4).put((byte) 2)), 0,
+        rejectFrontend(
+                FrontendRequest.IOTLB_MSG,
+                payload(32, b -> b.position(24).put((byte) 4).put((byte) 2)),
+                0,
                 "IOTLB permission 4");
-        rejectFrontend(FrontendRequest.SET_CONFIG, payload(20, b -> b.putInt(0).putInt(9).putInt(0)), 0,
+        rejectFrontend(
+                FrontendRequest.SET_CONFIG,
+                payload(20, b -> b.putInt(0).putInt(9).putInt(0)),
+                0,
                 "config size 9 but 8 config bytes");
-        rejectFrontend(FrontendRequest.GET_CONFIG, payload(268, b -> b.putInt(0).putInt(257).putInt(0)), 0,
+        rejectFrontend(
+                FrontendRequest.GET_CONFIG,
+                payload(268, b -> b.putInt(0).putInt(257).putInt(0)),
+                0,
                 "config size 257 exceeds 256");
-        rejectFrontend(FrontendRequest.SET_CONFIG, payload(12 + 300, b -> {}), 0, "payload of 312 bytes, expected 12..268");
+        rejectFrontend(
+                FrontendRequest.SET_CONFIG, payload(12 + 300, b -> {}), 0, "payload of 312 bytes, expected 12..268");
         rejectFrontend(FrontendRequest.CREATE_CRYPTO_SESSION, payload(8, b -> {}), 0, "expected 16..4096");
     }
 
@@ -154,14 +185,21 @@ class ValidationTest {
     @Test
     void truncatedPayloadIsRefused() {
         ByteBuffer four = ByteBuffer.allocate(4);
-        ProtocolException e = assertThrows(ProtocolException.class,
-                () -> MessageCodec.decode(Direction.FRONTEND, Header.forRequest(FrontendRequest.SET_FEATURES, false, 8), four, List.of()));
+        ProtocolException e = assertThrows(
+                ProtocolException.class,
+                () -> MessageCodec.decode(
+                        Direction.FRONTEND,
+                        Header.forRequest(FrontendRequest.SET_FEATURES, false, 8),
+                        four,
+                        List.of()));
         assertTrue(e.getMessage().contains("announces 8 payload bytes but 4"), e.getMessage());
     }
 
-    private static ProtocolException rejectReply(FrontendRequest r, ByteBuffer payload, int fdCount, String expectedText) {
+    private static ProtocolException rejectReply(
+            FrontendRequest r, ByteBuffer payload, int fdCount, String expectedText) {
         List<Fd> fds = TestFds.eventfds(fdCount);
-        ProtocolException e = assertThrows(ProtocolException.class,
+        ProtocolException e = assertThrows(
+                ProtocolException.class,
                 () -> MessageCodec.decodeReply(r, Header.forReply(r, payload.remaining()), payload, fds));
         assertTrue(e.getMessage().contains(expectedText), e.getMessage());
         for (Fd fd : fds) assertFalse(fd.isOpen(), "fd left open after a rejected reply");
@@ -179,11 +217,14 @@ class ValidationTest {
         rejectReply(FrontendRequest.SET_DEVICE_STATE_FD, u64(0x100), 1, "sets no-fd but carries an fd");
         rejectReply(FrontendRequest.SET_DEVICE_STATE_FD, u64(0), 0, "announces an fd but has none");
         rejectReply(FrontendRequest.SET_DEVICE_STATE_FD, u64(0), 2, "2 fds");
-        assertEquals(DeviceStateFd.refused(0x7f), acceptReply(FrontendRequest.SET_DEVICE_STATE_FD, u64(0x17f), List.of()));
+        assertEquals(
+                DeviceStateFd.refused(0x7f), acceptReply(FrontendRequest.SET_DEVICE_STATE_FD, u64(0x17f), List.of()));
         // QEMU checks the error bits first: an error without bit 8 and without an fd is still that error.
         assertEquals(DeviceStateFd.refused(3), acceptReply(FrontendRequest.SET_DEVICE_STATE_FD, u64(3), List.of()));
         // Undefined upper bits are ignored, as QEMU does.
-        assertEquals(DeviceStateFd.accepted(), acceptReply(FrontendRequest.SET_DEVICE_STATE_FD, u64(0xff00_0100L), List.of()));
+        assertEquals(
+                DeviceStateFd.accepted(),
+                acceptReply(FrontendRequest.SET_DEVICE_STATE_FD, u64(0xff00_0100L), List.of()));
         assertEquals(0x100, DeviceStateFd.accepted().toU64());
         assertEquals(0x105, DeviceStateFd.refused(5).toU64());
         assertThrows(IllegalArgumentException.class, () -> DeviceStateFd.refused(0));
@@ -197,16 +238,24 @@ class ValidationTest {
         rejectReply(FrontendRequest.GET_INFLIGHT_FD, payload(24, b -> b.putLong(4096)), 0, "needs an fd");
         rejectReply(FrontendRequest.GET_INFLIGHT_FD, payload(24, b -> {}), 1, "must not carry an fd");
         rejectReply(FrontendRequest.GET_FEATURES, u64(0), 1, "1 fds, expected exactly 0");
-        rejectReply(FrontendRequest.GET_CONFIG, payload(20, b -> b.putInt(0).putInt(4).putInt(0)), 0,
+        rejectReply(
+                FrontendRequest.GET_CONFIG,
+                payload(20, b -> b.putInt(0).putInt(4).putInt(0)),
+                0,
                 "config size 4 but 8 config bytes");
         rejectReply(FrontendRequest.ADD_MEM_REG, payload(16, b -> {}), 0, "expected exactly 40");
         rejectReply(FrontendRequest.SET_MEM_TABLE, Samples.memTablePayload(2, 1), 0, "claims 2 regions");
         rejectReply(FrontendRequest.GET_SHARED_OBJECT, u64(0), 0, "expected exactly 0");
         rejectReply(FrontendRequest.GET_SHMEM_CONFIG, payload(2056, b -> b.putInt(257)), 0, "region count 257");
-        assertInstanceOf(Reply.ConfigFailure.class, acceptReply(FrontendRequest.GET_CONFIG, payload(0, b -> {}), List.of()));
-        assertEquals(Reply.U64.SUCCESS, acceptReply(FrontendRequest.SET_LOG_BASE, payload(16, b -> b.putLong(99)), List.of()),
+        assertInstanceOf(
+                Reply.ConfigFailure.class, acceptReply(FrontendRequest.GET_CONFIG, payload(0, b -> {}), List.of()));
+        assertEquals(
+                Reply.U64.SUCCESS,
+                acceptReply(FrontendRequest.SET_LOG_BASE, payload(16, b -> b.putLong(99)), List.of()),
                 "rust-vmm's echo of the log description is an ack");
-        assertEquals(new Reply.U64(0x2_0000), acceptReply(FrontendRequest.SET_LOG_BASE, u64(0x2_0000), List.of()),
+        assertEquals(
+                new Reply.U64(0x2_0000),
+                acceptReply(FrontendRequest.SET_LOG_BASE, u64(0x2_0000), List.of()),
                 "a u64 is kept as sent; interpreting it is the front-end's business");
         rejectReply(FrontendRequest.SET_LOG_BASE, payload(12, b -> {}), 0, "expected exactly 8");
         Fd dmabuf = TestFds.eventfd();
@@ -218,19 +267,27 @@ class ValidationTest {
         assertEquals(new Reply.U64(5), acceptReply(FrontendRequest.ADD_MEM_REG, u64(5), List.of()));
 
         List<Fd> none = List.of();
-        ProtocolException e = assertThrows(ProtocolException.class, () -> MessageCodec.decodeReply(
-                BackendRequest.SHARED_OBJECT_LOOKUP, Header.forReply(BackendRequest.SHARED_OBJECT_LOOKUP, 8), u64(0), none));
+        ProtocolException e = assertThrows(
+                ProtocolException.class,
+                () -> MessageCodec.decodeReply(
+                        BackendRequest.SHARED_OBJECT_LOOKUP,
+                        Header.forReply(BackendRequest.SHARED_OBJECT_LOOKUP, 8),
+                        u64(0),
+                        none));
         assertTrue(e.getMessage().contains("needs an fd"), e.getMessage());
     }
 
     @Test
     void encodeReplyRefusesAReplyOfTheWrongType() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> MessageCodec.encodeReply(FrontendRequest.GET_VRING_BASE, Reply.U64.SUCCESS));
         assertTrue(e.getMessage().contains("U64 cannot answer GET_VRING_BASE (11)"), e.getMessage());
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> MessageCodec.encodeReply(FrontendRequest.GET_FEATURES, new Reply.VringState(0, 0)));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> MessageCodec.encodeReply(BackendRequest.SHARED_OBJECT_LOOKUP, Reply.U64.SUCCESS));
     }
 
@@ -238,7 +295,8 @@ class ValidationTest {
     void recordsValidateAndCopyArrays() {
         Fd fd = TestFds.eventfd();
         try {
-            assertThrows(IllegalArgumentException.class,
+            assertThrows(
+                    IllegalArgumentException.class,
                     () -> new SetMemTable(List.of(Samples.region(0), Samples.region(1)), List.of(fd)));
             assertThrows(IllegalArgumentException.class, () -> new SetMemTable(List.of(), List.of()));
             assertThrows(IllegalArgumentException.class, () -> new SetVringCall(256, Optional.empty()));

@@ -9,8 +9,7 @@ import java.io.IOException;
 
 /** Test helpers: build a blob with StateWriter, assert a load fails with a given message. */
 final class Blobs {
-    private Blobs() {
-    }
+    private Blobs() {}
 
     interface Sections {
         void write(StateWriter w) throws IOException;

@@ -15,14 +15,27 @@ import org.junit.jupiter.api.Test;
 
 class FieldRoundTripTest {
 
-    record Everything(int u8, int u16, long u32, long u64, List<Long> varints, boolean yes, boolean no,
-            byte[] empty, byte[] big, String ascii, String unicode, List<String> names) {
-    }
+    record Everything(
+            int u8,
+            int u16,
+            long u32,
+            long u64,
+            List<Long> varints,
+            boolean yes,
+            boolean no,
+            byte[] empty,
+            byte[] big,
+            String ascii,
+            String unicode,
+            List<String> names) {}
 
     static final long[] VARINTS = {0, 1, 127, 128, 16_383, 16_384, (1L << 35) + 7, Long.MAX_VALUE, -1L, Long.MIN_VALUE};
     /** Larger than a DATA frame, so it spans several. */
-    static final byte[] BIG = new Random(7).ints(200_000, 0, 256).collect(ByteArrayOutputStream::new,
-            ByteArrayOutputStream::write, (a, b) -> a.writeBytes(b.toByteArray())).toByteArray();
+    static final byte[] BIG = new Random(7)
+            .ints(200_000, 0, 256)
+            .collect(ByteArrayOutputStream::new, ByteArrayOutputStream::write, (a, b) -> a.writeBytes(b.toByteArray()))
+            .toByteArray();
+
     static final String UNICODE = "\u00e9t\u00e9 \u6f22\u5b57 \ud83d\ude00 end";
 
     static final class Staging {
@@ -40,16 +53,21 @@ class FieldRoundTripTest {
             for (long v : VARINTS) {
                 out.varint(v);
             }
-            out.bool(true).bool(false).bytes(new byte[0]).bytes(BIG).string("plain").string(UNICODE);
+            out.bool(true)
+                    .bool(false)
+                    .bytes(new byte[0])
+                    .bytes(BIG)
+                    .string("plain")
+                    .string(UNICODE);
             out.list(List.of("a", "", UNICODE), SectionOutput::string);
             out.subsection("level2", 1, IfUnknown.FAIL, l2 -> {
                 l2.string("two");
                 l2.subsection("level3", 4, 1, IfUnknown.SKIP, l3 -> l3.u64(3));
-                l2.subsection("level3-empty", 1, IfUnknown.SKIP, l3 -> { });
+                l2.subsection("level3-empty", 1, IfUnknown.SKIP, l3 -> {});
             });
             out.subsection("sibling", 1, IfUnknown.FAIL, s -> s.u8(9));
         });
-        w.section("empty", 1, 1, out -> { });
+        w.section("empty", 1, 1, out -> {});
         w.finish();
         return bos.toByteArray();
     }
@@ -66,8 +84,19 @@ class FieldRoundTripTest {
                     for (int i = 0; i < VARINTS.length; i++) {
                         varints.add(in.varint());
                     }
-                    st.fields = new Everything(u8, u16, u32, u64, varints, in.bool(), in.bool(), in.bytes(),
-                            in.bytes(BIG.length), in.string(), in.string(100), in.list(10, e -> e.string(100)));
+                    st.fields = new Everything(
+                            u8,
+                            u16,
+                            u32,
+                            u64,
+                            varints,
+                            in.bool(),
+                            in.bool(),
+                            in.bytes(),
+                            in.bytes(BIG.length),
+                            in.string(),
+                            in.string(100),
+                            in.list(10, e -> e.string(100)));
                     in.onSubsection("level2", 1, (v2, l2) -> {
                         st.order.add("level2");
                         st.level2 = l2.string();
@@ -127,14 +156,17 @@ class FieldRoundTripTest {
         assertEquals(written, StateReader.describe(new ByteArrayInputStream(blob)));
 
         // Header (8 magic + 2 version + 1 + 9 type) and end marker (1 + 8 + 4) are the only bytes outside sections.
-        long inSections = written.sections().stream().mapToLong(ScopeSummary::bytes).sum();
+        long inSections =
+                written.sections().stream().mapToLong(ScopeSummary::bytes).sum();
         assertEquals(blob.length - (8 + 2 + 1 + SampleFs.TYPE.length()) - 13, inSections);
 
         ScopeSummary inodes = written.sections().get(0);
         assertEquals("inodes", inodes.name());
         assertEquals(2, inodes.version());
         assertEquals(1, inodes.minVersion());
-        assertEquals(List.of("posix-locks", "lookup-stats"), inodes.subsections().stream().map(ScopeSummary::name).toList());
+        assertEquals(
+                List.of("posix-locks", "lookup-stats"),
+                inodes.subsections().stream().map(ScopeSummary::name).toList());
         String text = written.render();
         assertTrue(text.startsWith("virtio-fs state, format 1: "), text);
         assertTrue(text.contains("\n  inodes v2 (min 1): "), text);

@@ -42,13 +42,15 @@ class FuzzTest {
                     fixEndMarker(mutant);
                 }
                 for (StateReader r : readers) {
-                    outcomes.merge(outcome(i, mutant, () -> r.readAll(new ByteArrayInputStream(mutant))), 1, Integer::sum);
+                    outcomes.merge(
+                            outcome(i, mutant, () -> r.readAll(new ByteArrayInputStream(mutant))), 1, Integer::sum);
                 }
                 outcome(i, mutant, () -> StateReader.describe(new ByteArrayInputStream(mutant)));
             }
         });
         StringBuilder report = new StringBuilder("fuzz outcomes (" + MUTANTS + " mutants x 2 readers):");
-        outcomes.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
+        outcomes.entrySet().stream()
+                .sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
                 .forEach(e -> report.append(String.format("%n%7d  %s", e.getValue(), e.getKey())));
         System.out.println(report);
         assertTrue(outcomes.getOrDefault("loaded", 0) > 100, "few mutants reached a successful load: " + outcomes);
@@ -66,8 +68,11 @@ class FuzzTest {
             return "loaded";
         } catch (StateFormatException e) {
             String m = e.getMessage();
-            return m.substring(m.indexOf(": ") + 2).replaceAll("'[^']*'", "'_'").replaceAll("0x[0-9a-f]+", "0x_")
-                    .replaceAll("[0-9a-f]{8}", "_").replaceAll("\\d+", "N");
+            return m.substring(m.indexOf(": ") + 2)
+                    .replaceAll("'[^']*'", "'_'")
+                    .replaceAll("0x[0-9a-f]+", "0x_")
+                    .replaceAll("[0-9a-f]{8}", "_")
+                    .replaceAll("\\d+", "N");
         } catch (Throwable t) {
             fail("mutant " + i + " (seed " + SEED + ") threw " + t + " for blob " + Arrays.toString(mutant), t);
             return null;
@@ -85,8 +90,8 @@ class FuzzTest {
             }
             case 1 -> {
                 for (int k = rnd.nextInt(1, 4); k > 0; k--) {
-                    b[rnd.nextInt(n)] = rnd.nextBoolean() ? INTERESTING[rnd.nextInt(INTERESTING.length)]
-                            : (byte) rnd.nextInt(256);
+                    b[rnd.nextInt(n)] =
+                            rnd.nextBoolean() ? INTERESTING[rnd.nextInt(INTERESTING.length)] : (byte) rnd.nextInt(256);
                 }
             }
             case 2 -> {

@@ -41,8 +41,8 @@ class IntegrityTest {
         byte[] blob = smallBlob();
         SampleFs.Device device = new SampleFs.Device(2, BEFORE);
         for (int cut = 0; cut < blob.length; cut++) {
-            assertRejectedWithoutCommit(device, Arrays.copyOf(blob, cut), "cut at " + cut + " of " + blob.length,
-                    "truncated");
+            assertRejectedWithoutCommit(
+                    device, Arrays.copyOf(blob, cut), "cut at " + cut + " of " + blob.length, "truncated");
         }
         device.load(blob);
         assertEquals(SampleFs.sample(new Random(1), 12, true, true), device.state);

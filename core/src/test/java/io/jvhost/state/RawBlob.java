@@ -12,7 +12,10 @@ final class RawBlob {
     private final Deque<Integer> bodyStarts = new ArrayDeque<>();
 
     static RawBlob header(String deviceType) {
-        return new RawBlob().raw("JVHSTATE".getBytes(StandardCharsets.US_ASCII)).le(1, 2).name(deviceType);
+        return new RawBlob()
+                .raw("JVHSTATE".getBytes(StandardCharsets.US_ASCII))
+                .le(1, 2)
+                .name(deviceType);
     }
 
     RawBlob section(String name, int version, int minVersion, boolean skippable) {

@@ -27,8 +27,12 @@ final class SampleFs {
     record Inode(long id, long parent, String name, byte[] fileHandle, long refcount) {
         @Override
         public boolean equals(Object o) {
-            return o instanceof Inode i && id == i.id && parent == i.parent && name.equals(i.name)
-                    && Arrays.equals(fileHandle, i.fileHandle) && refcount == i.refcount;
+            return o instanceof Inode i
+                    && id == i.id
+                    && parent == i.parent
+                    && name.equals(i.name)
+                    && Arrays.equals(fileHandle, i.fileHandle)
+                    && refcount == i.refcount;
         }
 
         @Override
@@ -37,19 +41,22 @@ final class SampleFs {
         }
     }
 
-    record Handle(long id, long inode, long openFlags, boolean directory) {
-    }
+    record Handle(long id, long inode, long openFlags, boolean directory) {}
 
-    record Lock(long inode, long start, long length, int pid, boolean exclusive) {
-    }
+    record Lock(long inode, long start, long length, int pid, boolean exclusive) {}
 
-    record Options(long fuseFlags, long maxWrite, int minor, int timeGranShift) {
-    }
+    record Options(long fuseFlags, long maxWrite, int minor, int timeGranShift) {}
 
     /** Whole device state; {@code migrationMode} exists from generation 2 on (0 when loaded from v1). */
-    record State(long nextInode, long nextHandle, List<Inode> inodes, List<Handle> handles, Options options,
-            int migrationMode, List<Lock> locks, Map<String, Long> lookupStats) {
-    }
+    record State(
+            long nextInode,
+            long nextHandle,
+            List<Inode> inodes,
+            List<Handle> handles,
+            Options options,
+            int migrationMode,
+            List<Lock> locks,
+            Map<String, Long> lookupStats) {}
 
     static State sample(Random rnd, int inodes, boolean withLocks, boolean withStats) {
         List<Inode> in = new ArrayList<>();
@@ -62,14 +69,15 @@ final class SampleFs {
         for (int i = 0; i < inodes / 2; i++) {
             hs.add(new Handle(100 + i, 1 + i, rnd.nextInt() & 0xFFFF_FFFFL, i % 2 == 0));
         }
-        List<Lock> locks = withLocks ? List.of(new Lock(2, 0, 4096, 77, true), new Lock(3, 10, -1, 78, false)) : List.of();
+        List<Lock> locks =
+                withLocks ? List.of(new Lock(2, 0, 4096, 77, true), new Lock(3, 10, -1, 78, false)) : List.of();
         Map<String, Long> stats = new LinkedHashMap<>();
         if (withStats) {
             stats.put("lookups", 1234L);
             stats.put("forgets", 56L);
         }
-        return new State(inodes + 1, 100 + inodes / 2, in, hs, new Options(0x1_0000_0003L, 1 << 20, 38, 3), 1, locks,
-                stats);
+        return new State(
+                inodes + 1, 100 + inodes / 2, in, hs, new Options(0x1_0000_0003L, 1 << 20, 38, 3), 1, locks, stats);
     }
 
     // ---- writing ----
@@ -85,23 +93,58 @@ final class SampleFs {
         int inodeVersion = generation >= 2 ? 2 : 1;
         w.section("inodes", inodeVersion, 1, out -> {
             out.u64(s.nextInode());
-            out.list(s.inodes(), (o, i) -> o.varint(i.id()).varint(i.parent()).string(i.name())
-                    .bytes(i.fileHandle()).u64(i.refcount()));
+            out.list(
+                    s.inodes(),
+                    (o, i) -> o.varint(i.id())
+                            .varint(i.parent())
+                            .string(i.name())
+                            .bytes(i.fileHandle())
+                            .u64(i.refcount()));
             if (inodeVersion >= 2) {
                 out.u8(s.migrationMode());
             }
             if (generation >= 2) {
-                out.subsectionIf(!s.locks().isEmpty(), "posix-locks", 1, IfUnknown.FAIL, sub ->
-                        sub.list(s.locks(), (o, l) -> o.varint(l.inode()).u64(l.start()).u64(l.length())
-                                .u32(l.pid()).bool(l.exclusive())));
-                out.subsectionIf(!s.lookupStats().isEmpty(), "lookup-stats", 1, IfUnknown.SKIP, sub ->
-                        sub.list(s.lookupStats().entrySet(), (o, e) -> o.string(e.getKey()).varint(e.getValue())));
+                out.subsectionIf(
+                        !s.locks().isEmpty(),
+                        "posix-locks",
+                        1,
+                        IfUnknown.FAIL,
+                        sub -> sub.list(
+                                s.locks(),
+                                (o, l) -> o.varint(l.inode())
+                                        .u64(l.start())
+                                        .u64(l.length())
+                                        .u32(l.pid())
+                                        .bool(l.exclusive())));
+                out.subsectionIf(
+                        !s.lookupStats().isEmpty(),
+                        "lookup-stats",
+                        1,
+                        IfUnknown.SKIP,
+                        sub -> sub.list(
+                                s.lookupStats().entrySet(),
+                                (o, e) -> o.string(e.getKey()).varint(e.getValue())));
             }
         });
-        w.section("handles", 1, 1, out -> out.u64(s.nextHandle())
-                .list(s.handles(), (o, h) -> o.u64(h.id()).u64(h.inode()).u32(h.openFlags()).bool(h.directory())));
-        w.section("fuse", 1, 1, out -> out.u64(s.options().fuseFlags()).u32(s.options().maxWrite())
-                .u16(s.options().minor()).u8(s.options().timeGranShift()));
+        w.section(
+                "handles",
+                1,
+                1,
+                out -> out.u64(s.nextHandle())
+                        .list(
+                                s.handles(),
+                                (o, h) -> o.u64(h.id())
+                                        .u64(h.inode())
+                                        .u32(h.openFlags())
+                                        .bool(h.directory())));
+        w.section(
+                "fuse",
+                1,
+                1,
+                out -> out.u64(s.options().fuseFlags())
+                        .u32(s.options().maxWrite())
+                        .u16(s.options().minor())
+                        .u8(s.options().timeGranShift()));
         return w.finish();
     }
 
@@ -116,20 +159,25 @@ final class SampleFs {
         Map<String, Long> stats = Map.of();
     }
 
-    record HandleStaging(long nextHandle, List<Handle> handles) {
-    }
+    record HandleStaging(long nextHandle, List<Handle> handles) {}
 
     static StateReader reader(int generation) {
         return StateReader.forDevice(TYPE)
                 .section("inodes", generation >= 2 ? 2 : 1, (v, in) -> {
                     InodeStaging st = new InodeStaging();
                     st.nextInode = in.u64();
-                    st.inodes = in.list(MAX_INODES, e -> new Inode(e.varint(), e.varint(), e.string(MAX_NAME),
-                            e.bytes(MAX_FILE_HANDLE), e.u64()));
+                    st.inodes = in.list(
+                            MAX_INODES,
+                            e -> new Inode(
+                                    e.varint(), e.varint(), e.string(MAX_NAME), e.bytes(MAX_FILE_HANDLE), e.u64()));
                     st.migrationMode = v >= 2 ? in.u8() : 0;
                     if (generation >= 2) {
-                        in.onSubsection("posix-locks", 1, (sv, sub) -> st.locks = sub.list(MAX_INODES,
-                                e -> new Lock(e.varint(), e.u64(), e.u64(), (int) e.u32(), e.bool())));
+                        in.onSubsection(
+                                "posix-locks",
+                                1,
+                                (sv, sub) -> st.locks = sub.list(
+                                        MAX_INODES,
+                                        e -> new Lock(e.varint(), e.u64(), e.u64(), (int) e.u32(), e.bool())));
                         in.onSubsection("lookup-stats", 1, (sv, sub) -> {
                             Map<String, Long> m = new LinkedHashMap<>();
                             int n = sub.count(1024);
@@ -141,8 +189,11 @@ final class SampleFs {
                     }
                     return st;
                 })
-                .section("handles", 1, (v, in) -> new HandleStaging(in.u64(),
-                        in.list(MAX_INODES, e -> new Handle(e.u64(), e.u64(), e.u32(), e.bool()))))
+                .section(
+                        "handles",
+                        1,
+                        (v, in) -> new HandleStaging(
+                                in.u64(), in.list(MAX_INODES, e -> new Handle(e.u64(), e.u64(), e.u32(), e.bool()))))
                 .section("fuse", 1, (v, in) -> new Options(in.u64(), in.u32(), in.u16(), in.u8()))
                 .build();
     }
@@ -171,8 +222,15 @@ final class SampleFs {
         private static State apply(LoadedState loaded) {
             InodeStaging i = loaded.get("inodes", InodeStaging.class);
             HandleStaging h = loaded.get("handles", HandleStaging.class);
-            return new State(i.nextInode, h.nextHandle(), List.copyOf(i.inodes), List.copyOf(h.handles()),
-                    loaded.get("fuse", Options.class), i.migrationMode, i.locks, i.stats);
+            return new State(
+                    i.nextInode,
+                    h.nextHandle(),
+                    List.copyOf(i.inodes),
+                    List.copyOf(h.handles()),
+                    loaded.get("fuse", Options.class),
+                    i.migrationMode,
+                    i.locks,
+                    i.stats);
         }
     }
 }

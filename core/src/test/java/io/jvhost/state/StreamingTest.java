@@ -97,7 +97,10 @@ class StreamingTest {
                         long refs = in.varint();
                         boolean even = in.bool();
                         fillHandle(expected, i);
-                        if (id != i || parent != i / 3 || refs != (i & 0xFFFF) || even != ((i & 1) == 0)
+                        if (id != i
+                                || parent != i / 3
+                                || refs != (i & 0xFFFF)
+                                || even != ((i & 1) == 0)
                                 || !Arrays.equals(fh, expected)) {
                             throw in.malformed("element " + i + " differs from what was written");
                         }
@@ -127,8 +130,11 @@ class StreamingTest {
         assertEquals(ELEMENTS, inodes.tail);
         assertEquals("still streaming", loaded.get("after", String.class));
         assertTrue(maxLag.get() < MAX_LAG, "writer ran " + maxLag.get() + " elements ahead of the reader");
-        System.out.printf("streamed %s in %.2f s (%.0f MiB/s), max writer lead %d elements%n",
-                StateSummary.humanBytes(summary.totalBytes()), seconds, summary.totalBytes() / seconds / (1 << 20),
+        System.out.printf(
+                "streamed %s in %.2f s (%.0f MiB/s), max writer lead %d elements%n",
+                StateSummary.humanBytes(summary.totalBytes()),
+                seconds,
+                summary.totalBytes() / seconds / (1 << 20),
                 maxLag.get());
     }
 }

@@ -15,15 +15,15 @@ import org.junit.jupiter.api.Test;
  */
 class WireFormatTest {
     static final String EXPECTED =
-            "4a564853544154450100" + "0464656d6f"       // magic "JVHSTATE", format 1, device type "demo"
-            + "530363666702" + "0100"                    // 'S' "cfg" version 2, min 1, flags 0 (fail if unknown)
-            + "4403000000" + "07ac02"                    //   'D' 3 bytes: u8 7, varint 300
-            + "7301780101" + "01"                        //   's' "x" version 1, min 1, flags 1 (skip if unknown)
-            + "440100000001"                             //     'D' 1 byte: bool true
-            + "4506"                                     //   'E' body length 6
-            + "4516"                                     // 'E' body length 22
-            + "5a" + "2f00000000000000"                  // 'Z', 47 bytes before it
-            + "f3bd77c9";                                // CRC32C of bytes 0..55, little-endian
+            "4a564853544154450100" + "0464656d6f" // magic "JVHSTATE", format 1, device type "demo"
+                    + "530363666702" + "0100" // 'S' "cfg" version 2, min 1, flags 0 (fail if unknown)
+                    + "4403000000" + "07ac02" //   'D' 3 bytes: u8 7, varint 300
+                    + "7301780101" + "01" //   's' "x" version 1, min 1, flags 1 (skip if unknown)
+                    + "440100000001" //     'D' 1 byte: bool true
+                    + "4506" //   'E' body length 6
+                    + "4516" // 'E' body length 22
+                    + "5a" + "2f00000000000000" // 'Z', 47 bytes before it
+                    + "f3bd77c9"; // CRC32C of bytes 0..55, little-endian
 
     @Test
     void exampleBlobIsExactlyAsDocumented() throws IOException {
@@ -35,7 +35,8 @@ class WireFormatTest {
 
         CRC32C crc = new CRC32C();
         crc.update(blob, 0, blob.length - 4);
-        assertEquals(String.format("%08x", Integer.reverseBytes((int) crc.getValue())),
+        assertEquals(
+                String.format("%08x", Integer.reverseBytes((int) crc.getValue())),
                 HexFormat.of().formatHex(blob, blob.length - 4, blob.length));
         assertEquals(EXPECTED, HexFormat.of().formatHex(blob));
 

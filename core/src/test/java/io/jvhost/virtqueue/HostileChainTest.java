@@ -31,7 +31,7 @@ class HostileChainTest {
     static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     RingFixture f;
-    int[] d;          // descriptors reserved for hand-made chains
+    int[] d; // descriptors reserved for hand-made chains
     GuestBuffer data; // a valid 256-byte buffer for descriptors to point at
 
     @BeforeEach
@@ -62,7 +62,9 @@ class HostileChainTest {
     void assertRejected(int head, String fragment) throws Exception {
         f.driver.publishHandMade(head);
         var e = assertThrows(InvalidChainException.class, f.device::pop);
-        assertTrue(e.getMessage().contains(fragment), "message '" + e.getMessage() + "' should mention '" + fragment + "'");
+        assertTrue(
+                e.getMessage().contains(fragment),
+                "message '" + e.getMessage() + "' should mention '" + fragment + "'");
         assertEquals(head, e.head());
         boolean valid = head < SIZE;
         assertEquals(valid, e.returnedToGuest());
@@ -82,7 +84,8 @@ class HostileChainTest {
         assertEquals(s.head(), chain.head());
         chain.writer().write("pong".getBytes(StandardCharsets.UTF_8));
         f.device.addUsed(chain, 4);
-        assertArrayEquals("pong".getBytes(StandardCharsets.UTF_8), f.driver.pollUsed().response());
+        assertArrayEquals(
+                "pong".getBytes(StandardCharsets.UTF_8), f.driver.pollUsed().response());
         s.close();
         assertFalse(f.device.isBroken());
     }

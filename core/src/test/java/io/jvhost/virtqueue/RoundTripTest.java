@@ -116,7 +116,8 @@ class RoundTripTest {
             assertEquals(20, chain.readableCount());
             assertEquals(2, chain.writableCount());
             assertEquals(40, chain.writableBytes());
-            assertEquals("papbpcpdpepfpgphpipjpkplpmpnpopppqprpspt", new String(chain.readAll(), StandardCharsets.UTF_8));
+            assertEquals(
+                    "papbpcpdpepfpgphpipjpkplpmpnpopppqprpspt", new String(chain.readAll(), StandardCharsets.UTF_8));
             f.device.addUsed(chain, 0);
             UsedElement done = f.driver.pollUsed();
             assertEquals(0, done.length());
@@ -160,7 +161,9 @@ class RoundTripTest {
             f.device.setAddresses(f.driver.addresses(false));
             f.device.start();
             assertEquals(100, f.device.nextUsedIndex());
-            assertThrows(IllegalStateException.class, () -> f.device.addUsed(inFlight, 0),
+            assertThrows(
+                    IllegalStateException.class,
+                    () -> f.device.addUsed(inFlight, 0),
                     "a chain from before the restart cannot be completed");
             f.device.addUsed(s.head(), 0);
             assertEquals(s.head(), f.driver.pollUsed().head());
@@ -186,12 +189,12 @@ class RoundTripTest {
             // Interrupts: driver's used_event says after which used index it wants one.
             assertTrue(f.device.needsNotification(), "first decision always notifies");
             f.driver.setUsedEvent(4); // wants an interrupt when used->idx passes 4 (reaches 5)
-            serveEcho(f.device);      // used 3
+            serveEcho(f.device); // used 3
             assertFalse(f.device.needsNotification());
             for (int i = 0; i < 2; i++) f.driver.submit(List.of(bytes("x")), new int[] {1}, false);
-            serveEcho(f.device);      // used 4
+            serveEcho(f.device); // used 4
             assertFalse(f.device.needsNotification());
-            serveEcho(f.device);      // used 5
+            serveEcho(f.device); // used 5
             assertTrue(f.device.needsNotification(), "passed used_event");
             assertFalse(f.device.needsNotification(), "nothing new since the last decision");
             // Several completions batched across used_event still notify once.
@@ -260,8 +263,8 @@ class RoundTripTest {
             long buf0 = s.writable().get(0).guestPhysAddr();
             Set<Long> expected = new TreeSet<>();
             for (long a = page(buf0); a <= page(buf0 + written - 1); a += 0x1000) expected.add(a);
-            expected.add(page(f.driver.usedGuestAddr()));                                     // used idx + element
-            expected.add(page(f.driver.usedGuestAddr() + SplitRing.availEventOffset(16)));  // avail_event
+            expected.add(page(f.driver.usedGuestAddr())); // used idx + element
+            expected.add(page(f.driver.usedGuestAddr() + SplitRing.availEventOffset(16))); // avail_event
             assertEquals(expected, dirty, "exactly the written buffer pages and the used ring");
             assertFalse(dirty.contains(page(s.writable().get(2).guestPhysAddr())), "untouched buffer not logged");
             byte[] reply = f.driver.pollUsed().response();
@@ -348,9 +351,11 @@ class RoundTripTest {
             // Re-describe the RAM as two adjacent regions meeting at RAM_GPA + 2 MiB.
             long half = RingFixture.RAM_SIZE / 2;
             var whole = f.table.current().regions().get(0).descriptor();
-            f.table.replaceAll(List.of(
-                    new io.jvhost.memory.RegionDescriptor(whole.guestPhysAddr(), half, whole.userAddr(), 0),
-                    new io.jvhost.memory.RegionDescriptor(whole.guestPhysAddr() + half, half, whole.userAddr() + half, half)),
+            f.table.replaceAll(
+                    List.of(
+                            new io.jvhost.memory.RegionDescriptor(whole.guestPhysAddr(), half, whole.userAddr(), 0),
+                            new io.jvhost.memory.RegionDescriptor(
+                                    whole.guestPhysAddr() + half, half, whole.userAddr() + half, half)),
                     List.of(f.ram.fd(), f.ram.fd()));
             MemorySegment ram = f.ram.view();
             ram.asSlice(half - 3, 6).copyFrom(MemorySegment.ofArray(bytes("abcdef")));
@@ -363,7 +368,9 @@ class RoundTripTest {
             assertArrayEquals(bytes("abcdef"), chain.readAll());
             chain.writer().write(bytes("WXYZ"));
             f.device.addUsed(chain, 4);
-            assertEquals("aWXYZf", new String(ram.asSlice(half - 3, 6).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8));
+            assertEquals(
+                    "aWXYZf",
+                    new String(ram.asSlice(half - 3, 6).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8));
         }
     }
 }

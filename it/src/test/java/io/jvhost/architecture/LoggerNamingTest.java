@@ -18,11 +18,19 @@ import org.slf4j.LoggerFactory;
 @AnalyzeClasses(packages = "io.jvhost", importOptions = ProductionCode.class)
 class LoggerNamingTest {
     @ArchTest
-    static final ArchRule loggerFieldsArePrivateStaticFinalLog = fields().that().haveRawType(Logger.class)
-            .should().bePrivate().andShould().beStatic().andShould().beFinal().andShould().haveName("LOG")
+    static final ArchRule loggerFieldsArePrivateStaticFinalLog = fields().that()
+            .haveRawType(Logger.class)
+            .should()
+            .bePrivate()
+            .andShould()
+            .beStatic()
+            .andShould()
+            .beFinal()
+            .andShould()
+            .haveName("LOG")
             .allowEmptyShould(false);
 
     @ArchTest
-    static final ArchRule loggersAreNamedByClassNotByString = noClasses()
-            .should().callMethod(LoggerFactory.class, "getLogger", String.class);
+    static final ArchRule loggersAreNamedByClassNotByString =
+            noClasses().should().callMethod(LoggerFactory.class, "getLogger", String.class);
 }

@@ -32,13 +32,16 @@ class RestrictedCallsTest {
             System.class.getName(), Set.of("load", "loadLibrary"),
             Runtime.class.getName(), Set.of("load", "loadLibrary"));
 
-    private static final DescribedPredicate<JavaCall<?>> RESTRICTED_CALL =
-            DescribedPredicate.describe("a restricted FFM or library-loading method", call -> RESTRICTED
+    private static final DescribedPredicate<JavaCall<?>> RESTRICTED_CALL = DescribedPredicate.describe(
+            "a restricted FFM or library-loading method",
+            call -> RESTRICTED
                     .getOrDefault(call.getTargetOwner().getFullName(), Set.of())
                     .contains(call.getTarget().getName()));
 
     @ArchTest
     static final ArchRule restrictedCallsOnlyInNativeAccess = noClasses()
-            .that().doNotHaveFullyQualifiedName("io.jvhost.nativeio.NativeAccess")
-            .should().callCodeUnitWhere(RESTRICTED_CALL);
+            .that()
+            .doNotHaveFullyQualifiedName("io.jvhost.nativeio.NativeAccess")
+            .should()
+            .callCodeUnitWhere(RESTRICTED_CALL);
 }

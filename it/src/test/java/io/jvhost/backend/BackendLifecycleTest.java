@@ -6,18 +6,18 @@ import io.jvhost.devices.rng.RngDevice;
 import io.jvhost.frontend.BackendRefusedException;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
-import io.jvhost.nativeio.UnixSocket;
-import io.jvhost.protocol.ProtocolFeature;
-import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.memory.DirtyBitmap;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.Mapping;
+import io.jvhost.nativeio.UnixSocket;
+import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.DriverQueue;
 import io.jvhost.virtqueue.GuestBuffer;
 import io.jvhost.virtqueue.Submission;
-import io.jvhost.virtqueue.VringAddresses;
 import io.jvhost.virtqueue.UsedElement;
+import io.jvhost.virtqueue.VringAddresses;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -35,8 +35,10 @@ import org.junit.jupiter.api.io.TempDir;
 /** jvhost's front-end drives jvhost's rng back-end through the whole lifecycle, and attacks it. */
 class BackendLifecycleTest {
     private static final Duration T = Duration.ofSeconds(10);
+
     @TempDir
     Path dir;
+
     private Path socket;
     private BackgroundServer server;
 
@@ -73,7 +75,8 @@ class BackendLifecycleTest {
             bases = d.stopRings();
             assertEquals(300, bases[0]);
         }
-        try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(1).withMemTable(true).withIndirect(true))) {
+        try (GuestDriver d = GuestDriver.connect(
+                socket, GuestDriver.Options.defaults(1).withMemTable(true).withIndirect(true))) {
             byte[] r = d.request(0, List.of(), 100_000, T);
             assertEquals(64 * 1024, r.length, "rng answers at most 64 KiB per request");
             assertLooksRandom(r);
@@ -142,7 +145,10 @@ class BackendLifecycleTest {
             assertThrows(BackendRefusedException.class, () -> c.setVringNum(0, 4096), "queue size above the maximum");
             assertThrows(BackendRefusedException.class, () -> c.setFeatures(1L << 40), "feature not offered");
             assertThrows(BackendRefusedException.class, () -> c.getConfig(0, 4), "rng has no config space");
-            assertThrows(BackendRefusedException.class, () -> c.setVringAddr(0, 0, 0x10, 0x20, 0x30, 0), "rings outside memory");
+            assertThrows(
+                    BackendRefusedException.class,
+                    () -> c.setVringAddr(0, 0, 0x10, 0x20, 0x30, 0),
+                    "rings outside memory");
             assertEquals(1, c.getQueueNum());
             assertEquals(128, d.request(0, List.of(), 128, T).length);
         }

@@ -44,6 +44,7 @@ class DeviceStateSessionTest {
 
     @TempDir
     Path dir;
+
     private final List<BackgroundServer> served = new java.util.ArrayList<>();
 
     @AfterEach
@@ -73,7 +74,9 @@ class DeviceStateSessionTest {
     private static void assertSameState(SyntheticStateDevice source, SyntheticStateDevice dest) {
         SyntheticStateDevice.Held h = source.held();
         int crc = source.lastSave().orElseThrow().crc32c();
-        assertEquals(new SyntheticStateDevice.Held(h.seed(), h.size(), Optional.of(crc)), dest.held(),
+        assertEquals(
+                new SyntheticStateDevice.Held(h.seed(), h.size(), Optional.of(crc)),
+                dest.held(),
                 "state equal after load: " + source + " vs " + dest);
         assertEquals(source.served(), dest.served());
     }
@@ -124,9 +127,11 @@ class DeviceStateSessionTest {
     @Test
     void deviceWithoutStateDoesNotOfferIt() throws Exception {
         BackgroundServer rng = serve("rng", new RngDevice());
-        try (FrontendClient c = GuestDriver.connectDevice(rng.socket(), 1); Pipe p = Pipe.create(0)) {
+        try (FrontendClient c = GuestDriver.connectDevice(rng.socket(), 1);
+                Pipe p = Pipe.create(0)) {
             assertFalse(ProtocolFeature.DEVICE_STATE.isIn(c.getProtocolFeatures()));
-            assertThrows(BackendRefusedException.class,
+            assertThrows(
+                    BackendRefusedException.class,
                     () -> c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
             assertThrows(BackendRefusedException.class, c::checkDeviceState);
             assertEquals(1, c.getQueueNum(), "session still serving");
@@ -136,9 +141,11 @@ class DeviceStateSessionTest {
     @Test
     void badParametersAndCheckWithoutTransferAreRefused() throws Exception {
         BackgroundServer s = serve("a", new SyntheticStateDevice(1000, 1));
-        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1);
+                Pipe p = Pipe.create(0)) {
             assertThrows(BackendRefusedException.class, c::checkDeviceState, "CHECK without SET_DEVICE_STATE_FD");
-            var e = assertThrows(BackendRefusedException.class, () -> c.setDeviceStateFd(0, 1, p.writeEnd()), "phase 1");
+            var e = assertThrows(
+                    BackendRefusedException.class, () -> c.setDeviceStateFd(0, 1, p.writeEnd()), "phase 1");
             assertTrue(e.getMessage().contains("error 1"), e.getMessage());
             assertThrows(BackendRefusedException.class, () -> c.setDeviceStateFd(0, -1, p.writeEnd()), "phase 2^32-1");
             assertThrows(BackendRefusedException.class, () -> c.setDeviceStateFd(2, 0, p.writeEnd()), "direction 2");
@@ -155,10 +162,15 @@ class DeviceStateSessionTest {
         try (GuestDriver d = GuestDriver.connect(s.socket(), GuestDriver.Options.defaults(1))) {
             ask(d); // the ring has started
             try (Pipe p = Pipe.create(0)) {
-                assertThrows(BackendRefusedException.class, () -> d.client().setDeviceStateFd(
-                        DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
-                assertThrows(BackendRefusedException.class, () -> d.client().setDeviceStateFd(
-                        DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd()), "nor loaded");
+                assertThrows(
+                        BackendRefusedException.class,
+                        () -> d.client()
+                                .setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
+                assertThrows(
+                        BackendRefusedException.class,
+                        () -> d.client()
+                                .setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd()),
+                        "nor loaded");
             }
             assertEquals(2, ask(d).served(), "the refusal did not disturb the ring");
             d.suspend();
@@ -178,8 +190,10 @@ class DeviceStateSessionTest {
 
     private static void assertLoadFails(BackgroundServer s, byte[] bytes, String why) throws Exception {
         try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
-            assertThrows(BackendRefusedException.class,
-                    () -> new DeviceStateTransfer(c).load(new ByteArrayInputStream(bytes)), why);
+            assertThrows(
+                    BackendRefusedException.class,
+                    () -> new DeviceStateTransfer(c).load(new ByteArrayInputStream(bytes)),
+                    why);
             assertEquals(1, c.getQueueNum(), "session still serving after: " + why);
         }
     }
@@ -220,7 +234,9 @@ class DeviceStateSessionTest {
         BackgroundServer s = serve("a", a);
         try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1)) {
             Pipe p = Pipe.create(0);
-            assertEquals(Optional.empty(), c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
+            assertEquals(
+                    Optional.empty(),
+                    c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd()));
             p.writeEnd().close();
             try (InputStream in = FdStreams.input(p.readEnd(), true)) {
                 assertEquals(1000, in.readNBytes(1000).length);
@@ -309,7 +325,9 @@ class DeviceStateSessionTest {
             new DeviceStateTransfer(c).load(new ByteArrayInputStream(otherState.toByteArray()));
             assertSameState(other, a);
             assertEquals(1, a.commits());
-            assertThrows(java.io.IOException.class, () -> halfOut.write(new byte[100_000]),
+            assertThrows(
+                    java.io.IOException.class,
+                    () -> halfOut.write(new byte[100_000]),
                     "the cancelled load's channel is closed");
             halfOut.close();
             assertThrows(BackendRefusedException.class, c::checkDeviceState, "both transfers were checked already");
@@ -321,7 +339,8 @@ class DeviceStateSessionTest {
         SyntheticStateDevice b = new SyntheticStateDevice(1000, 9);
         SyntheticStateDevice.Held before = b.held();
         BackgroundServer s = serve("b", b, DeviceStateOptions.defaults().withCheckTimeout(Duration.ofMillis(500)));
-        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1);
+                Pipe p = Pipe.create(0)) {
             c.setDeviceStateFd(DeviceStateDirection.LOAD, DeviceStatePhase.STOPPED, p.readEnd());
             p.writeEnd().value(); // kept open: the back-end never sees EOF
             long t0 = System.nanoTime();
@@ -336,7 +355,8 @@ class DeviceStateSessionTest {
     void backendProvidedChannelIsReturnedAndUsed() throws Exception {
         SyntheticStateDevice a = new SyntheticStateDevice(BIG, 4);
         BackgroundServer s = serve("a", a, DeviceStateOptions.defaults().withBackendChannel(true));
-        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1); Pipe p = Pipe.create(0)) {
+        try (FrontendClient c = GuestDriver.connectDevice(s.socket(), 1);
+                Pipe p = Pipe.create(0)) {
             Optional<Fd> theirs = c.setDeviceStateFd(DeviceStateDirection.SAVE, DeviceStatePhase.STOPPED, p.writeEnd());
             assertTrue(theirs.isPresent(), "the back-end returned its own channel");
             p.writeEnd().close();

@@ -37,7 +37,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class FailingDeviceTest {
     private static final Duration T = Duration.ofSeconds(10);
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
+
     private final ExecutorService pool = Executors.newFixedThreadPool(2);
 
     /** Answers "ok!" to a request whose first byte is 0; otherwise throws what that byte names. */
@@ -48,10 +51,25 @@ class FailingDeviceTest {
             this.executor = executor;
         }
 
-        @Override public String name() { return "throwing"; }
-        @Override public int queueCount() { return 1; }
-        @Override public long features() { return VirtioFeatures.mask(VirtioFeatures.VERSION_1); }
-        @Override public java.util.concurrent.Executor requestExecutor() { return executor; }
+        @Override
+        public String name() {
+            return "throwing";
+        }
+
+        @Override
+        public int queueCount() {
+            return 1;
+        }
+
+        @Override
+        public long features() {
+            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
+        }
+
+        @Override
+        public java.util.concurrent.Executor requestExecutor() {
+            return executor;
+        }
 
         @Override
         public long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException {

@@ -30,7 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
 class MemoryPastEofTest {
     private static final Duration T = Duration.ofSeconds(10);
     private static final long MIB = 1 << 20;
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
 
     @Test
     void memTableRegionLargerThanItsMemfdIsRefused() throws Exception {
@@ -40,11 +42,14 @@ class MemoryPastEofTest {
             var tooBig = new MemoryRegionDescriptor(0x1_0000_0000L, 2 * MIB, ram.userAddr(), 0);
             assertThrows(BackendRefusedException.class, () -> c.setMemTable(List.of(tooBig), List.of(ram.fd())));
             var pastEnd = new MemoryRegionDescriptor(0x1_0000_0000L, MIB, ram.userAddr(), 4096);
-            assertThrows(BackendRefusedException.class, () -> c.setMemTable(List.of(pastEnd), List.of(ram.fd())),
+            assertThrows(
+                    BackendRefusedException.class,
+                    () -> c.setMemTable(List.of(pastEnd), List.of(ram.fd())),
                     "mmap offset + size past the end");
             // The session still answers, and a region that fits is accepted.
             assertTrue(c.getFeatures() != 0);
-            c.setMemTable(List.of(new MemoryRegionDescriptor(0x1_0000_0000L, MIB, ram.userAddr(), 0)), List.of(ram.fd()));
+            c.setMemTable(
+                    List.of(new MemoryRegionDescriptor(0x1_0000_0000L, MIB, ram.userAddr(), 0)), List.of(ram.fd()));
         }
     }
 

@@ -25,6 +25,7 @@ class MigrateCommandTest {
 
     @TempDir
     Path dir;
+
     private FsPair pair;
 
     @BeforeEach
@@ -72,15 +73,17 @@ class MigrateCommandTest {
     void sendAndReceiveMoveAndCheckTheState() throws Exception {
         Run receiver = run("migrate", "receive", "--socket", pair.socketB.toString(), "--listen", "127.0.0.1:0");
         int port = portOf(receiver);
-        Run sender = run("migrate", "send", "--socket", pair.socketA.toString(), "--to", "127.0.0.1:" + port,
-                "--channels", "3");
+        Run sender = run(
+                "migrate", "send", "--socket", pair.socketA.toString(), "--to", "127.0.0.1:" + port, "--channels", "3");
         assertEquals(0, sender.exit().get(20, TimeUnit.SECONDS), () -> sender.text() + sender.err());
         assertEquals(0, receiver.exit().get(20, TimeUnit.SECONDS), () -> receiver.text() + receiver.err());
 
-        Matcher sent = Pattern.compile("state\\s+(\\d+) bytes over 3 channel\\(s\\)").matcher(sender.text());
+        Matcher sent =
+                Pattern.compile("state\\s+(\\d+) bytes over 3 channel\\(s\\)").matcher(sender.text());
         assertTrue(sent.find(), sender.text());
         assertTrue(sender.text().contains("its CHECK passed"), sender.text());
-        Matcher loaded = Pattern.compile("loaded (\\d+) bytes of state over 3 channel").matcher(receiver.text());
+        Matcher loaded =
+                Pattern.compile("loaded (\\d+) bytes of state over 3 channel").matcher(receiver.text());
         assertTrue(loaded.find(), receiver.text());
         assertEquals(sent.group(1), loaded.group(1), "B loaded what A saved");
         assertTrue(Long.parseLong(sent.group(1)) > 0);
@@ -89,24 +92,35 @@ class MigrateCommandTest {
 
     @Test
     void aReceiverForAnotherDeviceTypeRefusesAndTheSenderFails() throws Exception {
-        Run receiver = run("migrate", "receive", "--socket", pair.socketB.toString(), "--listen", "127.0.0.1:0",
-                "--device-type", "virtio-net");
+        Run receiver = run(
+                "migrate",
+                "receive",
+                "--socket",
+                pair.socketB.toString(),
+                "--listen",
+                "127.0.0.1:0",
+                "--device-type",
+                "virtio-net");
         int port = portOf(receiver);
         Run sender = run("migrate", "send", "--socket", pair.socketA.toString(), "--to", "127.0.0.1:" + port);
         assertNotEquals(0, sender.exit().get(20, TimeUnit.SECONDS));
         assertNotEquals(0, receiver.exit().get(20, TimeUnit.SECONDS));
-        assertTrue(sender.err().toString().contains("virtio-net") || sender.err().toString().contains("virtio-fs"),
+        assertTrue(
+                sender.err().toString().contains("virtio-net")
+                        || sender.err().toString().contains("virtio-fs"),
                 sender.err().toString());
     }
 
     @Test
     void progressLineShowsBytesRateAndEta() {
         var bar = MigrateCommand.ProgressBar.forTerminal(new PrintWriter(new StringWriter()), "sent");
-        String known = bar.line(new io.jvhost.migration.Progress(3 << 20, 4 << 20, 3, java.time.Duration.ofSeconds(3),
-                1 << 20, false));
-        assertTrue(known.contains("75%") && known.contains("sent 3.0 MiB at 1.0 MiB/s") && known.contains("ETA 1.0 s"),
+        String known = bar.line(
+                new io.jvhost.migration.Progress(3 << 20, 4 << 20, 3, java.time.Duration.ofSeconds(3), 1 << 20, false));
+        assertTrue(
+                known.contains("75%") && known.contains("sent 3.0 MiB at 1.0 MiB/s") && known.contains("ETA 1.0 s"),
                 known);
-        String unknown = bar.line(new io.jvhost.migration.Progress(512, -1, 1, java.time.Duration.ofSeconds(1), 512, false));
+        String unknown =
+                bar.line(new io.jvhost.migration.Progress(512, -1, 1, java.time.Duration.ofSeconds(1), 512, false));
         assertTrue(unknown.startsWith("sent 512 B at 512 B/s, ETA unknown"), unknown);
     }
 }

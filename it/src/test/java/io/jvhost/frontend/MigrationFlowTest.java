@@ -23,8 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 /** The front-end's migration sequence: what happens to the driver when a step fails, and in-flight requests. */
 class MigrationFlowTest {
     private static final Duration T = Duration.ofSeconds(10);
+
     @TempDir
     Path dir;
+
     private BackgroundServer a, b;
     private SyntheticStateDevice devA, devB;
     private final AtomicReference<StateFault> faultA = new AtomicReference<>(StateFault.NONE);
@@ -57,7 +59,9 @@ class MigrationFlowTest {
         try (GuestDriver d = GuestDriver.connect(a.socket(), GuestDriver.Options.defaults(1))) {
             assertEquals(1, ask(d));
             faultA.set(StateFault.REFUSE_SAVE);
-            assertThrows(BackendRefusedException.class, () -> DeviceStateTransfer.migrateOut(d, new ByteArrayOutputStream()));
+            assertThrows(
+                    BackendRefusedException.class,
+                    () -> DeviceStateTransfer.migrateOut(d, new ByteArrayOutputStream()));
             assertFalse(d.isSuspended(), "migrateOut resumed the source");
             assertEquals(2, ask(d), "the source goes on serving from where it stopped");
         }
@@ -72,7 +76,8 @@ class MigrationFlowTest {
             DeviceStateTransfer.migrateOut(d, saved);
             faultB.set(StateFault.REFUSE_LOAD);
             try (FrontendClient toB = GuestDriver.connectDevice(b.socket(), 1)) {
-                assertThrows(BackendRefusedException.class,
+                assertThrows(
+                        BackendRefusedException.class,
                         () -> new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray())));
             }
             assertEquals(0, devB.commits());
@@ -110,7 +115,8 @@ class MigrationFlowTest {
         serveBoth();
         try (FrontendClient c = FrontendClient.connect(b.socket())) {
             c.setOwner(); // no protocol features negotiated
-            assertThrows(BackendRefusedException.class,
+            assertThrows(
+                    BackendRefusedException.class,
                     () -> new DeviceStateTransfer(c).load(new ByteArrayInputStream(new byte[1])));
         }
     }

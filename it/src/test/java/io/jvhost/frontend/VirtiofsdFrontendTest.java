@@ -25,8 +25,15 @@ class VirtiofsdFrontendTest {
 
     private static ByteBuffer request(int opcode, long unique, long nodeid, int bodyLen) {
         ByteBuffer b = ByteBuffer.allocate(IN_HEADER + bodyLen).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(IN_HEADER + bodyLen).putInt(opcode).putLong(unique).putLong(nodeid)
-                .putInt(0).putInt(0).putInt(1).putShort((short) 0).putShort((short) 0);
+        b.putInt(IN_HEADER + bodyLen)
+                .putInt(opcode)
+                .putLong(unique)
+                .putLong(nodeid)
+                .putInt(0)
+                .putInt(0)
+                .putInt(1)
+                .putShort((short) 0)
+                .putShort((short) 0);
         return b;
     }
 
@@ -46,8 +53,10 @@ class VirtiofsdFrontendTest {
     void fuseInitAndGetattrRoundTripThroughVirtiofsd(TestRun run) throws Exception {
         for (boolean memTable : new boolean[] {false, true}) {
             Virtiofsd fsd = Virtiofsd.builder(run, "virtiofsd-" + (memTable ? "memtable" : "addmemreg"))
-                    .sharedDir(run.dir("shared")).start();
-            try (GuestDriver d = GuestDriver.connect(fsd.socket(), GuestDriver.Options.defaults(2).withMemTable(memTable))) {
+                    .sharedDir(run.dir("shared"))
+                    .start();
+            try (GuestDriver d = GuestDriver.connect(
+                    fsd.socket(), GuestDriver.Options.defaults(2).withMemTable(memTable))) {
                 assertTrue(VirtioFeatures.has(d.features(), VirtioFeatures.VERSION_1));
                 assertTrue(ProtocolFeature.REPLY_ACK.isIn(d.protocolFeatures()));
                 // virtiofsd offers CONFIGURE_MEM_SLOTS: the model then uses ADD_MEM_REG unless told otherwise.

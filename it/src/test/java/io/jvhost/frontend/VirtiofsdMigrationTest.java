@@ -30,15 +30,22 @@ class VirtiofsdMigrationTest {
     private static final int IN_HEADER = 40, OUT_HEADER = 16;
     private static final int REQUEST_QUEUE = 1;
     private static final Duration T = Duration.ofSeconds(20);
-    private static final byte[] CONTENT = "state migrated through jvhost's front-end\n".repeat(40)
-            .getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONTENT =
+            "state migrated through jvhost's front-end\n".repeat(40).getBytes(StandardCharsets.US_ASCII);
 
     private long unique = 1;
 
     private ByteBuffer request(int opcode, long nodeid, int bodyLen) {
         ByteBuffer b = ByteBuffer.allocate(IN_HEADER + bodyLen).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(IN_HEADER + bodyLen).putInt(opcode).putLong(unique++).putLong(nodeid)
-                .putInt(0).putInt(0).putInt(1).putShort((short) 0).putShort((short) 0);
+        b.putInt(IN_HEADER + bodyLen)
+                .putInt(opcode)
+                .putLong(unique++)
+                .putLong(nodeid)
+                .putInt(0)
+                .putInt(0)
+                .putInt(1)
+                .putShort((short) 0)
+                .putShort((short) 0);
         return b;
     }
 
@@ -101,8 +108,14 @@ class VirtiofsdMigrationTest {
     @Test
     void openFileSurvivesMigrationToAFreshVirtiofsd(TestRun run) throws Exception {
         Path shared = sharedWithFile(run);
-        Virtiofsd a = Virtiofsd.builder(run, "virtiofsd-a").sharedDir(shared).migrationMode("find-paths").start();
-        Virtiofsd b = Virtiofsd.builder(run, "virtiofsd-b").sharedDir(shared).migrationMode("find-paths").start();
+        Virtiofsd a = Virtiofsd.builder(run, "virtiofsd-a")
+                .sharedDir(shared)
+                .migrationMode("find-paths")
+                .start();
+        Virtiofsd b = Virtiofsd.builder(run, "virtiofsd-b")
+                .sharedDir(shared)
+                .migrationMode("find-paths")
+                .start();
         try (GuestDriver d = GuestDriver.connect(a.socket(), GuestDriver.Options.defaults(2))) {
             assertTrue(ProtocolFeature.DEVICE_STATE.isIn(d.protocolFeatures()), "virtiofsd offers DEVICE_STATE");
             init(d);
@@ -122,7 +135,9 @@ class VirtiofsdMigrationTest {
             d.moveTo(toB);
             assertTrue(a.process().awaitExit(Duration.ofSeconds(10)), "A exits once its front-end left");
 
-            assertArrayEquals(CONTENT, read(d, nodeid, fh, CONTENT.length + 100),
+            assertArrayEquals(
+                    CONTENT,
+                    read(d, nodeid, fh, CONTENT.length + 100),
                     "B reads with the handle A opened, the whole file");
         }
     }
@@ -130,8 +145,14 @@ class VirtiofsdMigrationTest {
     @Test
     void corruptStateFailsTheCheckOnBAndAResumes(TestRun run) throws Exception {
         Path shared = sharedWithFile(run);
-        Virtiofsd a = Virtiofsd.builder(run, "virtiofsd-a").sharedDir(shared).migrationMode("find-paths").start();
-        Virtiofsd b = Virtiofsd.builder(run, "virtiofsd-b").sharedDir(shared).migrationMode("find-paths").start();
+        Virtiofsd a = Virtiofsd.builder(run, "virtiofsd-a")
+                .sharedDir(shared)
+                .migrationMode("find-paths")
+                .start();
+        Virtiofsd b = Virtiofsd.builder(run, "virtiofsd-b")
+                .sharedDir(shared)
+                .migrationMode("find-paths")
+                .start();
         try (GuestDriver d = GuestDriver.connect(a.socket(), GuestDriver.Options.defaults(2))) {
             init(d);
             long fh = lookupAndOpen(d, "file.txt");
@@ -142,7 +163,8 @@ class VirtiofsdMigrationTest {
 
             try (FrontendClient toB = FrontendClient.connect(b.socket())) {
                 GuestDriver.connectDevice(toB, 2);
-                var failure = assertThrows(BackendRefusedException.class,
+                var failure = assertThrows(
+                        BackendRefusedException.class,
                         () -> new DeviceStateTransfer(toB).load(new ByteArrayInputStream(corrupt)));
                 run.note("virtiofsd B refused the truncated state: %s", failure.getMessage());
             }

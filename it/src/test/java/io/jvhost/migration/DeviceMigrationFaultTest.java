@@ -4,15 +4,14 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.client.FuseClient;
-import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
+import io.jvhost.migration.device.DeviceMigration;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,11 +29,13 @@ import org.junit.jupiter.api.io.TempDir;
  * its handles, and nothing written before is lost; B never completes a load it should not.
  */
 class DeviceMigrationFaultTest {
-    private static final byte[] BEFORE = "before the failed migration\n".repeat(20).getBytes(StandardCharsets.UTF_8);
+    private static final byte[] BEFORE =
+            "before the failed migration\n".repeat(20).getBytes(StandardCharsets.UTF_8);
     private static final byte[] AFTER = "after, on A again\n".getBytes(StandardCharsets.UTF_8);
 
     @TempDir
     Path dir;
+
     private FsPair pair;
     private GuestDriver driver;
     private FuseClient fuse;
@@ -67,7 +68,8 @@ class DeviceMigrationFaultTest {
         assertArrayEquals(AFTER, java.util.Arrays.copyOfRange(host, BEFORE.length, host.length));
     }
 
-    private static CompletableFuture<DeviceMigration.Received> receiveAsync(FrontendClient b, MigrationDestination dest) {
+    private static CompletableFuture<DeviceMigration.Received> receiveAsync(
+            FrontendClient b, MigrationDestination dest) {
         CompletableFuture<DeviceMigration.Received> f = new CompletableFuture<>();
         Thread.ofPlatform().daemon().name("test-receive").start(() -> {
             try {
@@ -94,8 +96,10 @@ class DeviceMigrationFaultTest {
                 return at++ == all.length / 2 ? v ^ 0x5a : v;
             }
         };
-        MigrationException e = assertThrows(MigrationException.class, () -> DeviceMigration.migrate(driver, b,
-                FsDevice.STATE_TYPE, DeviceMigration.sourceConfig(2), flipMiddleByte));
+        MigrationException e = assertThrows(
+                MigrationException.class,
+                () -> DeviceMigration.migrate(
+                        driver, b, FsDevice.STATE_TYPE, DeviceMigration.sourceConfig(2), flipMiddleByte));
         assertInstanceOf(PeerAbortedException.class, e);
         assertTrue(e.getMessage().contains("CHECK_DEVICE_STATE"), e.getMessage());
         assertContinuesOnA(b);
@@ -106,7 +110,8 @@ class DeviceMigrationFaultTest {
     @SuppressWarnings("try") // the destination closes from inside the stream: the fault under test
     void destinationClosedMidStream() throws Exception {
         FrontendClient b = pair.destinationOnB();
-        try (MigrationDestination dest = MigrationDestination.listen(new InetSocketAddress("127.0.0.1", 0),
+        try (MigrationDestination dest = MigrationDestination.listen(
+                new InetSocketAddress("127.0.0.1", 0),
                 DestinationConfig.forDevice(FsDevice.STATE_TYPE, b.getFeatures()))) {
             CompletableFuture<DeviceMigration.Received> received = receiveAsync(b, dest);
             AtomicBoolean killed = new AtomicBoolean();
@@ -119,9 +124,14 @@ class DeviceMigrationFaultTest {
                     out.write(bytes, off + len / 2, len - len / 2);
                 }
             };
-            assertThrows(MigrationException.class, () -> DeviceMigration.send(driver, FsDevice.STATE_TYPE,
-                    dest.address(), DeviceMigration.sourceConfig(2).withChannelFilter(killOnFirstWrite),
-                    DeviceMigration.StateFilter.NONE));
+            assertThrows(
+                    MigrationException.class,
+                    () -> DeviceMigration.send(
+                            driver,
+                            FsDevice.STATE_TYPE,
+                            dest.address(),
+                            DeviceMigration.sourceConfig(2).withChannelFilter(killOnFirstWrite),
+                            DeviceMigration.StateFilter.NONE));
             assertTrue(killed.get());
             Throwable t = assertThrows(Exception.class, () -> received.get(10, TimeUnit.SECONDS));
             assertInstanceOf(MigrationException.class, t.getCause());
@@ -145,9 +155,14 @@ class DeviceMigrationFaultTest {
                 out.write(bytes, off, len);
             }
         };
-        MigrationException e = assertThrows(MigrationException.class, () -> DeviceMigration.migrate(driver, b,
-                FsDevice.STATE_TYPE, DeviceMigration.sourceConfig(2).withChannelFilter(cutFirstWriter),
-                DeviceMigration.StateFilter.NONE));
+        MigrationException e = assertThrows(
+                MigrationException.class,
+                () -> DeviceMigration.migrate(
+                        driver,
+                        b,
+                        FsDevice.STATE_TYPE,
+                        DeviceMigration.sourceConfig(2).withChannelFilter(cutFirstWriter),
+                        DeviceMigration.StateFilter.NONE));
         assertTrue(cut.get());
         assertNotNull(e.getMessage());
         assertContinuesOnA(b);
@@ -164,16 +179,19 @@ class DeviceMigrationFaultTest {
         DeviceStateTransfer.migrateOut(driver, saved); // A suspended, state saved and checked
         byte[] state = saved.toByteArray();
         FrontendClient b = pair.destinationOnB();
-        try (MigrationDestination dest = MigrationDestination.listen(new InetSocketAddress("127.0.0.1", 0),
-                DestinationConfig.forDevice(FsDevice.STATE_TYPE, b.getFeatures()));
+        try (MigrationDestination dest = MigrationDestination.listen(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        DestinationConfig.forDevice(FsDevice.STATE_TYPE, b.getFeatures()));
                 RawSender evil = new RawSender(dest.address())) {
             CompletableFuture<DeviceMigration.Received> received = receiveAsync(b, dest);
-            assertInstanceOf(ControlMessage.Accept.class, evil.hello(new ControlMessage.Hello(FsDevice.STATE_TYPE,
-                    driver.features(), 1, 1 << 16, -1)));
+            assertInstanceOf(
+                    ControlMessage.Accept.class,
+                    evil.hello(new ControlMessage.Hello(FsDevice.STATE_TYPE, driver.features(), 1, 1 << 16, -1)));
             evil.openChannels(1);
             evil.data(0, 0, state);
             evil.data(0, 0, state);
-            Throwable t = assertThrows(Exception.class, () -> received.get(10, TimeUnit.SECONDS)).getCause();
+            Throwable t = assertThrows(Exception.class, () -> received.get(10, TimeUnit.SECONDS))
+                    .getCause();
             assertTrue(t.getMessage().contains("duplicate"), t.getMessage());
             assertInstanceOf(ControlMessage.Abort.class, evil.verdict());
         }
@@ -181,8 +199,12 @@ class DeviceMigrationFaultTest {
         assertContinuesOnA(b);
 
         // B is not stuck with half a migration: an honest one into a new session works.
-        MigrationReport ok = DeviceMigration.migrate(driver, pair.destinationOnB(), FsDevice.STATE_TYPE,
-                DeviceMigration.sourceConfig(1), DeviceMigration.StateFilter.NONE);
+        MigrationReport ok = DeviceMigration.migrate(
+                driver,
+                pair.destinationOnB(),
+                FsDevice.STATE_TYPE,
+                DeviceMigration.sourceConfig(1),
+                DeviceMigration.StateFilter.NONE);
         assertTrue(ok.stateBytes() > 0);
         assertArrayEquals(AFTER, fuse.read(file, BEFORE.length, 100), "B serves A's handle");
     }
@@ -197,8 +219,10 @@ class DeviceMigrationFaultTest {
                 throw new IOException("disk on fire");
             }
         };
-        MigrationException e = assertThrows(MigrationException.class, () -> DeviceMigration.migrate(driver, b,
-                FsDevice.STATE_TYPE, DeviceMigration.sourceConfig(2), failing));
+        MigrationException e = assertThrows(
+                MigrationException.class,
+                () -> DeviceMigration.migrate(
+                        driver, b, FsDevice.STATE_TYPE, DeviceMigration.sourceConfig(2), failing));
         assertTrue(e.getMessage().contains("disk on fire"), e.getMessage());
         assertContinuesOnA(b);
     }

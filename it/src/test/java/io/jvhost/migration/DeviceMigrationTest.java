@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.client.FuseClient;
-import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
+import io.jvhost.migration.device.DeviceMigration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,11 +22,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and the handles and node ids A gave out keep working on B.
  */
 class DeviceMigrationTest {
-    private static final byte[] BEFORE = "written on A before the migration\n".repeat(50).getBytes(StandardCharsets.UTF_8);
+    private static final byte[] BEFORE =
+            "written on A before the migration\n".repeat(50).getBytes(StandardCharsets.UTF_8);
     private static final byte[] AFTER = "written on B\n".getBytes(StandardCharsets.UTF_8);
 
     @TempDir
     Path dir;
+
     private FsPair pair;
 
     @BeforeEach
@@ -52,15 +54,23 @@ class DeviceMigrationTest {
             FuseClient.OpenFile existing = fuse.open(existingNode);
 
             FrontendClient b = pair.destinationOnB();
-            MigrationReport report = DeviceMigration.migrate(d, b, FsDevice.STATE_TYPE,
-                    DeviceMigration.sourceConfig(channels), DeviceMigration.StateFilter.NONE);
+            MigrationReport report = DeviceMigration.migrate(
+                    d,
+                    b,
+                    FsDevice.STATE_TYPE,
+                    DeviceMigration.sourceConfig(channels),
+                    DeviceMigration.StateFilter.NONE);
 
             assertSame(b, d.client(), "the driver continues on B");
             assertFalse(d.isSuspended());
             assertTrue(report.stateBytes() > 0, "A saved some state");
             assertEquals(channels, report.packetsPerChannel().size());
             long dataPackets = (report.stateBytes() + DeviceMigration.PACKET_SIZE - 1) / DeviceMigration.PACKET_SIZE;
-            assertEquals(dataPackets + 1, report.packetsPerChannel().stream().mapToLong(Long::longValue).sum(),
+            assertEquals(
+                    dataPackets + 1,
+                    report.packetsPerChannel().stream()
+                            .mapToLong(Long::longValue)
+                            .sum(),
                     "data packets plus one CONFIG_STATE packet");
             assertTrue(report.format().contains(channels + " channel(s)"), report.format());
             assertTrue(report.load().isPresent() && report.checkDestination().isPresent());
@@ -96,12 +106,19 @@ class DeviceMigrationTest {
                 fuse.write(f, 0, ("file " + i).getBytes(StandardCharsets.UTF_8));
                 open.add(f);
             }
-            MigrationReport report = DeviceMigration.migrate(d, pair.destinationOnB(), FsDevice.STATE_TYPE,
-                    DeviceMigration.sourceConfig(4).withPacketSize(packet), DeviceMigration.StateFilter.NONE);
+            MigrationReport report = DeviceMigration.migrate(
+                    d,
+                    pair.destinationOnB(),
+                    FsDevice.STATE_TYPE,
+                    DeviceMigration.sourceConfig(4).withPacketSize(packet),
+                    DeviceMigration.StateFilter.NONE);
             assertTrue(report.stateBytes() > 4L * packet, "state of " + report.stateBytes() + " bytes");
             // Which channel carries which packet is up to the senders (a free one takes the next packet).
-            assertEquals((report.stateBytes() + packet - 1) / packet + 1,
-                    report.packetsPerChannel().stream().mapToLong(Long::longValue).sum());
+            assertEquals(
+                    (report.stateBytes() + packet - 1) / packet + 1,
+                    report.packetsPerChannel().stream()
+                            .mapToLong(Long::longValue)
+                            .sum());
             for (int i = 0; i < files; i += 97) {
                 assertEquals("file " + i, new String(fuse.read(open.get(i), 0, 100), StandardCharsets.UTF_8));
             }
@@ -131,12 +148,18 @@ class DeviceMigrationTest {
                     return in.read(b, off, Math.min(len, packet));
                 }
             };
-            MigrationReport report = DeviceMigration.migrate(d, pair.destinationOnB(), FsDevice.STATE_TYPE,
-                    DeviceMigration.sourceConfig(2).withPacketSize(packet), trickle);
+            MigrationReport report = DeviceMigration.migrate(
+                    d,
+                    pair.destinationOnB(),
+                    FsDevice.STATE_TYPE,
+                    DeviceMigration.sourceConfig(2).withPacketSize(packet),
+                    trickle);
             long packets = report.stateBytes() / packet;
             assertTrue(packets >= 3, "state of " + report.stateBytes() + " bytes");
-            assertTrue(report.load().orElseThrow().toMillis() >= (packets - 1) * 40 * 3 / 4,
-                    "B's load took " + report.load().orElseThrow().toMillis() + " ms for " + packets + " trickled packets");
+            assertTrue(
+                    report.load().orElseThrow().toMillis() >= (packets - 1) * 40 * 3 / 4,
+                    "B's load took " + report.load().orElseThrow().toMillis() + " ms for " + packets
+                            + " trickled packets");
         }
     }
 }

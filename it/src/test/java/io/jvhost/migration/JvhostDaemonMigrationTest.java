@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.client.FuseClient;
-import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
+import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.testing.qemu.JvhostDaemon;
 import io.jvhost.testing.qemu.ManagedProcess;
 import io.jvhost.testing.qemu.QemuTest;
@@ -47,8 +47,8 @@ class JvhostDaemonMigrationTest {
             fuse.write(f, 0, BEFORE);
             FrontendClient b = FrontendClient.connect(run.socket("fs-b"));
             GuestDriver.connectDevice(b, 2);
-            MigrationReport report = DeviceMigration.migrate(d, b, FsDevice.STATE_TYPE, DeviceMigration.sourceConfig(4),
-                    DeviceMigration.StateFilter.NONE);
+            MigrationReport report = DeviceMigration.migrate(
+                    d, b, FsDevice.STATE_TYPE, DeviceMigration.sourceConfig(4), DeviceMigration.StateFilter.NONE);
             run.note("jvhost fs daemon A -> B:%n%s", report.format());
             assertArrayEquals(BEFORE, fuse.read(f, 0, BEFORE.length + 10));
             assertEquals(AFTER.length, fuse.write(f, BEFORE.length, AFTER));
@@ -88,8 +88,14 @@ class JvhostDaemonMigrationTest {
                     return in.read(buf, off, Math.min(len, packet));
                 }
             };
-            MigrationException e = assertThrows(MigrationException.class, () -> DeviceMigration.migrate(d, toB,
-                    FsDevice.STATE_TYPE, DeviceMigration.sourceConfig(2).withPacketSize(packet), killBAfterTwoPackets));
+            MigrationException e = assertThrows(
+                    MigrationException.class,
+                    () -> DeviceMigration.migrate(
+                            d,
+                            toB,
+                            FsDevice.STATE_TYPE,
+                            DeviceMigration.sourceConfig(2).withPacketSize(packet),
+                            killBAfterTwoPackets));
             run.note("B killed mid-stream: %s", e.getMessage());
             assertFalse(b.isAlive());
             assertFalse(d.isSuspended(), "A resumed");

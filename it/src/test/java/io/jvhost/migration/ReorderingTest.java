@@ -13,10 +13,10 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32C;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Packets overtake each other across channels; the destination still loads in order, with bounded memory. */
 class ReorderingTest {
@@ -25,20 +25,21 @@ class ReorderingTest {
         Harness.assertNoMigrationThreadsLeft();
     }
 
-
     /** Delays every write on one channel, so the others overtake it. */
     static ChannelFilter slowChannel(int slow, long delayMillis) {
-        return (channel, out) -> channel != slow ? out : new FilterOutputStream(out) {
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                try {
-                    Thread.sleep(delayMillis);
-                } catch (InterruptedException e) {
-                    throw new IOException(e);
-                }
-                out.write(b, off, len);
-            }
-        };
+        return (channel, out) -> channel != slow
+                ? out
+                : new FilterOutputStream(out) {
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        try {
+                            Thread.sleep(delayMillis);
+                        } catch (InterruptedException e) {
+                            throw new IOException(e);
+                        }
+                        out.write(b, off, len);
+                    }
+                };
     }
 
     @Test
@@ -48,12 +49,18 @@ class ReorderingTest {
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, Harness.destinationConfig())) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
             SendResult sent = new MigrationSource(Harness.sourceConfig(4, 4096).withChannelFilter(slowChannel(0, 15)))
-                    .send(dest.address(), Harness.DEVICE, Harness.virtio(), new ByteArrayInputStream(state), state.length);
+                    .send(
+                            dest.address(),
+                            Harness.DEVICE,
+                            Harness.virtio(),
+                            new ByteArrayInputStream(state),
+                            state.length);
             ReceiveResult r = Harness.get(received);
             assertArrayEquals(state, out.bytes());
             long slow = sent.packetsPerChannel().get(0);
-            assertTrue(slow < sent.packets() / 4, "the delayed channel carried less than its share: "
-                    + sent.packetsPerChannel());
+            assertTrue(
+                    slow < sent.packets() / 4,
+                    "the delayed channel carried less than its share: " + sent.packetsPerChannel());
             assertTrue(r.peakHeldPackets() > 1, "packets overtook the delayed one and waited for it");
             assertEquals(Harness.virtio(), r.virtio());
         }
@@ -75,15 +82,16 @@ class ReorderingTest {
             try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, cfg)) {
                 CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
                 SyntheticContent content = new SyntheticContent(7, size);
-                SendResult sent = new MigrationSource(Harness.sourceConfig(channels, packet)
-                        .withChannelFilter(slowChannel(2, 3)))
+                SendResult sent = new MigrationSource(
+                                Harness.sourceConfig(channels, packet).withChannelFilter(slowChannel(2, 3)))
                         .send(dest.address(), Harness.DEVICE, Harness.virtio(), content.stream(), size);
                 ReceiveResult r = Harness.get(received);
                 assertEquals(size, r.stateBytes());
                 assertEquals(Integer.toUnsignedLong(content.crc32c()), out.crc.getValue());
                 assertEquals(sent.crc32c(), r.crc32c());
                 assertTrue(r.peakHeldPackets() <= window, "held " + r.peakHeldPackets());
-                assertTrue(r.buffersAllocated() <= window + channels,
+                assertTrue(
+                        r.buffersAllocated() <= window + channels,
                         "allocated " + r.buffersAllocated() + " buffers for " + r.packets() + " packets");
                 assertTrue(sent.packetsPerChannel().get(2) < r.packets() / channels, "the slow channel carried less");
             }

@@ -3,9 +3,9 @@ package io.jvhost.migration;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.fs.client.FuseClient;
-import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
+import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.testing.qemu.QemuTest;
 import io.jvhost.testing.qemu.TestRun;
@@ -25,11 +25,15 @@ import org.junit.jupiter.api.Test;
 @QemuTest
 class VirtiofsdDeviceMigrationTest {
     private static final Duration T = Duration.ofSeconds(20);
-    private static final byte[] CONTENT = "moved by jvhost's migration engine\n".repeat(30).getBytes(StandardCharsets.UTF_8);
+    private static final byte[] CONTENT =
+            "moved by jvhost's migration engine\n".repeat(30).getBytes(StandardCharsets.UTF_8);
     private static final byte[] MORE = "appended on B\n".getBytes(StandardCharsets.UTF_8);
 
     private static Virtiofsd start(TestRun run, String name, Path shared) throws Exception {
-        return Virtiofsd.builder(run, name).sharedDir(shared).migrationMode("find-paths").start();
+        return Virtiofsd.builder(run, name)
+                .sharedDir(shared)
+                .migrationMode("find-paths")
+                .start();
     }
 
     private static Path shared(TestRun run) throws Exception {
@@ -53,8 +57,8 @@ class VirtiofsdDeviceMigrationTest {
 
             FrontendClient toB = FrontendClient.connect(b.socket());
             GuestDriver.connectDevice(toB, 2);
-            MigrationReport report = DeviceMigration.migrate(d, toB, "virtio-fs", DeviceMigration.sourceConfig(2),
-                    DeviceMigration.StateFilter.NONE);
+            MigrationReport report = DeviceMigration.migrate(
+                    d, toB, "virtio-fs", DeviceMigration.sourceConfig(2), DeviceMigration.StateFilter.NONE);
             run.note("virtiofsd A -> B:%n%s", report.format());
             assertTrue(report.stateBytes() > 0);
             assertTrue(a.process().awaitExit(Duration.ofSeconds(10)), "A exits once its front-end left");
@@ -83,8 +87,9 @@ class VirtiofsdDeviceMigrationTest {
                 byte[] all = in.readAllBytes();
                 return new java.io.ByteArrayInputStream(Arrays.copyOf(all, all.length / 2));
             };
-            MigrationException e = assertThrows(MigrationException.class, () -> DeviceMigration.migrate(d, toB,
-                    "virtio-fs", DeviceMigration.sourceConfig(2), truncate));
+            MigrationException e = assertThrows(
+                    MigrationException.class,
+                    () -> DeviceMigration.migrate(d, toB, "virtio-fs", DeviceMigration.sourceConfig(2), truncate));
             run.note("refused: %s", e.getMessage());
             assertTrue(e.getMessage().contains("CHECK_DEVICE_STATE"), e.getMessage());
             assertFalse(d.isSuspended());

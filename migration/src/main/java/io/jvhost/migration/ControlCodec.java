@@ -24,11 +24,9 @@ final class ControlCodec {
     static final int OK = 4;
     static final int ABORT = 5;
 
-    private ControlCodec() {
-    }
+    private ControlCodec() {}
 
-    record Preamble(int role, SessionId session) {
-    }
+    record Preamble(int role, SessionId session) {}
 
     static void writePreamble(OutputStream out, int role, SessionId session) throws IOException {
         DataOutputStream d = new DataOutputStream(out);
@@ -95,8 +93,8 @@ final class ControlCodec {
         int type = in.readInt();
         int length = in.readInt();
         if (length < 0 || length > StreamFormat.MAX_CONTROL_BODY) {
-            throw new MigrationException("control message of " + Integer.toUnsignedString(length)
-                    + " bytes exceeds " + StreamFormat.MAX_CONTROL_BODY);
+            throw new MigrationException("control message of " + Integer.toUnsignedString(length) + " bytes exceeds "
+                    + StreamFormat.MAX_CONTROL_BODY);
         }
         byte[] body = new byte[length];
         readFully(in, body, "a control message");
@@ -126,8 +124,8 @@ final class ControlCodec {
                 default -> throw new MigrationException("unknown control message type " + type);
             };
             if (b.hasRemaining()) {
-                throw new MigrationException("control message type " + type + " has " + b.remaining()
-                        + " trailing bytes");
+                throw new MigrationException(
+                        "control message type " + type + " has " + b.remaining() + " trailing bytes");
             }
             return m;
         } catch (java.nio.BufferUnderflowException e) {
@@ -146,8 +144,12 @@ final class ControlCodec {
     /** The peer's reason is shown to an operator: keep it valid UTF-8 and short. */
     private static String decodeUtf8(byte[] b) {
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
-                    .onUnmappableCharacter(CodingErrorAction.REPLACE).decode(ByteBuffer.wrap(b)).toString();
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPLACE)
+                    .onUnmappableCharacter(CodingErrorAction.REPLACE)
+                    .decode(ByteBuffer.wrap(b))
+                    .toString();
         } catch (CharacterCodingException e) {
             throw new AssertionError("REPLACE never throws", e);
         }

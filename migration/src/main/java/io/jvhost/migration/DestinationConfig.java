@@ -16,8 +16,16 @@ import java.util.Objects;
  * @param acceptTimeout     for the state channels to connect, and for each handshake read
  * @param idleTimeout       a state channel silent this long while data is expected fails the session
  */
-public record DestinationConfig(String deviceType, long supportedFeatures, int maxChannels, int maxPacketSize,
-        int window, long maxPackets, Duration acceptTimeout, Duration idleTimeout, ProgressListener progress,
+public record DestinationConfig(
+        String deviceType,
+        long supportedFeatures,
+        int maxChannels,
+        int maxPacketSize,
+        int window,
+        long maxPackets,
+        Duration acceptTimeout,
+        Duration idleTimeout,
+        ProgressListener progress,
         Duration progressInterval) {
 
     public DestinationConfig {
@@ -42,22 +50,58 @@ public record DestinationConfig(String deviceType, long supportedFeatures, int m
 
     /** 8 channels, packets up to 4 MiB, a window of 16 packets, 2^24 packets when the size is unknown. */
     public static DestinationConfig forDevice(String deviceType, long supportedFeatures) {
-        return new DestinationConfig(deviceType, supportedFeatures, 8, 4 << 20, 16, 1 << 24, Duration.ofSeconds(10),
-                Duration.ofSeconds(60), ProgressListener.NONE, Duration.ofMillis(500));
+        return new DestinationConfig(
+                deviceType,
+                supportedFeatures,
+                8,
+                4 << 20,
+                16,
+                1 << 24,
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(60),
+                ProgressListener.NONE,
+                Duration.ofMillis(500));
     }
 
     public DestinationConfig withLimits(int channels, int packetSize, int windowPackets, long packets) {
-        return new DestinationConfig(deviceType, supportedFeatures, channels, packetSize, windowPackets, packets,
-                acceptTimeout, idleTimeout, progress, progressInterval);
+        return new DestinationConfig(
+                deviceType,
+                supportedFeatures,
+                channels,
+                packetSize,
+                windowPackets,
+                packets,
+                acceptTimeout,
+                idleTimeout,
+                progress,
+                progressInterval);
     }
 
     public DestinationConfig withTimeouts(Duration accept, Duration idle) {
-        return new DestinationConfig(deviceType, supportedFeatures, maxChannels, maxPacketSize, window, maxPackets,
-                accept, idle, progress, progressInterval);
+        return new DestinationConfig(
+                deviceType,
+                supportedFeatures,
+                maxChannels,
+                maxPacketSize,
+                window,
+                maxPackets,
+                accept,
+                idle,
+                progress,
+                progressInterval);
     }
 
     public DestinationConfig withProgress(ProgressListener listener, Duration interval) {
-        return new DestinationConfig(deviceType, supportedFeatures, maxChannels, maxPacketSize, window, maxPackets,
-                acceptTimeout, idleTimeout, listener, interval);
+        return new DestinationConfig(
+                deviceType,
+                supportedFeatures,
+                maxChannels,
+                maxPacketSize,
+                window,
+                maxPackets,
+                acceptTimeout,
+                idleTimeout,
+                listener,
+                interval);
     }
 }

@@ -20,11 +20,13 @@ import java.util.concurrent.TimeoutException;
 final class FirstFailure {
     /** How long a transport error waits for the peer's Abort message; loopback and LAN deliver it in well under this. */
     static final Duration PEER_REASON_GRACE = Duration.ofMillis(300);
+
     private static final int MAX_SUPPRESSED = 8;
 
     private final CompletableFuture<MigrationException> failed = new CompletableFuture<>();
     /** Completes after the reactions ran, so a waiter that then closes everything can't cut off the peer's Abort. */
     private final CompletableFuture<MigrationException> settled = new CompletableFuture<>();
+
     private final CompletableFuture<PeerAbortedException> peerReason = new CompletableFuture<>();
     private final List<Runnable> reactions = new ArrayList<>();
     private int suppressed;

@@ -17,9 +17,9 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.zip.CRC32C;
@@ -78,7 +78,8 @@ public final class MigrationDestination implements AutoCloseable {
      */
     public ReceiveResult receive(OutputStream out) throws IOException {
         if (!receiving.compareAndSet(false, true)) {
-            throw new IllegalStateException("receive() is already running: a destination takes one migration at a time");
+            throw new IllegalStateException(
+                    "receive() is already running: a destination takes one migration at a time");
         }
         try {
             return receiveOne(out);
@@ -106,8 +107,7 @@ public final class MigrationDestination implements AutoCloseable {
     }
 
     /** A connection whose preamble announced a main channel. */
-    private record Opening(Socket socket, ControlCodec.Preamble preamble) {
-    }
+    private record Opening(Socket socket, ControlCodec.Preamble preamble) {}
 
     /**
      * Waits for a main channel. Each newcomer's preamble is read on its own thread, so a silent or
@@ -136,8 +136,10 @@ public final class MigrationDestination implements AutoCloseable {
                             mains.add(new Opening(s, p), s);
                             return;
                         }
-                        LOG.warn("ignoring a state channel from {} for session {}: no migration in progress",
-                                s.getRemoteSocketAddress(), p.session());
+                        LOG.warn(
+                                "ignoring a state channel from {} for session {}: no migration in progress",
+                                s.getRemoteSocketAddress(),
+                                p.session());
                     } catch (IOException e) {
                         LOG.warn("ignoring a connection from {}: {}", s.getRemoteSocketAddress(), e.getMessage());
                     }
@@ -248,10 +250,12 @@ public final class MigrationDestination implements AutoCloseable {
                 AtomicLongArray perChannel = new AtomicLongArray(hello.channels());
                 for (int ch = 0; ch < channels.size(); ch++) {
                     int channel = ch;
-                    MigrationSource.startDaemon("migration-destination-ch" + ch,
+                    MigrationSource.startDaemon(
+                            "migration-destination-ch" + ch,
                             () -> readPackets(channel, channels.get(channel), hello.packetSize(), pool, perChannel));
                 }
-                ProgressMeter meter = new ProgressMeter(config.progress(), hello.stateSize(), config.progressInterval());
+                ProgressMeter meter =
+                        new ProgressMeter(config.progress(), hello.stateSize(), config.progressInterval());
                 Loaded loaded = load(out, meter, pool);
                 verify(hello, loaded);
                 try {
@@ -269,8 +273,15 @@ public final class MigrationDestination implements AutoCloseable {
                 for (int i = 0; i < perChannel.length(); i++) {
                     counts.add(perChannel.get(i));
                 }
-                return new ReceiveResult(loaded.virtio, hello.deviceType(), loaded.stateBytes, loaded.packets,
-                        (int) loaded.crc, counts, window.peakHeld(), pool.allocated(),
+                return new ReceiveResult(
+                        loaded.virtio,
+                        hello.deviceType(),
+                        loaded.stateBytes,
+                        loaded.packets,
+                        (int) loaded.crc,
+                        counts,
+                        window.peakHeld(),
+                        pool.allocated(),
                         Duration.ofNanos(System.nanoTime() - start));
             } catch (MigrationException e) {
                 failure.fail(e);
@@ -298,20 +309,20 @@ public final class MigrationDestination implements AutoCloseable {
                 throw new MigrationException("source sent " + m.getClass().getSimpleName() + " instead of Hello");
             }
             if (!h.deviceType().equals(config.deviceType())) {
-                throw new MigrationException("source migrates a '" + h.deviceType() + "' device, this destination takes '"
-                        + config.deviceType() + "'");
+                throw new MigrationException("source migrates a '" + h.deviceType()
+                        + "' device, this destination takes '" + config.deviceType() + "'");
             }
             long missing = h.virtioFeatures() & ~config.supportedFeatures();
             if (missing != 0) {
                 throw new MigrationException("destination lacks virtio features 0x" + Long.toHexString(missing));
             }
             if (h.channels() < 1 || h.channels() > config.maxChannels()) {
-                throw new MigrationException("source wants " + h.channels() + " state channels, this destination takes 1.."
-                        + config.maxChannels());
+                throw new MigrationException("source wants " + h.channels()
+                        + " state channels, this destination takes 1.." + config.maxChannels());
             }
             if (h.packetSize() < StreamFormat.MIN_PACKET_SIZE || h.packetSize() > config.maxPacketSize()) {
-                throw new MigrationException("source packet size " + h.packetSize() + " is outside 1.."
-                        + config.maxPacketSize());
+                throw new MigrationException(
+                        "source packet size " + h.packetSize() + " is outside 1.." + config.maxPacketSize());
             }
             if (h.stateSize() < -1) {
                 throw new MigrationException("source announced a state size of " + h.stateSize());
@@ -333,9 +344,8 @@ public final class MigrationDestination implements AutoCloseable {
         }
 
         /** A connection that arrived while the state channels were expected, after its preamble was read. */
-        private record Arrival(Socket socket, DataInputStream in, ControlCodec.Preamble preamble, int channel,
-                String rejection) {
-        }
+        private record Arrival(
+                Socket socket, DataInputStream in, ControlCodec.Preamble preamble, int channel, String rejection) {}
 
         /**
          * Accepts connections until every announced channel is there. Each newcomer's preamble is
@@ -359,8 +369,8 @@ public final class MigrationDestination implements AutoCloseable {
                     server.setSoTimeout((int) Math.min(left, 20));
                     try {
                         Socket s = server.accept();
-                        MigrationSource.startDaemon("migration-destination-handshake",
-                                () -> arrivals.add(handshake(s), s));
+                        MigrationSource.startDaemon(
+                                "migration-destination-handshake", () -> arrivals.add(handshake(s), s));
                     } catch (SocketTimeoutException e) {
                         // nothing new
                     }
@@ -368,7 +378,9 @@ public final class MigrationDestination implements AutoCloseable {
                     while ((a = arrivals.poll()) != null) {
                         if (a.rejection() != null) {
                             // A stray or stale connection must not take down the migration in progress.
-                            LOG.warn("rejected a connection from {}: {}", a.socket().getRemoteSocketAddress(),
+                            LOG.warn(
+                                    "rejected a connection from {}: {}",
+                                    a.socket().getRemoteSocketAddress(),
                                     a.rejection());
                             rejected.add(a.rejection());
                             a.socket().close();
@@ -376,8 +388,8 @@ public final class MigrationDestination implements AutoCloseable {
                         }
                         track(a.socket());
                         if (a.channel() < 0 || a.channel() >= count) {
-                            throw new MigrationException("state channel number " + a.channel() + " is outside 0.."
-                                    + (count - 1));
+                            throw new MigrationException(
+                                    "state channel number " + a.channel() + " is outside 0.." + (count - 1));
                         }
                         if (channels[a.channel()] != null) {
                             throw new MigrationException("state channel " + a.channel() + " connected twice");
@@ -411,8 +423,8 @@ public final class MigrationDestination implements AutoCloseable {
             }
         }
 
-        private void readPackets(int channel, InputStream stream, int packetSize, BufferPool pool,
-                AtomicLongArray perChannel) {
+        private void readPackets(
+                int channel, InputStream stream, int packetSize, BufferPool pool, AtomicLongArray perChannel) {
             DataInputStream in = new DataInputStream(stream);
             byte[] headerBytes = new byte[StreamFormat.PACKET_HEADER_BYTES];
             String name = "state channel " + channel;
@@ -432,8 +444,8 @@ public final class MigrationDestination implements AutoCloseable {
                     byte[] data = h.isConfigState() ? new byte[h.length()] : pool.take();
                     int n = in.readNBytes(data, 0, h.length());
                     if (n < h.length()) {
-                        throw new ConnectionLostException(name + " was cut in the middle of packet " + h.idx() + " (" + n
-                                + " of " + h.length() + " bytes)");
+                        throw new ConnectionLostException(name + " was cut in the middle of packet " + h.idx() + " ("
+                                + n + " of " + h.length() + " bytes)");
                     }
                     window.put(channel, new ReorderWindow.Packet(h, data));
                     perChannel.incrementAndGet(channel);
@@ -454,21 +466,20 @@ public final class MigrationDestination implements AutoCloseable {
         private static void checkHeader(String name, PacketHeader h, int packetSize) throws MigrationException {
             String what = name + ": packet " + Integer.toUnsignedString(h.idx());
             if (h.version() != StreamFormat.PACKET_VERSION) {
-                throw new MigrationException(what + " has version " + h.version() + ", expected "
-                        + StreamFormat.PACKET_VERSION);
+                throw new MigrationException(
+                        what + " has version " + h.version() + ", expected " + StreamFormat.PACKET_VERSION);
             }
             if ((h.flags() & ~StreamFormat.KNOWN_FLAGS) != 0) {
                 throw new MigrationException(what + " has unknown flags 0x" + Integer.toHexString(h.flags()));
             }
             int max = h.isConfigState() ? MAX_CONFIG_PACKET : packetSize;
             if (h.length() < 1 || h.length() > max) {
-                throw new MigrationException(what + " has length " + Integer.toUnsignedString(h.length())
-                        + ", outside 1.." + max);
+                throw new MigrationException(
+                        what + " has length " + Integer.toUnsignedString(h.length()) + ", outside 1.." + max);
             }
         }
 
-        private record Loaded(VirtioDeviceState virtio, long stateBytes, long totalBytes, long packets, long crc) {
-        }
+        private record Loaded(VirtioDeviceState virtio, long stateBytes, long totalBytes, long packets, long crc) {}
 
         /** Streams packets out in index order as each becomes next; decodes the CONFIG_STATE packet. */
         private Loaded load(OutputStream out, ProgressMeter meter, BufferPool pool)
@@ -488,8 +499,8 @@ public final class MigrationDestination implements AutoCloseable {
                     try {
                         virtio = VirtioStateCodec.decode(p.data());
                     } catch (IOException e) {
-                        throw new MigrationException("the CONFIG_STATE packet is not a valid virtio device state: "
-                                + e.getMessage(), e);
+                        throw new MigrationException(
+                                "the CONFIG_STATE packet is not a valid virtio device state: " + e.getMessage(), e);
                     }
                 } else {
                     try {
@@ -505,7 +516,8 @@ public final class MigrationDestination implements AutoCloseable {
             }
             // The source closes each channel after its last packet; anything else still coming is an error.
             if (!window.awaitAllEnded(config.idleTimeout().toMillis())) {
-                throw new MigrationException("state channels stayed open after the last packet for " + config.idleTimeout());
+                throw new MigrationException(
+                        "state channels stayed open after the last packet for " + config.idleTimeout());
             }
             return new Loaded(virtio, stateBytes, total, packets, crc.getValue());
         }
@@ -517,16 +529,17 @@ public final class MigrationDestination implements AutoCloseable {
                         + " bytes, received " + loaded.packets + " / " + loaded.totalBytes);
             }
             if (e.crc32c() != (int) loaded.crc) {
-                throw new MigrationException(String.format("checksum mismatch: source CRC32C %08x, received %08x",
-                        e.crc32c(), (int) loaded.crc));
+                throw new MigrationException(String.format(
+                        "checksum mismatch: source CRC32C %08x, received %08x", e.crc32c(), (int) loaded.crc));
             }
             if (hello.stateSize() >= 0 && hello.stateSize() != loaded.stateBytes) {
-                throw new MigrationException("source announced " + hello.stateSize() + " bytes of state and sent "
-                        + loaded.stateBytes);
+                throw new MigrationException(
+                        "source announced " + hello.stateSize() + " bytes of state and sent " + loaded.stateBytes);
             }
             if (loaded.virtio.features() != hello.virtioFeatures()) {
-                throw new MigrationException("virtio features in the device state (0x" + Long.toHexString(loaded.virtio.features())
-                        + ") differ from the handshake (0x" + Long.toHexString(hello.virtioFeatures()) + ")");
+                throw new MigrationException(
+                        "virtio features in the device state (0x" + Long.toHexString(loaded.virtio.features())
+                                + ") differ from the handshake (0x" + Long.toHexString(hello.virtioFeatures()) + ")");
             }
         }
 
@@ -535,8 +548,8 @@ public final class MigrationDestination implements AutoCloseable {
             try {
                 either.get(config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
-                throw new MigrationException("source sent no End message within " + config.idleTimeout()
-                        + " after its last packet", e);
+                throw new MigrationException(
+                        "source sent no End message within " + config.idleTimeout() + " after its last packet", e);
             } catch (ExecutionException e) {
                 throw new MigrationException("unexpected failure", e.getCause());
             }
@@ -589,7 +602,8 @@ public final class MigrationDestination implements AutoCloseable {
             if (!(cause instanceof PeerAbortedException)) {
                 synchronized (mainWriteLock) {
                     try {
-                        ControlCodec.write(mainOut, new ControlMessage.Abort("destination failed: " + cause.getMessage()));
+                        ControlCodec.write(
+                                mainOut, new ControlMessage.Abort("destination failed: " + cause.getMessage()));
                         main.shutdownOutput();
                     } catch (IOException e) {
                         LOG.debug("could not tell the source why: {}", e.toString());

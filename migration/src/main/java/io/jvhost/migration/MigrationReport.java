@@ -19,9 +19,18 @@ import java.util.Optional;
  * @param resume           starting the rings again: on B after success (or on A after a failure)
  * @param downtime         from the start of the suspend to the end of the resume
  */
-public record MigrationReport(Duration suspend, Duration save, Duration checkSource, Duration transfer,
-        Optional<Duration> load, Optional<Duration> checkDestination, Duration resume, Duration downtime,
-        long stateBytes, int channels, List<Long> packetsPerChannel) {
+public record MigrationReport(
+        Duration suspend,
+        Duration save,
+        Duration checkSource,
+        Duration transfer,
+        Optional<Duration> load,
+        Optional<Duration> checkDestination,
+        Duration resume,
+        Duration downtime,
+        long stateBytes,
+        int channels,
+        List<Long> packetsPerChannel) {
 
     public MigrationReport {
         Objects.requireNonNull(load);
@@ -38,7 +47,8 @@ public record MigrationReport(Duration suspend, Duration save, Duration checkSou
     /** A few readable lines, for the CLI and the demo. */
     public String format() {
         String remote = "in the destination's report";
-        return String.format("""
+        return String.format(
+                """
                 downtime   %s ms
                   suspend  %s ms
                   save     %s ms   (A writes its state; overlaps the transfer)
@@ -47,9 +57,18 @@ public record MigrationReport(Duration suspend, Duration save, Duration checkSou
                   check    %s ms on A, %s on B
                   resume   %s ms
                 state      %d bytes over %d channel(s), packets per channel %s, %s/s""",
-                ms(downtime), ms(suspend), ms(save), ms(transfer), load.map(d -> ms(d) + " ms").orElse(remote),
-                ms(checkSource), checkDestination.map(d -> ms(d) + " ms").orElse("its own"), ms(resume), stateBytes,
-                channels, packetsPerChannel, human(bytesPerSecond()));
+                ms(downtime),
+                ms(suspend),
+                ms(save),
+                ms(transfer),
+                load.map(d -> ms(d) + " ms").orElse(remote),
+                ms(checkSource),
+                checkDestination.map(d -> ms(d) + " ms").orElse("its own"),
+                ms(resume),
+                stateBytes,
+                channels,
+                packetsPerChannel,
+                human(bytesPerSecond()));
     }
 
     /** {@code d} in milliseconds with two decimals, as the report prints it. */

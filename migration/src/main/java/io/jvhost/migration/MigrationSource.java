@@ -64,8 +64,13 @@ public final class MigrationSource {
      * @return once the destination confirmed it received, verified and passed on everything
      * @throws MigrationException if anything failed; the destination has then not completed its load
      */
-    public SendResult send(InetSocketAddress destination, String deviceType, VirtioDeviceState virtio, InputStream state,
-            long stateSize) throws IOException {
+    public SendResult send(
+            InetSocketAddress destination,
+            String deviceType,
+            VirtioDeviceState virtio,
+            InputStream state,
+            long stateSize)
+            throws IOException {
         synchronized (this) {
             if (started) {
                 throw new IllegalStateException("a MigrationSource sends once");
@@ -87,8 +92,14 @@ public final class MigrationSource {
         }
     }
 
-    private SendResult run(InetSocketAddress destination, String deviceType, VirtioDeviceState virtio, InputStream state,
-            long stateSize, long start) throws IOException {
+    private SendResult run(
+            InetSocketAddress destination,
+            String deviceType,
+            VirtioDeviceState virtio,
+            InputStream state,
+            long stateSize,
+            long start)
+            throws IOException {
         failure.throwIfFailed();
         SessionId session = SessionId.random();
         Socket main = connect(destination);
@@ -98,8 +109,10 @@ public final class MigrationSource {
         try {
             mainOut = new DataOutputStream(main.getOutputStream());
             ControlCodec.writePreamble(mainOut, StreamFormat.ROLE_MAIN, session);
-            ControlCodec.write(mainOut, new ControlMessage.Hello(deviceType, virtio.features(), config.channels(),
-                    config.packetSize(), stateSize));
+            ControlCodec.write(
+                    mainOut,
+                    new ControlMessage.Hello(
+                            deviceType, virtio.features(), config.channels(), config.packetSize(), stateSize));
         } finally {
             mainWrite.unlock();
         }
@@ -119,8 +132,8 @@ public final class MigrationSource {
         CompletableFuture<Void> verdict = new CompletableFuture<>();
         startDaemon("migration-source-main", () -> readVerdicts(mainIn, verdict));
 
-        PacketProducer producer = new PacketProducer(state, config.packetSize(), config.channels(),
-                VirtioStateCodec.encode(virtio), failure);
+        PacketProducer producer = new PacketProducer(
+                state, config.packetSize(), config.channels(), VirtioStateCodec.encode(virtio), failure);
         producer.start();
         ProgressMeter meter = new ProgressMeter(config.progress(), stateSize, config.progressInterval());
         AtomicLongArray perChannel = new AtomicLongArray(config.channels());
@@ -153,7 +166,11 @@ public final class MigrationSource {
         for (int i = 0; i < perChannel.length(); i++) {
             counts.add(perChannel.get(i));
         }
-        return new SendResult(producer.stateBytes(), end.packets(), end.crc32c(), counts,
+        return new SendResult(
+                producer.stateBytes(),
+                end.packets(),
+                end.crc32c(),
+                counts,
                 Duration.ofNanos(System.nanoTime() - start));
     }
 
@@ -172,23 +189,23 @@ public final class MigrationSource {
         try {
             ControlMessage m = ControlCodec.read(mainIn);
             switch (m) {
-                case ControlMessage.Accept a -> {
-                }
+                case ControlMessage.Accept a -> {}
                 case ControlMessage.Abort a -> throw new PeerAbortedException("destination", a.reason());
                 case ControlMessage.Hello h -> throw new MigrationException("destination sent Hello instead of Accept");
                 case ControlMessage.End e -> throw new MigrationException("destination sent End instead of Accept");
                 case ControlMessage.Ok o -> throw new MigrationException("destination sent Ok before any state");
             }
         } catch (SocketTimeoutException e) {
-            throw new MigrationException("destination did not accept the handshake within " + config.connectTimeout(), e);
+            throw new MigrationException(
+                    "destination did not accept the handshake within " + config.connectTimeout(), e);
         } catch (EOFException e) {
             throw new MigrationException("destination closed the main channel during the handshake", e);
         }
         main.setSoTimeout(0);
     }
 
-    private void sendPackets(int channel, OutputStream out, PacketProducer producer, ProgressMeter meter,
-            AtomicLongArray perChannel) {
+    private void sendPackets(
+            int channel, OutputStream out, PacketProducer producer, ProgressMeter meter, AtomicLongArray perChannel) {
         try {
             PacketProducer.Outgoing p;
             while ((p = producer.next()) != null) {
@@ -206,7 +223,8 @@ public final class MigrationSource {
             // FIN tells the destination this channel carries nothing more.
             out.close();
         } catch (IOException e) {
-            failure.failTransport(new ConnectionLostException("state channel " + channel + " failed: " + e.getMessage(), e));
+            failure.failTransport(
+                    new ConnectionLostException("state channel " + channel + " failed: " + e.getMessage(), e));
         } catch (InterruptedException e) {
             failure.fail(new MigrationException("state channel " + channel + " sender interrupted", e));
         }
@@ -219,8 +237,10 @@ public final class MigrationSource {
             switch (m) {
                 case ControlMessage.Ok o -> verdict.complete(null);
                 case ControlMessage.Abort a -> failure.peerAborted(new PeerAbortedException("destination", a.reason()));
-                case ControlMessage.Hello h -> failure.fail(new MigrationException("destination sent an unexpected Hello"));
-                case ControlMessage.Accept a -> failure.fail(new MigrationException("destination sent a second Accept"));
+                case ControlMessage.Hello h ->
+                    failure.fail(new MigrationException("destination sent an unexpected Hello"));
+                case ControlMessage.Accept a ->
+                    failure.fail(new MigrationException("destination sent a second Accept"));
                 case ControlMessage.End e -> failure.fail(new MigrationException("destination sent End"));
             }
         } catch (EOFException e) {
@@ -233,7 +253,8 @@ public final class MigrationSource {
     }
 
     /** Waits for {@code what} or the session's failure, whichever comes first. */
-    private void awaitOrFail(CompletableFuture<?> what, Duration timeout, String description) throws MigrationException {
+    private void awaitOrFail(CompletableFuture<?> what, Duration timeout, String description)
+            throws MigrationException {
         CompletableFuture<Object> either = CompletableFuture.anyOf(what, failure.asFuture());
         try {
             if (timeout == null) {
@@ -256,7 +277,8 @@ public final class MigrationSource {
     private void tearDown() {
         MigrationException cause = failure.cause();
         if (!(cause instanceof PeerAbortedException)) {
-            String reason = cause instanceof MigrationCancelledException ? cause.getMessage()
+            String reason = cause instanceof MigrationCancelledException
+                    ? cause.getMessage()
                     : "source failed: " + cause.getMessage();
             try {
                 // The lock is only held for small writes; don't wait long if one is stuck.

@@ -22,7 +22,11 @@ record PacketHeader(int version, int idx, int flags, int length) {
     }
 
     void encode(byte[] into, int offset) {
-        ByteBuffer.wrap(into, offset, StreamFormat.PACKET_HEADER_BYTES).putInt(version).putInt(idx).putInt(flags).putInt(length);
+        ByteBuffer.wrap(into, offset, StreamFormat.PACKET_HEADER_BYTES)
+                .putInt(version)
+                .putInt(idx)
+                .putInt(flags)
+                .putInt(length);
     }
 
     byte[] encode() {

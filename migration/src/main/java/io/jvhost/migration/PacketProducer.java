@@ -17,11 +17,11 @@ import java.util.zip.CRC32C;
  */
 final class PacketProducer {
     /** One packet ready to write: header and data contiguous in {@code bytes[0..length)}. */
-    record Outgoing(PacketHeader header, byte[] bytes, int length) {
-    }
+    record Outgoing(PacketHeader header, byte[] bytes, int length) {}
 
     /** Queued once per channel after the CONFIG_STATE packet: "nothing more". */
     private static final Outgoing END = new Outgoing(null, new byte[0], 0);
+
     private static final long POLL_MILLIS = 50;
 
     private final InputStream in;
@@ -72,7 +72,8 @@ final class PacketProducer {
                     continue;
                 }
                 if (idx == Integer.MAX_VALUE) {
-                    throw new MigrationException("state needs more than " + Integer.MAX_VALUE + " packets; use larger packets");
+                    throw new MigrationException(
+                            "state needs more than " + Integer.MAX_VALUE + " packets; use larger packets");
                 }
                 int n = in.readNBytes(buffer, StreamFormat.PACKET_HEADER_BYTES, packetSize);
                 if (n == 0) {

@@ -13,8 +13,8 @@ import java.util.Optional;
  * @param bytesPerSecond average rate since the start
  * @param finished       true for the last report of a successful transfer
  */
-public record Progress(long bytes, long totalBytes, long packets, Duration elapsed, double bytesPerSecond,
-        boolean finished) {
+public record Progress(
+        long bytes, long totalBytes, long packets, Duration elapsed, double bytesPerSecond, boolean finished) {
 
     /** Time left at the average rate so far; empty when the size is unknown or nothing moved yet. */
     public Optional<Duration> eta() {

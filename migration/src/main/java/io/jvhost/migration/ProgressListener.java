@@ -6,8 +6,7 @@ package io.jvhost.migration;
  */
 @FunctionalInterface
 public interface ProgressListener {
-    ProgressListener NONE = p -> {
-    };
+    ProgressListener NONE = p -> {};
 
     void onProgress(Progress progress);
 }

@@ -15,8 +15,16 @@ import java.util.List;
  * @param peakHeldPackets    most packets buffered at once waiting for their turn (at most the window)
  * @param buffersAllocated   packet buffers ever allocated (at most window + channels)
  */
-public record ReceiveResult(VirtioDeviceState virtio, String deviceType, long stateBytes, long packets, int crc32c,
-        List<Long> packetsPerChannel, int peakHeldPackets, int buffersAllocated, Duration elapsed) {
+public record ReceiveResult(
+        VirtioDeviceState virtio,
+        String deviceType,
+        long stateBytes,
+        long packets,
+        int crc32c,
+        List<Long> packetsPerChannel,
+        int peakHeldPackets,
+        int buffersAllocated,
+        Duration elapsed) {
     public ReceiveResult {
         packetsPerChannel = List.copyOf(packetsPerChannel);
     }

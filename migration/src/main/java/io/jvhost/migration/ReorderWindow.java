@@ -19,8 +19,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class ReorderWindow {
     /** A packet whose data has been read; {@code data} may be longer than the header's length (pooled). */
-    record Packet(PacketHeader header, byte[] data) {
-    }
+    record Packet(PacketHeader header, byte[] data) {}
 
     private static final long ENDED = Long.MAX_VALUE;
 
@@ -29,6 +28,7 @@ final class ReorderWindow {
     private final Packet[] slots;
     /** Per channel: the last index it announced, ENDED after EOF. */
     private final long[] channelLast;
+
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private long next;
@@ -74,11 +74,12 @@ final class ReorderWindow {
             }
             if (h.isConfigState()) {
                 if (lastIdx >= 0) {
-                    throw new MigrationException(where + " is a second CONFIG_STATE packet (the first was " + lastIdx + ")");
+                    throw new MigrationException(
+                            where + " is a second CONFIG_STATE packet (the first was " + lastIdx + ")");
                 }
                 if (highestSeen > idx) {
-                    throw new MigrationException(where + " is marked CONFIG_STATE (last), but packet " + highestSeen
-                            + " already arrived");
+                    throw new MigrationException(
+                            where + " is marked CONFIG_STATE (last), but packet " + highestSeen + " already arrived");
                 }
                 lastIdx = idx;
             }

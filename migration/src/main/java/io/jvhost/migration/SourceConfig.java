@@ -13,17 +13,24 @@ import java.util.Objects;
  * @param progress        progress reports, at most every {@code progressInterval}
  * @param channelFilter   wraps each state channel's output (throttling, tests)
  */
-public record SourceConfig(int channels, int packetSize, Duration connectTimeout, Duration replyTimeout,
-        ProgressListener progress, Duration progressInterval, ChannelFilter channelFilter) {
+public record SourceConfig(
+        int channels,
+        int packetSize,
+        Duration connectTimeout,
+        Duration replyTimeout,
+        ProgressListener progress,
+        Duration progressInterval,
+        ChannelFilter channelFilter) {
     public static final int DEFAULT_PACKET_SIZE = 1 << 20;
 
     public SourceConfig {
         if (channels < 1 || channels > StreamFormat.MAX_CHANNELS) {
-            throw new IllegalArgumentException("channels must be 1.." + StreamFormat.MAX_CHANNELS + ", got " + channels);
+            throw new IllegalArgumentException(
+                    "channels must be 1.." + StreamFormat.MAX_CHANNELS + ", got " + channels);
         }
         if (packetSize < StreamFormat.MIN_PACKET_SIZE || packetSize > StreamFormat.MAX_PACKET_SIZE) {
-            throw new IllegalArgumentException("packet size must be 1.." + StreamFormat.MAX_PACKET_SIZE + ", got "
-                    + packetSize);
+            throw new IllegalArgumentException(
+                    "packet size must be 1.." + StreamFormat.MAX_PACKET_SIZE + ", got " + packetSize);
         }
         Objects.requireNonNull(connectTimeout);
         Objects.requireNonNull(replyTimeout);
@@ -33,8 +40,14 @@ public record SourceConfig(int channels, int packetSize, Duration connectTimeout
     }
 
     public static SourceConfig defaults() {
-        return new SourceConfig(2, DEFAULT_PACKET_SIZE, Duration.ofSeconds(10), Duration.ofSeconds(60),
-                ProgressListener.NONE, Duration.ofMillis(500), ChannelFilter.NONE);
+        return new SourceConfig(
+                2,
+                DEFAULT_PACKET_SIZE,
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(60),
+                ProgressListener.NONE,
+                Duration.ofMillis(500),
+                ChannelFilter.NONE);
     }
 
     public SourceConfig withChannels(int n) {
@@ -42,7 +55,8 @@ public record SourceConfig(int channels, int packetSize, Duration connectTimeout
     }
 
     public SourceConfig withPacketSize(int size) {
-        return new SourceConfig(channels, size, connectTimeout, replyTimeout, progress, progressInterval, channelFilter);
+        return new SourceConfig(
+                channels, size, connectTimeout, replyTimeout, progress, progressInterval, channelFilter);
     }
 
     public SourceConfig withTimeouts(Duration connect, Duration reply) {

@@ -28,7 +28,8 @@ public record VirtioDeviceState(long features, int status, byte[] config, List<Q
             throw new IllegalArgumentException("status " + status + " is not a byte");
         }
         if (config.length > MAX_CONFIG_BYTES) {
-            throw new IllegalArgumentException("config space of " + config.length + " bytes exceeds " + MAX_CONFIG_BYTES);
+            throw new IllegalArgumentException(
+                    "config space of " + config.length + " bytes exceeds " + MAX_CONFIG_BYTES);
         }
         if (queues.size() > MAX_QUEUES) {
             throw new IllegalArgumentException(queues.size() + " queues exceed " + MAX_QUEUES);
@@ -47,8 +48,8 @@ public record VirtioDeviceState(long features, int status, byte[] config, List<Q
     public record QueueState(int size, int nextAvail, boolean enabled, long descAddr, long availAddr, long usedAddr) {
         public QueueState {
             if (size < 0 || size > MAX_QUEUE_SIZE || (size & (size - 1)) != 0) {
-                throw new IllegalArgumentException("queue size " + size + " is not 0 or a power of two up to "
-                        + MAX_QUEUE_SIZE);
+                throw new IllegalArgumentException(
+                        "queue size " + size + " is not 0 or a power of two up to " + MAX_QUEUE_SIZE);
             }
             if (nextAvail < 0 || nextAvail > 0xFFFF) {
                 throw new IllegalArgumentException("next avail index " + nextAvail + " is not a 16-bit value");
@@ -69,24 +70,30 @@ public record VirtioDeviceState(long features, int status, byte[] config, List<Q
 
     /** True if the separate avail/used ring addresses must travel: seed 003's "virtio-1 virtqueue fields". */
     public boolean needsRingAddresses() {
-        return (features & VERSION_1) != 0
-                || queues.stream().anyMatch(q -> q.availAddr() != 0 || q.usedAddr() != 0);
+        return (features & VERSION_1) != 0 || queues.stream().anyMatch(q -> q.availAddr() != 0 || q.usedAddr() != 0);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof VirtioDeviceState s && features == s.features && status == s.status
-                && Arrays.equals(config, s.config) && queues.equals(s.queues);
+        return o instanceof VirtioDeviceState s
+                && features == s.features
+                && status == s.status
+                && Arrays.equals(config, s.config)
+                && queues.equals(s.queues);
     }
 
     @Override
     public int hashCode() {
-        return Long.hashCode(features) * 31 * 31 * 31 + status * 31 * 31 + Arrays.hashCode(config) * 31 + queues.hashCode();
+        return Long.hashCode(features) * 31 * 31 * 31
+                + status * 31 * 31
+                + Arrays.hashCode(config) * 31
+                + queues.hashCode();
     }
 
     @Override
     public String toString() {
-        return "VirtioDeviceState[features=0x" + Long.toHexString(features) + ", status=0x" + Integer.toHexString(status)
-                + ", config=" + HexFormat.of().formatHex(config) + ", queues=" + queues + "]";
+        return "VirtioDeviceState[features=0x" + Long.toHexString(features) + ", status=0x"
+                + Integer.toHexString(status) + ", config=" + HexFormat.of().formatHex(config) + ", queues=" + queues
+                + "]";
     }
 }

@@ -24,21 +24,31 @@ final class VirtioStateCodec {
     static final String FEATURES_64 = "features-64";
     static final String RINGS = "virtio-1-rings";
 
-    private VirtioStateCodec() {
-    }
+    private VirtioStateCodec() {}
 
     static byte[] encode(VirtioDeviceState s) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + s.config().length + 32 * s.queues().size());
+        ByteArrayOutputStream out = new ByteArrayOutputStream(
+                256 + s.config().length + 32 * s.queues().size());
         try {
             StateWriter w = StateWriter.create(out, DEVICE_TYPE);
             w.section(SECTION, 1, 1, o -> {
                 o.u8(s.status()).u32(s.features() & 0xFFFF_FFFFL).bytes(s.config());
-                o.list(s.queues(), (q, queue) -> q.u16(queue.size()).u16(queue.nextAvail()).bool(queue.enabled())
-                        .u64(queue.descAddr()));
-                o.subsectionIf(s.hasHighFeatures(), FEATURES_64, 1, IfUnknown.FAIL,
-                        sub -> sub.u32(s.features() >>> 32));
-                o.subsectionIf(s.needsRingAddresses(), RINGS, 1, IfUnknown.FAIL,
-                        sub -> sub.list(s.queues(), (q, queue) -> q.u64(queue.availAddr()).u64(queue.usedAddr())));
+                o.list(
+                        s.queues(),
+                        (q, queue) -> q.u16(queue.size())
+                                .u16(queue.nextAvail())
+                                .bool(queue.enabled())
+                                .u64(queue.descAddr()));
+                o.subsectionIf(
+                        s.hasHighFeatures(), FEATURES_64, 1, IfUnknown.FAIL, sub -> sub.u32(s.features() >>> 32));
+                o.subsectionIf(
+                        s.needsRingAddresses(),
+                        RINGS,
+                        1,
+                        IfUnknown.FAIL,
+                        sub -> sub.list(
+                                s.queues(),
+                                (q, queue) -> q.u64(queue.availAddr()).u64(queue.usedAddr())));
             });
             w.finish();
         } catch (IOException e) {
@@ -53,7 +63,8 @@ final class VirtioStateCodec {
         return loaded.get(SECTION, Staging.class).build();
     }
 
-    private static final StateReader READER = StateReader.forDevice(DEVICE_TYPE).section(SECTION, 1, VirtioStateCodec::load)
+    private static final StateReader READER = StateReader.forDevice(DEVICE_TYPE)
+            .section(SECTION, 1, VirtioStateCodec::load)
             .build();
 
     /** Mutable only while loading; the subsection loaders complete it after the section's fields. */
@@ -70,8 +81,8 @@ final class VirtioStateCodec {
             List<VirtioDeviceState.QueueState> qs = new ArrayList<>(queues.size());
             for (int i = 0; i < queues.size(); i++) {
                 long[] r = rings == null ? new long[2] : rings.get(i);
-                qs.add(new VirtioDeviceState.QueueState(queues.get(i)[0], queues.get(i)[1], enabled.get(i), desc.get(i),
-                        r[0], r[1]));
+                qs.add(new VirtioDeviceState.QueueState(
+                        queues.get(i)[0], queues.get(i)[1], enabled.get(i), desc.get(i), r[0], r[1]));
             }
             return new VirtioDeviceState(features, status, config, qs);
         }

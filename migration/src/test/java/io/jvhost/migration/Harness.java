@@ -19,12 +19,15 @@ final class Harness {
     static final long FEATURES = VirtioDeviceState.VERSION_1 | (1L << 28) | (1L << 29) | 1;
     static final InetSocketAddress LOOPBACK = new InetSocketAddress("127.0.0.1", 0);
 
-    private Harness() {
-    }
+    private Harness() {}
 
     static VirtioDeviceState virtio() {
-        return new VirtioDeviceState(FEATURES, 0x0F, new byte[] {'m', 'y', 'f', 's', 0, 0, 0, 1},
-                List.of(new VirtioDeviceState.QueueState(1024, 77, true, 0x1000, 0x5000, 0x6000),
+        return new VirtioDeviceState(
+                FEATURES,
+                0x0F,
+                new byte[] {'m', 'y', 'f', 's', 0, 0, 0, 1},
+                List.of(
+                        new VirtioDeviceState.QueueState(1024, 77, true, 0x1000, 0x5000, 0x6000),
                         new VirtioDeviceState.QueueState(128, 65535, false, 0x10000, 0x10800, 0x11000)));
     }
 
@@ -39,7 +42,9 @@ final class Harness {
     }
 
     static SourceConfig sourceConfig(int channels, int packetSize) {
-        return SourceConfig.defaults().withChannels(channels).withPacketSize(packetSize)
+        return SourceConfig.defaults()
+                .withChannels(channels)
+                .withPacketSize(packetSize)
                 .withTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5));
     }
 
@@ -128,8 +133,11 @@ final class Harness {
         long deadline = System.nanoTime() + 3_000_000_000L;
         List<String> alive;
         do {
-            alive = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
-                    .filter(n -> n.startsWith("migration-")).toList();
+            alive = Thread.getAllStackTraces().keySet().stream()
+                    .filter(Thread::isAlive)
+                    .map(Thread::getName)
+                    .filter(n -> n.startsWith("migration-"))
+                    .toList();
             if (alive.isEmpty()) {
                 return;
             }

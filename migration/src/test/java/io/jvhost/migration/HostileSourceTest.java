@@ -22,7 +22,8 @@ class HostileSourceTest {
 
     @BeforeEach
     void start() throws IOException {
-        DestinationConfig cfg = Harness.destinationConfig().withLimits(4, 1024, 4, 1000)
+        DestinationConfig cfg = Harness.destinationConfig()
+                .withLimits(4, 1024, 4, 1000)
                 .withTimeouts(Duration.ofMillis(800), Duration.ofSeconds(5));
         dest = MigrationDestination.listen(Harness.LOOPBACK, cfg);
         out = new Harness.CapturingOutput();
@@ -54,7 +55,8 @@ class HostileSourceTest {
     private void expectFailure(String fragment, String orFragment) throws Exception {
         Throwable t = Harness.failureOf(received);
         assertInstanceOf(MigrationException.class, t);
-        assertTrue(t.getMessage().contains(fragment) || t.getMessage().contains(orFragment),
+        assertTrue(
+                t.getMessage().contains(fragment) || t.getMessage().contains(orFragment),
                 () -> "message: " + t.getMessage());
         assertFalse(out.closed(), "a failed stream must not be completed");
         ControlMessage m = src.verdict();
@@ -173,7 +175,8 @@ class HostileSourceTest {
         src.data(0, 5, bytes(PACKET));
         Thread.sleep(100);
         src.config(1, 3);
-        expectFailure("marked CONFIG_STATE (last), but packet 5 already arrived",
+        expectFailure(
+                "marked CONFIG_STATE (last), but packet 5 already arrived",
                 "packet 5 comes after the last packet (CONFIG_STATE at 3)");
     }
 
@@ -274,8 +277,10 @@ class HostileSourceTest {
         src.raw(0, bytes(30));
         src.close();
         Throwable t = Harness.failureOf(received);
-        assertTrue(t.getMessage().contains("state channel 0 was cut in the middle of packet 1 (30 of 100 bytes)")
-                || t.getMessage().contains("source closed the main channel"), t.getMessage());
+        assertTrue(
+                t.getMessage().contains("state channel 0 was cut in the middle of packet 1 (30 of 100 bytes)")
+                        || t.getMessage().contains("source closed the main channel"),
+                t.getMessage());
         assertFalse(out.closed());
     }
 
@@ -338,13 +343,15 @@ class HostileSourceTest {
         received = Harness.receiveAsync(dest, out);
         try (RawSender s = new RawSender(dest.address())) {
             ControlMessage m = s.hello(new ControlMessage.Hello(Harness.DEVICE, 0x300, 1, PACKET, -1));
-            assertTrue(assertInstanceOf(ControlMessage.Abort.class, m).reason().contains("lacks virtio features 0x300"));
+            assertTrue(
+                    assertInstanceOf(ControlMessage.Abort.class, m).reason().contains("lacks virtio features 0x300"));
         }
     }
 
     @Test
     void strayConnectionsDoNotDisturbAMigration() throws Exception {
-        try (java.net.Socket garbage = new java.net.Socket("127.0.0.1", dest.address().getPort());
+        try (java.net.Socket garbage =
+                        new java.net.Socket("127.0.0.1", dest.address().getPort());
                 RawSender stale = new RawSender(dest.address())) {
             garbage.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes());
             handshake(1, -1);

@@ -24,9 +24,8 @@ class SourceFailureTest {
         Harness.assertNoMigrationThreadsLeft();
     }
 
-
-    private static CompletableFuture<SendResult> sendAsync(MigrationSource src, MigrationDestination dest, InputStream in,
-            long size) {
+    private static CompletableFuture<SendResult> sendAsync(
+            MigrationSource src, MigrationDestination dest, InputStream in, long size) {
         CompletableFuture<SendResult> f = new CompletableFuture<>();
         Thread.ofPlatform().daemon().name("test-send").start(() -> {
             try {
@@ -73,8 +72,14 @@ class SourceFailureTest {
     void cancelBeforeSendFailsAtOnce() {
         MigrationSource src = new MigrationSource(Harness.sourceConfig(1, 1000));
         src.cancel("changed my mind");
-        assertThrows(MigrationCancelledException.class, () -> src.send(Harness.LOOPBACK, Harness.DEVICE,
-                Harness.virtio(), new ByteArrayInputStream(new byte[10]), 10));
+        assertThrows(
+                MigrationCancelledException.class,
+                () -> src.send(
+                        Harness.LOOPBACK,
+                        Harness.DEVICE,
+                        Harness.virtio(),
+                        new ByteArrayInputStream(new byte[10]),
+                        10));
     }
 
     @Test
@@ -88,8 +93,11 @@ class SourceFailureTest {
         dest.close(); // every socket of the destination goes away, no goodbye
         Throwable s = Harness.failureOf(sent);
         assertInstanceOf(MigrationException.class, s);
-        assertTrue(s.getMessage().matches("(?s).*(state channel \\d failed|destination closed the main channel"
-                + "|main channel failed|destination aborted).*"), s.getMessage());
+        assertTrue(
+                s.getMessage()
+                        .matches("(?s).*(state channel \\d failed|destination closed the main channel"
+                                + "|main channel failed|destination aborted).*"),
+                s.getMessage());
         assertInstanceOf(MigrationException.class, Harness.failureOf(received));
         assertFalse(out.closed());
     }
@@ -97,28 +105,31 @@ class SourceFailureTest {
     @Test
     void stateChannelCutUnnoticedByTheSource() throws Exception {
         // The "network" drops channel 0 after 2 500 bytes; the source's writes still appear to succeed.
-        ChannelFilter cut = (channel, out) -> channel != 0 ? out : new FilterOutputStream(out) {
-            long sent;
-            boolean dead;
+        ChannelFilter cut = (channel, out) -> channel != 0
+                ? out
+                : new FilterOutputStream(out) {
+                    long sent;
+                    boolean dead;
 
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                if (dead) {
-                    return;
-                }
-                int n = (int) Math.min(len, 2500 - sent);
-                out.write(b, off, n);
-                sent += n;
-                if (sent == 2500) {
-                    dead = true;
-                    out.close();
-                }
-            }
-        };
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        if (dead) {
+                            return;
+                        }
+                        int n = (int) Math.min(len, 2500 - sent);
+                        out.write(b, off, n);
+                        sent += n;
+                        if (sent == 2500) {
+                            dead = true;
+                            out.close();
+                        }
+                    }
+                };
         Harness.CapturingOutput out = new Harness.CapturingOutput();
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, Harness.destinationConfig())) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
-            MigrationSource src = new MigrationSource(Harness.sourceConfig(2, 1000).withChannelFilter(cut));
+            MigrationSource src =
+                    new MigrationSource(Harness.sourceConfig(2, 1000).withChannelFilter(cut));
             CompletableFuture<SendResult> sent = sendAsync(src, dest, Harness.slowInput(200_000, 1000, 1), -1);
             Throwable d = Harness.failureOf(received);
             Throwable s = Harness.failureOf(sent);
@@ -149,7 +160,8 @@ class SourceFailureTest {
         Harness.CapturingOutput out = new Harness.CapturingOutput();
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, Harness.destinationConfig())) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
-            MigrationSource src = new MigrationSource(Harness.sourceConfig(1, 1000).withChannelFilter(flip));
+            MigrationSource src =
+                    new MigrationSource(Harness.sourceConfig(1, 1000).withChannelFilter(flip));
             CompletableFuture<SendResult> sent = sendAsync(src, dest, new ByteArrayInputStream(state), state.length);
             assertTrue(Harness.failureOf(received).getMessage().contains("checksum mismatch"));
             PeerAbortedException pe = assertInstanceOf(PeerAbortedException.class, Harness.failureOf(sent));
@@ -179,7 +191,9 @@ class SourceFailureTest {
             CompletableFuture<SendResult> sent = sendAsync(src, dest, broken, -1);
             assertTrue(Harness.failureOf(sent).getMessage().contains("back-end closed the pipe early"));
             PeerAbortedException pe = assertInstanceOf(PeerAbortedException.class, Harness.failureOf(received));
-            assertTrue(pe.reason().contains("reading the device state failed: back-end closed the pipe early"), pe.reason());
+            assertTrue(
+                    pe.reason().contains("reading the device state failed: back-end closed the pipe early"),
+                    pe.reason());
             assertFalse(out.closed());
         }
     }
@@ -221,13 +235,19 @@ class SourceFailureTest {
 
     @Test
     void refusedHandshakeReachesTheSource() throws Exception {
-        DestinationConfig cfg = DestinationConfig.forDevice("virtio-net", ~0L).withTimeouts(Duration.ofSeconds(2),
-                Duration.ofSeconds(2));
+        DestinationConfig cfg = DestinationConfig.forDevice("virtio-net", ~0L)
+                .withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(2));
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, cfg)) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, new Harness.CapturingOutput());
             MigrationSource src = new MigrationSource(Harness.sourceConfig(2, 1000));
-            PeerAbortedException e = assertThrows(PeerAbortedException.class, () -> src.send(dest.address(),
-                    Harness.DEVICE, Harness.virtio(), new ByteArrayInputStream(new byte[10]), 10));
+            PeerAbortedException e = assertThrows(
+                    PeerAbortedException.class,
+                    () -> src.send(
+                            dest.address(),
+                            Harness.DEVICE,
+                            Harness.virtio(),
+                            new ByteArrayInputStream(new byte[10]),
+                            10));
             assertTrue(e.reason().contains("this destination takes 'virtio-net'"), e.reason());
             Harness.failureOf(received);
         }
@@ -240,9 +260,14 @@ class SourceFailureTest {
             port = s.getLocalPort();
         }
         MigrationSource src = new MigrationSource(Harness.sourceConfig(1, 1000));
-        MigrationException e = assertThrows(MigrationException.class, () -> src.send(
-                new java.net.InetSocketAddress("127.0.0.1", port), Harness.DEVICE, Harness.virtio(),
-                new ByteArrayInputStream(new byte[10]), 10));
+        MigrationException e = assertThrows(
+                MigrationException.class,
+                () -> src.send(
+                        new java.net.InetSocketAddress("127.0.0.1", port),
+                        Harness.DEVICE,
+                        Harness.virtio(),
+                        new ByteArrayInputStream(new byte[10]),
+                        10));
         assertTrue(e.getMessage().contains("connection to"), e.getMessage());
     }
 }

@@ -5,17 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.zip.CRC32C;
-import java.time.Duration;
 import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
 
 class StreamRoundTripTest {
     @AfterEach
@@ -26,8 +26,9 @@ class StreamRoundTripTest {
     private static final int PACKET = 4096;
 
     static Stream<Arguments> cases() {
-        return Stream.of(1, 2, 4).flatMap(ch -> Stream.of(0, 1, PACKET, PACKET + 1, 37 * PACKET + 123, 300_000)
-                .map(size -> Arguments.of(ch, size)));
+        return Stream.of(1, 2, 4)
+                .flatMap(ch -> Stream.of(0, 1, PACKET, PACKET + 1, 37 * PACKET + 123, 300_000)
+                        .map(size -> Arguments.of(ch, size)));
     }
 
     @ParameterizedTest(name = "{0} channels, {1} bytes")
@@ -52,7 +53,9 @@ class StreamRoundTripTest {
             assertEquals(sent.crc32c(), r.crc32c());
             assertEquals(expectedCrc(state), r.crc32c());
             assertEquals(channels, r.packetsPerChannel().size());
-            assertEquals(sent.packets(), r.packetsPerChannel().stream().mapToLong(Long::longValue).sum());
+            assertEquals(
+                    sent.packets(),
+                    r.packetsPerChannel().stream().mapToLong(Long::longValue).sum());
             assertEquals(sent.packetsPerChannel(), r.packetsPerChannel());
         }
     }
@@ -65,8 +68,8 @@ class StreamRoundTripTest {
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, Harness.destinationConfig())) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
             SourceConfig cfg = Harness.sourceConfig(2, 1000).withProgress(reports::add, Duration.ZERO);
-            new MigrationSource(cfg).send(dest.address(), Harness.DEVICE, Harness.virtio(),
-                    new ByteArrayInputStream(state), -1);
+            new MigrationSource(cfg)
+                    .send(dest.address(), Harness.DEVICE, Harness.virtio(), new ByteArrayInputStream(state), -1);
             Harness.get(received);
         }
         assertArrayEquals(state, out.bytes());
@@ -85,8 +88,13 @@ class StreamRoundTripTest {
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, Harness.destinationConfig())) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, new Harness.CapturingOutput());
             SourceConfig cfg = Harness.sourceConfig(1, 1000).withProgress(reports::add, Duration.ZERO);
-            new MigrationSource(cfg).send(dest.address(), Harness.DEVICE, Harness.virtio(),
-                    new ByteArrayInputStream(state), state.length);
+            new MigrationSource(cfg)
+                    .send(
+                            dest.address(),
+                            Harness.DEVICE,
+                            Harness.virtio(),
+                            new ByteArrayInputStream(state),
+                            state.length);
             Harness.get(received);
         }
         Progress mid = reports.getFirst();
@@ -104,8 +112,8 @@ class StreamRoundTripTest {
                 byte[] state = Harness.randomBytes(10_000 * (i + 1), i);
                 Harness.CapturingOutput out = new Harness.CapturingOutput();
                 CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
-                new MigrationSource(Harness.sourceConfig(i + 1, 3000)).send(dest.address(), Harness.DEVICE,
-                        Harness.virtio(), new ByteArrayInputStream(state), -1);
+                new MigrationSource(Harness.sourceConfig(i + 1, 3000))
+                        .send(dest.address(), Harness.DEVICE, Harness.virtio(), new ByteArrayInputStream(state), -1);
                 Harness.get(received);
                 assertArrayEquals(state, out.bytes());
             }
@@ -118,11 +126,17 @@ class StreamRoundTripTest {
         Harness.CapturingOutput out = new Harness.CapturingOutput();
         DestinationConfig cfg = Harness.destinationConfig().withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(5));
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, cfg);
-                java.net.Socket _ = new java.net.Socket("127.0.0.1", dest.address().getPort())) {
+                java.net.Socket _ =
+                        new java.net.Socket("127.0.0.1", dest.address().getPort())) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
             SourceConfig src = Harness.sourceConfig(2, 1000).withTimeouts(Duration.ofSeconds(3), Duration.ofSeconds(5));
-            new MigrationSource(src).send(dest.address(), Harness.DEVICE, Harness.virtio(),
-                    new ByteArrayInputStream(state), state.length);
+            new MigrationSource(src)
+                    .send(
+                            dest.address(),
+                            Harness.DEVICE,
+                            Harness.virtio(),
+                            new ByteArrayInputStream(state),
+                            state.length);
             Harness.get(received);
             assertArrayEquals(state, out.bytes());
         }

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 class VirtioStateCodecTest {
 
     private static List<String> subsections(byte[] blob) throws Exception {
-        ScopeSummary core = StateReader.describe(new ByteArrayInputStream(blob)).sections().getFirst();
+        ScopeSummary core =
+                StateReader.describe(new ByteArrayInputStream(blob)).sections().getFirst();
         return core.subsections().stream().map(ScopeSummary::name).toList();
     }
 
@@ -32,8 +33,8 @@ class VirtioStateCodecTest {
 
     @Test
     void subsectionsAreWrittenOnlyWhenNeeded() throws Exception {
-        VirtioDeviceState legacy = new VirtioDeviceState(0x3000_0001L, 0x07, new byte[0],
-                List.of(new VirtioDeviceState.QueueState(256, 3, true, 0x4000, 0, 0)));
+        VirtioDeviceState legacy = new VirtioDeviceState(
+                0x3000_0001L, 0x07, new byte[0], List.of(new VirtioDeviceState.QueueState(256, 3, true, 0x4000, 0, 0)));
         byte[] blob = VirtioStateCodec.encode(legacy);
         assertEquals(List.of(), subsections(blob));
         assertEquals(legacy, VirtioStateCodec.decode(blob));
@@ -43,7 +44,10 @@ class VirtioStateCodecTest {
     void unconfiguredQueuesAndEmptyDevice() throws Exception {
         VirtioDeviceState empty = new VirtioDeviceState(0, 0, new byte[0], List.of());
         assertEquals(empty, VirtioStateCodec.decode(VirtioStateCodec.encode(empty)));
-        VirtioDeviceState idle = new VirtioDeviceState(VirtioDeviceState.VERSION_1, 0, new byte[4096],
+        VirtioDeviceState idle = new VirtioDeviceState(
+                VirtioDeviceState.VERSION_1,
+                0,
+                new byte[4096],
                 List.of(new VirtioDeviceState.QueueState(0, 0, false, 0, 0, 0)));
         assertEquals(idle, VirtioStateCodec.decode(VirtioStateCodec.encode(idle)));
     }
@@ -70,16 +74,38 @@ class VirtioStateCodecTest {
     void hostileEncodingsAreRejectedClearly() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StateWriter w = StateWriter.create(out, VirtioStateCodec.DEVICE_TYPE);
-        w.section(VirtioStateCodec.SECTION, 1, 1, o -> o.u8(0).u32(0).bytes(new byte[0])
-                .count(1).u16(100).u16(0).bool(true).u64(0));
+        w.section(
+                VirtioStateCodec.SECTION,
+                1,
+                1,
+                o -> o.u8(0)
+                        .u32(0)
+                        .bytes(new byte[0])
+                        .count(1)
+                        .u16(100)
+                        .u16(0)
+                        .bool(true)
+                        .u64(0));
         w.finish();
-        StateFormatException e = assertThrows(StateFormatException.class, () -> VirtioStateCodec.decode(out.toByteArray()));
+        StateFormatException e =
+                assertThrows(StateFormatException.class, () -> VirtioStateCodec.decode(out.toByteArray()));
         assertTrue(e.getMessage().contains("queue 0 has size 100"), e.getMessage());
 
         ByteArrayOutputStream out2 = new ByteArrayOutputStream();
         StateWriter w2 = StateWriter.create(out2, VirtioStateCodec.DEVICE_TYPE);
-        w2.section(VirtioStateCodec.SECTION, 1, 1, o -> o.u8(0).u32(0).bytes(new byte[0]).count(1).u16(8).u16(0)
-                .bool(true).u64(0).subsection(VirtioStateCodec.RINGS, 1, IfUnknown.FAIL, sub -> sub.count(0)));
+        w2.section(
+                VirtioStateCodec.SECTION,
+                1,
+                1,
+                o -> o.u8(0)
+                        .u32(0)
+                        .bytes(new byte[0])
+                        .count(1)
+                        .u16(8)
+                        .u16(0)
+                        .bool(true)
+                        .u64(0)
+                        .subsection(VirtioStateCodec.RINGS, 1, IfUnknown.FAIL, sub -> sub.count(0)));
         w2.finish();
         e = assertThrows(StateFormatException.class, () -> VirtioStateCodec.decode(out2.toByteArray()));
         assertTrue(e.getMessage().contains("0 ring address pairs for 1 queues"), e.getMessage());

@@ -23,7 +23,8 @@ public final class FaultyFsDaemon {
         }
         Path faultFile = Path.of(args[0]);
         String[] fsArgs = Arrays.copyOfRange(args, 1, args.length);
-        System.exit(FsCommand.commandLine(device -> new FaultInjectingDevice(device, faultFile)).execute(fsArgs));
+        System.exit(FsCommand.commandLine(device -> new FaultInjectingDevice(device, faultFile))
+                .execute(fsArgs));
     }
 
     /** Starts it as its own process, like {@link JvhostDaemon#start}, and waits for the socket. */

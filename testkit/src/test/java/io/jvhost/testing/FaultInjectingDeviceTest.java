@@ -37,6 +37,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class FaultInjectingDeviceTest {
     @TempDir
     Path dir;
+
     private PassthroughFs fs;
     private FsDevice device;
     private Path faultFile;
@@ -78,22 +79,27 @@ class FaultInjectingDeviceTest {
         Files.writeString(faultFile, "refuse-save");
         assertThrows(DeviceException.class, faulty::captureState);
         Files.writeString(faultFile, "refuse-load");
-        DeviceException e = assertThrows(DeviceException.class, () -> faulty.prepareLoad(new ByteArrayInputStream(own)));
+        DeviceException e =
+                assertThrows(DeviceException.class, () -> faulty.prepareLoad(new ByteArrayInputStream(own)));
         assertTrue(e.getMessage().contains("test fault"), e.getMessage());
         Files.writeString(faultFile, "");
         assertArrayEquals(own, save(faulty), "the device still saves its own state");
     }
 
     @ParameterizedTest
-    @EnumSource(value = StateFault.class, names = {"CORRUPT", "TRUNCATE", "FUTURE_VERSION"})
+    @EnumSource(
+            value = StateFault.class,
+            names = {"CORRUPT", "TRUNCATE", "FUTURE_VERSION"})
     void aDamagedStateIsRefused(StateFault fault) throws Exception {
         Files.writeString(faultFile, fault.name().toLowerCase().replace('_', '-'));
         byte[] damaged = save(faulty);
-        assertNotEquals(new String(save(device), java.nio.charset.StandardCharsets.ISO_8859_1),
+        assertNotEquals(
+                new String(save(device), java.nio.charset.StandardCharsets.ISO_8859_1),
                 new String(damaged, java.nio.charset.StandardCharsets.ISO_8859_1));
         Exception refused = assertThrows(Exception.class, () -> device.prepareLoad(new ByteArrayInputStream(damaged)));
         if (fault == StateFault.FUTURE_VERSION) {
-            assertTrue(refused.getMessage().contains("'fuse' is version 2 and needs a reader of version 2"),
+            assertTrue(
+                    refused.getMessage().contains("'fuse' is version 2 and needs a reader of version 2"),
                     refused::toString);
         }
     }

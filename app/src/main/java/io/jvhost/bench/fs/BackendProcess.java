@@ -30,7 +30,12 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
     private static List<String> launch() {
         String modulePath = System.getProperty("jdk.module.path");
         if (BackendProcess.class.getModule().isNamed() && modulePath != null && !modulePath.isBlank()) {
-            return List.of("--enable-native-access=io.jvhost.core", "-p", modulePath, "-m", "io.jvhost.app/io.jvhost.cli.Main");
+            return List.of(
+                    "--enable-native-access=io.jvhost.core",
+                    "-p",
+                    modulePath,
+                    "-m",
+                    "io.jvhost.app/io.jvhost.cli.Main");
         }
         String cp = System.getProperty("surefire.test.class.path"); // tests: the real classpath
         if (cp == null || cp.isBlank()) cp = System.getProperty("java.class.path");
@@ -40,7 +45,8 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
     /** virtiofsd as the test harness runs it: no sandbox (no privileges needed), same pool size. */
     public static BackendProcess virtiofsd(Path workDir, List<String> command, int poolSize) throws IOException {
         List<String> argv = new ArrayList<>(command);
-        argv.addAll(List.of("--sandbox", "none", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
+        argv.addAll(
+                List.of("--sandbox", "none", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
         return start("virtiofsd", workDir, argv);
     }
 
@@ -50,7 +56,10 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
         Path log = workDir.resolve(name + ".log");
         argv = new ArrayList<>(argv);
         argv.addAll(List.of("--socket-path", socket.toString(), "--shared-dir", shared.toString()));
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(argv)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         BackendProcess b = new BackendProcess(name, p, socket, shared, log);
         try {
             b.awaitSocket(20_000);
@@ -64,8 +73,10 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
     private void awaitSocket(long timeoutMillis) throws IOException {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
         while (!Files.exists(socket)) {
-            if (!process.isAlive()) throw new IOException(name + " exited with " + process.exitValue() + "; see " + log);
-            if (System.nanoTime() > deadline) throw new IOException(name + ": no socket after " + timeoutMillis + " ms; see " + log);
+            if (!process.isAlive())
+                throw new IOException(name + " exited with " + process.exitValue() + "; see " + log);
+            if (System.nanoTime() > deadline)
+                throw new IOException(name + ": no socket after " + timeoutMillis + " ms; see " + log);
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {

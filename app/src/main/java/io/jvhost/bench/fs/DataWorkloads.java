@@ -32,8 +32,12 @@ final class DataWorkloads {
             long at = cursor;
             cursor = (cursor + size) % Fixtures.FILE_SIZE;
             offsets[slot] = at;
-            target.fuse.submit(Opcode.READ, target.readFile.nodeId(),
-                    List.of(FuseClient.readArgs(target.readFile, at, size)), size, slot);
+            target.fuse.submit(
+                    Opcode.READ,
+                    target.readFile.nodeId(),
+                    List.of(FuseClient.readArgs(target.readFile, at, size)),
+                    size,
+                    slot);
         }
 
         @Override
@@ -51,6 +55,7 @@ final class DataWorkloads {
         private final int size;
         /** The pattern cut into request-sized pieces: what goes at offset o is piece (o % BLOCK) / size. */
         private final byte[][] pieces;
+
         private long cursor, extent, written;
 
         Write(Target t, int size) {
@@ -68,8 +73,12 @@ final class DataWorkloads {
             cursor = (cursor + size) % Fixtures.FILE_SIZE;
             extent = Math.max(extent, at + size);
             byte[] data = pieces[(int) (at % Fixtures.BLOCK) / size];
-            target.fuse.submit(Opcode.WRITE, target.writeFile.nodeId(),
-                    List.of(FuseClient.writeArgs(target.writeFile, at, size), data), FuseClient.WRITE_OUT_SIZE, slot);
+            target.fuse.submit(
+                    Opcode.WRITE,
+                    target.writeFile.nodeId(),
+                    List.of(FuseClient.writeArgs(target.writeFile, at, size), data),
+                    FuseClient.WRITE_OUT_SIZE,
+                    slot);
         }
 
         @Override
@@ -87,7 +96,12 @@ final class DataWorkloads {
             FuseClient c = target.fuse;
             for (long at = 0; at < extent; at += Fixtures.BLOCK) {
                 int len = (int) Math.min(Fixtures.BLOCK, extent - at);
-                c.submit(Opcode.READ, target.writeFile.nodeId(), List.of(FuseClient.readArgs(target.writeFile, at, len)), len, 0);
+                c.submit(
+                        Opcode.READ,
+                        target.writeFile.nodeId(),
+                        List.of(FuseClient.readArgs(target.writeFile, at, len)),
+                        len,
+                        0);
                 c.kick();
                 try (Reply r = c.next()) {
                     checkPattern(target, r.orThrow().body(), at, len);
@@ -99,9 +113,11 @@ final class DataWorkloads {
 
     /** {@code got} must be the pattern bytes that belong at {@code offset}, {@code size} of them. */
     static void checkPattern(Target t, MemorySegment got, long offset, int size) throws IOException {
-        if (got.byteSize() != size) throw Workload.wrong(t, "READ at " + offset + " gave " + got.byteSize() + " of " + size + " bytes");
+        if (got.byteSize() != size)
+            throw Workload.wrong(t, "READ at " + offset + " gave " + got.byteSize() + " of " + size + " bytes");
         long from = offset % Fixtures.BLOCK;
         long diff = MemorySegment.mismatch(got, 0, size, Fixtures.PATTERN_SEGMENT, from, from + size);
-        if (diff != -1) throw Workload.wrong(t, "READ at " + offset + ": byte " + diff + " differs from what was written");
+        if (diff != -1)
+            throw Workload.wrong(t, "READ at " + offset + ": byte " + diff + " differs from what was written");
     }
 }

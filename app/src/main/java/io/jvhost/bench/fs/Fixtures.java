@@ -23,7 +23,9 @@ final class Fixtures {
 
     /** The block, on and off the heap (writes send arrays, reads compare against the segment). */
     static final byte[] PATTERN = pattern();
-    static final MemorySegment PATTERN_SEGMENT = Arena.global().allocate(BLOCK).copyFrom(MemorySegment.ofArray(PATTERN));
+
+    static final MemorySegment PATTERN_SEGMENT =
+            Arena.global().allocate(BLOCK).copyFrom(MemorySegment.ofArray(PATTERN));
 
     private Fixtures() {}
 
@@ -38,8 +40,11 @@ final class Fixtures {
     }
 
     static void create(Path shared) throws IOException {
-        try (FileChannel ch = FileChannel.open(shared.resolve(READ_FILE), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel ch = FileChannel.open(
+                shared.resolve(READ_FILE),
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
             for (long at = 0; at < FILE_SIZE; at += BLOCK) {
                 ByteBuffer b = ByteBuffer.wrap(PATTERN);
                 while (b.hasRemaining()) ch.write(b, at + b.position());

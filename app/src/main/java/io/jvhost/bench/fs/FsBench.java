@@ -31,7 +31,13 @@ public final class FsBench {
      * @param jvmArgs   extra JVM options for the jvhost child (e.g. -XX:StartFlightRecording=...)
      * @param only      run only the cases whose name contains this (case-insensitive); empty: all
      */
-    public record Options(Duration perCase, String virtiofsd, int poolSize, int depth, int rounds, List<String> jvmArgs,
+    public record Options(
+            Duration perCase,
+            String virtiofsd,
+            int poolSize,
+            int depth,
+            int rounds,
+            List<String> jvmArgs,
             String only) {
         public Options {
             if (depth < 1 || depth > 64) throw new IllegalArgumentException("depth must be 1..64: " + depth);
@@ -41,7 +47,9 @@ public final class FsBench {
         }
 
         List<BenchCase> cases() {
-            return BenchCase.all().stream().filter(c -> c.name().toLowerCase(Locale.ROOT).contains(only)).toList();
+            return BenchCase.all().stream()
+                    .filter(c -> c.name().toLowerCase(Locale.ROOT).contains(only))
+                    .toList();
         }
     }
 
@@ -62,27 +70,33 @@ public final class FsBench {
         boolean ok = false;
         try {
             targets.add(start(BackendProcess.jvhost(work, options.poolSize(), options.jvmArgs()), work));
-            Optional<List<String>> vfsd = "none".equals(options.virtiofsd()) ? Optional.empty()
-                    : VirtiofsdLocator.find(options.virtiofsd());
+            Optional<List<String>> vfsd =
+                    "none".equals(options.virtiofsd()) ? Optional.empty() : VirtiofsdLocator.find(options.virtiofsd());
             if (vfsd.isPresent()) {
                 targets.add(start(BackendProcess.virtiofsd(work, vfsd.get(), options.poolSize()), work));
             } else {
                 out.println("virtiofsd not found (" + options.virtiofsd() + "): measuring jvhost alone");
             }
-            out.printf(Locale.ROOT, "jvhost fs and %s as child processes, --thread-pool-size %d, %d requests in flight, "
-                    + "%d rounds of %d ms per case, median; %d CPUs%n", targets.size() > 1 ? "virtiofsd" : "no virtiofsd",
-                    options.poolSize(), options.depth(), options.rounds(), perRound().toMillis(),
+            out.printf(
+                    Locale.ROOT,
+                    "jvhost fs and %s as child processes, --thread-pool-size %d, %d requests in flight, "
+                            + "%d rounds of %d ms per case, median; %d CPUs%n",
+                    targets.size() > 1 ? "virtiofsd" : "no virtiofsd",
+                    options.poolSize(),
+                    options.depth(),
+                    options.rounds(),
+                    perRound().toMillis(),
                     Runtime.getRuntime().availableProcessors());
             warmUp(targets);
             List<FsBenchResult> results = new ArrayList<>();
             out.println(FsBenchTable.header());
             for (BenchCase c : options.cases()) {
                 FsBenchResult r;
-            try {
-                r = measure(c, targets);
-            } catch (IOException e) {
-                throw new IOException(c.name() + ": " + e.getMessage(), e);
-            }
+                try {
+                    r = measure(c, targets);
+                } catch (IOException e) {
+                    throw new IOException(c.name() + ": " + e.getMessage(), e);
+                }
                 results.add(r);
                 out.println(FsBenchTable.row(r));
             }

@@ -8,8 +8,7 @@ public record FsBenchResult(String name, String unit, Measurement jvhost, Option
      * One back-end's numbers: the median rate of the rounds (in {@code unit}), and the units
      * done and verified over every round (equal when every reply was checked and right).
      */
-    public record Measurement(double rate, long units, long verifiedUnits, int rounds) {
-    }
+    public record Measurement(double rate, long units, long verifiedUnits, int rounds) {}
 
     /** jvhost's rate over virtiofsd's (above 1: jvhost is faster). */
     public Optional<Double> ratio() {

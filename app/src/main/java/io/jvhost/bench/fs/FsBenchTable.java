@@ -11,7 +11,12 @@ final class FsBenchTable {
     }
 
     static String row(FsBenchResult r) {
-        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |", r.name(), r.unit(), format(r.jvhost().rate()),
+        return String.format(
+                Locale.ROOT,
+                "| %s | %s | %s | %s | %s |",
+                r.name(),
+                r.unit(),
+                format(r.jvhost().rate()),
                 r.virtiofsd().map(v -> format(v.rate())).orElse("-"),
                 r.ratio().map(x -> String.format(Locale.ROOT, "%.2f", x)).orElse("-"));
     }

@@ -50,7 +50,8 @@ final class MetadataWorkloads {
         @Override
         long complete(Reply r, boolean stopping) throws IOException {
             long node = r.orThrow().i64(0);
-            if (node != target.readFileNode) throw wrong(target, "LOOKUP gave node " + node + ", not " + target.readFileNode);
+            if (node != target.readFileNode)
+                throw wrong(target, "LOOKUP gave node " + node + ", not " + target.readFileNode);
             verified++;
             if (!stopping) start(slot(r));
             return 1;
@@ -72,8 +73,12 @@ final class MetadataWorkloads {
         @Override
         void start(int slot) {
             String name = "c" + next++;
-            target.fuse.submit(Opcode.CREATE, target.createDir, List.of(FuseClient.createArgs(name)),
-                    FuseClient.ENTRY_OUT_SIZE + FuseClient.OPEN_OUT_SIZE, slot);
+            target.fuse.submit(
+                    Opcode.CREATE,
+                    target.createDir,
+                    List.of(FuseClient.createArgs(name)),
+                    FuseClient.ENTRY_OUT_SIZE + FuseClient.OPEN_OUT_SIZE,
+                    slot);
         }
 
         @Override

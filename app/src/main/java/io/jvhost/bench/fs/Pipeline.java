@@ -14,8 +14,7 @@ final class Pipeline {
     private Pipeline() {}
 
     /** Units completed and the nanoseconds they took. */
-    record Run(long units, long nanos) {
-    }
+    record Run(long units, long nanos) {}
 
     static Run run(Workload w, int depth, long nanos) throws IOException {
         try {

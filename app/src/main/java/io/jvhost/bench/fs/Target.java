@@ -16,8 +16,12 @@ public final class Target implements AutoCloseable {
     /** Guest RAM: room for {@code depth} requests of 1 MiB in flight and their replies. */
     private static final long RAM = 96L << 20;
     /** What Linux 6.x offers that matters here: large requests, READDIRPLUS, parallel requests. */
-    static final long INIT_FLAGS = InitFlags.ASYNC_READ | InitFlags.BIG_WRITES | InitFlags.MAX_PAGES
-            | InitFlags.DO_READDIRPLUS | InitFlags.PARALLEL_DIROPS | InitFlags.ASYNC_DIO;
+    static final long INIT_FLAGS = InitFlags.ASYNC_READ
+            | InitFlags.BIG_WRITES
+            | InitFlags.MAX_PAGES
+            | InitFlags.DO_READDIRPLUS
+            | InitFlags.PARALLEL_DIROPS
+            | InitFlags.ASYNC_DIO;
 
     final String name;
     final BackendProcess process;
@@ -31,8 +35,17 @@ public final class Target implements AutoCloseable {
     final OpenFile listDir;
     final OpenFile[] listHandles;
 
-    private Target(BackendProcess process, GuestDriver driver, FuseClient fuse, FuseClient.Session session,
-            long readFileNode, OpenFile readFile, OpenFile writeFile, long createDir, OpenFile listDir, OpenFile[] listHandles) {
+    private Target(
+            BackendProcess process,
+            GuestDriver driver,
+            FuseClient fuse,
+            FuseClient.Session session,
+            long readFileNode,
+            OpenFile readFile,
+            OpenFile writeFile,
+            long createDir,
+            OpenFile listDir,
+            OpenFile[] listHandles) {
         this.name = process.name();
         this.process = process;
         this.driver = driver;
@@ -64,7 +77,8 @@ public final class Target implements AutoCloseable {
             long listNode = fuse.lookup(FuseClient.ROOT_ID, Fixtures.LIST_DIR);
             OpenFile[] handles = new OpenFile[depth];
             for (int i = 0; i < depth; i++) handles[i] = fuse.opendir(listNode);
-            return new Target(process, driver, fuse, s, readNode, read, write, createDir, new OpenFile(listNode, 0), handles);
+            return new Target(
+                    process, driver, fuse, s, readNode, read, write, createDir, new OpenFile(listNode, 0), handles);
         } catch (IOException | RuntimeException e) {
             driver.close();
             throw e;

@@ -23,7 +23,9 @@ public final class VirtiofsdLocator {
     public static Optional<List<String>> find(String spec) {
         if (!"auto".equals(spec)) {
             Path p = Path.of(spec);
-            return Files.isDirectory(p) ? fromRoot(p) : Files.isExecutable(p) ? Optional.of(List.of(p.toString())) : Optional.empty();
+            return Files.isDirectory(p)
+                    ? fromRoot(p)
+                    : Files.isExecutable(p) ? Optional.of(List.of(p.toString())) : Optional.empty();
         }
         for (Path deps : depsCandidates()) {
             Optional<List<String>> found = fromRoot(deps.resolve("virtiofsd-root"));
@@ -51,15 +53,21 @@ public final class VirtiofsdLocator {
         String explicit = System.getProperty("jvhost.deps");
         if (explicit == null || explicit.isBlank()) explicit = System.getenv("JVHOST_DEPS");
         if (explicit != null && !explicit.isBlank()) out.add(Path.of(explicit));
-        List<Path> starts = new ArrayList<>(List.of(Path.of(System.getProperty("user.dir")).toAbsolutePath()));
+        List<Path> starts =
+                new ArrayList<>(List.of(Path.of(System.getProperty("user.dir")).toAbsolutePath()));
         try {
-            starts.add(Path.of(VirtiofsdLocator.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
+            starts.add(Path.of(VirtiofsdLocator.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI()));
         } catch (Exception e) {
             // no code source (unusual class loader): the working directory is enough
         }
         for (Path start : starts) {
             for (Path p = start.normalize(); p != null; p = p.getParent()) {
-                if (Files.isRegularFile(p.resolve("pom.xml")) && Files.isDirectory(p.resolve(".deps"))) out.add(p.resolve(".deps"));
+                if (Files.isRegularFile(p.resolve("pom.xml")) && Files.isDirectory(p.resolve(".deps")))
+                    out.add(p.resolve(".deps"));
             }
         }
         return out;

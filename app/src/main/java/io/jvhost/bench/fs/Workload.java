@@ -26,8 +26,7 @@ abstract class Workload {
     abstract long complete(Reply r, boolean stopping) throws IOException;
 
     /** Checks after the timed part what a reply alone cannot show (written data read back). */
-    void verifyAfter() throws IOException {
-    }
+    void verifyAfter() throws IOException {}
 
     /** Verified units, comparable with the units counted. */
     long verifiedUnits() {

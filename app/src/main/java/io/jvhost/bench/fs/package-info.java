@@ -3,4 +3,3 @@
  * through the guest-driver model (no VM), with several requests in flight.
  */
 package io.jvhost.bench.fs;
-

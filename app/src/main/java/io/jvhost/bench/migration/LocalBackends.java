@@ -49,7 +49,8 @@ final class LocalBackends implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        try (servedA; servedB) {
+        try (servedA;
+                servedB) {
             // closing both (B first): either one failing to stop or having failed is reported
         }
         try (Stream<Path> files = Files.walk(dir)) {

@@ -2,12 +2,12 @@ package io.jvhost.bench.migration;
 
 import io.jvhost.devices.synthetic.SyntheticContent;
 import io.jvhost.devices.synthetic.SyntheticStateDevice;
-import io.jvhost.migration.device.DeviceMigration;
 import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
 import io.jvhost.migration.MigrationReport;
 import io.jvhost.migration.SourceConfig;
+import io.jvhost.migration.device.DeviceMigration;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -69,8 +69,7 @@ public final class MigrationBench {
     }
 
     /** The rows in printed order, and the phase split of the last migration with the most channels. */
-    public record Result(List<Row> rows, MigrationReport largest) {
-    }
+    public record Result(List<Row> rows, MigrationReport largest) {}
 
     private static final long SEED = 2026;
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
@@ -88,8 +87,13 @@ public final class MigrationBench {
 
     public Result run(long size, int... channels) throws Exception {
         if (channels.length == 0) throw new IllegalArgumentException("no channel counts");
-        out.printf(Locale.ROOT, "state %s (synthetic), packets of %s, %d round(s), median shown, %d CPUs%n",
-                StreamBench.human(size), StreamBench.human(packetSize), rounds, Runtime.getRuntime().availableProcessors());
+        out.printf(
+                Locale.ROOT,
+                "state %s (synthetic), packets of %s, %d round(s), median shown, %d CPUs%n",
+                StreamBench.human(size),
+                StreamBench.human(packetSize),
+                rounds,
+                Runtime.getRuntime().availableProcessors());
         int expectedCrc = new SyntheticContent(SEED, size).crc32c();
         warmUp(Math.min(size, 32L << 20));
         StreamBench raw = new StreamBench(new PrintStream(OutputStream.nullOutputStream()), packetSize);
@@ -119,12 +123,17 @@ public final class MigrationBench {
         return new Result(rows, largest);
     }
 
-    private record Timed<T>(T value, Duration elapsed) {
-    }
+    private record Timed<T>(T value, Duration elapsed) {}
 
     /** Records one measurement; returns the CPU clock now, the start of the next one. */
-    private static long add(Map<String, List<Duration>> times, Map<String, List<Duration>> cpu,
-            Map<String, String> verified, String what, Duration d, long cpuStart, String check) {
+    private static long add(
+            Map<String, List<Duration>> times,
+            Map<String, List<Duration>> cpu,
+            Map<String, String> verified,
+            String what,
+            Duration d,
+            long cpuStart,
+            String check) {
         long now = cpuNanos();
         times.computeIfAbsent(what, k -> new ArrayList<>()).add(d);
         cpu.computeIfAbsent(what, k -> new ArrayList<>()).add(Duration.ofNanos(now - cpuStart));
@@ -180,17 +189,20 @@ public final class MigrationBench {
             FrontendClient b = backends.destinationOnB();
             SourceConfig config = DeviceMigration.sourceConfig(channels).withPacketSize(packetSize);
             long t0 = System.nanoTime();
-            MigrationReport report = DeviceMigration.migrate(driver, b, SyntheticStateDevice.STATE_TYPE, config,
-                    DeviceMigration.StateFilter.NONE);
+            MigrationReport report = DeviceMigration.migrate(
+                    driver, b, SyntheticStateDevice.STATE_TYPE, config, DeviceMigration.StateFilter.NONE);
             Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
             SyntheticStateDevice.Held held = backends.b.held();
-            if (backends.b.commits() != commits + 1 || held.size() != size || held.seed() != SEED
+            if (backends.b.commits() != commits + 1
+                    || held.size() != size
+                    || held.seed() != SEED
                     || !held.crc32c().equals(Optional.of(expectedCrc))) {
                 throw new IllegalStateException("B holds " + held + " after " + (backends.b.commits() - commits)
                         + " commit(s), expected " + size + " bytes with CRC " + Integer.toHexString(expectedCrc));
             }
             long reported = ByteBuffer.wrap(driver.request(0, List.of(), 16, REQUEST_TIMEOUT))
-                    .order(ByteOrder.LITTLE_ENDIAN).getLong(8);
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .getLong(8);
             if (reported != size) throw new IllegalStateException("B answered a request with size " + reported);
             return new Timed<>(report, elapsed);
         }
@@ -206,12 +218,27 @@ public final class MigrationBench {
 
     private void print(List<Row> rows, MigrationReport largest) {
         double pipe = rows.getFirst().mibPerSecond();
-        out.printf(Locale.ROOT, "%-26s %8s %8s %8s %8s %10s  %s%n", "transfer", "seconds", "MiB/s", "best",
-                "vs pipe", "CPU s/GiB", "verified");
+        out.printf(
+                Locale.ROOT,
+                "%-26s %8s %8s %8s %8s %10s  %s%n",
+                "transfer",
+                "seconds",
+                "MiB/s",
+                "best",
+                "vs pipe",
+                "CPU s/GiB",
+                "verified");
         for (Row r : rows) {
-            out.printf(Locale.ROOT, "%-26s %8.2f %8.1f %8.1f %7.2fx %10.2f  %s%n", r.what(),
-                    r.median().toNanos() / 1e9, r.mibPerSecond(), r.mibPerSecond(r.best()), r.mibPerSecond() / pipe,
-                    r.cpuSecondsPerGib(), r.verified());
+            out.printf(
+                    Locale.ROOT,
+                    "%-26s %8.2f %8.1f %8.1f %7.2fx %10.2f  %s%n",
+                    r.what(),
+                    r.median().toNanos() / 1e9,
+                    r.mibPerSecond(),
+                    r.mibPerSecond(r.best()),
+                    r.mibPerSecond() / pipe,
+                    r.cpuSecondsPerGib(),
+                    r.verified());
         }
         out.printf(Locale.ROOT, "phase split of the last migration over %d channel(s):%n", largest.channels());
         largest.format().lines().forEach(l -> out.println("  " + l));

@@ -56,7 +56,11 @@ public final class StreamBench {
 
     /** Runs the raw baselines and the stream for each channel count, prints a table, returns the rows. */
     public List<Row> run(long size, int... channels) throws Exception {
-        out.printf(Locale.ROOT, "state %s, packets of %s, %d CPUs%n", human(size), human(packetSize),
+        out.printf(
+                Locale.ROOT,
+                "state %s, packets of %s, %d CPUs%n",
+                human(size),
+                human(packetSize),
                 Runtime.getRuntime().availableProcessors());
         // A small warm-up so the first measured row doesn't pay for class loading and JIT.
         stream(Math.min(size, 64L << 20), 2);
@@ -70,8 +74,14 @@ public final class StreamBench {
         }
         out.printf(Locale.ROOT, "%-26s %10s %10s %9s %9s%n", "transfer", "seconds", "MiB/s", "vs TCP", "vs pipe");
         for (Row r : rows) {
-            out.printf(Locale.ROOT, "%-26s %10.2f %10.1f %8.2fx %8.2fx%n", r.what(), r.elapsed().toNanos() / 1e9,
-                    r.mibPerSecond(), r.mibPerSecond() / tcp.mibPerSecond(), r.mibPerSecond() / pipe.mibPerSecond());
+            out.printf(
+                    Locale.ROOT,
+                    "%-26s %10.2f %10.1f %8.2fx %8.2fx%n",
+                    r.what(),
+                    r.elapsed().toNanos() / 1e9,
+                    r.mibPerSecond(),
+                    r.mibPerSecond() / tcp.mibPerSecond(),
+                    r.mibPerSecond() / pipe.mibPerSecond());
         }
         return rows;
     }
@@ -80,7 +90,10 @@ public final class StreamBench {
     public Row stream(long size, int channels) throws Exception {
         DestinationConfig cfg = DestinationConfig.forDevice("bench", -1L)
                 .withLimits(Math.max(8, channels), Math.max(packetSize, 4 << 20), 16, Integer.MAX_VALUE);
-        VirtioDeviceState virtio = new VirtioDeviceState(VirtioDeviceState.VERSION_1, 0x0F, new byte[64],
+        VirtioDeviceState virtio = new VirtioDeviceState(
+                VirtioDeviceState.VERSION_1,
+                0x0F,
+                new byte[64],
                 List.of(new VirtioDeviceState.QueueState(1024, 0, true, 0x1000, 0x5000, 0x6000)));
         try (MigrationDestination dest = MigrationDestination.listen(new InetSocketAddress("127.0.0.1", 0), cfg)) {
             CompletableFuture<ReceiveResult> received = new CompletableFuture<>();
@@ -92,15 +105,16 @@ public final class StreamBench {
                 }
             });
             long t0 = System.nanoTime();
-            SendResult sent = new MigrationSource(SourceConfig.defaults().withChannels(channels).withPacketSize(packetSize))
+            SendResult sent = new MigrationSource(
+                            SourceConfig.defaults().withChannels(channels).withPacketSize(packetSize))
                     .send(dest.address(), "bench", virtio, synthetic(size), size);
             ReceiveResult r = join(received);
             long t1 = System.nanoTime();
             if (r.stateBytes() != size || r.crc32c() != sent.crc32c()) {
                 throw new IllegalStateException("benchmark stream arrived wrong: " + r);
             }
-            return new Row("stream, " + channels + " channel" + (channels == 1 ? "" : "s"), size,
-                    Duration.ofNanos(t1 - t0));
+            return new Row(
+                    "stream, " + channels + " channel" + (channels == 1 ? "" : "s"), size, Duration.ofNanos(t1 - t0));
         }
     }
 
@@ -129,7 +143,8 @@ public final class StreamBench {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             CompletableFuture<Long> read = new CompletableFuture<>();
             Thread.ofPlatform().name("bench-tcp-reader").start(() -> {
-                try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
+                try (Socket s = server.accept();
+                        InputStream in = s.getInputStream()) {
                     read.complete(drain(in));
                 } catch (Throwable t) {
                     read.completeExceptionally(t);
@@ -207,7 +222,10 @@ public final class StreamBench {
     }
 
     static int[] parseChannels(String s) {
-        return java.util.Arrays.stream(s.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        return java.util.Arrays.stream(s.split(","))
+                .map(String::trim)
+                .mapToInt(Integer::parseInt)
+                .toArray();
     }
 
     static String human(long bytes) {

@@ -18,10 +18,13 @@ import java.util.zip.CRC32C;
 public final class SyntheticContent {
     /** Bytes per block: the state format's DATA frame size, so one block is about one frame. */
     public static final int BLOCK = 64 * 1024;
+
     private static final int PATTERN = 1 << 20;
     /** XORed into the block number a block carries in its first 8 bytes. */
     private static final long INDEX_MASK = 0x5A5A_5A5A_5A5A_5A5AL;
-    private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private static final VarHandle LE_LONG =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final long seed;
     private final long size;

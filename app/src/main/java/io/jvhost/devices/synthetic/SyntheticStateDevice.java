@@ -5,8 +5,8 @@ import io.jvhost.backend.StatefulDevice;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.SectionInput;
-import io.jvhost.state.StateSummary;
 import io.jvhost.state.StateReader;
+import io.jvhost.state.StateSummary;
 import io.jvhost.state.StateWriter;
 import io.jvhost.virtqueue.DescriptorChain;
 import io.jvhost.virtqueue.VirtqueueException;
@@ -33,12 +33,10 @@ public final class SyntheticStateDevice implements StatefulDevice {
     private static final String SECTION = "content";
 
     /** What the device holds: the content's description; {@code crc32c} is known once saved or loaded. */
-    public record Held(long seed, long size, Optional<Integer> crc32c) {
-    }
+    public record Held(long seed, long size, Optional<Integer> crc32c) {}
 
     /** The last completed save: blob bytes written and the content's CRC32C. */
-    public record Saved(long blobBytes, int crc32c) {
-    }
+    public record Saved(long blobBytes, int crc32c) {}
 
     private volatile Held held;
     private volatile long served;
@@ -79,7 +77,6 @@ public final class SyntheticStateDevice implements StatefulDevice {
         return "synthetic";
     }
 
-
     @Override
     public int queueCount() {
         return 1;
@@ -93,7 +90,10 @@ public final class SyntheticStateDevice implements StatefulDevice {
     @Override
     public long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException {
         long n = ++served; // one queue, one worker thread
-        ByteBuffer reply = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(n).putLong(held.size());
+        ByteBuffer reply = ByteBuffer.allocate(16)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(n)
+                .putLong(held.size());
         chain.writer().write(reply.array(), 0, 16);
         return 16;
     }

@@ -22,8 +22,15 @@ class MigrationBenchTest {
         String text = printed.toString(StandardCharsets.UTF_8);
 
         List<String> rows = result.rows().stream().map(MigrationBench.Row::what).toList();
-        assertEquals(List.of("raw pipe (nativeio)", "raw TCP, 1 socket", "vhost-user save A→pipe",
-                "migration A→B, 1 ch", "migration A→B, 2 ch", "migration A→B, 4 ch"), rows);
+        assertEquals(
+                List.of(
+                        "raw pipe (nativeio)",
+                        "raw TCP, 1 socket",
+                        "vhost-user save A→pipe",
+                        "migration A→B, 1 ch",
+                        "migration A→B, 2 ch",
+                        "migration A→B, 4 ch"),
+                rows);
         for (MigrationBench.Row r : result.rows()) {
             assertEquals(2, r.times().size(), r.what());
             assertEquals(2, r.cpu().size(), r.what());
@@ -31,13 +38,25 @@ class MigrationBenchTest {
             assertNotNull(r.verified(), r.what());
             assertTrue(text.contains(r.what()), "printed: " + r.what() + "\n" + text);
         }
-        assertTrue(result.rows().get(2).verified().startsWith("CHECK, "), result.rows().get(2).verified());
+        assertTrue(
+                result.rows().get(2).verified().startsWith("CHECK, "),
+                result.rows().get(2).verified());
         assertTrue(result.rows().get(3).verified().contains("B loaded"));
 
         assertEquals(4, result.largest().channels());
         assertTrue(result.largest().stateBytes() > size, "the blob frames the content");
-        assertTrue(result.largest().load().isPresent() && result.largest().checkDestination().isPresent());
-        for (String phase : List.of("vs pipe", "CPU s/GiB", "downtime", "suspend", "save", "transfer", "load", "check", "resume",
+        assertTrue(result.largest().load().isPresent()
+                && result.largest().checkDestination().isPresent());
+        for (String phase : List.of(
+                "vs pipe",
+                "CPU s/GiB",
+                "downtime",
+                "suspend",
+                "save",
+                "transfer",
+                "load",
+                "check",
+                "resume",
                 "over 4 channel(s)")) {
             assertTrue(text.contains(phase), "missing '" + phase + "' in\n" + text);
         }

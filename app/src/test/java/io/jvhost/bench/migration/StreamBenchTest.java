@@ -27,9 +27,10 @@ class StreamBenchTest {
     @Test
     void smallRunPrintsOneRowPerTransfer() throws Exception {
         ByteArrayOutputStream text = new ByteArrayOutputStream();
-        List<StreamBench.Row> rows = new StreamBench(new PrintStream(text, true, StandardCharsets.UTF_8), 256 * 1024)
-                .run(8L << 20, 1, 3);
-        assertEquals(List.of("raw pipe (nativeio)", "raw TCP, 1 socket", "stream, 1 channel", "stream, 3 channels"),
+        List<StreamBench.Row> rows =
+                new StreamBench(new PrintStream(text, true, StandardCharsets.UTF_8), 256 * 1024).run(8L << 20, 1, 3);
+        assertEquals(
+                List.of("raw pipe (nativeio)", "raw TCP, 1 socket", "stream, 1 channel", "stream, 3 channels"),
                 rows.stream().map(StreamBench.Row::what).toList());
         for (StreamBench.Row r : rows) {
             assertEquals(8L << 20, r.bytes());

@@ -39,10 +39,12 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FsDevice.class);
     /** Device type in the state blob's header. */
     public static final String STATE_TYPE = "virtio-fs";
+
     private static final String FUSE_SECTION = "fuse";
 
     /** sizeof(virtio_fs_config.tag). */
     public static final int TAG_SIZE = 36;
+
     public static final int CONFIG_SIZE = TAG_SIZE + 4;
 
     private final Optional<String> tag;
@@ -80,8 +82,8 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     public FsDevice(Optional<String> tag, int numRequestQueues, FuseServer server, int threadPoolSize) {
         byte[] t = tag.orElse("").getBytes(StandardCharsets.UTF_8);
         if (tag.isPresent() && (t.length == 0 || t.length > TAG_SIZE)) {
-            throw new IllegalArgumentException("virtio-fs tag must be 1 to " + TAG_SIZE + " bytes, not " + t.length
-                    + ": " + tag.get());
+            throw new IllegalArgumentException(
+                    "virtio-fs tag must be 1 to " + TAG_SIZE + " bytes, not " + t.length + ": " + tag.get());
         }
         if (tag.orElse("").indexOf('\0') >= 0) throw new IllegalArgumentException("virtio-fs tag contains NUL");
         if (numRequestQueues < 1 || numRequestQueues > 1023) {
@@ -93,8 +95,11 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         this.tag = tag;
         this.numRequestQueues = numRequestQueues;
         // Platform threads: the passthrough file system switches per-thread fsuid/umask.
-        this.pool = threadPoolSize == 0 ? null : java.util.concurrent.Executors.newFixedThreadPool(threadPoolSize,
-                Thread.ofPlatform().name("jvhost-fs-pool-", 0).daemon().factory());
+        this.pool = threadPoolSize == 0
+                ? null
+                : java.util.concurrent.Executors.newFixedThreadPool(
+                        threadPoolSize,
+                        Thread.ofPlatform().name("jvhost-fs-pool-", 0).daemon().factory());
         this.server = server;
         ByteBuffer c = ByteBuffer.allocate(tag.isPresent() ? CONFIG_SIZE : 0).order(ByteOrder.LITTLE_ENDIAN);
         if (tag.isPresent()) c.put(t).position(TAG_SIZE).putInt(numRequestQueues);
@@ -118,7 +123,6 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         return "fs";
     }
 
-
     @Override
     public int queueCount() {
         return 1 + numRequestQueues;
@@ -127,8 +131,8 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     @Override
     public long features() {
         // VIRTIO_FS_F_NOTIFICATION (bit 0) is not offered: no notification queue.
-        return VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_INDIRECT_DESC,
-                VirtioFeatures.RING_EVENT_IDX);
+        return VirtioFeatures.mask(
+                VirtioFeatures.VERSION_1, VirtioFeatures.RING_INDIRECT_DESC, VirtioFeatures.RING_EVENT_IDX);
     }
 
     @Override
@@ -187,9 +191,16 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             w.section(FUSE_SECTION, 1, 1, o -> {
                 o.bool(session != null);
                 if (session != null) {
-                    o.u32(session.major()).u32(session.minor()).u32(session.sessionMinor()).u32(session.maxReadahead())
-                            .u64(session.flags()).u32(session.maxBackground()).u32(session.congestionThreshold())
-                            .u32(session.maxWrite()).u32(session.timeGran()).u32(session.maxPages());
+                    o.u32(session.major())
+                            .u32(session.minor())
+                            .u32(session.sessionMinor())
+                            .u32(session.maxReadahead())
+                            .u64(session.flags())
+                            .u32(session.maxBackground())
+                            .u32(session.congestionThreshold())
+                            .u32(session.maxWrite())
+                            .u32(session.timeGran())
+                            .u32(session.maxPages());
                 }
             });
             captured.writeTo(w);
@@ -203,15 +214,25 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         StateReader.Builder reader = StateReader.forDevice(STATE_TYPE);
         reader.section(FUSE_SECTION, 1, (v, s) -> {
             if (!s.bool()) return Optional.empty();
-            return Optional.of(new InitReply((int) s.u32(), (int) s.u32(), (int) s.u32(), (int) s.u32(), s.u64(),
-                    (int) s.u32(), (int) s.u32(), (int) s.u32(), (int) s.u32(), (int) s.u32()));
+            return Optional.of(new InitReply(
+                    (int) s.u32(),
+                    (int) s.u32(),
+                    (int) s.u32(),
+                    (int) s.u32(),
+                    s.u64(),
+                    (int) s.u32(),
+                    (int) s.u32(),
+                    (int) s.u32(),
+                    (int) s.u32(),
+                    (int) s.u32()));
         });
         fs.registerLoaders(reader);
         LoadedState loaded = reader.build().readAll(in);
         @SuppressWarnings("unchecked")
         Optional<InitReply> session = loaded.get(FUSE_SECTION, Optional.class);
         if (session.isPresent() && session.get().major() != FuseServer.MAJOR) {
-            throw new DeviceException("the source's FUSE session has major " + session.get().major());
+            throw new DeviceException(
+                    "the source's FUSE session has major " + session.get().major());
         }
         MigratableFileSystem.Prepared prepared;
         try {

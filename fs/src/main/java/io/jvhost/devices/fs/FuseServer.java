@@ -54,6 +54,7 @@ public final class FuseServer {
     public static final int MINOR = InitNegotiation.MINOR;
     /** Default largest WRITE (and READ) payload: 1 MiB, i.e. 256 pages. */
     public static final int DEFAULT_MAX_WRITE = 1 << 20;
+
     private static final int PAGE_SIZE = 4096;
     private static final int OUT = ReplyEncoder.OUT_HEADER_SIZE;
     /** The kernel treats errors outside (-512, 0] as -EIO anyway; say so ourselves. */
@@ -168,8 +169,12 @@ public final class FuseServer {
             return noReply ? 0 : error(chain, h.unique(), e.errno());
         } catch (RuntimeException e) {
             unexpectedFailures.incrementAndGet();
-            LOG.warn("FUSE {} (unique {}) failed unexpectedly (a bug in the file system or the server): {}",
-                    Opcode.of(h.opcode()), h.unique(), e.toString(), e);
+            LOG.warn(
+                    "FUSE {} (unique {}) failed unexpectedly (a bug in the file system or the server): {}",
+                    Opcode.of(h.opcode()),
+                    h.unique(),
+                    e.toString(),
+                    e);
             return noReply ? 0 : error(chain, h.unique(), Errno.EIO);
         }
     }
@@ -221,7 +226,10 @@ public final class FuseServer {
             }
             case Mkdir m -> {
                 room(chain, ReplyEncoder.entryOutSize(minor));
-                yield reply(chain, unique, ReplyEncoder.entryOut(fs.mkdir(ctx, node, m.name(), m.mode(), m.umask()), minor));
+                yield reply(
+                        chain,
+                        unique,
+                        ReplyEncoder.entryOut(fs.mkdir(ctx, node, m.name(), m.mode(), m.umask()), minor));
             }
             case Unlink u -> {
                 fs.unlink(ctx, node, u.name());
@@ -237,7 +245,8 @@ public final class FuseServer {
             }
             case Link l -> {
                 room(chain, ReplyEncoder.entryOutSize(minor));
-                yield reply(chain, unique, ReplyEncoder.entryOut(fs.link(ctx, l.oldNodeId(), node, l.newName()), minor));
+                yield reply(
+                        chain, unique, ReplyEncoder.entryOut(fs.link(ctx, l.oldNodeId(), node, l.newName()), minor));
             }
             case Open o -> {
                 room(chain, ReplyEncoder.OPEN_OUT_SIZE);
@@ -247,7 +256,8 @@ public final class FuseServer {
             case Write w -> {
                 room(chain, ReplyEncoder.WRITE_OUT_SIZE);
                 long n = fs.write(ctx, node, w.fh(), w.offset(), w.data(), w.writeFlags());
-                yield reply(chain, unique, ReplyEncoder.writeOut(clamp(n, w.data().size(), "WRITE")));
+                yield reply(
+                        chain, unique, ReplyEncoder.writeOut(clamp(n, w.data().size(), "WRITE")));
             }
             case Statfs st -> {
                 room(chain, ReplyEncoder.statfsOutSize(minor));
@@ -279,10 +289,16 @@ public final class FuseServer {
                 room(chain, ReplyEncoder.OPEN_OUT_SIZE);
                 yield reply(chain, unique, ReplyEncoder.openOut(fs.opendir(ctx, node, o.flags())));
             }
-            case Readdir r -> readdir(chain, unique, r.size(), false, minor,
-                    sink -> fs.readdir(ctx, node, r.fh(), r.offset(), sink));
-            case Readdirplus r -> readdir(chain, unique, r.size(), true, minor,
-                    sink -> fs.readdirplus(ctx, node, r.fh(), r.offset(), sink));
+            case Readdir r ->
+                readdir(chain, unique, r.size(), false, minor, sink -> fs.readdir(ctx, node, r.fh(), r.offset(), sink));
+            case Readdirplus r ->
+                readdir(
+                        chain,
+                        unique,
+                        r.size(),
+                        true,
+                        minor,
+                        sink -> fs.readdirplus(ctx, node, r.fh(), r.offset(), sink));
             case Releasedir r -> {
                 fs.releasedir(ctx, node, r.fh(), r.flags());
                 yield reply(chain, unique, new byte[0]);
@@ -312,8 +328,8 @@ public final class FuseServer {
                 room(chain, ReplyEncoder.WRITE_OUT_SIZE);
                 if (c.flags() != 0) throw new FsException(Errno.EINVAL, "copy_file_range flags must be 0");
                 long length = Math.min(c.length() < 0 ? Long.MAX_VALUE : c.length(), 0xFFFF_F000L); // fits write_out
-                long n = fs.copyFileRange(ctx, node, c.fhIn(), c.offsetIn(), c.nodeOut(), c.fhOut(), c.offsetOut(),
-                        length, 0);
+                long n = fs.copyFileRange(
+                        ctx, node, c.fhIn(), c.offsetIn(), c.nodeOut(), c.fhOut(), c.offsetOut(), length, 0);
                 yield reply(chain, unique, ReplyEncoder.writeOut(clamp(n, length, "COPY_FILE_RANGE")));
             }
             case Syncfs x -> {
@@ -341,8 +357,14 @@ public final class FuseServer {
                 InitReply r = a.session();
                 fs.init(r.flags());
                 if (!session.compareAndSet(null, r)) yield error(chain, unique, Errno.EIO); // a racing INIT won
-                LOG.info("FUSE session {}.{} (guest {}.{}), flags {}, max_write {}", MAJOR, r.sessionMinor(),
-                        i.major(), i.minor(), InitFlags.describe(r.flags()), r.maxWrite());
+                LOG.info(
+                        "FUSE session {}.{} (guest {}.{}), flags {}, max_write {}",
+                        MAJOR,
+                        r.sessionMinor(),
+                        i.major(),
+                        i.minor(),
+                        InitFlags.describe(r.flags()),
+                        r.maxWrite());
                 yield reply(chain, unique, ReplyEncoder.initOut(r, a.replySize()));
             }
         };
@@ -356,8 +378,11 @@ public final class FuseServer {
         GuestReadSink sink = new GuestReadSink(writableAfterHeader(chain, size));
         long n = fs.read(ctx, node, r.fh(), r.offset(), (int) size, sink);
         if (n != sink.written()) {
-            LOG.warn("FUSE READ: the file system reported {} bytes but placed {} in the guest's buffers; "
-                    + "answering with what is there", n, sink.written());
+            LOG.warn(
+                    "FUSE READ: the file system reported {} bytes but placed {} in the guest's buffers; "
+                            + "answering with what is there",
+                    n,
+                    sink.written());
         }
         long len = OUT + sink.written();
         writeHeader(chain, len, 0, unique);
@@ -427,8 +452,9 @@ public final class FuseServer {
     /** Fails with EINVAL, before the file system acts, when the reply cannot fit the guest's buffers. */
     private static void room(DescriptorChain chain, long payload) throws FsException {
         if (chain.writableBytes() < OUT + payload) {
-            throw new FsException(Errno.EINVAL, "reply of " + (OUT + payload) + " bytes does not fit "
-                    + chain.writableBytes() + " writable bytes");
+            throw new FsException(
+                    Errno.EINVAL,
+                    "reply of " + (OUT + payload) + " bytes does not fit " + chain.writableBytes() + " writable bytes");
         }
     }
 

@@ -26,18 +26,32 @@ final class CallerRequests {
     }
 
     /** A request whose header counts {@code totalExtlen} 8-byte units of extensions ({@code ext} as given). */
-    static byte[] request(int opcode, long unique, long node, int uid, int gid, byte[] args, byte[] ext,
-            int totalExtlen) {
+    static byte[] request(
+            int opcode, long unique, long node, int uid, int gid, byte[] args, byte[] ext, int totalExtlen) {
         int len = IN_HEADER + args.length + ext.length;
-        return ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN).putInt(len).putInt(opcode).putLong(unique)
-                .putLong(node).putInt(uid).putInt(gid).putInt(4242).putShort((short) totalExtlen).putShort((short) 0)
-                .put(args).put(ext).array();
+        return ByteBuffer.allocate(len)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(len)
+                .putInt(opcode)
+                .putLong(unique)
+                .putLong(node)
+                .putInt(uid)
+                .putInt(gid)
+                .putInt(4242)
+                .putShort((short) totalExtlen)
+                .putShort((short) 0)
+                .put(args)
+                .put(ext)
+                .array();
     }
 
     /** A FUSE_EXT_GROUPS extension as Linux sends it: header, nr_groups, the groups, padded to 8 bytes. */
     static byte[] groupsExtension(int... groups) {
         int size = (8 + 4 + 4 * groups.length + 7) & ~7;
-        ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN).putInt(size).putInt(FUSE_EXT_GROUPS)
+        ByteBuffer b = ByteBuffer.allocate(size)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(size)
+                .putInt(FUSE_EXT_GROUPS)
                 .putInt(groups.length);
         for (int g : groups) b.putInt(g);
         return b.array();
@@ -66,8 +80,17 @@ final class CallerRequests {
     /** INIT as Linux 6.x sends it (7.41, INIT_EXT, CREATE_SUPP_GROUP among the flags). */
     Reply init() throws Exception {
         long flags = LINUX_6_FLAGS;
-        return call(INIT, 0, args().u32(7).u32(41).u32(128 * 1024).u32(flags & 0xFFFF_FFFFL).u32(flags >>> 32)
-                .bytes(new byte[44]).build(), OUT_HEADER + 64);
+        return call(
+                INIT,
+                0,
+                args().u32(7)
+                        .u32(41)
+                        .u32(128 * 1024)
+                        .u32(flags & 0xFFFF_FFFFL)
+                        .u32(flags >>> 32)
+                        .bytes(new byte[44])
+                        .build(),
+                OUT_HEADER + 64);
     }
 
     /** The negotiated flags of an INIT reply (flags | flags2 << 32). */

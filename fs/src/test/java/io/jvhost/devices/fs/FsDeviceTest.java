@@ -25,8 +25,10 @@ class FsDeviceTest {
         FsDevice d = new FsDevice("tag", 4, new FuseServer(FuseHarness.defaultFs()));
         assertEquals("fs", d.name());
         assertEquals(5, d.queueCount(), "hiprio + 4 request queues");
-        assertEquals(VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX,
-                VirtioFeatures.RING_INDIRECT_DESC), d.features());
+        assertEquals(
+                VirtioFeatures.mask(
+                        VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX, VirtioFeatures.RING_INDIRECT_DESC),
+                d.features());
         assertTrue(d.protocolFeatures().isEmpty(), "QEMU builds the config itself: no extra protocol feature");
     }
 
@@ -44,7 +46,8 @@ class FsDeviceTest {
     @Test
     void withoutATagThereIsNoConfigSpace() {
         FsDevice untagged = new FsDevice(Optional.empty(), 2, new FuseServer(FuseHarness.defaultFs()), 0);
-        assertFalse(untagged.hasConfigSpace(), "as virtiofsd without --tag: no PROTOCOL_F_CONFIG for QEMU to warn about");
+        assertFalse(
+                untagged.hasConfigSpace(), "as virtiofsd without --tag: no PROTOCOL_F_CONFIG for QEMU to warn about");
         assertEquals(0, untagged.config().length);
         assertEquals(3, untagged.queueCount());
         FsDevice tagged = new FsDevice("t", 2, new FuseServer(FuseHarness.defaultFs()));
@@ -78,7 +81,8 @@ class FsDeviceTest {
     void theFrontEndReadsTheConfigAndUsesEveryRequestQueue() throws Exception {
         MemoryFs fs = FuseHarness.defaultFs();
         FsDevice device = new FsDevice("share", 3, new FuseServer(fs));
-        try (FuseHarness h = FuseHarness.start(dir, fs, device, GuestDriver.Options.defaults(4).withIndirect(true))) {
+        try (FuseHarness h = FuseHarness.start(
+                dir, fs, device, GuestDriver.Options.defaults(4).withIndirect(true))) {
             byte[] config = h.driver.client().getConfig(0, FsDevice.CONFIG_SIZE);
             assertArrayEquals(device.config(), config);
             h.init().ok();
@@ -91,11 +95,14 @@ class FsDeviceTest {
             }
             assertEquals(3, fs.lookups(id), "every request queue reaches the same session");
             // The hiprio queue gives them back.
-            byte[] forget = request(BATCH_FORGET, 9, 0, args().u32(1).u32(0).u64(id).u64(3).build());
+            byte[] forget = request(
+                    BATCH_FORGET, 9, 0, args().u32(1).u32(0).u64(id).u64(3).build());
             assertEquals(0, h.send(0, forget, 0).used());
             assertEquals(0, fs.lookups(id));
             int[] bases = h.driver.stopRings();
-            assertEquals(List.of(1, 2, 1, 1), Arrays.stream(bases).boxed().toList(),
+            assertEquals(
+                    List.of(1, 2, 1, 1),
+                    Arrays.stream(bases).boxed().toList(),
                     "one chain per queue, two on the first request queue (INIT and LOOKUP)");
         }
     }

@@ -24,8 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FuseFuzzTest {
     private static final int ROUNDS = 6000;
-    private static final long[] EXTREMES = {0, 1, -1, 0x7FFF_FFFFL, 0x8000_0000L, 0xFFFF_FFFFL, Long.MAX_VALUE,
-            Long.MIN_VALUE, 4096, 1L << 32};
+    private static final long[] EXTREMES = {
+        0, 1, -1, 0x7FFF_FFFFL, 0x8000_0000L, 0xFFFF_FFFFL, Long.MAX_VALUE, Long.MIN_VALUE, 4096, 1L << 32
+    };
+
     @TempDir
     Path dir;
 
@@ -36,8 +38,12 @@ class FuseFuzzTest {
             h.init().ok();
             long file = fs.addFile("a", "some file contents".getBytes());
             fs.addFile("b", new byte[5000]);
-            long fh = h.call(OPEN, file, args().u32(2).u32(0), OUT_HEADER + 16).body().getLong(0);
-            long dh = h.call(OPENDIR, 1, args().u32(0).u32(0), OUT_HEADER + 16).body().getLong(0);
+            long fh = h.call(OPEN, file, args().u32(2).u32(0), OUT_HEADER + 16)
+                    .body()
+                    .getLong(0);
+            long dh = h.call(OPENDIR, 1, args().u32(0).u32(0), OUT_HEADER + 16)
+                    .body()
+                    .getLong(0);
             List<byte[]> corpus = corpus(file, fh, dh);
             Random rnd = new Random(20261122);
             TreeMap<Integer, Integer> outcomes = new TreeMap<>(); // error (0 = ok, 1 = no reply) -> count
@@ -46,7 +52,8 @@ class FuseFuzzTest {
                 int queue = rnd.nextInt(8) == 0 ? 0 : 1;
                 List<byte[]> readable = split(req, rnd);
                 int[] writable = writableLayout(rnd);
-                if (readable.isEmpty() && writable.length == 0) writable = new int[] {OUT_HEADER}; // a chain needs a buffer
+                if (readable.isEmpty() && writable.length == 0)
+                    writable = new int[] {OUT_HEADER}; // a chain needs a buffer
                 int outcome = sendAndCheck(h, queue, readable, writable, round);
                 outcomes.merge(outcome, 1, Integer::sum);
                 if (h.device.server().session().isEmpty() && rnd.nextInt(4) == 0) h.init(); // after a DESTROY
@@ -82,47 +89,159 @@ class FuseFuzzTest {
     }
 
     private static List<byte[]> corpus(long file, long fh, long dh) {
-        byte[] setattr = args().u32(8).u32(0).u64(0).u64(3).u64(0).u64(0).u64(0).u64(0)
-                .u32(0).u32(0).u32(0).u32(0644).u32(0).u32(0).u32(0).u32(0).build();
+        byte[] setattr = args().u32(8)
+                .u32(0)
+                .u64(0)
+                .u64(3)
+                .u64(0)
+                .u64(0)
+                .u64(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(0644)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .build();
         return List.of(
                 request(LOOKUP, 1, 1, args().name("a").build()),
                 request(GETATTR, 2, file, args().u32(1).u32(0).u64(fh).build()),
                 request(SETATTR, 3, file, setattr),
-                request(READ, 4, file, args().u64(fh).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0).build()),
-                request(WRITE, 5, file, args().u64(fh).u64(3).u32(10).u32(0).u64(0).u32(0).u32(0)
-                        .bytes("0123456789".getBytes()).build()),
+                request(
+                        READ,
+                        4,
+                        file,
+                        args().u64(fh)
+                                .u64(0)
+                                .u32(4096)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .build()),
+                request(
+                        WRITE,
+                        5,
+                        file,
+                        args().u64(fh)
+                                .u64(3)
+                                .u32(10)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .bytes("0123456789".getBytes())
+                                .build()),
                 request(FORGET, 6, file, args().u64(1).build()),
-                request(BATCH_FORGET, 7, 0, args().u32(2).u32(0).u64(file).u64(1).u64(3).u64(1).build()),
-                request(SETXATTR, 8, file, args().u32(3).u32(0).u32(0).u32(0).name("user.x").bytes("abc".getBytes())
-                        .build()),
+                request(
+                        BATCH_FORGET,
+                        7,
+                        0,
+                        args().u32(2).u32(0).u64(file).u64(1).u64(3).u64(1).build()),
+                request(
+                        SETXATTR,
+                        8,
+                        file,
+                        args().u32(3)
+                                .u32(0)
+                                .u32(0)
+                                .u32(0)
+                                .name("user.x")
+                                .bytes("abc".getBytes())
+                                .build()),
                 request(GETXATTR, 9, file, args().u32(64).u32(0).name("user.x").build()),
                 request(LISTXATTR, 10, file, args().u32(0).u32(0).build()),
                 request(REMOVEXATTR, 11, file, args().name("user.x").build()),
-                request(READDIR, 12, 1, args().u64(dh).u64(0).u32(1024).u32(0).u64(0).u32(0).u32(0).build()),
-                request(READDIRPLUS, 13, 1, args().u64(dh).u64(0).u32(1024).u32(0).u64(0).u32(0).u32(0).build()),
+                request(
+                        READDIR,
+                        12,
+                        1,
+                        args().u64(dh)
+                                .u64(0)
+                                .u32(1024)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .build()),
+                request(
+                        READDIRPLUS,
+                        13,
+                        1,
+                        args().u64(dh)
+                                .u64(0)
+                                .u32(1024)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .build()),
                 request(SYMLINK, 14, 1, args().name("l").name("a").build()),
-                request(MKNOD, 15, 1, args().u32(0100644).u32(0).u32(0).u32(0).name("n").build()),
+                request(
+                        MKNOD,
+                        15,
+                        1,
+                        args().u32(0100644).u32(0).u32(0).u32(0).name("n").build()),
                 request(MKDIR, 16, 1, args().u32(0755).u32(0).name("d").build()),
                 request(UNLINK, 17, 1, args().name("n").build()),
                 request(RMDIR, 18, 1, args().name("d").build()),
                 request(RENAME, 19, 1, args().u64(1).name("l").name("m").build()),
-                request(RENAME2, 20, 1, args().u64(1).u32(1).u32(0).name("m").name("l").build()),
+                request(
+                        RENAME2,
+                        20,
+                        1,
+                        args().u64(1).u32(1).u32(0).name("m").name("l").build()),
                 request(LINK, 21, 1, args().u64(file).name("hard").build()),
                 request(OPEN, 22, file, args().u32(0).u32(0).build()),
-                request(CREATE, 23, 1, args().u32(2).u32(0644).u32(0).u32(0).name("c").build()),
-                request(FALLOCATE, 24, file, args().u64(fh).u64(0).u64(100).u32(0).u32(0).build()),
+                request(
+                        CREATE,
+                        23,
+                        1,
+                        args().u32(2).u32(0644).u32(0).u32(0).name("c").build()),
+                request(
+                        FALLOCATE,
+                        24,
+                        file,
+                        args().u64(fh).u64(0).u64(100).u32(0).u32(0).build()),
                 request(LSEEK, 25, file, args().u64(fh).u64(0).u32(4).u32(0).build()),
-                request(COPY_FILE_RANGE, 26, file, args().u64(fh).u64(0).u64(file).u64(fh).u64(20).u64(5).u64(0)
-                        .build()),
+                request(
+                        COPY_FILE_RANGE,
+                        26,
+                        file,
+                        args().u64(fh)
+                                .u64(0)
+                                .u64(file)
+                                .u64(fh)
+                                .u64(20)
+                                .u64(5)
+                                .u64(0)
+                                .build()),
                 request(SYNCFS, 27, 1, args().u64(0).build()),
                 request(STATFS, 28, 1, new byte[0]),
                 request(ACCESS, 29, file, args().u32(4).u32(0).build()),
                 request(FLUSH, 30, file, args().u64(fh).u32(0).u32(0).u64(0).build()),
                 request(FSYNC, 31, file, args().u64(fh).u32(0).u32(0).build()),
                 request(READLINK, 32, 1, new byte[0]),
-                request(INIT, 33, 0, args().u32(7).u32(41).u32(0).u32(0).u32(0).bytes(new byte[44]).build()),
+                request(
+                        INIT,
+                        33,
+                        0,
+                        args().u32(7)
+                                .u32(41)
+                                .u32(0)
+                                .u32(0)
+                                .u32(0)
+                                .bytes(new byte[44])
+                                .build()),
                 request(DESTROY, 34, 0, new byte[0]),
-                request(RELEASE, 35, file, args().u64(fh + 1).u32(0).u32(0).u64(0).build()));
+                request(
+                        RELEASE,
+                        35,
+                        file,
+                        args().u64(fh + 1).u32(0).u32(0).u64(0).build()));
     }
 
     private static byte[] mutate(byte[] valid, Random rnd) {
@@ -151,12 +270,15 @@ class FuseFuzzTest {
                 b = new byte[1 + rnd.nextInt(200)];
                 rnd.nextBytes(b);
                 if (b.length >= IN_HEADER && rnd.nextBoolean()) {
-                    ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(0, b.length).putInt(4, rnd.nextInt(55))
+                    ByteBuffer.wrap(b)
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .putInt(0, b.length)
+                            .putInt(4, rnd.nextInt(55))
                             .putShort(36, (short) 0);
                 }
             }
             case 7 -> le.putShort(36, (short) rnd.nextInt(1 << 16)); // total_extlen
-            default -> { } // as it was
+            default -> {} // as it was
         }
         return b;
     }

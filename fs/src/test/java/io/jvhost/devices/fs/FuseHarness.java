@@ -25,16 +25,57 @@ import java.util.List;
 final class FuseHarness implements AutoCloseable {
     static final Duration T = Duration.ofSeconds(10);
     static final int IN_HEADER = 40, OUT_HEADER = 16;
-    static final int LOOKUP = 1, FORGET = 2, GETATTR = 3, SETATTR = 4, READLINK = 5, SYMLINK = 6, MKNOD = 8,
-            MKDIR = 9, UNLINK = 10, RMDIR = 11, RENAME = 12, LINK = 13, OPEN = 14, READ = 15, WRITE = 16,
-            STATFS = 17, RELEASE = 18, FSYNC = 20, SETXATTR = 21, GETXATTR = 22, LISTXATTR = 23,
-            REMOVEXATTR = 24, FLUSH = 25, INIT = 26, OPENDIR = 27, READDIR = 28, RELEASEDIR = 29,
-            FSYNCDIR = 30, GETLK = 31, SETLK = 32, ACCESS = 34, CREATE = 35, INTERRUPT = 36, DESTROY = 38,
-            IOCTL = 39, POLL = 40, BATCH_FORGET = 42, FALLOCATE = 43, READDIRPLUS = 44, RENAME2 = 45,
-            LSEEK = 46, COPY_FILE_RANGE = 47, SETUPMAPPING = 48, SYNCFS = 50, TMPFILE = 51;
+    static final int LOOKUP = 1,
+            FORGET = 2,
+            GETATTR = 3,
+            SETATTR = 4,
+            READLINK = 5,
+            SYMLINK = 6,
+            MKNOD = 8,
+            MKDIR = 9,
+            UNLINK = 10,
+            RMDIR = 11,
+            RENAME = 12,
+            LINK = 13,
+            OPEN = 14,
+            READ = 15,
+            WRITE = 16,
+            STATFS = 17,
+            RELEASE = 18,
+            FSYNC = 20,
+            SETXATTR = 21,
+            GETXATTR = 22,
+            LISTXATTR = 23,
+            REMOVEXATTR = 24,
+            FLUSH = 25,
+            INIT = 26,
+            OPENDIR = 27,
+            READDIR = 28,
+            RELEASEDIR = 29,
+            FSYNCDIR = 30,
+            GETLK = 31,
+            SETLK = 32,
+            ACCESS = 34,
+            CREATE = 35,
+            INTERRUPT = 36,
+            DESTROY = 38,
+            IOCTL = 39,
+            POLL = 40,
+            BATCH_FORGET = 42,
+            FALLOCATE = 43,
+            READDIRPLUS = 44,
+            RENAME2 = 45,
+            LSEEK = 46,
+            COPY_FILE_RANGE = 47,
+            SETUPMAPPING = 48,
+            SYNCFS = 50,
+            TMPFILE = 51;
     /** What a Linux 6.x guest offers in INIT (flags and flags2 of fuse_init_in). */
-    static final long LINUX_6_FLAGS = 0x7FFF_FFFFL & ~InitFlags.INIT_RESERVED | InitFlags.SECURITY_CTX
-            | InitFlags.HAS_INODE_DAX | InitFlags.CREATE_SUPP_GROUP | InitFlags.HAS_EXPIRE_ONLY;
+    static final long LINUX_6_FLAGS = 0x7FFF_FFFFL & ~InitFlags.INIT_RESERVED
+            | InitFlags.SECURITY_CTX
+            | InitFlags.HAS_INODE_DAX
+            | InitFlags.CREATE_SUPP_GROUP
+            | InitFlags.HAS_EXPIRE_ONLY;
 
     final MemoryFs fs;
     final FsDevice device;
@@ -66,9 +107,16 @@ final class FuseHarness implements AutoCloseable {
 
     /** The 6.x default supported by MemoryFs in most tests. */
     static MemoryFs defaultFs() {
-        return new MemoryFs(InitFlags.ASYNC_READ | InitFlags.BIG_WRITES | InitFlags.DO_READDIRPLUS
-                | InitFlags.PARALLEL_DIROPS | InitFlags.SECURITY_CTX | InitFlags.POSIX_LOCKS
-                | InitFlags.MAX_PAGES | InitFlags.SETXATTR_EXT | InitFlags.HAS_EXPIRE_ONLY | InitFlags.HANDLE_KILLPRIV_V2);
+        return new MemoryFs(InitFlags.ASYNC_READ
+                | InitFlags.BIG_WRITES
+                | InitFlags.DO_READDIRPLUS
+                | InitFlags.PARALLEL_DIROPS
+                | InitFlags.SECURITY_CTX
+                | InitFlags.POSIX_LOCKS
+                | InitFlags.MAX_PAGES
+                | InitFlags.SETXATTR_EXT
+                | InitFlags.HAS_EXPIRE_ONLY
+                | InitFlags.HANDLE_KILLPRIV_V2);
     }
 
     // ------------------------------------------------------------ building requests
@@ -114,13 +162,23 @@ final class FuseHarness implements AutoCloseable {
     }
 
     static byte[] inHeader(long len, int opcode, long unique, long nodeId, int uid, int gid, int pid) {
-        return ByteBuffer.allocate(IN_HEADER).order(ByteOrder.LITTLE_ENDIAN).putInt((int) len).putInt(opcode)
-                .putLong(unique).putLong(nodeId).putInt(uid).putInt(gid).putInt(pid).putInt(0).array();
+        return ByteBuffer.allocate(IN_HEADER)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt((int) len)
+                .putInt(opcode)
+                .putLong(unique)
+                .putLong(nodeId)
+                .putInt(uid)
+                .putInt(gid)
+                .putInt(pid)
+                .putInt(0)
+                .array();
     }
 
     static byte[] request(int opcode, long unique, long nodeId, byte[] args) {
         ByteBuffer b = ByteBuffer.allocate(IN_HEADER + args.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(inHeader(IN_HEADER + args.length, opcode, unique, nodeId, 0, 0, 42)).put(args);
+        b.put(inHeader(IN_HEADER + args.length, opcode, unique, nodeId, 0, 0, 42))
+                .put(args);
         return b.array();
     }
 
@@ -132,7 +190,8 @@ final class FuseHarness implements AutoCloseable {
             if (used == 0) return new Reply(0, 0, 0, 0, ByteBuffer.allocate(0));
             assertTrue(used >= OUT_HEADER, "used length " + used + " shorter than an out header");
             ByteBuffer b = ByteBuffer.wrap(written).order(ByteOrder.LITTLE_ENDIAN);
-            Reply r = new Reply(used, b.getInt(), b.getInt(), b.getLong(), b.slice().order(ByteOrder.LITTLE_ENDIAN));
+            Reply r = new Reply(
+                    used, b.getInt(), b.getInt(), b.getLong(), b.slice().order(ByteOrder.LITTLE_ENDIAN));
             assertEquals(used, r.len, "fuse_out_header.len must equal the used length");
             return r;
         }
@@ -148,7 +207,8 @@ final class FuseHarness implements AutoCloseable {
 
     /** Sends {@code request} on {@code queue} with one writable buffer of {@code writable} bytes. */
     Reply send(int queue, byte[] request, int writable) throws Exception {
-        try (Submission s = writable > 0 ? driver.submit(queue, List.of(request), writable)
+        try (Submission s = writable > 0
+                ? driver.submit(queue, List.of(request), writable)
                 : driver.submit(queue, List.of(request))) {
             UsedElement e = driver.awaitUsed(queue, T);
             assertEquals(s.head(), e.head(), "completion for another chain");

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FuseInitTest {
     @TempDir
     Path dir;
+
     private FuseHarness h;
     private MemoryFs fs;
 
@@ -44,11 +45,19 @@ class FuseInitTest {
         assertEquals(7, r.body().getInt(0));
         assertEquals(FuseServer.MINOR, r.body().getInt(4));
         assertEquals(128 * 1024, r.body().getInt(8), "max_readahead as the guest asked");
-        long expected = InitFlags.ASYNC_READ | InitFlags.BIG_WRITES | InitFlags.DO_READDIRPLUS
-                | InitFlags.PARALLEL_DIROPS | InitFlags.MAX_PAGES | InitFlags.SETXATTR_EXT | InitFlags.INIT_EXT
+        long expected = InitFlags.ASYNC_READ
+                | InitFlags.BIG_WRITES
+                | InitFlags.DO_READDIRPLUS
+                | InitFlags.PARALLEL_DIROPS
+                | InitFlags.MAX_PAGES
+                | InitFlags.SETXATTR_EXT
+                | InitFlags.INIT_EXT
                 | InitFlags.HAS_EXPIRE_ONLY;
-        long flags = Integer.toUnsignedLong(r.body().getInt(12)) | Integer.toUnsignedLong(r.body().getInt(32)) << 32;
-        assertEquals(InitFlags.describe(expected), InitFlags.describe(flags),
+        long flags = Integer.toUnsignedLong(r.body().getInt(12))
+                | Integer.toUnsignedLong(r.body().getInt(32)) << 32;
+        assertEquals(
+                InitFlags.describe(expected),
+                InitFlags.describe(flags),
                 "guest ∩ file system, minus what the server cannot carry (SECURITY_CTX, POSIX_LOCKS, HANDLE_KILLPRIV_V2)");
         assertEquals(1 << 20, r.body().getInt(20), "max_write");
         assertEquals(1, r.body().getInt(24), "time_gran");
@@ -65,7 +74,9 @@ class FuseInitTest {
     void withoutMaxPagesTheWriteSizeStaysWithinTheKernelDefault() throws Exception {
         Reply r = h.init(7, 41, InitFlags.BIG_WRITES | InitFlags.ASYNC_READ, 64);
         r.ok();
-        assertEquals(InitFlags.BIG_WRITES | InitFlags.ASYNC_READ, Integer.toUnsignedLong(r.body().getInt(12)));
+        assertEquals(
+                InitFlags.BIG_WRITES | InitFlags.ASYNC_READ,
+                Integer.toUnsignedLong(r.body().getInt(12)));
         assertEquals(32 * 4096, r.body().getInt(20));
         assertEquals(0, r.body().getShort(28));
         assertEquals(0, r.body().getInt(32), "no flags2 without INIT_EXT");
@@ -96,7 +107,8 @@ class FuseInitTest {
         assertEquals(id, nodeId(l));
         long fh = h.call(OPEN, id, args().u32(2).u32(0), OUT_HEADER + 16).body().getLong(0);
         // 24-byte fuse_read_in / FUSE_COMPAT_WRITE_IN_SIZE
-        h.call(WRITE, id, args().u64(fh).u64(4).u32(2).u32(0).bytes("ab".getBytes()), OUT_HEADER + 8).ok();
+        h.call(WRITE, id, args().u64(fh).u64(4).u32(2).u32(0).bytes("ab".getBytes()), OUT_HEADER + 8)
+                .ok();
         Reply r = h.call(READ, id, args().u64(fh).u64(2).u32(4).u32(0), OUT_HEADER + 4);
         byte[] data = new byte[r.payload()];
         r.body().get(0, data);
@@ -135,7 +147,8 @@ class FuseInitTest {
     void requestsBeforeInitAreEioAndForgetsAreDropped() throws Exception {
         long id = fs.addFile("f", new byte[0]);
         assertEquals(-Errno.EIO, getattr(41).error());
-        assertEquals(0, h.send(0, request(FORGET, 5, id, args().u64(1).build()), 0).used());
+        assertEquals(
+                0, h.send(0, request(FORGET, 5, id, args().u64(1).build()), 0).used());
         assertTrue(fs.calls.isEmpty(), "nothing reaches the file system before INIT: " + fs.calls);
     }
 
@@ -149,7 +162,9 @@ class FuseInitTest {
 
     @Test
     void aTruncatedInitIsEinval() throws Exception {
-        assertEquals(-Errno.EINVAL, h.call(INIT, 0, args().u32(7).build(), OUT_HEADER + 64).error());
+        assertEquals(
+                -Errno.EINVAL,
+                h.call(INIT, 0, args().u32(7).build(), OUT_HEADER + 64).error());
         assertTrue(h.device.server().session().isEmpty());
     }
 

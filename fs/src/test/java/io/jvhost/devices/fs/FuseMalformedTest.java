@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FuseMalformedTest {
     @TempDir
     Path dir;
+
     private FuseHarness h;
     private MemoryFs fs;
     private int callsBefore;
@@ -74,7 +75,8 @@ class FuseMalformedTest {
     @Test
     void aNameWithoutItsNul() throws Exception {
         assertEinval(h.call(LOOKUP, 1, "f".getBytes(), 200));
-        assertEinval(h.call(RENAME, 1, args().u64(1).name("f").bytes("g".getBytes()).build(), 200));
+        assertEinval(
+                h.call(RENAME, 1, args().u64(1).name("f").bytes("g".getBytes()).build(), 200));
         assertEinval(h.call(LINK, 1, args().u64(2).build(), 200));
     }
 
@@ -95,7 +97,16 @@ class FuseMalformedTest {
 
     @Test
     void anXattrValueLongerThanTheData() throws Exception {
-        assertEinval(h.call(SETXATTR, 2, args().u32(10).u32(0).u32(0).u32(0).name("user.a").bytes(new byte[9]).build(),
+        assertEinval(h.call(
+                SETXATTR,
+                2,
+                args().u32(10)
+                        .u32(0)
+                        .u32(0)
+                        .u32(0)
+                        .name("user.a")
+                        .bytes(new byte[9])
+                        .build(),
                 200));
     }
 

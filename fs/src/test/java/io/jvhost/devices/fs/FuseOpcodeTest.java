@@ -17,8 +17,10 @@ import org.junit.jupiter.api.io.TempDir;
 /** Every served FUSE opcode through the virtio-fs device, success and error paths. */
 class FuseOpcodeTest {
     private static final int ENTRY = OUT_HEADER + 128, ATTR = OUT_HEADER + 104, OPEN_OUT = OUT_HEADER + 16;
+
     @TempDir
     Path dir;
+
     private FuseHarness h;
     private MemoryFs fs;
 
@@ -97,13 +99,15 @@ class FuseOpcodeTest {
         lookup("b");
         lookup("b");
         byte[] body = args().u32(2).u32(0).u64(a).u64(1).u64(b).u64(2).build();
-        assertEquals(0, h.send(0, request(BATCH_FORGET, h.nextUnique(), 0, body), 0).used());
+        assertEquals(
+                0, h.send(0, request(BATCH_FORGET, h.nextUnique(), 0, body), 0).used());
         assertEquals(0, fs.lookups(a));
         assertEquals(0, fs.lookups(b));
         // A count larger than the data: nothing is forgotten, and EINVAL where there is room.
         lookup("a");
         body = args().u32(3).u32(0).u64(a).u64(1).build();
-        assertEquals(0, h.send(0, request(BATCH_FORGET, h.nextUnique(), 0, body), 0).used());
+        assertEquals(
+                0, h.send(0, request(BATCH_FORGET, h.nextUnique(), 0, body), 0).used());
         Reply r = h.send(0, request(BATCH_FORGET, 99, 0, body), 16);
         assertEquals(-Errno.EINVAL, r.error());
         assertEquals(1, fs.lookups(a), "a malformed BATCH_FORGET must not reach the file system");
@@ -132,8 +136,23 @@ class FuseOpcodeTest {
         long id = fs.addFile("f", utf8("abcdef"));
         lookup("f");
         int valid = SetAttrBits.SIZE | SetAttrBits.MODE | SetAttrBits.MTIME;
-        byte[] body = args().u32(valid).u32(0).u64(0).u64(3).u64(0).u64(0).u64(1234).u64(0)
-                .u32(0).u32(0).u32(0).u32(0600).u32(0).u32(0).u32(0).u32(0).build();
+        byte[] body = args().u32(valid)
+                .u32(0)
+                .u64(0)
+                .u64(3)
+                .u64(0)
+                .u64(0)
+                .u64(1234)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(0600)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .build();
         assertEquals(88, body.length);
         Reply r = h.call(SETATTR, id, body, ATTR);
         r.ok();
@@ -170,12 +189,21 @@ class FuseOpcodeTest {
 
     @Test
     void mknodAppliesUmask() throws Exception {
-        Reply r = h.call(MKNOD, 1, args().u32(MemoryFs.S_IFREG | 0666).u32(0).u32(022).u32(0).name("node"), ENTRY);
+        Reply r = h.call(
+                MKNOD,
+                1,
+                args().u32(MemoryFs.S_IFREG | 0666).u32(0).u32(022).u32(0).name("node"),
+                ENTRY);
         r.ok();
         assertEquals(MemoryFs.S_IFREG | 0644, r.body().getInt(100));
         assertTrue(fs.exists(nodeId(r)));
-        assertError(Errno.EPERM, h.call(MKNOD, 1, args().u32(0020000 | 0666).u32(0x0501).u32(0).u32(0).name("c"),
-                ENTRY));
+        assertError(
+                Errno.EPERM,
+                h.call(
+                        MKNOD,
+                        1,
+                        args().u32(0020000 | 0666).u32(0x0501).u32(0).u32(0).name("c"),
+                        ENTRY));
     }
 
     @Test
@@ -219,8 +247,11 @@ class FuseOpcodeTest {
         // RENAME2 with RENAME_NOREPLACE onto an existing name
         h.call(RENAME, 1, args().u64(1).name("b").name("c"), OUT_HEADER).ok();
         fs.addFile("b", new byte[0]);
-        assertError(Errno.EEXIST, h.call(RENAME2, 1, args().u64(1).u32(1).u32(0).name("b").name("c"), OUT_HEADER));
-        h.call(RENAME2, 1, args().u64(1).u32(2).u32(0).name("b").name("c"), OUT_HEADER).ok(); // EXCHANGE
+        assertError(
+                Errno.EEXIST,
+                h.call(RENAME2, 1, args().u64(1).u32(1).u32(0).name("b").name("c"), OUT_HEADER));
+        h.call(RENAME2, 1, args().u64(1).u32(2).u32(0).name("b").name("c"), OUT_HEADER)
+                .ok(); // EXCHANGE
         assertTrue(fs.calls.contains("rename2:2"), "flags reach the file system: " + fs.calls);
         assertError(Errno.ENOENT, h.call(RENAME, 1, args().u64(1).name("nope").name("x"), OUT_HEADER));
     }
@@ -249,9 +280,24 @@ class FuseOpcodeTest {
         // Reading past the end answers short; at EOF empty.
         r = h.call(READ, id, args().u64(fh).u64(8).u32(100).u32(0).u64(0).u32(0).u32(0), OUT_HEADER + 100);
         assertEquals(2, r.payload());
-        assertEquals(0, h.call(READ, id, args().u64(fh).u64(10).u32(100).u32(0).u64(0).u32(0).u32(0),
-                OUT_HEADER + 100).payload());
-        r = h.call(WRITE, id, args().u64(fh).u64(10).u32(3).u32(0).u64(0).u32(0).u32(0).bytes(utf8("abc")),
+        assertEquals(
+                0,
+                h.call(
+                                READ,
+                                id,
+                                args().u64(fh)
+                                        .u64(10)
+                                        .u32(100)
+                                        .u32(0)
+                                        .u64(0)
+                                        .u32(0)
+                                        .u32(0),
+                                OUT_HEADER + 100)
+                        .payload());
+        r = h.call(
+                WRITE,
+                id,
+                args().u64(fh).u64(10).u32(3).u32(0).u64(0).u32(0).u32(0).bytes(utf8("abc")),
                 OUT_HEADER + 8);
         r.ok();
         assertEquals(3, r.body().getInt(0));
@@ -261,9 +307,15 @@ class FuseOpcodeTest {
         h.call(FSYNC, id, args().u64(fh).u32(1).u32(0), OUT_HEADER).ok();
         assertTrue(fs.calls.contains("fsync:true"), "FUSE_FSYNC_FDATASYNC is data-only");
         h.call(RELEASE, id, args().u64(fh).u32(0).u32(0).u64(0), OUT_HEADER).ok();
-        assertError(Errno.EBADF, h.call(READ, id, args().u64(fh).u64(0).u32(1).u32(0).u64(0).u32(0).u32(0),
-                OUT_HEADER + 1));
-        assertError(Errno.EBADF, h.call(RELEASE, id, args().u64(fh).u32(0).u32(0).u64(0), OUT_HEADER));
+        assertError(
+                Errno.EBADF,
+                h.call(
+                        READ,
+                        id,
+                        args().u64(fh).u64(0).u32(1).u32(0).u64(0).u32(0).u32(0),
+                        OUT_HEADER + 1));
+        assertError(
+                Errno.EBADF, h.call(RELEASE, id, args().u64(fh).u32(0).u32(0).u64(0), OUT_HEADER));
         assertError(Errno.EISDIR, h.call(OPEN, 1, args().u32(0).u32(0), OPEN_OUT));
     }
 
@@ -284,12 +336,24 @@ class FuseOpcodeTest {
     void xattrsSetGetListRemoveWithSizeQueriesAndErange() throws Exception {
         long id = fs.addFile("f", new byte[0]);
         // SETXATTR_EXT was negotiated: 16-byte fuse_setxattr_in.
-        h.call(SETXATTR, id, args().u32(5).u32(0).u32(0).u32(0).name("user.a").bytes(utf8("hello")), OUT_HEADER).ok();
-        h.call(SETXATTR, id, args().u32(2).u32(0).u32(0).u32(0).name("user.b").bytes(utf8("xy")), OUT_HEADER).ok();
-        assertError(Errno.EEXIST, h.call(SETXATTR, id, args().u32(1).u32(1).u32(0).u32(0).name("user.a").bytes(
-                utf8("z")), OUT_HEADER));
-        assertError(Errno.EINVAL, h.call(SETXATTR, id, args().u32(50).u32(0).u32(0).u32(0).name("user.c").bytes(
-                utf8("short")), OUT_HEADER));
+        h.call(SETXATTR, id, args().u32(5).u32(0).u32(0).u32(0).name("user.a").bytes(utf8("hello")), OUT_HEADER)
+                .ok();
+        h.call(SETXATTR, id, args().u32(2).u32(0).u32(0).u32(0).name("user.b").bytes(utf8("xy")), OUT_HEADER)
+                .ok();
+        assertError(
+                Errno.EEXIST,
+                h.call(
+                        SETXATTR,
+                        id,
+                        args().u32(1).u32(1).u32(0).u32(0).name("user.a").bytes(utf8("z")),
+                        OUT_HEADER));
+        assertError(
+                Errno.EINVAL,
+                h.call(
+                        SETXATTR,
+                        id,
+                        args().u32(50).u32(0).u32(0).u32(0).name("user.c").bytes(utf8("short")),
+                        OUT_HEADER));
 
         Reply r = h.call(GETXATTR, id, args().u32(0).u32(0).name("user.a"), OUT_HEADER + 8);
         r.ok();
@@ -320,20 +384,28 @@ class FuseOpcodeTest {
         Reply r = h.call(OPENDIR, 1, args().u32(0).u32(0), OPEN_OUT);
         r.ok();
         long fh = r.body().getLong(0);
-        r = h.call(READDIR, 1, args().u64(fh).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0), OUT_HEADER + 4096);
+        r = h.call(
+                READDIR, 1, args().u64(fh).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0), OUT_HEADER + 4096);
         r.ok();
         List<String[]> entries = dirents(r, false);
-        assertEquals(List.of(".", "..", "a", "b"), entries.stream().map(e -> e[0]).toList());
+        assertEquals(
+                List.of(".", "..", "a", "b"), entries.stream().map(e -> e[0]).toList());
         assertEquals("3", entries.get(2)[1], "offset of the next entry");
         assertEquals(1000 + a, r.body().getLong(32 + 32 + 0), "ino of 'a' (third record, 32 bytes each)");
         // Continue from an offset, in a buffer that holds one record.
-        r = h.call(READDIR, 1, args().u64(fh).u64(3).u32(32).u32(0).u64(0).u32(0).u32(0), OUT_HEADER + 4096);
+        r = h.call(
+                READDIR, 1, args().u64(fh).u64(3).u32(32).u32(0).u64(0).u32(0).u32(0), OUT_HEADER + 4096);
         assertEquals(List.of("b"), dirents(r, false).stream().map(e -> e[0]).toList());
         h.call(FSYNCDIR, 1, args().u64(fh).u32(0).u32(0), OUT_HEADER).ok();
         assertTrue(fs.calls.contains("fsyncdir:false"));
         h.call(RELEASEDIR, 1, args().u64(fh).u32(0).u32(0).u64(0), OUT_HEADER).ok();
-        assertError(Errno.EBADF, h.call(READDIR, 1, args().u64(fh).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0),
-                OUT_HEADER + 4096));
+        assertError(
+                Errno.EBADF,
+                h.call(
+                        READDIR,
+                        1,
+                        args().u64(fh).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0),
+                        OUT_HEADER + 4096));
         assertError(Errno.ENOTDIR, h.call(OPENDIR, a, args().u32(0).u32(0), OPEN_OUT));
     }
 
@@ -343,7 +415,10 @@ class FuseOpcodeTest {
         long b = fs.addFile("b", new byte[0]);
         long fh = h.call(OPENDIR, 1, args().u32(0).u32(0), OPEN_OUT).body().getLong(0);
         // ".", ".." and "a" are 152 bytes each: room for three, not four.
-        Reply r = h.call(READDIRPLUS, 1, args().u64(fh).u64(0).u32(3 * 152 + 100).u32(0).u64(0).u32(0).u32(0),
+        Reply r = h.call(
+                READDIRPLUS,
+                1,
+                args().u64(fh).u64(0).u32(3 * 152 + 100).u32(0).u64(0).u32(0).u32(0),
                 OUT_HEADER + 4096);
         r.ok();
         List<String[]> entries = dirents(r, true);
@@ -353,7 +428,11 @@ class FuseOpcodeTest {
         assertEquals(1, fs.lookups(a));
         assertEquals(0, fs.lookups(b), "the refused entry's lookup was given back by the file system");
         assertTrue(fs.calls.contains("readdirplus"));
-        r = h.call(READDIRPLUS, 1, args().u64(fh).u64(3).u32(4096).u32(0).u64(0).u32(0).u32(0), OUT_HEADER + 4096);
+        r = h.call(
+                READDIRPLUS,
+                1,
+                args().u64(fh).u64(3).u32(4096).u32(0).u64(0).u32(0).u32(0),
+                OUT_HEADER + 4096);
         assertEquals(List.of("b"), dirents(r, true).stream().map(e -> e[0]).toList());
         assertEquals(1, fs.lookups(b));
     }
@@ -382,19 +461,28 @@ class FuseOpcodeTest {
         long id = nodeId(r);
         long fh = r.body().getLong(128);
         assertEquals(MemoryFs.S_IFREG | 0644, r.body().getInt(100));
-        h.call(WRITE, id, args().u64(fh).u64(0).u32(2).u32(0).u64(0).u32(0).u32(0).bytes(utf8("ok")),
-                OUT_HEADER + 8).ok();
+        h.call(
+                        WRITE,
+                        id,
+                        args().u64(fh).u64(0).u32(2).u32(0).u64(0).u32(0).u32(0).bytes(utf8("ok")),
+                        OUT_HEADER + 8)
+                .ok();
         assertArrayEquals(utf8("ok"), fs.contents(id));
-        assertError(Errno.EEXIST, h.call(CREATE, 1, args().u32(2).u32(0666).u32(0).u32(0).name("new"), ENTRY + 16));
+        assertError(
+                Errno.EEXIST,
+                h.call(CREATE, 1, args().u32(2).u32(0666).u32(0).u32(0).name("new"), ENTRY + 16));
     }
 
     @Test
     void fallocateExtends() throws Exception {
         long id = fs.addFile("f", utf8("x"));
         long fh = open(id, 2);
-        h.call(FALLOCATE, id, args().u64(fh).u64(0).u64(8192).u32(0).u32(0), OUT_HEADER).ok();
+        h.call(FALLOCATE, id, args().u64(fh).u64(0).u64(8192).u32(0).u32(0), OUT_HEADER)
+                .ok();
         assertEquals(8192, fs.node(id).size);
-        assertError(Errno.EOPNOTSUPP, h.call(FALLOCATE, id, args().u64(fh).u64(0).u64(1).u32(3).u32(0), OUT_HEADER));
+        assertError(
+                Errno.EOPNOTSUPP,
+                h.call(FALLOCATE, id, args().u64(fh).u64(0).u64(1).u32(3).u32(0), OUT_HEADER));
     }
 
     @Test
@@ -404,8 +492,13 @@ class FuseOpcodeTest {
         Reply r = h.call(LSEEK, id, args().u64(fh).u64(10).u32(4).u32(0), OUT_HEADER + 8);
         r.ok();
         assertEquals(100, r.body().getLong(0), "SEEK_HOLE");
-        assertEquals(10, h.call(LSEEK, id, args().u64(fh).u64(10).u32(3).u32(0), OUT_HEADER + 8).body().getLong(0));
-        assertError(Errno.ENXIO, h.call(LSEEK, id, args().u64(fh).u64(200).u32(3).u32(0), OUT_HEADER + 8));
+        assertEquals(
+                10,
+                h.call(LSEEK, id, args().u64(fh).u64(10).u32(3).u32(0), OUT_HEADER + 8)
+                        .body()
+                        .getLong(0));
+        assertError(
+                Errno.ENXIO, h.call(LSEEK, id, args().u64(fh).u64(200).u32(3).u32(0), OUT_HEADER + 8));
     }
 
     @Test
@@ -413,15 +506,34 @@ class FuseOpcodeTest {
         long src = fs.addFile("src", utf8("abcdefgh"));
         long dst = fs.addFile("dst", new byte[0]);
         long fhIn = open(src, 0), fhOut = open(dst, 2);
-        Reply r = h.call(COPY_FILE_RANGE, src, args().u64(fhIn).u64(2).u64(dst).u64(fhOut).u64(1).u64(4).u64(0),
+        Reply r = h.call(
+                COPY_FILE_RANGE,
+                src,
+                args().u64(fhIn).u64(2).u64(dst).u64(fhOut).u64(1).u64(4).u64(0),
                 OUT_HEADER + 8);
         r.ok();
         assertEquals(4, r.body().getInt(0));
         assertArrayEquals(new byte[] {0, 'c', 'd', 'e', 'f'}, fs.contents(dst));
-        assertError(Errno.EBADF, h.call(COPY_FILE_RANGE, src, args().u64(fhIn).u64(0).u64(dst).u64(999).u64(0).u64(4)
-                .u64(0), OUT_HEADER + 8));
-        assertError(Errno.EINVAL, h.call(COPY_FILE_RANGE, src, args().u64(fhIn).u64(0).u64(dst).u64(fhOut).u64(0)
-                .u64(4).u64(1), OUT_HEADER + 8));
+        assertError(
+                Errno.EBADF,
+                h.call(
+                        COPY_FILE_RANGE,
+                        src,
+                        args().u64(fhIn).u64(0).u64(dst).u64(999).u64(0).u64(4).u64(0),
+                        OUT_HEADER + 8));
+        assertError(
+                Errno.EINVAL,
+                h.call(
+                        COPY_FILE_RANGE,
+                        src,
+                        args().u64(fhIn)
+                                .u64(0)
+                                .u64(dst)
+                                .u64(fhOut)
+                                .u64(0)
+                                .u64(4)
+                                .u64(1),
+                        OUT_HEADER + 8));
     }
 
     @Test
@@ -464,9 +576,13 @@ class FuseOpcodeTest {
         int before = fs.calls.size();
         assertError(Errno.EINVAL, h.call(LOOKUP, 1, args().name("f"), ENTRY - 1));
         assertEquals(0, fs.lookups(id), "no lookup may be counted for an entry the guest cannot receive");
-        assertError(Errno.EINVAL, h.call(CREATE, 1, args().u32(2).u32(0644).u32(0).u32(0).name("g"), ENTRY));
+        assertError(
+                Errno.EINVAL,
+                h.call(CREATE, 1, args().u32(2).u32(0644).u32(0).u32(0).name("g"), ENTRY));
         assertEquals(before, fs.calls.size(), "the file system was not called: " + fs.calls);
-        assertEquals(0, h.call(GETATTR, 1, args().u32(0).u32(0).u64(0), 8).used(),
+        assertEquals(
+                0,
+                h.call(GETATTR, 1, args().u32(0).u32(0).u64(0), 8).used(),
                 "no room for an out header: the chain comes back empty");
     }
 }

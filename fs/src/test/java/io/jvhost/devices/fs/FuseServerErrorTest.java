@@ -15,7 +15,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class FuseServerErrorTest {
     private static final int EIO = 5;
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
 
     @ParameterizedTest(name = "{0}, pool {1}")
     @CsvSource({"StackOverflowError, 0", "StackOverflowError, 2", "OutOfMemoryError, 0", "OutOfMemoryError, 2"})
@@ -28,7 +30,8 @@ class FuseServerErrorTest {
             fs.errorNext = error.equals("StackOverflowError") ? new StackOverflowError() : new OutOfMemoryError("test");
             FuseHarness.Reply failed = h.call(FuseHarness.GETATTR, 1, getattr, FuseHarness.OUT_HEADER + 104);
             assertEquals(-EIO, failed.error(), "answered -EIO");
-            h.call(FuseHarness.GETATTR, 1, getattr, FuseHarness.OUT_HEADER + 104).ok();
+            h.call(FuseHarness.GETATTR, 1, getattr, FuseHarness.OUT_HEADER + 104)
+                    .ok();
             assertEquals(1, device.server().unexpectedFailures());
         }
     }

@@ -38,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FuseZeroCopyTest {
     @TempDir
     Path dir;
+
     private FuseHarness h;
     private MemoryFs fs;
     private byte[] data;
@@ -61,7 +62,11 @@ class FuseZeroCopyTest {
     }
 
     private byte[] readIn(long offset, int size) {
-        return request(READ, 77, file, args().u64(fh).u64(offset).u32(size).u32(0).u64(0).u32(0).u32(0).build());
+        return request(
+                READ,
+                77,
+                file,
+                args().u64(fh).u64(offset).u32(size).u32(0).u64(0).u32(0).u32(0).build());
     }
 
     private static byte[] bytes(GuestBuffer b, int from, int to) {
@@ -132,7 +137,9 @@ class FuseZeroCopyTest {
     @Test
     void theReadSinkLogsExactlyWhatItWrote() throws Exception {
         long base = 0x10_0000L; // within the 128 MiB a 4 KiB bitmap covers
-        try (Arena arena = Arena.ofConfined(); DirtyLog log = new DirtyLog(); Fd memfd = fileWith(data)) {
+        try (Arena arena = Arena.ofConfined();
+                DirtyLog log = new DirtyLog();
+                Fd memfd = fileWith(data)) {
             log.setBitmap(DirtyBitmap.over(arena.allocate(4096)));
             log.setEnabled(true);
             MemorySegment guest = arena.allocate(5 * 4096, 4096);
@@ -166,7 +173,8 @@ class FuseZeroCopyTest {
 
     @Test
     void theWriteSourceGathersFromEveryBuffer() throws Exception {
-        try (Arena arena = Arena.ofConfined(); Fd memfd = Libc.memfdCreate("target", Libc.MFD_CLOEXEC)) {
+        try (Arena arena = Arena.ofConfined();
+                Fd memfd = Libc.memfdCreate("target", Libc.MFD_CLOEXEC)) {
             MemorySegment a = arena.allocateFrom(ValueLayout.JAVA_BYTE, Arrays.copyOfRange(data, 0, 10));
             MemorySegment b = arena.allocateFrom(ValueLayout.JAVA_BYTE, Arrays.copyOfRange(data, 10, 5000));
             GuestWriteSource source = new GuestWriteSource(List.of(a.asReadOnly(), b.asReadOnly()));
@@ -200,13 +208,24 @@ class FuseZeroCopyTest {
     void writeGathersFromSeveralReadableDescriptors() throws Exception {
         byte[] payload = new byte[9000];
         new Random(11).nextBytes(payload);
-        byte[] writeIn = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN).putLong(fh).putLong(500)
-                .putInt(payload.length).putInt(0).putLong(0).putInt(0).putInt(0).array();
+        byte[] writeIn = ByteBuffer.allocate(40)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(fh)
+                .putLong(500)
+                .putInt(payload.length)
+                .putInt(0)
+                .putLong(0)
+                .putInt(0)
+                .putInt(0)
+                .array();
         byte[] header = inHeader(40 + 40 + payload.length, WRITE, 88, file, 0, 0, 1);
         // Split mid-header, mid-struct and mid-data.
         byte[] all = concat(header, writeIn, payload);
-        List<byte[]> parts = List.of(Arrays.copyOfRange(all, 0, 20), Arrays.copyOfRange(all, 20, 63),
-                Arrays.copyOfRange(all, 63, 1000), Arrays.copyOfRange(all, 1000, 7000),
+        List<byte[]> parts = List.of(
+                Arrays.copyOfRange(all, 0, 20),
+                Arrays.copyOfRange(all, 20, 63),
+                Arrays.copyOfRange(all, 63, 1000),
+                Arrays.copyOfRange(all, 1000, 7000),
                 Arrays.copyOfRange(all, 7000, all.length));
         Reply r = h.sendSplit(1, parts, OUT_HEADER + 8);
         r.ok();
@@ -219,7 +238,15 @@ class FuseZeroCopyTest {
 
     @Test
     void aWriteLongerThanItsDataIsRefusedBeforeTheFileSystem() throws Exception {
-        byte[] body = args().u64(fh).u64(0).u32(100).u32(0).u64(0).u32(0).u32(0).bytes(new byte[99]).build();
+        byte[] body = args().u64(fh)
+                .u64(0)
+                .u32(100)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .bytes(new byte[99])
+                .build();
         Reply r = h.call(WRITE, file, body, OUT_HEADER + 8);
         assertEquals(-Errno.EINVAL, r.error());
         assertTrue(fs.calls.stream().noneMatch(c -> c.startsWith("write")), fs.calls.toString());

@@ -101,7 +101,8 @@ final class HostWatch {
             Path p = e.getKey();
             if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
                 found.add("sentinel " + p + " is gone");
-            } else if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) || !Files.readString(p).equals(e.getValue())) {
+            } else if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
+                    || !Files.readString(p).equals(e.getValue())) {
                 found.add("sentinel " + p + " changed");
             } else if (!Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).equals(sentinelTimes.get(p))) {
                 found.add("sentinel " + p + " mtime changed");
@@ -127,18 +128,25 @@ final class HostWatch {
             // judged by what it is and how it is open.
             return specialOpenForIo(fd, link, "(a path longer than PATH_MAX)");
         }
-        if (target.startsWith("socket:") || target.startsWith("pipe:") || target.startsWith("anon_inode:")
+        if (target.startsWith("socket:")
+                || target.startsWith("pipe:")
+                || target.startsWith("anon_inode:")
                 || target.startsWith("/memfd:")) {
             return null;
         }
-        if (target.startsWith(javaHome) || target.endsWith(".jar") || target.startsWith("/dev/urandom")
-                || target.startsWith("/dev/random") || target.startsWith("/proc/self/") || target.contains("/proc/")) {
+        if (target.startsWith(javaHome)
+                || target.endsWith(".jar")
+                || target.startsWith("/dev/urandom")
+                || target.startsWith("/dev/random")
+                || target.startsWith("/proc/self/")
+                || target.contains("/proc/")) {
             return null; // the JVM's own lazy opens, and this watcher's
         }
         String path = target.endsWith(" (deleted)") ? target.substring(0, target.length() - 10) : target;
         if (!Path.of(path).startsWith(share)) {
             // A wedged daemon of an earlier case still holds its own share: that case reported it.
-            if (Path.of(path).startsWith(TMP) && Path.of(path).getName(TMP.getNameCount()).toString().startsWith(CASE_PREFIX)
+            if (Path.of(path).startsWith(TMP)
+                    && Path.of(path).getName(TMP.getNameCount()).toString().startsWith(CASE_PREFIX)
                     && !Path.of(path).startsWith(outside)) {
                 return null;
             }
@@ -157,13 +165,15 @@ final class HostWatch {
         }
         if (a.isRegularFile() || a.isDirectory()) return null;
         if ((flags(fd) & O_PATH) != 0) return null;
-        return "a special node opened for I/O: " + target + (a.isSymbolicLink() ? " (symlink)" : " (device/FIFO/socket)");
+        return "a special node opened for I/O: " + target
+                + (a.isSymbolicLink() ? " (symlink)" : " (device/FIFO/socket)");
     }
 
     private static int flags(int fd) throws IOException {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
-                if (line.startsWith("flags:")) return Integer.parseInt(line.substring(6).trim(), 8);
+                if (line.startsWith("flags:"))
+                    return Integer.parseInt(line.substring(6).trim(), 8);
             }
         } catch (NoSuchFileException e) {
             return O_PATH;
@@ -180,9 +190,11 @@ final class HostWatch {
         for (int fd : openFds()) {
             if (baseline.contains(fd)) continue;
             try {
-                String t = Files.readSymbolicLink(FDS.resolve(Integer.toString(fd))).toString();
+                String t = Files.readSymbolicLink(FDS.resolve(Integer.toString(fd)))
+                        .toString();
                 if (t.startsWith(javaHome) || t.endsWith(".jar") || t.contains("/proc/")) continue;
-                if (Path.of(t).startsWith(TMP) && !t.startsWith(outside.toString()) && t.contains(CASE_PREFIX)) continue;
+                if (Path.of(t).startsWith(TMP) && !t.startsWith(outside.toString()) && t.contains(CASE_PREFIX))
+                    continue;
                 if (ownPathsOnly && !t.startsWith(outside.toString())) continue;
                 out.add(fd + " -> " + t);
             } catch (NoSuchFileException e) {
@@ -222,7 +234,8 @@ final class HostWatch {
 
     static long status(String key) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(key)) return Long.parseLong(line.substring(key.length()).trim().split("\\s+")[0]) * 1024;
+            if (line.startsWith(key))
+                return Long.parseLong(line.substring(key.length()).trim().split("\\s+")[0]) * 1024;
         }
         throw new IOException(key + " not in /proc/self/status");
     }

@@ -85,22 +85,26 @@ final class HostileGuest implements AutoCloseable {
     /** Continues on a connection whose device-creation handshake ran (a migration destination). */
     static HostileGuest attach(FrontendClient c, Setup setup) throws IOException {
         long offered = c.getFeatures();
-        long wanted = offered & VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_EVENT_IDX,
-                VirtioFeatures.RING_INDIRECT_DESC, VirtioFeatures.PROTOCOL_FEATURES);
+        long wanted = offered
+                & VirtioFeatures.mask(
+                        VirtioFeatures.VERSION_1,
+                        VirtioFeatures.RING_EVENT_IDX,
+                        VirtioFeatures.RING_INDIRECT_DESC,
+                        VirtioFeatures.PROTOCOL_FEATURES);
         if (setup.log() != null) wanted |= VirtioFeatures.mask(VirtioFeatures.LOG_ALL) & offered;
         c.setFeatures(wanted);
         GuestRam ram = GuestRam.create(setup.ramBytes(), RAM_GPA);
         long ringBytes = (DriverQueue.ringBytes(setup.queueSize()) + 4095) & ~4095L;
         DriverMemory all = ram.asDriverMemory();
         long start = ringBytes * setup.queues();
-        HostileGuest g = new HostileGuest(c, ram, new BufferAllocator(all.slice(start, all.byteSize() - start)),
-                setup.queueSize());
+        HostileGuest g = new HostileGuest(
+                c, ram, new BufferAllocator(all.slice(start, all.byteSize() - start)), setup.queueSize());
         try {
             g.shareMemory(setup);
             boolean eventIdx = VirtioFeatures.has(wanted, VirtioFeatures.RING_EVENT_IDX);
             for (int i = 0; i < setup.queues(); i++) {
-                DriverQueue q = new DriverQueue(setup.queueSize(), all.slice(ringBytes * i, ringBytes), g.buffers,
-                        eventIdx, 0);
+                DriverQueue q =
+                        new DriverQueue(setup.queueSize(), all.slice(ringBytes * i, ringBytes), g.buffers, eventIdx, 0);
                 EventFd kick = EventFd.create(true), call = EventFd.create(true);
                 g.kicks.add(kick);
                 g.calls.add(call);
@@ -113,7 +117,8 @@ final class HostileGuest implements AutoCloseable {
                 if (VirtioFeatures.has(wanted, VirtioFeatures.PROTOCOL_FEATURES)) c.setVringEnable(i, true);
                 g.queues.add(q);
                 g.freeIds.add(new ArrayDeque<>(java.util.Arrays.stream(q.reserveDescriptors(setup.queueSize()))
-                        .boxed().toList()));
+                        .boxed()
+                        .toList()));
                 g.early.add(new HashMap<>());
             }
             return g;
@@ -234,7 +239,8 @@ final class HostileGuest implements AutoCloseable {
             if (mine != null) return mine;
             long left = (deadline - System.nanoTime()) / 1_000_000;
             if (left <= 0) return null;
-            if (Libc.pollOne(calls.get(queue).fd(), Libc.POLLIN, (int) Math.min(left, 50)) != 0) calls.get(queue).drain();
+            if (Libc.pollOne(calls.get(queue).fd(), Libc.POLLIN, (int) Math.min(left, 50)) != 0)
+                calls.get(queue).drain();
         }
     }
 

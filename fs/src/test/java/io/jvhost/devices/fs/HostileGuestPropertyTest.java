@@ -33,8 +33,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -109,9 +109,21 @@ class HostileGuestPropertyTest {
     static final long BASE_SEED = baseSeed(System.getProperty("jvhost.fuzz.seed", DEFAULT_SEED));
     static final int DEEP = Integer.getInteger("jvhost.fuzz.deep", 15_000);
     static final int ENTRY = OUT_HEADER + 128, ATTR = OUT_HEADER + 104, OPEN_OUT = OUT_HEADER + 16;
-    static final int O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, O_APPEND = 02000,
-            O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000, O_PATH = 010000000;
-    static final int S_IFIFO = 0010000, S_IFCHR = 0020000, S_IFDIR = 0040000, S_IFBLK = 0060000, S_IFREG = 0100000,
+    static final int O_WRONLY = 1,
+            O_RDWR = 2,
+            O_CREAT = 0100,
+            O_EXCL = 0200,
+            O_TRUNC = 01000,
+            O_APPEND = 02000,
+            O_NONBLOCK = 04000,
+            O_DIRECTORY = 0200000,
+            O_NOFOLLOW = 0400000,
+            O_PATH = 010000000;
+    static final int S_IFIFO = 0010000,
+            S_IFCHR = 0020000,
+            S_IFDIR = 0040000,
+            S_IFBLK = 0060000,
+            S_IFREG = 0100000,
             S_IFSOCK = 0140000;
 
     // ------------------------------------------------------------------ cases, seeds, counts
@@ -201,8 +213,8 @@ class HostileGuestPropertyTest {
      * Draws and runs the family's cases (or only {@code -Djvhost.fuzz.case=N}) one after another;
      * fails at the end with every case that failed, its seed and how to run it again.
      */
-    static <T> void forEachCase(String family, String method, int pool, int defaultCases, Function<Gen, T> draw,
-            CaseRun<T> run) {
+    static <T> void forEachCase(
+            String family, String method, int pool, int defaultCases, Function<Gen, T> draw, CaseRun<T> run) {
         Integer only = Integer.getInteger("jvhost.fuzz.case");
         int cases = Integer.getInteger("jvhost.fuzz.tries", defaultCases);
         int first = only == null ? 0 : only, end = only == null ? cases : only + 1;
@@ -214,10 +226,13 @@ class HostileGuestPropertyTest {
                 run.run(drawn);
             } catch (Exception | AssertionError e) {
                 if (!(e instanceof Finding)) {
-                    COUNTS.computeIfAbsent(family + "/pool " + pool, k -> new Counts()).other.incrementAndGet();
+                    COUNTS.computeIfAbsent(family + "/pool " + pool, k -> new Counts())
+                            .other
+                            .incrementAndGet();
                     e.printStackTrace();
                 }
-                String failure = family + " (pool " + pool + ") case " + i + " (seed " + seed + "): " + readable(e) + "\n    again: mvn test -Dtest='"
+                String failure = family + " (pool " + pool + ") case " + i + " (seed " + seed + "): " + readable(e)
+                        + "\n    again: mvn test -Dtest='"
                         + HostileGuestPropertyTest.class.getSimpleName() + "#" + method + "' -Djvhost.fuzz.seed="
                         + BASE_SEED + " -Djvhost.fuzz.case=" + i + "\n    case: " + readable(drawn);
                 System.out.println("hostile-guest failure: " + failure);
@@ -232,22 +247,31 @@ class HostileGuestPropertyTest {
 
     /** A case or finding as it prints, long repeats shortened ("n×4096", "(c/)×15000") and NUL shown. */
     static String readable(Object drawn) {
-        String s = java.util.regex.Pattern.compile("(.{1,4}?)\\1{15,}").matcher(String.valueOf(drawn))
-                .replaceAll(m -> java.util.regex.Matcher.quoteReplacement((m.group(1).length() == 1 ? m.group(1)
-                        : "(" + m.group(1) + ")") + "×" + m.group().length() / m.group(1).length()));
+        String s = java.util.regex.Pattern.compile("(.{1,4}?)\\1{15,}")
+                .matcher(String.valueOf(drawn))
+                .replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
+                        (m.group(1).length() == 1 ? m.group(1) : "(" + m.group(1) + ")") + "×"
+                                + m.group().length() / m.group(1).length()));
         s = s.replace("\0", "\\0");
         return s.length() > 4000 ? s.substring(0, 4000) + "..." : s;
     }
 
     /** What one family found, over every case it ran. */
     static final class Counts {
-        final AtomicLong cases = new AtomicLong(), crashes = new AtomicLong(), hangs = new AtomicLong(),
-                escapes = new AtomicLong(), fdLeaks = new AtomicLong(), memory = new AtomicLong(), other = new AtomicLong(), millis = new AtomicLong();
+        final AtomicLong cases = new AtomicLong(),
+                crashes = new AtomicLong(),
+                hangs = new AtomicLong(),
+                escapes = new AtomicLong(),
+                fdLeaks = new AtomicLong(),
+                memory = new AtomicLong(),
+                other = new AtomicLong(),
+                millis = new AtomicLong();
 
         @Override
         public String toString() {
             return "cases " + cases + ", crashes " + crashes + ", hangs " + hangs + ", escapes " + escapes
-                    + ", fd leaks " + fdLeaks + ", memory " + memory + ", other " + other + " (" + millis + " ms in cases)";
+                    + ", fd leaks " + fdLeaks + ", memory " + memory + ", other " + other + " (" + millis
+                    + " ms in cases)";
         }
     }
 
@@ -265,10 +289,12 @@ class HostileGuestPropertyTest {
         Thread.getAllStackTraces().forEach((t, frames) -> {
             if (!t.getName().startsWith("jvhost") && !t.getName().startsWith("fuzz")) return;
             b.append("  ").append(t.getName()).append(' ').append(t.getState()).append('\n');
-            for (int i = 0; i < Math.min(12, frames.length); i++) b.append("      at ").append(frames[i]).append('\n');
+            for (int i = 0; i < Math.min(12, frames.length); i++)
+                b.append("      at ").append(frames[i]).append('\n');
         });
         System.err.print(b);
     }
+
     static volatile String lastUncaught = "";
     private static Thread.UncaughtExceptionHandler previousHandler;
 
@@ -301,7 +327,8 @@ class HostileGuestPropertyTest {
         });
         System.out.println("hostile-guest fuzz [total]: " + total);
         try {
-            System.out.println("hostile-guest fuzz: " + HostWatch.fdCount() + " descriptors open in this JVM at the end");
+            System.out.println(
+                    "hostile-guest fuzz: " + HostWatch.fdCount() + " descriptors open in this JVM at the end");
         } catch (IOException e) {
             System.out.println("hostile-guest fuzz: cannot count descriptors: " + e);
         }
@@ -312,7 +339,8 @@ class HostileGuestPropertyTest {
         Finding(String kind, String what) {
             super(kind + ": " + what);
             String line = kind + ": " + what;
-            System.out.println("hostile-guest finding: " + (line.length() > 600 ? line.substring(0, 600) + "..." : line));
+            System.out.println(
+                    "hostile-guest finding: " + (line.length() > 600 ? line.substring(0, 600) + "..." : line));
         }
     }
 
@@ -360,8 +388,14 @@ class HostileGuestPropertyTest {
         }
 
         Reply init() throws Exception {
-            byte[] body = Arrays.copyOf(args().u32(7).u32(41).u32(128 * 1024).u32(LINUX_6_FLAGS & 0xFFFF_FFFFL)
-                    .u32(LINUX_6_FLAGS >>> 32).build(), 64);
+            byte[] body = Arrays.copyOf(
+                    args().u32(7)
+                            .u32(41)
+                            .u32(128 * 1024)
+                            .u32(LINUX_6_FLAGS & 0xFFFF_FFFFL)
+                            .u32(LINUX_6_FLAGS >>> 32)
+                            .build(),
+                    64);
             return require(call(INIT, 0, body, OUT_HEADER + 64), "INIT");
         }
 
@@ -377,8 +411,10 @@ class HostileGuestPropertyTest {
         static Reply send(HostileGuest g, byte[] request, int room) throws Exception {
             GuestBuffer in = g.put(request, 0);
             GuestBuffer out = room > 0 ? g.room(room) : null;
-            List<Desc> chain = out == null ? List.of(new Desc(in.guestPhysAddr(), request.length, 0, 0))
-                    : List.of(new Desc(in.guestPhysAddr(), request.length, HostileGuest.F_NEXT, 1),
+            List<Desc> chain = out == null
+                    ? List.of(new Desc(in.guestPhysAddr(), request.length, 0, 0))
+                    : List.of(
+                            new Desc(in.guestPhysAddr(), request.length, HostileGuest.F_NEXT, 1),
                             new Desc(out.guestPhysAddr(), room, HostileGuest.F_WRITE, 0));
             long deadline = System.nanoTime() + STEP_MILLIS * 1_000_000;
             while (!g.hasRoom(1, chain.size())) {
@@ -389,8 +425,9 @@ class HostileGuestPropertyTest {
             UsedElement e = g.await(1, head, STEP_MILLIS);
             if (e == null) return null; // buffers stay with the device
             byte[] written = new byte[Math.min(e.length(), room)];
-            if (out != null) java.lang.foreign.MemorySegment.copy(out.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE,
-                    0, written, 0, written.length);
+            if (out != null)
+                java.lang.foreign.MemorySegment.copy(
+                        out.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE, 0, written, 0, written.length);
             g.free(in);
             if (out != null) g.free(out);
             return Reply.parse(written, e.length());
@@ -413,7 +450,8 @@ class HostileGuestPropertyTest {
             long deadline = System.nanoTime() + STEP_MILLIS * 1_000_000;
             while (!guest.hasRoom(1, guest.queueSize())) {
                 guest.await(1, -1, 20);
-                if (System.nanoTime() > deadline) hang("posted chains not completed " + STEP_MILLIS + " ms after " + step);
+                if (System.nanoTime() > deadline)
+                    hang("posted chains not completed " + STEP_MILLIS + " ms after " + step);
             }
         }
 
@@ -442,8 +480,10 @@ class HostileGuestPropertyTest {
                 for (Path p : s.toList()) {
                     try {
                         if (Files.readAttributes(p, PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                                .isOther() && isFifo(p)) {
-                            try (FileChannel _ = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                                        .isOther()
+                                && isFifo(p)) {
+                            try (FileChannel _ =
+                                    FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                                 // opened and closed: a blocked open on the other side returns
                             }
                         }
@@ -467,8 +507,10 @@ class HostileGuestPropertyTest {
             long unexpected = daemon == null ? 0 : daemon.unexpectedFailures();
             if (uncaught > 0 || unexpected > 0) {
                 counts.crashes.incrementAndGet();
-                throw new Finding("CRASH", "after " + step + ": " + uncaught + " uncaught throwable(s) (last: "
-                        + lastUncaught + "), " + unexpected + " unexpected request failure(s)");
+                throw new Finding(
+                        "CRASH",
+                        "after " + step + ": " + uncaught + " uncaught throwable(s) (last: " + lastUncaught + "), "
+                                + unexpected + " unexpected request failure(s)");
             }
             List<String> escapes = watch.escapes();
             if (!escapes.isEmpty()) {
@@ -478,25 +520,30 @@ class HostileGuestPropertyTest {
             int fds = watch.newFds();
             if (fds > 64 + 2 * granted) {
                 counts.fdLeaks.incrementAndGet();
-                throw new Finding("FD BOUND", "after " + step + ": " + fds + " new descriptors for " + granted
-                        + " entries and handles given to the guest");
+                throw new Finding(
+                        "FD BOUND",
+                        "after " + step + ": " + fds + " new descriptors for " + granted
+                                + " entries and handles given to the guest");
             }
             long allocated = watch.stepAllocated();
             if (allocated > HostWatch.STEP_ALLOCATION_BOUND) {
                 counts.memory.incrementAndGet();
-                throw new Finding("MEMORY", "after " + step + ": " + (allocated >> 20) + " MiB of heap allocated in one step");
+                throw new Finding(
+                        "MEMORY", "after " + step + ": " + (allocated >> 20) + " MiB of heap allocated in one step");
             }
             long peak = watch.stepPeakGrowth();
             if (peak > HostWatch.STEP_MEMORY_BOUND) {
                 counts.memory.incrementAndGet();
-                throw new Finding("MEMORY", "after " + step + ": the peak resident memory grew by " + (peak >> 20)
-                        + " MiB in one step");
+                throw new Finding(
+                        "MEMORY",
+                        "after " + step + ": the peak resident memory grew by " + (peak >> 20) + " MiB in one step");
             }
         }
 
         /** A fresh GETATTR of the root on {@code g} answers within the timeout. */
         static boolean rootAnswers(HostileGuest g, long unique) throws Exception {
-            Reply r = send(g, request(GETATTR, unique, 1, args().u32(0).u32(0).u64(0).build()), ATTR);
+            Reply r = send(
+                    g, request(GETATTR, unique, 1, args().u32(0).u32(0).u64(0).build()), ATTR);
             return r != null && r.error() == 0;
         }
 
@@ -567,8 +614,10 @@ class HostileGuestPropertyTest {
                     List<String> leaked = watch.leaked(TAINTED.get());
                     if (!leaked.isEmpty()) {
                         counts.fdLeaks.incrementAndGet();
-                        throw new Finding("FD LEAK", leaked.size() + " descriptor(s) still open after the case: "
-                                + leaked.subList(0, Math.min(5, leaked.size())));
+                        throw new Finding(
+                                "FD LEAK",
+                                leaked.size() + " descriptor(s) still open after the case: "
+                                        + leaked.subList(0, Math.min(5, leaked.size())));
                     }
                 }
             } catch (InterruptedException e) {
@@ -590,9 +639,15 @@ class HostileGuestPropertyTest {
             while (true) {
                 List<String> busy = new ArrayList<>();
                 Thread.getAllStackTraces().forEach((t, frames) -> {
-                    if (threadsAtStart.contains(t) || !t.isAlive() || !t.getName().startsWith("jvhost-")) return;
-                    String top = Arrays.stream(frames).filter(f -> f.getClassName().startsWith("io.jvhost")).limit(3)
-                            .map(StackTraceElement::toString).toList().toString();
+                    if (threadsAtStart.contains(t)
+                            || !t.isAlive()
+                            || !t.getName().startsWith("jvhost-")) return;
+                    String top = Arrays.stream(frames)
+                            .filter(f -> f.getClassName().startsWith("io.jvhost"))
+                            .limit(3)
+                            .map(StackTraceElement::toString)
+                            .toList()
+                            .toString();
                     busy.add(t.getName() + " in " + top);
                 });
                 if (busy.isEmpty() || System.nanoTime() > deadline) return busy;
@@ -642,8 +697,10 @@ class HostileGuestPropertyTest {
      */
     static void deleteTree(Path dir) {
         try {
-            Process rm = new ProcessBuilder("rm", "-rf", "--", dir.toString()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process rm = new ProcessBuilder("rm", "-rf", "--", dir.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             if (!rm.waitFor(60, TimeUnit.SECONDS)) rm.destroyForcibly();
         } catch (IOException e) {
             System.out.println("hostile-guest fuzz: " + dir + " left behind: " + e);
@@ -655,9 +712,13 @@ class HostileGuestPropertyTest {
     // ------------------------------------------------------------------ family 1: FUSE request sequences
 
     enum Special {
-        REGULAR(S_IFREG, 0), FIFO(S_IFIFO, 0), SOCKET(S_IFSOCK, 0), DEV_NULL(S_IFCHR, (1 << 8) | 3),
-        DEV_ZERO(S_IFCHR, (1 << 8) | 5), DEV_FULL(S_IFCHR, (1 << 8) | 7), BLOCK_NONE(S_IFBLK, 240 << 8);
-
+        REGULAR(S_IFREG, 0),
+        FIFO(S_IFIFO, 0),
+        SOCKET(S_IFSOCK, 0),
+        DEV_NULL(S_IFCHR, (1 << 8) | 3),
+        DEV_ZERO(S_IFCHR, (1 << 8) | 5),
+        DEV_FULL(S_IFCHR, (1 << 8) | 7),
+        BLOCK_NONE(S_IFBLK, 240 << 8);
         final int type, rdev;
 
         Special(int type, int rdev) {
@@ -711,7 +772,13 @@ class HostileGuestPropertyTest {
     @ParameterizedTest(name = "pool {0}")
     @ValueSource(ints = {0, 2})
     void fuseSequences(int pool) {
-        forEachCase("fuse-sequences", "fuseSequences", pool, 100, HostileGuestPropertyTest::fuseSequence, ops -> runSequence(ops, pool));
+        forEachCase(
+                "fuse-sequences",
+                "fuseSequences",
+                pool,
+                100,
+                HostileGuestPropertyTest::fuseSequence,
+                ops -> runSequence(ops, pool));
     }
 
     static void runSequence(List<Op> ops, int pool) throws Exception {
@@ -730,16 +797,43 @@ class HostileGuestPropertyTest {
 
     static void run(Case c, Op op) throws Exception {
         switch (op) {
-            case Lookup l -> c.node(c.call(LOOKUP, c.nodeRef(l.parent()), args().name(l.name()).build(), ENTRY));
-            case Mkdir m -> c.node(c.require(c.call(MKDIR, c.nodeRef(m.parent()),
-                    args().u32(m.mode()).u32(0).name(m.name()).build(), ENTRY), op.toString()));
-            case Mknod m -> c.node(c.require(c.call(MKNOD, c.nodeRef(m.parent()),
-                    args().u32(m.kind().type | m.perm()).u32(m.kind().rdev).u32(0).u32(0).name(m.name()).build(), ENTRY),
-                    op.toString()));
+            case Lookup l ->
+                c.node(c.call(
+                        LOOKUP, c.nodeRef(l.parent()), args().name(l.name()).build(), ENTRY));
+            case Mkdir m ->
+                c.node(c.require(
+                        c.call(
+                                MKDIR,
+                                c.nodeRef(m.parent()),
+                                args().u32(m.mode()).u32(0).name(m.name()).build(),
+                                ENTRY),
+                        op.toString()));
+            case Mknod m ->
+                c.node(c.require(
+                        c.call(
+                                MKNOD,
+                                c.nodeRef(m.parent()),
+                                args().u32(m.kind().type | m.perm())
+                                        .u32(m.kind().rdev)
+                                        .u32(0)
+                                        .u32(0)
+                                        .name(m.name())
+                                        .build(),
+                                ENTRY),
+                        op.toString()));
             case Create cr -> {
-                Reply r = c.require(c.call(CREATE, c.nodeRef(cr.parent()),
-                        args().u32(cr.flags()).u32(S_IFREG | 0644).u32(0).u32(0).name(cr.name()).build(),
-                        ENTRY + 16), op.toString());
+                Reply r = c.require(
+                        c.call(
+                                CREATE,
+                                c.nodeRef(cr.parent()),
+                                args().u32(cr.flags())
+                                        .u32(S_IFREG | 0644)
+                                        .u32(0)
+                                        .u32(0)
+                                        .name(cr.name())
+                                        .build(),
+                                ENTRY + 16),
+                        op.toString());
                 if (r.error() == 0 && r.payload() >= 144) {
                     long node = nodeId(r);
                     c.nodes.add(node);
@@ -749,7 +843,8 @@ class HostileGuestPropertyTest {
             }
             case Open o -> {
                 long node = c.nodeRef(o.node());
-                Reply r = c.require(c.call(OPEN, node, args().u32(o.flags()).u32(0).build(), OPEN_OUT), op.toString());
+                Reply r = c.require(
+                        c.call(OPEN, node, args().u32(o.flags()).u32(0).build(), OPEN_OUT), op.toString());
                 if (r.error() == 0 && r.payload() >= 8) {
                     c.handles.add(new long[] {r.body().getLong(0), node});
                     c.granted++;
@@ -757,55 +852,159 @@ class HostileGuestPropertyTest {
             }
             case Read rd -> {
                 long[] h = c.handleRef(rd.handle());
-                c.require(c.call(READ, h[1], args().u64(h[0]).u64(rd.offset()).u32(rd.size()).u32(0).u64(0).u32(0)
-                        .u32(0).build(), OUT_HEADER + (int) Math.min(Integer.toUnsignedLong(rd.size()), 1 << 16)),
+                c.require(
+                        c.call(
+                                READ,
+                                h[1],
+                                args().u64(h[0])
+                                        .u64(rd.offset())
+                                        .u32(rd.size())
+                                        .u32(0)
+                                        .u64(0)
+                                        .u32(0)
+                                        .u32(0)
+                                        .build(),
+                                OUT_HEADER + (int) Math.min(Integer.toUnsignedLong(rd.size()), 1 << 16)),
                         op.toString());
             }
             case Write w -> {
                 long[] h = c.handleRef(w.handle());
                 byte[] data = new byte[(int) Math.min(Integer.toUnsignedLong(w.size()), 1 << 16)];
                 Arrays.fill(data, (byte) 'w');
-                c.require(c.call(WRITE, h[1], args().u64(h[0]).u64(w.offset()).u32(w.size()).u32(0).u64(0).u32(0)
-                        .u32(0).bytes(data).build(), OUT_HEADER + 8), op.toString());
+                c.require(
+                        c.call(
+                                WRITE,
+                                h[1],
+                                args().u64(h[0])
+                                        .u64(w.offset())
+                                        .u32(w.size())
+                                        .u32(0)
+                                        .u64(0)
+                                        .u32(0)
+                                        .u32(0)
+                                        .bytes(data)
+                                        .build(),
+                                OUT_HEADER + 8),
+                        op.toString());
             }
             case Release rl -> {
                 long[] h = c.handleRef(rl.handle());
-                c.require(c.call(RELEASE, h[1], args().u64(h[0]).u32(0).u32(0).u64(0).build(), OUT_HEADER), op.toString());
+                c.require(
+                        c.call(
+                                RELEASE,
+                                h[1],
+                                args().u64(h[0]).u32(0).u32(0).u64(0).build(),
+                                OUT_HEADER),
+                        op.toString());
             }
-            case Forget f -> c.post(FORGET, c.nodeRef(f.node()), args().u64(f.count()).build());
+            case Forget f ->
+                c.post(FORGET, c.nodeRef(f.node()), args().u64(f.count()).build());
             case BatchForget b -> {
                 Args a = args().u32(b.claimed()).u32(0);
                 for (long n : b.nodes()) a.u64(c.nodeRef(n)).u64(1);
                 c.post(BATCH_FORGET, 0, a.build());
             }
-            case Setattr s -> c.require(c.call(SETATTR, c.nodeRef(s.node()), args().u32(s.valid()).u32(0).u64(0)
-                    .u64(s.size()).u64(0).u64(0).u64(0).u64(0).u32(0).u32(0).u32(0).u32(s.mode()).u32(0).u32(s.uid())
-                    .u32(s.gid()).u32(0).build(), ATTR), op.toString());
+            case Setattr s ->
+                c.require(
+                        c.call(
+                                SETATTR,
+                                c.nodeRef(s.node()),
+                                args().u32(s.valid())
+                                        .u32(0)
+                                        .u64(0)
+                                        .u64(s.size())
+                                        .u64(0)
+                                        .u64(0)
+                                        .u64(0)
+                                        .u64(0)
+                                        .u32(0)
+                                        .u32(0)
+                                        .u32(0)
+                                        .u32(s.mode())
+                                        .u32(0)
+                                        .u32(s.uid())
+                                        .u32(s.gid())
+                                        .u32(0)
+                                        .build(),
+                                ATTR),
+                        op.toString());
             case Setxattr x -> {
                 byte[] value = new byte[(int) Math.min(Integer.toUnsignedLong(x.size()), 1 << 16)];
-                c.require(c.call(SETXATTR, c.nodeRef(x.node()), args().u32(x.size()).u32(x.flags()).u32(0).u32(0)
-                        .name(x.name()).bytes(value).build(), OUT_HEADER), op.toString());
+                c.require(
+                        c.call(
+                                SETXATTR,
+                                c.nodeRef(x.node()),
+                                args().u32(x.size())
+                                        .u32(x.flags())
+                                        .u32(0)
+                                        .u32(0)
+                                        .name(x.name())
+                                        .bytes(value)
+                                        .build(),
+                                OUT_HEADER),
+                        op.toString());
             }
             case Rename r -> {
-                Args a = r.flags() == 0 ? args().u64(c.nodeRef(r.newParent()))
+                Args a = r.flags() == 0
+                        ? args().u64(c.nodeRef(r.newParent()))
                         : args().u64(c.nodeRef(r.newParent())).u32(r.flags()).u32(0);
-                c.require(c.call(r.flags() == 0 ? RENAME : RENAME2, c.nodeRef(r.parent()),
-                        a.name(r.from()).name(r.to()).build(), OUT_HEADER), op.toString());
+                c.require(
+                        c.call(
+                                r.flags() == 0 ? RENAME : RENAME2,
+                                c.nodeRef(r.parent()),
+                                a.name(r.from()).name(r.to()).build(),
+                                OUT_HEADER),
+                        op.toString());
             }
-            case Link l -> c.node(c.require(c.call(LINK, c.nodeRef(l.newParent()),
-                    args().u64(c.nodeRef(l.node())).name(l.name()).build(), ENTRY), op.toString()));
-            case Symlink s -> c.node(c.require(c.call(SYMLINK, c.nodeRef(s.parent()),
-                    args().name(s.name()).name(s.target()).build(), ENTRY), op.toString()));
-            case Remove r -> c.require(c.call(r.dir() ? RMDIR : UNLINK, c.nodeRef(r.parent()),
-                    args().name(r.name()).build(), OUT_HEADER), op.toString());
+            case Link l ->
+                c.node(c.require(
+                        c.call(
+                                LINK,
+                                c.nodeRef(l.newParent()),
+                                args().u64(c.nodeRef(l.node())).name(l.name()).build(),
+                                ENTRY),
+                        op.toString()));
+            case Symlink s ->
+                c.node(c.require(
+                        c.call(
+                                SYMLINK,
+                                c.nodeRef(s.parent()),
+                                args().name(s.name()).name(s.target()).build(),
+                                ENTRY),
+                        op.toString()));
+            case Remove r ->
+                c.require(
+                        c.call(
+                                r.dir() ? RMDIR : UNLINK,
+                                c.nodeRef(r.parent()),
+                                args().name(r.name()).build(),
+                                OUT_HEADER),
+                        op.toString());
             case ReadDir rd -> {
                 long node = c.nodeRef(rd.node());
                 Reply o = c.require(c.call(OPENDIR, node, args().u32(0).u32(0).build(), OPEN_OUT), op.toString());
                 if (o.error() == 0) {
                     long dh = o.body().getLong(0);
-                    c.require(c.call(READDIRPLUS, node, args().u64(dh).u64(0).u32(rd.size()).u32(0).u64(0).u32(0)
-                            .u32(0).build(), OUT_HEADER + Math.min(rd.size(), 1 << 16)), op.toString());
-                    c.require(c.call(RELEASEDIR, node, args().u64(dh).u32(0).u32(0).u64(0).build(), OUT_HEADER),
+                    c.require(
+                            c.call(
+                                    READDIRPLUS,
+                                    node,
+                                    args().u64(dh)
+                                            .u64(0)
+                                            .u32(rd.size())
+                                            .u32(0)
+                                            .u64(0)
+                                            .u32(0)
+                                            .u32(0)
+                                            .build(),
+                                    OUT_HEADER + Math.min(rd.size(), 1 << 16)),
+                            op.toString());
+                    c.require(
+                            c.call(
+                                    RELEASEDIR,
+                                    node,
+                                    args().u64(dh).u32(0).u32(0).u64(0).build(),
+                                    OUT_HEADER),
                             op.toString());
                 }
             }
@@ -816,12 +1015,32 @@ class HostileGuestPropertyTest {
 
     static void specialThenIo(Case c, SpecialThenIo x) throws Exception {
         String name = "s-" + x.kind().name();
-        c.node(c.require(c.call(MKNOD, 1, args().u32(x.kind().type | 0666).u32(x.kind().rdev).u32(0).u32(0).name(name)
-                .build(), ENTRY), "MKNOD " + x));
+        c.node(c.require(
+                c.call(
+                        MKNOD,
+                        1,
+                        args().u32(x.kind().type | 0666)
+                                .u32(x.kind().rdev)
+                                .u32(0)
+                                .u32(0)
+                                .name(name)
+                                .build(),
+                        ENTRY),
+                "MKNOD " + x));
         long node, fh;
         if (x.viaCreate()) {
-            Reply r = c.require(c.call(CREATE, 1, args().u32(x.flags()).u32(S_IFREG | 0644).u32(0).u32(0).name(name)
-                    .build(), ENTRY + 16), x.toString());
+            Reply r = c.require(
+                    c.call(
+                            CREATE,
+                            1,
+                            args().u32(x.flags())
+                                    .u32(S_IFREG | 0644)
+                                    .u32(0)
+                                    .u32(0)
+                                    .name(name)
+                                    .build(),
+                            ENTRY + 16),
+                    x.toString());
             if (r.error() != 0 || r.payload() < 144) return;
             node = nodeId(r);
             fh = r.body().getLong(128);
@@ -838,10 +1057,35 @@ class HostileGuestPropertyTest {
         }
         c.handles.add(new long[] {fh, node});
         c.check(x + ", opened");
-        c.require(c.call(READ, node, args().u64(fh).u64(0).u32(64).u32(0).u64(0).u32(0).u32(0).build(), OUT_HEADER + 64),
+        c.require(
+                c.call(
+                        READ,
+                        node,
+                        args().u64(fh)
+                                .u64(0)
+                                .u32(64)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .build(),
+                        OUT_HEADER + 64),
                 "READ " + x);
-        c.require(c.call(WRITE, node, args().u64(fh).u64(0).u32(4).u32(0).u64(0).u32(0).u32(0)
-                .bytes(new byte[] {'h', 'o', 's', 't'}).build(), OUT_HEADER + 8), "WRITE " + x);
+        c.require(
+                c.call(
+                        WRITE,
+                        node,
+                        args().u64(fh)
+                                .u64(0)
+                                .u32(4)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .bytes(new byte[] {'h', 'o', 's', 't'})
+                                .build(),
+                        OUT_HEADER + 8),
+                "WRITE " + x);
     }
 
     /** MKDIR "c" inside "c" inside ... {@code depth} times, then every lookup forgotten, ancestors first or last. */
@@ -850,17 +1094,21 @@ class HostileGuestPropertyTest {
         long[] chain = new long[d.depth()];
         int made = 0;
         for (; made < d.depth(); made++) {
-            Reply r = c.require(c.call(MKDIR, parent, args().u32(0755).u32(0).name("c").build(), ENTRY), d + " at " + made);
-            if (r.error() != 0) r = c.require(c.call(LOOKUP, parent, args().name("c").build(), ENTRY), d + " at " + made);
+            Reply r = c.require(
+                    c.call(MKDIR, parent, args().u32(0755).u32(0).name("c").build(), ENTRY), d + " at " + made);
+            if (r.error() != 0)
+                r = c.require(c.call(LOOKUP, parent, args().name("c").build(), ENTRY), d + " at " + made);
             if (r.error() != 0) break;
             parent = chain[made] = nodeId(r);
             c.granted++;
         }
         if (d.ancestorsFirst()) {
-            for (int i = 0; i < made - 1; i++) c.post(FORGET, chain[i], args().u64(1).build());
+            for (int i = 0; i < made - 1; i++)
+                c.post(FORGET, chain[i], args().u64(1).build());
             if (made > 0) c.post(FORGET, chain[made - 1], args().u64(1).build());
         } else {
-            for (int i = made - 1; i >= 0; i--) c.post(FORGET, chain[i], args().u64(1).build());
+            for (int i = made - 1; i >= 0; i--)
+                c.post(FORGET, chain[i], args().u64(1).build());
         }
         c.granted -= made;
         c.drain(d.toString());
@@ -871,20 +1119,44 @@ class HostileGuestPropertyTest {
     }
 
     static Op op(Gen g) {
-        Supplier<Long> node = () -> g.weighted(w(12, () -> g.between(0L, 31L)),
+        Supplier<Long> node = () -> g.weighted(
+                w(12, () -> g.between(0L, 31L)),
                 w(1, () -> g.of(Long.MIN_VALUE, -1L, 1L << 40, Long.MAX_VALUE, 1_000_000L)));
         Supplier<Long> handle = node;
-        Supplier<String> name = () -> g.weighted(w(10, () -> g.of("a", "b", "c", "dev", "fifo", "f", "d")),
-                w(3, () -> g.of("..", ".", "", "/", "a/b", "../sentinel", "x\0y", "sentinel",
-                        "n".repeat(255), "n".repeat(256), "n".repeat(4096))));
+        Supplier<String> name = () -> g.weighted(
+                w(10, () -> g.of("a", "b", "c", "dev", "fifo", "f", "d")),
+                w(
+                        3,
+                        () -> g.of(
+                                "..",
+                                ".",
+                                "",
+                                "/",
+                                "a/b",
+                                "../sentinel",
+                                "x\0y",
+                                "sentinel",
+                                "n".repeat(255),
+                                "n".repeat(256),
+                                "n".repeat(4096))));
         Supplier<Integer> openFlags = () -> g.weighted(
-                w(8, () -> g.of(0, O_WRONLY, O_RDWR, O_RDWR | O_TRUNC, O_WRONLY | O_APPEND, O_RDWR | O_CREAT,
-                        O_RDWR | O_NONBLOCK, O_RDWR | O_NOFOLLOW)),
+                w(
+                        8,
+                        () -> g.of(
+                                0,
+                                O_WRONLY,
+                                O_RDWR,
+                                O_RDWR | O_TRUNC,
+                                O_WRONLY | O_APPEND,
+                                O_RDWR | O_CREAT,
+                                O_RDWR | O_NONBLOCK,
+                                O_RDWR | O_NOFOLLOW)),
                 w(2, () -> g.of(O_RDWR | O_CREAT | O_EXCL, O_PATH, O_DIRECTORY, O_RDWR | O_DIRECTORY)),
                 w(1, g::anyInt));
-        Supplier<Integer> size = () -> g.weighted(w(6, () -> g.of(0, 1, 16, 4096, 65536)),
-                w(1, () -> g.of(-1, Integer.MAX_VALUE, 1 << 20, 0x8000_0000)));
-        Supplier<Long> offset = () -> g.weighted(w(6, () -> g.of(0L, 1L, 4096L)),
+        Supplier<Integer> size = () -> g.weighted(
+                w(6, () -> g.of(0, 1, 16, 4096, 65536)), w(1, () -> g.of(-1, Integer.MAX_VALUE, 1 << 20, 0x8000_0000)));
+        Supplier<Long> offset = () -> g.weighted(
+                w(6, () -> g.of(0L, 1L, 4096L)),
                 w(1, () -> g.of(-1L, Long.MAX_VALUE, 1L << 40, 0x7FFF_FFFF_FFFF_F000L)));
         return g.<Op>weighted(
                 w(4, () -> new Lookup(node.get(), name.get())),
@@ -897,37 +1169,103 @@ class HostileGuestPropertyTest {
                 w(4, () -> new Write(handle.get(), offset.get(), size.get())),
                 w(1, () -> new Release(handle.get())),
                 w(2, () -> new Forget(node.get(), g.of(1L, 2L, 0L, -1L, Long.MAX_VALUE))),
-                w(2, () -> new BatchForget(g.weighted(w(3, () -> g.between(0L, 4L)),
-                        w(2, () -> g.of(33_554_432L, 0xFFFF_FFFFL, 1L << 20, 4097L))), g.list(0, 4, node))),
-                w(2, () -> new Setattr(node.get(), g.of(1, 8, 2 | 4, 1 | 8 | 16 | 32, -1),
-                        g.of(0644, 04755, 02755, S_IFCHR | 0666, 07777), g.of(0L, 3L, -1L, 1L << 40),
-                        g.of(0, 1000, -1), g.of(0, 1000, -1))),
-                w(2, () -> new Setxattr(node.get(),
-                        g.of("user.x", "trusted.x", "security.capability", "system.posix_acl_access", "", "user."),
-                        g.of(0, 3, 65536, 1 << 20, -1), g.of(0, 1, 2, -1))),
+                w(
+                        2,
+                        () -> new BatchForget(
+                                g.weighted(
+                                        w(3, () -> g.between(0L, 4L)),
+                                        w(2, () -> g.of(33_554_432L, 0xFFFF_FFFFL, 1L << 20, 4097L))),
+                                g.list(0, 4, node))),
+                w(
+                        2,
+                        () -> new Setattr(
+                                node.get(),
+                                g.of(1, 8, 2 | 4, 1 | 8 | 16 | 32, -1),
+                                g.of(0644, 04755, 02755, S_IFCHR | 0666, 07777),
+                                g.of(0L, 3L, -1L, 1L << 40),
+                                g.of(0, 1000, -1),
+                                g.of(0, 1000, -1))),
+                w(
+                        2,
+                        () -> new Setxattr(
+                                node.get(),
+                                g.of(
+                                        "user.x",
+                                        "trusted.x",
+                                        "security.capability",
+                                        "system.posix_acl_access",
+                                        "",
+                                        "user."),
+                                g.of(0, 3, 65536, 1 << 20, -1),
+                                g.of(0, 1, 2, -1))),
                 w(2, () -> new Rename(node.get(), name.get(), node.get(), name.get(), g.of(0, 0, 1, 2, 4, -1))),
                 w(2, () -> new Link(node.get(), node.get(), name.get())),
-                w(2, () -> new Symlink(node.get(), name.get(), g.of("../sentinel", "/etc/passwd", "../../..",
-                        "a/../../sentinel-dir/inner", "/", "t".repeat(4095)))),
+                w(
+                        2,
+                        () -> new Symlink(
+                                node.get(),
+                                name.get(),
+                                g.of(
+                                        "../sentinel",
+                                        "/etc/passwd",
+                                        "../../..",
+                                        "a/../../sentinel-dir/inner",
+                                        "/",
+                                        "t".repeat(4095)))),
                 w(1, () -> new Remove(node.get(), name.get(), g.bool())),
                 w(1, () -> new ReadDir(node.get(), g.of(0, 80, 4096, 65536))),
                 w(1, () -> new DeepChain(g.weighted(w(12, () -> g.between(1, 64)), w(1, () -> DEEP)), g.bool())),
-                w(8, () -> new SpecialThenIo(g.any(Special.class), g.bool(),
-                        g.of(0, O_WRONLY, O_RDWR, O_RDWR | O_NONBLOCK, O_RDWR | O_CREAT | O_EXCL, O_RDWR | O_TRUNC))));
+                w(
+                        8,
+                        () -> new SpecialThenIo(
+                                g.any(Special.class),
+                                g.bool(),
+                                g.of(
+                                        0,
+                                        O_WRONLY,
+                                        O_RDWR,
+                                        O_RDWR | O_NONBLOCK,
+                                        O_RDWR | O_CREAT | O_EXCL,
+                                        O_RDWR | O_TRUNC))));
     }
 
     // ------------------------------------------------------------------ family 2: descriptor layouts
 
     /** What the chain carries: a request the device understands, built against the case's file. */
-    enum Template { GETATTR_ROOT, LOOKUP_F, READ_F, READ_HUGE, WRITE_F, WRITE_BIG, BATCH_FORGET_FILL, BATCH_FORGET_HUGE,
-        READDIRPLUS_ROOT, SETXATTR_F }
+    enum Template {
+        GETATTR_ROOT,
+        LOOKUP_F,
+        READ_F,
+        READ_HUGE,
+        WRITE_F,
+        WRITE_BIG,
+        BATCH_FORGET_FILL,
+        BATCH_FORGET_HUGE,
+        READDIRPLUS_ROOT,
+        SETXATTR_F
+    }
 
     /** How the readable part is shared out: the request itself, or it plus one buffer repeated. */
-    enum Alias { NONE, REPLY_OVER_REQUEST, ONE_REPLY_BUFFER_TWICE, REPEATED_READABLE }
+    enum Alias {
+        NONE,
+        REPLY_OVER_REQUEST,
+        ONE_REPLY_BUFFER_TWICE,
+        REPEATED_READABLE
+    }
 
     /** A chain the virtio spec forbids; the device may drop it but must go on serving. */
-    enum Wild { NONE, ADDRESS_OUTSIDE_MEMORY, ADDRESS_WRAPS, HUGE_LENGTH, LOOP, NEXT_OUT_OF_RANGE, NESTED_INDIRECT,
-        INDIRECT_BAD_LENGTH, READABLE_AFTER_WRITABLE, EMPTY_INDIRECT }
+    enum Wild {
+        NONE,
+        ADDRESS_OUTSIDE_MEMORY,
+        ADDRESS_WRAPS,
+        HUGE_LENGTH,
+        LOOP,
+        NEXT_OUT_OF_RANGE,
+        NESTED_INDIRECT,
+        INDIRECT_BAD_LENGTH,
+        READABLE_AFTER_WRITABLE,
+        EMPTY_INDIRECT
+    }
 
     /**
      * @param pieces         the request cut into this many readable descriptors
@@ -935,15 +1273,28 @@ class HostileGuestPropertyTest {
      * @param rooms          writable descriptors' lengths
      * @param repeatedSize   REPEATED_READABLE: the size of the buffer repeated {@code repeats} times
      */
-    record Layout(int pieces, int zeroLength, List<Integer> rooms, boolean indirect, Alias alias, int repeatedSize,
-            int repeats, Wild wild) {}
+    record Layout(
+            int pieces,
+            int zeroLength,
+            List<Integer> rooms,
+            boolean indirect,
+            Alias alias,
+            int repeatedSize,
+            int repeats,
+            Wild wild) {}
 
     record LayoutStep(Template template, Layout layout) {}
 
     @ParameterizedTest(name = "pool {0}")
     @ValueSource(ints = {0, 2})
     void descriptorLayouts(int pool) {
-        forEachCase("descriptor-layouts", "descriptorLayouts", pool, 80, HostileGuestPropertyTest::layoutSteps, steps -> runLayouts(steps, pool));
+        forEachCase(
+                "descriptor-layouts",
+                "descriptorLayouts",
+                pool,
+                80,
+                HostileGuestPropertyTest::layoutSteps,
+                steps -> runLayouts(steps, pool));
     }
 
     static final long LAYOUT_RAM = 64L << 20;
@@ -983,26 +1334,105 @@ class HostileGuestPropertyTest {
     static byte[] templateRequest(Case c, Template t, long[] file, long readableBytes) {
         long u = c.nextUnique();
         return switch (t) {
-            case GETATTR_ROOT -> request(GETATTR, u, 1, args().u32(0).u32(0).u64(0).build());
+            case GETATTR_ROOT ->
+                request(GETATTR, u, 1, args().u32(0).u32(0).u64(0).build());
             case LOOKUP_F -> request(LOOKUP, u, 1, args().name("f").build());
-            case READ_F -> request(READ, u, file[0], args().u64(file[1]).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0).build());
-            case READ_HUGE -> request(READ, u, file[0], args().u64(file[1]).u64(0).u32(-1).u32(0).u64(0).u32(0).u32(0)
-                    .build());
-            case WRITE_F -> request(WRITE, u, file[0], args().u64(file[1]).u64(5).u32(10).u32(0).u64(0).u32(0).u32(0)
-                    .bytes("0123456789".getBytes(StandardCharsets.US_ASCII)).build());
-            case WRITE_BIG -> request(WRITE, u, file[0], args().u64(file[1]).u64(0).u32(1 << 20).u32(0).u64(0).u32(0)
-                    .u32(0).build()); // the data are the descriptors that follow
+            case READ_F ->
+                request(
+                        READ,
+                        u,
+                        file[0],
+                        args().u64(file[1])
+                                .u64(0)
+                                .u32(4096)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .build());
+            case READ_HUGE ->
+                request(
+                        READ,
+                        u,
+                        file[0],
+                        args().u64(file[1])
+                                .u64(0)
+                                .u32(-1)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .build());
+            case WRITE_F ->
+                request(
+                        WRITE,
+                        u,
+                        file[0],
+                        args().u64(file[1])
+                                .u64(5)
+                                .u32(10)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .bytes("0123456789".getBytes(StandardCharsets.US_ASCII))
+                                .build());
+            case WRITE_BIG ->
+                request(
+                        WRITE,
+                        u,
+                        file[0],
+                        args().u64(file[1])
+                                .u64(0)
+                                .u32(1 << 20)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .build()); // the data are the descriptors that follow
             case BATCH_FORGET_FILL -> { // the header's len and the count both claim every readable byte
-                byte[] r = request(BATCH_FORGET, u, 0, args().u32(Math.max(0, (readableBytes - IN_HEADER - 8) / 16)).u32(0)
-                        .u64(4242).u64(1).build());
+                byte[] r = request(
+                        BATCH_FORGET,
+                        u,
+                        0,
+                        args().u32(Math.max(0, (readableBytes - IN_HEADER - 8) / 16))
+                                .u32(0)
+                                .u64(4242)
+                                .u64(1)
+                                .build());
                 ByteBuffer.wrap(r).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) Math.max(r.length, readableBytes));
                 yield r;
             }
-            case BATCH_FORGET_HUGE -> request(BATCH_FORGET, u, 0, args().u32(33_554_432).u32(0).u64(4242).u64(1).build());
-            case READDIRPLUS_ROOT -> request(READDIRPLUS, u, 1, args().u64(0).u64(0).u32(65536).u32(0).u64(0).u32(0)
-                    .u32(0).build());
-            case SETXATTR_F -> request(SETXATTR, u, file[0], args().u32(1 << 20).u32(0).u32(0).u32(0).name("user.big")
-                    .build()); // the value is what follows
+            case BATCH_FORGET_HUGE ->
+                request(
+                        BATCH_FORGET,
+                        u,
+                        0,
+                        args().u32(33_554_432).u32(0).u64(4242).u64(1).build());
+            case READDIRPLUS_ROOT ->
+                request(
+                        READDIRPLUS,
+                        u,
+                        1,
+                        args().u64(0)
+                                .u64(0)
+                                .u32(65536)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .build());
+            case SETXATTR_F ->
+                request(
+                        SETXATTR,
+                        u,
+                        file[0],
+                        args().u32(1 << 20)
+                                .u32(0)
+                                .u32(0)
+                                .u32(0)
+                                .name("user.big")
+                                .build()); // the value is what follows
         };
     }
 
@@ -1011,7 +1441,8 @@ class HostileGuestPropertyTest {
      * or it is larger than any request (a back-end may refuse such a chain as a whole).
      */
     static boolean mayBeDropped(Layout l) {
-        return l.wild() != Wild.NONE || l.alias() == Alias.REPEATED_READABLE && (long) l.repeatedSize() * l.repeats() > 16 << 20;
+        return l.wild() != Wild.NONE
+                || l.alias() == Alias.REPEATED_READABLE && (long) l.repeatedSize() * l.repeats() > 16 << 20;
     }
 
     /** Posts the step's chain; whether its completion came (chains that may be dropped: within a short wait). */
@@ -1063,7 +1494,9 @@ class HostileGuestPropertyTest {
         chain = wild(chain, l.wild(), g);
         List<Desc> linked = link(chain);
         List<Desc> posted;
-        if (l.indirect() || l.wild() == Wild.NESTED_INDIRECT || l.wild() == Wild.INDIRECT_BAD_LENGTH
+        if (l.indirect()
+                || l.wild() == Wild.NESTED_INDIRECT
+                || l.wild() == Wild.INDIRECT_BAD_LENGTH
                 || l.wild() == Wild.EMPTY_INDIRECT) {
             List<Desc> inTable = linked;
             if (l.wild() == Wild.NESTED_INDIRECT) {
@@ -1087,7 +1520,9 @@ class HostileGuestPropertyTest {
         UsedElement e = g.await(1, head, l.wild() != Wild.NONE ? 500 : STEP_MILLIS);
         if (e == null) return false; // its buffers stay with the device
         long room = l.rooms().stream().mapToLong(Integer::longValue).sum();
-        if (l.wild() == Wild.NONE && l.alias() != Alias.REPLY_OVER_REQUEST && l.alias() != Alias.ONE_REPLY_BUFFER_TWICE
+        if (l.wild() == Wild.NONE
+                && l.alias() != Alias.REPLY_OVER_REQUEST
+                && l.alias() != Alias.ONE_REPLY_BUFFER_TWICE
                 && Integer.toUnsignedLong(e.length()) > room) {
             c.counts.other.incrementAndGet();
             throw new Finding("USED LENGTH", e.length() + " reported for " + room + " bytes of reply room: " + step);
@@ -1117,7 +1552,8 @@ class HostileGuestPropertyTest {
         Desc d = out.get(i);
         switch (w) {
             case NONE, READABLE_AFTER_WRITABLE, NESTED_INDIRECT, INDIRECT_BAD_LENGTH, EMPTY_INDIRECT -> {}
-            case ADDRESS_OUTSIDE_MEMORY -> out.set(i, new Desc(HostileGuest.RAM_GPA + g.ram.size() - 8, 4096, d.flags(), 0));
+            case ADDRESS_OUTSIDE_MEMORY ->
+                out.set(i, new Desc(HostileGuest.RAM_GPA + g.ram.size() - 8, 4096, d.flags(), 0));
             case ADDRESS_WRAPS -> out.set(i, new Desc(-16, 4096, d.flags(), 0));
             case HUGE_LENGTH -> out.set(i, new Desc(d.addr(), -1, d.flags(), 0));
             case LOOP -> out.set(i, new Desc(d.addr(), d.len(), d.flags() | HostileGuest.F_NEXT, 0));
@@ -1127,29 +1563,67 @@ class HostileGuestPropertyTest {
     }
 
     static List<LayoutStep> layoutSteps(Gen g) {
-        return g.list(1, 10, () -> g.<LayoutStep>weighted(w(4, () -> new LayoutStep(g.any(Template.class), layout(g))),
-                // Chains that claim far more than the guest has: one buffer repeated, a count that fills it all.
-                w(1, () -> new LayoutStep(g.of(Template.BATCH_FORGET_FILL, Template.BATCH_FORGET_HUGE,
-                        Template.WRITE_BIG, Template.SETXATTR_F), new Layout(1, 0, g.of(List.<Integer>of(),
-                        List.of(OUT_HEADER)), g.bool(), Alias.REPEATED_READABLE, g.of(1 << 20, 16 << 20), g.of(8, 33),
-                        Wild.NONE)))));
+        return g.list(
+                1,
+                10,
+                () -> g.<LayoutStep>weighted(
+                        w(4, () -> new LayoutStep(g.any(Template.class), layout(g))),
+                        // Chains that claim far more than the guest has: one buffer repeated, a count that fills it
+                        // all.
+                        w(
+                                1,
+                                () -> new LayoutStep(
+                                        g.of(
+                                                Template.BATCH_FORGET_FILL,
+                                                Template.BATCH_FORGET_HUGE,
+                                                Template.WRITE_BIG,
+                                                Template.SETXATTR_F),
+                                        new Layout(
+                                                1,
+                                                0,
+                                                g.of(List.<Integer>of(), List.of(OUT_HEADER)),
+                                                g.bool(),
+                                                Alias.REPEATED_READABLE,
+                                                g.of(1 << 20, 16 << 20),
+                                                g.of(8, 33),
+                                                Wild.NONE)))));
     }
 
     static Layout layout(Gen g) {
-        List<Integer> rooms = g.list(0, 4, () -> g.weighted(
-                w(6, () -> g.of(OUT_HEADER + 128, OUT_HEADER + 104, 4096 + OUT_HEADER, 65536)),
-                w(2, () -> g.of(0, 1, 15, OUT_HEADER, 1 << 20))));
-        return new Layout(g.between(1, 6), g.between(0, 2), rooms, g.bool(),
-                g.weighted(w(4, () -> Alias.NONE),
-                        w(3, () -> g.of(Alias.REPLY_OVER_REQUEST, Alias.ONE_REPLY_BUFFER_TWICE, Alias.REPEATED_READABLE))),
-                g.of(4096, 1 << 20, 16 << 20), g.of(1, 2, 8, 33),
+        List<Integer> rooms = g.list(
+                0,
+                4,
+                () -> g.weighted(
+                        w(6, () -> g.of(OUT_HEADER + 128, OUT_HEADER + 104, 4096 + OUT_HEADER, 65536)),
+                        w(2, () -> g.of(0, 1, 15, OUT_HEADER, 1 << 20))));
+        return new Layout(
+                g.between(1, 6),
+                g.between(0, 2),
+                rooms,
+                g.bool(),
+                g.weighted(
+                        w(4, () -> Alias.NONE),
+                        w(
+                                3,
+                                () -> g.of(
+                                        Alias.REPLY_OVER_REQUEST,
+                                        Alias.ONE_REPLY_BUFFER_TWICE,
+                                        Alias.REPEATED_READABLE))),
+                g.of(4096, 1 << 20, 16 << 20),
+                g.of(1, 2, 8, 33),
                 g.weighted(w(5, () -> Wild.NONE), w(3, () -> g.any(Wild.class))));
     }
 
     // ------------------------------------------------------------------ family 3: memory tables
 
     /** Where in an extra region a request's buffer lies. */
-    enum Where { START, LAST_PAGE, AT_FD_END, PAST_FD_END, MIDDLE }
+    enum Where {
+        START,
+        LAST_PAGE,
+        AT_FD_END,
+        PAST_FD_END,
+        MIDDLE
+    }
 
     /** @param region an index into the extra regions; {@code reply}: the reply room lies there (else the request) */
     record Access(int region, Where where, boolean reply) {}
@@ -1165,7 +1639,13 @@ class HostileGuestPropertyTest {
     @ParameterizedTest(name = "pool {0}")
     @ValueSource(ints = {0, 2})
     void memoryTables(int pool) {
-        forEachCase("memory-tables", "memoryTables", pool, 80, HostileGuestPropertyTest::memoryCase, m -> runMemory(m, pool));
+        forEachCase(
+                "memory-tables",
+                "memoryTables",
+                pool,
+                80,
+                HostileGuestPropertyTest::memoryCase,
+                m -> runMemory(m, pool));
     }
 
     static final long EXTRA_GPA = 0x2_0000_0000L, EXTRA_STRIDE = 0x1_0000_0000L;
@@ -1174,7 +1654,8 @@ class HostileGuestPropertyTest {
         try (Case c = new Case("memory-tables", pool)) {
             c.daemon = c.startDaemon("fs");
             List<ExtraRegion> extra = new ArrayList<>();
-            for (int i = 0; i < m.regions().size(); i++) extra.add(m.regions().get(i).at(EXTRA_GPA + i * EXTRA_STRIDE));
+            for (int i = 0; i < m.regions().size(); i++)
+                extra.add(m.regions().get(i).at(EXTRA_GPA + i * EXTRA_STRIDE));
             c.watch.beginStep();
             try {
                 c.guest = connectWithin(c, new Setup(2, 256, 8 << 20, extra, m.addMemReg(), m.log()));
@@ -1222,32 +1703,45 @@ class HostileGuestPropertyTest {
             case MIDDLE -> r.size() / 2 & ~(page - 1);
         };
         long gpa = r.gpa() + Math.max(0, off);
-        byte[] req = request(GETATTR, c.nextUnique(), 1, args().u32(0).u32(0).u64(0).build());
+        byte[] req =
+                request(GETATTR, c.nextUnique(), 1, args().u32(0).u32(0).u64(0).build());
         GuestBuffer in = c.guest.put(req, 0);
         GuestBuffer out = c.guest.room(ATTR);
         List<Desc> chain = a.reply()
-                ? List.of(new Desc(in.guestPhysAddr(), req.length, HostileGuest.F_NEXT, 1),
+                ? List.of(
+                        new Desc(in.guestPhysAddr(), req.length, HostileGuest.F_NEXT, 1),
                         new Desc(gpa, ATTR, HostileGuest.F_WRITE, 0))
-                : List.of(new Desc(gpa, req.length, HostileGuest.F_NEXT, 1),
+                : List.of(
+                        new Desc(gpa, req.length, HostileGuest.F_NEXT, 1),
                         new Desc(out.guestPhysAddr(), ATTR, HostileGuest.F_WRITE, 0));
         int head = c.guest.post(1, chain);
         c.guest.await(1, head, 500); // the bytes there are not ours to see: only what it does to the daemon counts
     }
 
     static MemoryCase memoryCase(Gen g) {
-        List<RegionSpec> regions = g.list(0, 3, () -> new RegionSpec(g.of(4096L, 65536L, 1L << 20, (2L << 20) + 4096),
-                g.weighted(w(2, () -> 0L), w(3, () -> g.of(-4096L, -65536L, Long.MIN_VALUE / 2, 4096L))),
-                g.weighted(w(3, () -> 0L), w(1, () -> g.of(4096L, 1L << 20)))));
+        List<RegionSpec> regions = g.list(
+                0,
+                3,
+                () -> new RegionSpec(
+                        g.of(4096L, 65536L, 1L << 20, (2L << 20) + 4096),
+                        g.weighted(w(2, () -> 0L), w(3, () -> g.of(-4096L, -65536L, Long.MIN_VALUE / 2, 4096L))),
+                        g.weighted(w(3, () -> 0L), w(1, () -> g.of(4096L, 1L << 20)))));
         boolean addMemReg = g.bool();
-        Log log = g.bool() ? null : new Log(g.of(4096L, 0x21000L, 0x40000L), g.of(0L, 4096L, 0x21000L, 0x40000L),
-                g.of(0L, 4096L));
+        Log log = g.bool()
+                ? null
+                : new Log(g.of(4096L, 0x21000L, 0x40000L), g.of(0L, 4096L, 0x21000L, 0x40000L), g.of(0L, 4096L));
         List<Access> accesses = g.list(1, 4, () -> new Access(g.between(0, 2), g.any(Where.class), g.bool()));
         return new MemoryCase(regions, addMemReg, log, accesses);
     }
 
     // ------------------------------------------------------------------ family 4: device-state blobs
 
-    enum BlobKind { REAL, MUTATED, SPECIAL_HANDLE, DEEP_CHAIN }
+    enum BlobKind {
+        REAL,
+        MUTATED,
+        SPECIAL_HANDLE,
+        DEEP_CHAIN
+    }
 
     /** A change to a saved blob at {@code permille} of its length: flip, overwrite with 0xFF, insert, cut. */
     record Mutation(int permille, int kind, int value) {}
@@ -1256,29 +1750,48 @@ class HostileGuestPropertyTest {
      * @param sourceChain a directory chain the source really has (MKDIR through the ring), in the real state
      * @param craftedDepth DEEP_CHAIN: a chain of that many directories that exist nowhere, parents first or last
      */
-    record StateCase(BlobKind kind, int sourceChain, List<Mutation> mutations, Special special, int handleFlags,
-            int craftedDepth, boolean leafFirst, MigrationMode mode) {}
+    record StateCase(
+            BlobKind kind,
+            int sourceChain,
+            List<Mutation> mutations,
+            Special special,
+            int handleFlags,
+            int craftedDepth,
+            boolean leafFirst,
+            MigrationMode mode) {}
 
     @ParameterizedTest(name = "pool {0}")
     @ValueSource(ints = {0, 2})
     void deviceState(int pool) {
-        forEachCase("device-state", "deviceState", pool, 25, HostileGuestPropertyTest::stateCase, s -> runState(s, pool));
+        forEachCase(
+                "device-state", "deviceState", pool, 25, HostileGuestPropertyTest::stateCase, s -> runState(s, pool));
     }
 
     static void runState(StateCase s, int pool) throws Exception {
         try (Case c = new Case("device-state", pool)) {
             c.start(Setup.plain(16 << 20));
             Map<String, Long> named = new java.util.HashMap<>();
-            for (Special k : List.of(Special.FIFO, Special.DEV_ZERO, Special.DEV_NULL, Special.BLOCK_NONE, Special.SOCKET)) {
-                Reply r = c.require(c.call(MKNOD, 1, args().u32(k.type | 0666).u32(k.rdev).u32(0).u32(0)
-                        .name(k.name()).build(), ENTRY), "MKNOD " + k);
+            for (Special k :
+                    List.of(Special.FIFO, Special.DEV_ZERO, Special.DEV_NULL, Special.BLOCK_NONE, Special.SOCKET)) {
+                Reply r = c.require(
+                        c.call(
+                                MKNOD,
+                                1,
+                                args().u32(k.type | 0666)
+                                        .u32(k.rdev)
+                                        .u32(0)
+                                        .u32(0)
+                                        .name(k.name())
+                                        .build(),
+                                ENTRY),
+                        "MKNOD " + k);
                 if (r.error() == 0) named.put(k.name(), nodeId(r));
             }
             long[] file = openFile(c);
             long parent = 1;
             for (int i = 0; i < s.sourceChain(); i++) {
-                parent = nodeId(c.require(c.call(MKDIR, parent, args().u32(0755).u32(0).name("c").build(), ENTRY),
-                        "MKDIR chain " + i));
+                parent = nodeId(c.require(
+                        c.call(MKDIR, parent, args().u32(0755).u32(0).name("c").build(), ENTRY), "MKDIR chain " + i));
             }
             c.granted += s.sourceChain();
             c.check("the source's setup");
@@ -1311,13 +1824,50 @@ class HostileGuestPropertyTest {
             for (FsSnapshot.HandleState h : handles(s, snap, named)) {
                 c.watch.beginStep();
                 if (h.directory()) {
-                    c.require(c.call(READDIRPLUS, h.nodeId(), args().u64(h.fh()).u64(0).u32(4096).u32(0).u64(0).u32(0)
-                            .u32(0).build(), OUT_HEADER + 4096), "READDIRPLUS " + h);
+                    c.require(
+                            c.call(
+                                    READDIRPLUS,
+                                    h.nodeId(),
+                                    args().u64(h.fh())
+                                            .u64(0)
+                                            .u32(4096)
+                                            .u32(0)
+                                            .u64(0)
+                                            .u32(0)
+                                            .u32(0)
+                                            .build(),
+                                    OUT_HEADER + 4096),
+                            "READDIRPLUS " + h);
                 } else {
-                    c.require(c.call(READ, h.nodeId(), args().u64(h.fh()).u64(0).u32(64).u32(0).u64(0).u32(0).u32(0)
-                            .build(), OUT_HEADER + 64), "READ " + h);
-                    c.require(c.call(WRITE, h.nodeId(), args().u64(h.fh()).u64(0).u32(4).u32(0).u64(0).u32(0).u32(0)
-                            .bytes(new byte[] {'h', 'o', 's', 't'}).build(), OUT_HEADER + 8), "WRITE " + h);
+                    c.require(
+                            c.call(
+                                    READ,
+                                    h.nodeId(),
+                                    args().u64(h.fh())
+                                            .u64(0)
+                                            .u32(64)
+                                            .u32(0)
+                                            .u64(0)
+                                            .u32(0)
+                                            .u32(0)
+                                            .build(),
+                                    OUT_HEADER + 64),
+                            "READ " + h);
+                    c.require(
+                            c.call(
+                                    WRITE,
+                                    h.nodeId(),
+                                    args().u64(h.fh())
+                                            .u64(0)
+                                            .u32(4)
+                                            .u32(0)
+                                            .u64(0)
+                                            .u32(0)
+                                            .u32(0)
+                                            .bytes(new byte[] {'h', 'o', 's', 't'})
+                                            .build(),
+                                    OUT_HEADER + 8),
+                            "WRITE " + h);
                 }
                 c.check("I/O on " + h + " after loading " + s);
                 c.probe("I/O on " + h);
@@ -1346,32 +1896,53 @@ class HostileGuestPropertyTest {
     static List<FsSnapshot.HandleState> handles(StateCase s, FsSnapshot snap, Map<String, Long> named) {
         List<FsSnapshot.HandleState> out = new ArrayList<>(snap.handles());
         if (s.kind() == BlobKind.SPECIAL_HANDLE && named.containsKey(s.special().name())) {
-            out.add(new FsSnapshot.HandleState(snap.nextFh(), named.get(s.special().name()), s.handleFlags(), false));
+            out.add(new FsSnapshot.HandleState(
+                    snap.nextFh(), named.get(s.special().name()), s.handleFlags(), false));
         }
         return out;
     }
 
-    static byte[] blob(Case c, StateCase s, byte[] real, FsSnapshot snap, Map<String, Long> named, long initFlags,
-            long[] file) throws IOException {
+    static byte[] blob(
+            Case c, StateCase s, byte[] real, FsSnapshot snap, Map<String, Long> named, long initFlags, long[] file)
+            throws IOException {
         return switch (s.kind()) {
             case REAL -> real;
             case MUTATED -> mutate(real, s.mutations());
-            case SPECIAL_HANDLE -> CraftedDeviceState.blob(c.share, new FsSnapshot(snap.nextNodeId(), snap.nextFh() + 1,
-                    snap.initFlags(), snap.inodes(), handles(s, snap, named)), s.mode(), initFlags);
+            case SPECIAL_HANDLE ->
+                CraftedDeviceState.blob(
+                        c.share,
+                        new FsSnapshot(
+                                snap.nextNodeId(),
+                                snap.nextFh() + 1,
+                                snap.initFlags(),
+                                snap.inodes(),
+                                handles(s, snap, named)),
+                        s.mode(),
+                        initFlags);
             case DEEP_CHAIN -> {
                 FsSnapshot.InodeState root = snap.inode(1);
                 List<FsSnapshot.InodeState> chain = new ArrayList<>();
                 long first = snap.nextNodeId();
                 for (int i = 0; i < s.craftedDepth(); i++) {
-                    chain.add(new FsSnapshot.InodeState(first + i, 1, root.dev(), 0x7000_0000L + i, root.mountId(),
-                            S_IFDIR, new Location(i == 0 ? 1 : first + i - 1, "c".getBytes(StandardCharsets.US_ASCII)),
+                    chain.add(new FsSnapshot.InodeState(
+                            first + i,
+                            1,
+                            root.dev(),
+                            0x7000_0000L + i,
+                            root.mountId(),
+                            S_IFDIR,
+                            new Location(i == 0 ? 1 : first + i - 1, "c".getBytes(StandardCharsets.US_ASCII)),
                             null));
                 }
                 if (s.leafFirst()) java.util.Collections.reverse(chain);
                 List<FsSnapshot.InodeState> inodes = new ArrayList<>(snap.inodes());
                 inodes.addAll(chain);
-                yield CraftedDeviceState.blob(c.share, new FsSnapshot(first + s.craftedDepth(), snap.nextFh(),
-                        snap.initFlags(), inodes, snap.handles()), s.mode(), initFlags);
+                yield CraftedDeviceState.blob(
+                        c.share,
+                        new FsSnapshot(
+                                first + s.craftedDepth(), snap.nextFh(), snap.initFlags(), inodes, snap.handles()),
+                        s.mode(),
+                        initFlags);
             }
         };
     }
@@ -1398,7 +1969,8 @@ class HostileGuestPropertyTest {
     }
 
     static StateCase stateCase(Gen g) {
-        return new StateCase(g.any(BlobKind.class),
+        return new StateCase(
+                g.any(BlobKind.class),
                 // The source's chain holds one descriptor per level on both sides: kept well under the
                 // process's 20000, so that a destination that leaks them does not starve the other cases.
                 g.weighted(w(4, () -> g.of(0, 3, 40)), w(1, () -> 2000)),

@@ -65,8 +65,8 @@ final class MemoryFs implements FileSystem {
 
         Attr attr() {
             long s = isDir() ? 4096 : target != null ? target.length : size;
-            return new Attr(1000 + id, s, (s + 511) / 512, atime, mtime, ctime, 1, 2, 3, mode, nlink, uid, gid, rdev,
-                    4096);
+            return new Attr(
+                    1000 + id, s, (s + 511) / 512, atime, mtime, ctime, 1, 2, 3, mode, nlink, uid, gid, rdev, 4096);
         }
 
         Entry entry() {
@@ -354,8 +354,9 @@ final class MemoryFs implements FileSystem {
     }
 
     @Override
-    public synchronized void rename(RequestContext ctx, long oldParent, byte[] oldName, long newParent,
-            byte[] newName, int flags) throws FsException {
+    public synchronized void rename(
+            RequestContext ctx, long oldParent, byte[] oldName, long newParent, byte[] newName, int flags)
+            throws FsException {
         call("rename" + (flags == 0 ? "" : "2:" + flags));
         Node from = dir(oldParent), to = dir(newParent);
         Node n = child(from, oldName);
@@ -438,8 +439,9 @@ final class MemoryFs implements FileSystem {
     }
 
     @Override
-    public synchronized long write(RequestContext ctx, long node, long fh, long offset, WriteSource source,
-            int writeFlags) throws FsException {
+    public synchronized long write(
+            RequestContext ctx, long node, long fh, long offset, WriteSource source, int writeFlags)
+            throws FsException {
         call("write:" + source.size());
         handle(fh, node);
         Node n = nodes.get(node);
@@ -617,8 +619,17 @@ final class MemoryFs implements FileSystem {
     }
 
     @Override
-    public synchronized long copyFileRange(RequestContext ctx, long nodeIn, long fhIn, long offsetIn, long nodeOut,
-            long fhOut, long offsetOut, long length, int flags) throws FsException {
+    public synchronized long copyFileRange(
+            RequestContext ctx,
+            long nodeIn,
+            long fhIn,
+            long offsetIn,
+            long nodeOut,
+            long fhOut,
+            long offsetOut,
+            long length,
+            int flags)
+            throws FsException {
         call("copy_file_range");
         handle(fhIn, nodeIn);
         handle(fhOut, nodeOut);

@@ -28,7 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 class PassthroughWireTest {
     private static final int ENTRY = OUT_HEADER + 128, ATTR = OUT_HEADER + 104, OPEN_OUT = OUT_HEADER + 16;
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     Path share;
     PassthroughFs pfs;
     FuseHarness h;
@@ -59,7 +61,8 @@ class PassthroughWireTest {
         assertError(Errno.EINVAL, h.call(LOOKUP, 1, args().name("../secret"), ENTRY));
         assertError(Errno.EINVAL, h.call(LOOKUP, 1, args().name("/etc"), ENTRY));
         assertError(Errno.EINVAL, h.call(MKDIR, 1, args().u32(0755).u32(0).name("a/b"), ENTRY));
-        assertError(Errno.EINVAL, h.call(RENAME, 1, args().u64(1).name("inside.txt").name("../moved"), OUT_HEADER));
+        assertError(
+                Errno.EINVAL, h.call(RENAME, 1, args().u64(1).name("inside.txt").name("../moved"), OUT_HEADER));
         // A symlink pointing out is only a symlink: the server never follows it.
         h.call(SYMLINK, 1, args().name("esc").name("../secret"), ENTRY).ok();
         long esc = nodeId(h.call(LOOKUP, 1, args().name("esc"), ENTRY));
@@ -70,7 +73,13 @@ class PassthroughWireTest {
         // Forged node ids and handles.
         assertError(Errno.ENOENT, h.call(GETATTR, 4242, args().u32(0).u32(0).u64(0), ATTR));
         long inside = nodeId(h.call(LOOKUP, 1, args().name("inside.txt"), ENTRY));
-        assertError(Errno.EBADF, h.call(READ, inside, args().u64(77).u64(0).u32(100).u32(0).u64(0).u32(0).u32(0), OUT_HEADER + 100));
+        assertError(
+                Errno.EBADF,
+                h.call(
+                        READ,
+                        inside,
+                        args().u64(77).u64(0).u32(100).u32(0).u64(0).u32(0).u32(0),
+                        OUT_HEADER + 100));
         assertEquals("secret", Files.readString(tmp.resolve("secret")));
         assertEquals(List.of("fs.sock", "secret", "share"), listing(tmp));
     }
@@ -78,9 +87,38 @@ class PassthroughWireTest {
     @Test
     void mutatedRequestsNeverCrashNorEscape() throws Exception {
         Random rnd = new Random(20261122);
-        int[] ops = {LOOKUP, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR, UNLINK, RMDIR, RENAME, LINK, OPEN, READ,
-                WRITE, RELEASE, CREATE, OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, RENAME2, SETXATTR, GETXATTR,
-                FALLOCATE, LSEEK, COPY_FILE_RANGE, FORGET, BATCH_FORGET, ACCESS, STATFS};
+        int[] ops = {
+            LOOKUP,
+            GETATTR,
+            SETATTR,
+            READLINK,
+            SYMLINK,
+            MKNOD,
+            MKDIR,
+            UNLINK,
+            RMDIR,
+            RENAME,
+            LINK,
+            OPEN,
+            READ,
+            WRITE,
+            RELEASE,
+            CREATE,
+            OPENDIR,
+            READDIR,
+            READDIRPLUS,
+            RELEASEDIR,
+            RENAME2,
+            SETXATTR,
+            GETXATTR,
+            FALLOCATE,
+            LSEEK,
+            COPY_FILE_RANGE,
+            FORGET,
+            BATCH_FORGET,
+            ACCESS,
+            STATFS
+        };
         String[] names = {"..", ".", "../secret", "/", "x", "inside.txt", "a/b", "", "esc", "d"};
         for (int i = 0; i < 3000; i++) {
             Args a = args();
@@ -98,7 +136,9 @@ class PassthroughWireTest {
                 }
             }
             long node = rnd.nextInt(5) == 0 ? rnd.nextLong() : rnd.nextInt(1, 8);
-            Reply r = h.send(1, request(ops[rnd.nextInt(ops.length)], h.nextUnique(), node, a.build()),
+            Reply r = h.send(
+                    1,
+                    request(ops[rnd.nextInt(ops.length)], h.nextUnique(), node, a.build()),
                     OUT_HEADER + rnd.nextInt(512));
             assertTrue(r.used() == 0 || r.error() <= 0, () -> "well-formed reply " + r);
         }

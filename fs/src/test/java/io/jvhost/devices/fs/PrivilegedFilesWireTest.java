@@ -28,7 +28,9 @@ class PrivilegedFilesWireTest {
     private static final int FATTR_MODE = 1, FATTR_UID = 2, FATTR_SIZE = 8;
     private static final int UID = 1000, GID = 1000;
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     Path share;
     PassthroughFs pfs;
     FuseHarness h;
@@ -53,18 +55,33 @@ class PrivilegedFilesWireTest {
     @Test
     void newFilesGetNoSetIdBits() throws Exception {
         start(true);
-        guest.call(CREATE, 1, UID, GID, createArgs("tool", 06755, 0101), new byte[0], ENTRY + OPEN_OUT).ok();
+        guest.call(CREATE, 1, UID, GID, createArgs("tool", 06755, 0101), new byte[0], ENTRY + OPEN_OUT)
+                .ok();
         assertEquals(0755, mode(share.resolve("tool")));
-        guest.call(CREATE, 1, 0, 0, createArgs("roottool", 04755, 0101), new byte[0], ENTRY + OPEN_OUT).ok();
+        guest.call(CREATE, 1, 0, 0, createArgs("roottool", 04755, 0101), new byte[0], ENTRY + OPEN_OUT)
+                .ok();
         assertEquals(0755, mode(share.resolve("roottool")), "the guest's root alike");
-        guest.call(MKNOD, 1, UID, GID, args().u32(0100000 | 06755).u32(0).u32(0).u32(0).name("node").build(),
-                new byte[0], ENTRY).ok();
+        guest.call(
+                        MKNOD,
+                        1,
+                        UID,
+                        GID,
+                        args().u32(0100000 | 06755)
+                                .u32(0)
+                                .u32(0)
+                                .u32(0)
+                                .name("node")
+                                .build(),
+                        new byte[0],
+                        ENTRY)
+                .ok();
         assertEquals(0755, mode(share.resolve("node")));
         // A directory's set-group-ID only passes its group on; the host kernel gives it to subdirectories.
         Path project = Files.createDirectory(share.resolve("project"));
         chmod(project, 02777);
         long p = guest.lookup(1, "project");
-        guest.call(MKDIR, p, UID, GID, args().u32(02755).u32(0).name("sub").build(), new byte[0], ENTRY).ok();
+        guest.call(MKDIR, p, UID, GID, args().u32(02755).u32(0).name("sub").build(), new byte[0], ENTRY)
+                .ok();
         assertEquals(02755, mode(project.resolve("sub")));
     }
 
@@ -110,7 +127,8 @@ class PrivilegedFilesWireTest {
         start(true);
         Files.writeString(share.resolve("f"), "x");
         long node = guest.lookup(1, "f");
-        assertEquals(-Errno.EPERM, setxattr(node, "security.capability", fileCaps()).error());
+        assertEquals(
+                -Errno.EPERM, setxattr(node, "security.capability", fileCaps()).error());
         setxattr(node, "user.note", new byte[] {1}).ok();
     }
 
@@ -123,8 +141,11 @@ class PrivilegedFilesWireTest {
         assertEquals(-Errno.EPERM, open(node, 01).error(), "O_WRONLY");
         assertEquals(-Errno.EPERM, open(node, 02).error(), "O_RDWR");
         assertEquals(-Errno.EPERM, open(node, 01000).error(), "O_RDONLY|O_TRUNC");
-        assertEquals(-Errno.EPERM, guest.call(CREATE, 1, 0, 0, createArgs("suid", 0644, 01), new byte[0],
-                ENTRY + OPEN_OUT).error(), "CREATE of the existing name");
+        assertEquals(
+                -Errno.EPERM,
+                guest.call(CREATE, 1, 0, 0, createArgs("suid", 0644, 01), new byte[0], ENTRY + OPEN_OUT)
+                        .error(),
+                "CREATE of the existing name");
         assertEquals(-Errno.EPERM, setattr(node, FATTR_SIZE, 0, 0).error(), "truncate without a handle");
         open(node, 0).ok();
         assertEquals("original", Files.readString(f));
@@ -140,7 +161,8 @@ class PrivilegedFilesWireTest {
     @Test
     void withoutTheOptionTheGuestMayDoAllOfIt() throws Exception {
         start(false);
-        guest.call(CREATE, 1, UID, GID, createArgs("tool", 06755, 0101), new byte[0], ENTRY + OPEN_OUT).ok();
+        guest.call(CREATE, 1, UID, GID, createArgs("tool", 06755, 0101), new byte[0], ENTRY + OPEN_OUT)
+                .ok();
         assertEquals(06755, mode(share.resolve("tool")));
         Path f = Files.writeString(share.resolve("f"), "x");
         long node = guest.lookup(1, "f");
@@ -156,19 +178,33 @@ class PrivilegedFilesWireTest {
 
     /** fuse_setattr_in with {@code valid}, mode and uid. */
     private Reply setattr(long node, int valid, int mode, int uid) throws Exception {
-        byte[] a = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN).putInt(0, valid).putInt(68, mode)
-                .putInt(76, uid).array();
+        byte[] a = ByteBuffer.allocate(88)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(0, valid)
+                .putInt(68, mode)
+                .putInt(76, uid)
+                .array();
         return guest.call(SETATTR, node, a, ATTR);
     }
 
     private Reply setxattr(long node, String name, byte[] value) throws Exception {
-        return guest.call(SETXATTR, node, args().u32(value.length).u32(0).name(name).bytes(value).build(), OUT_HEADER);
+        return guest.call(
+                SETXATTR,
+                node,
+                args().u32(value.length).u32(0).name(name).bytes(value).build(),
+                OUT_HEADER);
     }
 
     /** struct vfs_cap_data, revision 2: CAP_NET_RAW permitted and effective. */
     private static byte[] fileCaps() {
-        return ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN).putInt(0x0200_0001).putInt(1 << 13).putInt(0)
-                .putInt(0).putInt(0).array();
+        return ByteBuffer.allocate(20)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(0x0200_0001)
+                .putInt(1 << 13)
+                .putInt(0)
+                .putInt(0)
+                .putInt(0)
+                .array();
     }
 
     private static int mode(Path p) throws Exception {
@@ -176,7 +212,11 @@ class PrivilegedFilesWireTest {
     }
 
     private static void chmod(Path p, int mode) throws Exception {
-        assertEquals(0, new ProcessBuilder("chmod", Integer.toOctalString(mode), p.toString()).inheritIO().start()
-                .waitFor());
+        assertEquals(
+                0,
+                new ProcessBuilder("chmod", Integer.toOctalString(mode), p.toString())
+                        .inheritIO()
+                        .start()
+                        .waitFor());
     }
 }

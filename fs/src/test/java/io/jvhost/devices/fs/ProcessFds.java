@@ -50,7 +50,8 @@ public final class ProcessFds {
 
     private static int flags(String fd) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo", fd))) {
-            if (line.startsWith("flags:")) return Integer.parseInt(line.substring(6).trim(), 8);
+            if (line.startsWith("flags:"))
+                return Integer.parseInt(line.substring(6).trim(), 8);
         }
         throw new IOException("no flags in fdinfo of " + fd);
     }

@@ -29,12 +29,16 @@ import org.junit.jupiter.api.io.TempDir;
  * on the host opens its other end): EBADF, as virtiofsd answers, and the daemon keeps serving.
  */
 class SpecialFilesWireTest {
-    private static final int ENTRY = OUT_HEADER + 128, ATTR = OUT_HEADER + 104, CREATED = ENTRY + 16,
+    private static final int ENTRY = OUT_HEADER + 128,
+            ATTR = OUT_HEADER + 104,
+            CREATED = ENTRY + 16,
             OPEN_OUT = OUT_HEADER + 16;
     private static final int S_IFCHR = 020000, S_IFBLK = 060000, S_IFIFO = 010000, S_IFREG = 0100000;
     private static final int O_RDONLY = 0, O_RDWR = 2, O_EXCL = 0200, O_TRUNC = 01000;
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     Path share;
     PassthroughFs pfs;
     FuseHarness h;
@@ -121,7 +125,11 @@ class SpecialFilesWireTest {
         r.ok();
         assertEquals(looked, nodeId(r), "CREATE of an existing file opens that file's node");
         long fh = r.body().getLong(128);
-        Reply read = h.call(READ, looked, args().u64(fh).u64(0).u32(100).u32(0).u64(0).u32(0).u32(0), OUT_HEADER + 100);
+        Reply read = h.call(
+                READ,
+                looked,
+                args().u64(fh).u64(0).u32(100).u32(0).u64(0).u32(0).u32(0),
+                OUT_HEADER + 100);
         read.ok();
         byte[] got = new byte[read.payload()];
         read.body().get(0, got);

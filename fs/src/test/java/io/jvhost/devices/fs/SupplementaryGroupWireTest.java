@@ -32,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 class SupplementaryGroupWireTest {
     private static final int UID = 1000, GID = 1000, GROUP = 4242;
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     Path share;
     Path groupDir;
     PassthroughFs pfs;
@@ -63,16 +65,32 @@ class SupplementaryGroupWireTest {
         init.ok();
         assertNotEquals(0, initFlags(init) & InitFlags.CREATE_SUPP_GROUP, "CREATE_SUPP_GROUP is offered");
         long dir = guest.lookup(1, "grp");
-        String groupsBefore = threadGroups().get(Long.toString(ProcessHandle.current().pid()));
+        String groupsBefore =
+                threadGroups().get(Long.toString(ProcessHandle.current().pid()));
 
-        assertEquals(-Errno.EACCES, guest.call(CREATE, dir, UID, GID, createArgs("without", 0644, 0101), new byte[0],
-                ENTRY + OPEN_OUT).error(), "not in group " + GROUP + " without the extension");
-        guest.call(CREATE, dir, UID, GID, createArgs("with", 0644, 0101), groupsExtension(GROUP), ENTRY + OPEN_OUT).ok();
+        assertEquals(
+                -Errno.EACCES,
+                guest.call(CREATE, dir, UID, GID, createArgs("without", 0644, 0101), new byte[0], ENTRY + OPEN_OUT)
+                        .error(),
+                "not in group " + GROUP + " without the extension");
+        guest.call(CREATE, dir, UID, GID, createArgs("with", 0644, 0101), groupsExtension(GROUP), ENTRY + OPEN_OUT)
+                .ok();
         assertEquals(UID, Files.getAttribute(groupDir.resolve("with"), "unix:uid"));
         assertEquals(GID, Files.getAttribute(groupDir.resolve("with"), "unix:gid"));
-        guest.call(MKDIR, dir, UID, GID, args().u32(0755).u32(0).name("d").build(), groupsExtension(GROUP), ENTRY).ok();
-        assertEquals(-Errno.EACCES, guest.call(MKDIR, dir, UID, GID, args().u32(0755).u32(0).name("e").build(),
-                new byte[0], ENTRY).error(), "the group was given back after the call");
+        guest.call(MKDIR, dir, UID, GID, args().u32(0755).u32(0).name("d").build(), groupsExtension(GROUP), ENTRY)
+                .ok();
+        assertEquals(
+                -Errno.EACCES,
+                guest.call(
+                                MKDIR,
+                                dir,
+                                UID,
+                                GID,
+                                args().u32(0755).u32(0).name("e").build(),
+                                new byte[0],
+                                ENTRY)
+                        .error(),
+                "the group was given back after the call");
         for (Map.Entry<String, String> t : threadGroups().entrySet()) {
             assertEquals(groupsBefore, t.getValue(), "thread " + t.getKey() + " has its own groups back");
         }
@@ -84,47 +102,66 @@ class SupplementaryGroupWireTest {
         long dir = guest.lookup(1, "grp");
         byte[] valid = groupsExtension(GROUP);
         List<byte[]> bad = List.of(
-                ext(0, FUSE_EXT_GROUPS, 1, GROUP),            // size 0: a loop that never advances
-                ext(12, FUSE_EXT_GROUPS, 1, GROUP),           // size not a multiple of 8
-                ext(24, FUSE_EXT_GROUPS, 1, GROUP),           // size past the extension area
-                ext(16, FUSE_EXT_GROUPS, 2, GROUP),           // two groups announced, room for one
-                ext(16, FUSE_EXT_GROUPS, 0, GROUP),           // no group at all
+                ext(0, FUSE_EXT_GROUPS, 1, GROUP), // size 0: a loop that never advances
+                ext(12, FUSE_EXT_GROUPS, 1, GROUP), // size not a multiple of 8
+                ext(24, FUSE_EXT_GROUPS, 1, GROUP), // size past the extension area
+                ext(16, FUSE_EXT_GROUPS, 2, GROUP), // two groups announced, room for one
+                ext(16, FUSE_EXT_GROUPS, 0, GROUP), // no group at all
                 ext(16, FUSE_EXT_GROUPS, 0x7fff_ffff, GROUP), // a count to allocate for
-                ext(16, 33, 1, GROUP),                        // an extension type nobody negotiated
-                ext(16, 0, 1, GROUP),                         // a security context (SECURITY_CTX not granted)
-                concat(valid, valid),                         // the groups twice
-                ext(8, FUSE_EXT_GROUPS),                      // a header and nothing else
-                groupsExtension(new int[40]));                // more groups than any kernel sends
+                ext(16, 33, 1, GROUP), // an extension type nobody negotiated
+                ext(16, 0, 1, GROUP), // a security context (SECURITY_CTX not granted)
+                concat(valid, valid), // the groups twice
+                ext(8, FUSE_EXT_GROUPS), // a header and nothing else
+                groupsExtension(new int[40])); // more groups than any kernel sends
         int i = 0;
         for (byte[] e : bad) {
             String name = "bad" + i++;
             Reply r = guest.call(CREATE, dir, UID, GID, createArgs(name, 0644, 0101), e, ENTRY + OPEN_OUT);
-            assertEquals(-Errno.EINVAL, r.error(), name + ": " + java.util.HexFormat.of().formatHex(e));
+            assertEquals(
+                    -Errno.EINVAL,
+                    r.error(),
+                    name + ": " + java.util.HexFormat.of().formatHex(e));
             assertFalse(Files.exists(groupDir.resolve(name)), name + " was not created");
         }
         // total_extlen counting less than the extension (its tail then reads as part of the name).
         byte[] shortCount = request(CREATE, 77, dir, UID, GID, createArgs("short", 0644, 0101), valid, 1);
         assertEquals(-Errno.EINVAL, guest.send(shortCount, ENTRY + OPEN_OUT).error());
         assertFalse(Files.exists(groupDir.resolve("short")));
-        guest.call(CREATE, dir, UID, GID, createArgs("good", 0644, 0101), valid, ENTRY + OPEN_OUT).ok();
+        guest.call(CREATE, dir, UID, GID, createArgs("good", 0644, 0101), valid, ENTRY + OPEN_OUT)
+                .ok();
         assertEquals(0, h.device.server().unexpectedFailures());
     }
 
     @Test
     void anExtensionOutsideTheNegotiatedProtocolIsRefused() throws Exception {
         long flags = LINUX_6_FLAGS & ~InitFlags.CREATE_SUPP_GROUP;
-        guest.call(INIT, 0, args().u32(7).u32(41).u32(128 * 1024).u32(flags & 0xFFFF_FFFFL).u32(flags >>> 32)
-                .bytes(new byte[44]).build(), OUT_HEADER + 64).ok();
+        guest.call(
+                        INIT,
+                        0,
+                        args().u32(7)
+                                .u32(41)
+                                .u32(128 * 1024)
+                                .u32(flags & 0xFFFF_FFFFL)
+                                .u32(flags >>> 32)
+                                .bytes(new byte[44])
+                                .build(),
+                        OUT_HEADER + 64)
+                .ok();
         long dir = guest.lookup(1, "grp");
-        assertEquals(-Errno.EINVAL, guest.call(CREATE, dir, UID, GID, createArgs("x", 0644, 0101),
-                groupsExtension(GROUP), ENTRY + OPEN_OUT).error());
+        assertEquals(
+                -Errno.EINVAL,
+                guest.call(CREATE, dir, UID, GID, createArgs("x", 0644, 0101), groupsExtension(GROUP), ENTRY + OPEN_OUT)
+                        .error());
         assertFalse(Files.exists(groupDir.resolve("x")));
     }
 
     /** An extension header of the given size and type, then the given 32-bit words (padded to 8 bytes). */
     private static byte[] ext(int size, int type, int... words) {
         int len = (8 + 4 * words.length + 7) & ~7;
-        ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN).putInt(size).putInt(type);
+        ByteBuffer b = ByteBuffer.allocate(len)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(size)
+                .putInt(type);
         for (int w : words) b.putInt(w);
         return b.array();
     }
@@ -142,7 +179,10 @@ class SupplementaryGroupWireTest {
             for (Path t : tasks.toList()) {
                 try {
                     for (String line : Files.readAllLines(t.resolve("status"))) {
-                        if (line.startsWith("Groups:")) out.put(t.getFileName().toString(), line.substring(7).trim());
+                        if (line.startsWith("Groups:"))
+                            out.put(
+                                    t.getFileName().toString(),
+                                    line.substring(7).trim());
                     }
                 } catch (java.io.IOException gone) { // ENOENT or ESRCH
                     // the thread ended meanwhile

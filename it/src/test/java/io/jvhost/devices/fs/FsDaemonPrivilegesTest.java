@@ -50,8 +50,8 @@ class FsDaemonPrivilegesTest {
             chmod("2777", setgidDir);
             Files.writeString(shared.resolve("plain"), "x");
             Path socket = run.socket("fs");
-            List<String> argv = withGroup0(JvhostDaemon.argv("fs", "--shared-dir", shared.toString(), "--xattr",
-                    "--socket-path", socket.toString()));
+            List<String> argv = withGroup0(JvhostDaemon.argv(
+                    "fs", "--shared-dir", shared.toString(), "--xattr", "--socket-path", socket.toString()));
             ManagedProcess daemon = run.start("fs", argv);
             UnixSockets.awaitSocketFile(socket, T, daemon);
             try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(2))) {
@@ -59,20 +59,37 @@ class FsDaemonPrivilegesTest {
                 guest.init().ok();
 
                 long ro = guest.lookup(1, "rootonly");
-                assertEquals(-Errno.EACCES, guest.call(CREATE, ro, UID, GID, createArgs("f", 0644, 0101), new byte[0],
-                        ENTRY + OPEN_OUT).error(), "uid 1000 is not in group 0");
+                assertEquals(
+                        -Errno.EACCES,
+                        guest.call(CREATE, ro, UID, GID, createArgs("f", 0644, 0101), new byte[0], ENTRY + OPEN_OUT)
+                                .error(),
+                        "uid 1000 is not in group 0");
                 assertFalse(Files.exists(rootOnly.resolve("f")));
 
                 long sg = guest.lookup(1, "sgid");
-                guest.call(CREATE, sg, UID, GID, createArgs("tool", 02755, 0101), new byte[0], ENTRY + OPEN_OUT).ok();
+                guest.call(CREATE, sg, UID, GID, createArgs("tool", 02755, 0101), new byte[0], ENTRY + OPEN_OUT)
+                        .ok();
                 Path tool = setgidDir.resolve("tool");
                 assertEquals(0, Files.getAttribute(tool, "unix:gid"), "the setgid directory's group");
-                assertEquals(0, (int) Files.getAttribute(tool, "unix:mode") & 02000,
+                assertEquals(
+                        0,
+                        (int) Files.getAttribute(tool, "unix:mode") & 02000,
                         "a caller outside group 0 makes no set-group-ID file of group 0");
 
                 long plain = guest.lookup(1, "plain");
-                assertEquals(-Errno.EPERM, guest.call(SETXATTR, plain, args().u32(1).u32(0).name("trusted.jvhost")
-                        .bytes(new byte[] {1}).build(), OUT_HEADER).error(), "trusted.* needs CAP_SYS_ADMIN");
+                assertEquals(
+                        -Errno.EPERM,
+                        guest.call(
+                                        SETXATTR,
+                                        plain,
+                                        args().u32(1)
+                                                .u32(0)
+                                                .name("trusted.jvhost")
+                                                .bytes(new byte[] {1})
+                                                .build(),
+                                        OUT_HEADER)
+                                .error(),
+                        "trusted.* needs CAP_SYS_ADMIN");
             }
             assertReduced(daemon, FS_CAPS);
         }
@@ -80,8 +97,11 @@ class FsDaemonPrivilegesTest {
 
     @Test
     void anInheritedSocketServesAfterThePrivilegesAreDropped() throws Exception {
-        Path activate = Stream.of("/usr/bin/systemd-socket-activate", "/bin/systemd-socket-activate").map(Path::of)
-                .filter(Files::isExecutable).findFirst().orElse(null);
+        Path activate = Stream.of("/usr/bin/systemd-socket-activate", "/bin/systemd-socket-activate")
+                .map(Path::of)
+                .filter(Files::isExecutable)
+                .findFirst()
+                .orElse(null);
         assumeTrue(activate != null, "systemd-socket-activate passes a listening socket as fd 3");
         try (TestRun run = TestRun.create("FsDaemonPrivilegesTest.fd")) {
             Path shared = run.dir("shared");
@@ -93,7 +113,8 @@ class FsDaemonPrivilegesTest {
             try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(2))) {
                 CallerRequests guest = new CallerRequests(d);
                 guest.init().ok();
-                guest.call(MKDIR, 1, args().u32(0755).u32(0).name("made").build(), ENTRY).ok();
+                guest.call(MKDIR, 1, args().u32(0755).u32(0).name("made").build(), ENTRY)
+                        .ok();
             }
             assertTrue(Files.isDirectory(shared.resolve("made")));
             assertReduced(daemon, FS_CAPS);
@@ -105,13 +126,21 @@ class FsDaemonPrivilegesTest {
         try (TestRun run = TestRun.create("FsDaemonPrivilegesTest.deny")) {
             Path shared = run.dir("shared");
             Path socket = run.socket("fs");
-            ManagedProcess daemon = run.start("fs", JvhostDaemon.argv("fs", "--shared-dir", shared.toString(),
-                    "--deny-privileged-files", "--socket-path", socket.toString()));
+            ManagedProcess daemon = run.start(
+                    "fs",
+                    JvhostDaemon.argv(
+                            "fs",
+                            "--shared-dir",
+                            shared.toString(),
+                            "--deny-privileged-files",
+                            "--socket-path",
+                            socket.toString()));
             UnixSockets.awaitSocketFile(socket, T, daemon);
             try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(2))) {
                 CallerRequests guest = new CallerRequests(d);
                 guest.init().ok();
-                guest.call(CREATE, 1, 0, 0, createArgs("tool", 04755, 0101), new byte[0], ENTRY + OPEN_OUT).ok();
+                guest.call(CREATE, 1, 0, 0, createArgs("tool", 04755, 0101), new byte[0], ENTRY + OPEN_OUT)
+                        .ok();
             }
             assertEquals(0755, (int) Files.getAttribute(shared.resolve("tool"), "unix:mode") & 07777);
         }
@@ -121,8 +150,8 @@ class FsDaemonPrivilegesTest {
     void theRngDaemonKeepsNoCapability() throws Exception {
         try (TestRun run = TestRun.create("FsDaemonPrivilegesTest.rng")) {
             Path socket = run.socket("rng");
-            ManagedProcess daemon = run.start("rng", withGroup0(JvhostDaemon.argv("rng", "--socket-path",
-                    socket.toString())));
+            ManagedProcess daemon =
+                    run.start("rng", withGroup0(JvhostDaemon.argv("rng", "--socket-path", socket.toString())));
             UnixSockets.awaitSocketFile(socket, T, daemon);
             assertReduced(daemon, 0);
         }
@@ -159,7 +188,8 @@ class FsDaemonPrivilegesTest {
         try {
             for (String line : Files.readAllLines(file)) {
                 int colon = line.indexOf(':');
-                if (colon > 0) out.put(line.substring(0, colon), line.substring(colon + 1).trim());
+                if (colon > 0)
+                    out.put(line.substring(0, colon), line.substring(colon + 1).trim());
             }
         } catch (java.io.IOException gone) {
             // ENOENT or ESRCH: a thread that ended meanwhile
@@ -175,6 +205,11 @@ class FsDaemonPrivilegesTest {
     }
 
     private static void chmod(String mode, Path p) throws Exception {
-        assertEquals(0, new ProcessBuilder("chmod", mode, p.toString()).inheritIO().start().waitFor());
+        assertEquals(
+                0,
+                new ProcessBuilder("chmod", mode, p.toString())
+                        .inheritIO()
+                        .start()
+                        .waitFor());
     }
 }

@@ -31,8 +31,11 @@ final class FsMigration {
 
     static QemuGuest.Builder guest(TestRun run, String name, Path socket, ManagedProcess backend, int entries) {
         return QemuGuest.builder(run, name)
-                .scenario("fs-migrate").kernelArg("vfs_tag", "myfs").kernelArg("mig_dir", DIR)
-                .kernelArg("tick", "0.2").kernelArg("mig_entries", entries)
+                .scenario("fs-migrate")
+                .kernelArg("vfs_tag", "myfs")
+                .kernelArg("mig_dir", DIR)
+                .kernelArg("tick", "0.2")
+                .kernelArg("mig_entries", entries)
                 .vhostUserFs(socket, "myfs")
                 .traceVhostUser()
                 .watch(backend);
@@ -64,11 +67,15 @@ final class FsMigration {
         Path migration = run.socket(socketName);
         QemuGuest dst = destination.incoming("unix:" + migration).start();
         UnixSockets.awaitSocketFile(migration, STEP, dst.process());
-        Qmp.MigrationResult result = src.qmp().migrate("unix:" + migration, STEP).requireCompleted();
+        Qmp.MigrationResult result =
+                src.qmp().migrate("unix:" + migration, STEP).requireCompleted();
         dst.qmp().awaitStatus("running", Duration.ofSeconds(30));
         assertEquals("postmigrate", src.qmp().queryStatus());
-        int before = src.serialLines().stream().filter(l -> l.startsWith("MTICK "))
-                .mapToInt(l -> Integer.parseInt(l.split(" ")[1])).max().orElse(0);
+        int before = src.serialLines().stream()
+                .filter(l -> l.startsWith("MTICK "))
+                .mapToInt(l -> Integer.parseInt(l.split(" ")[1]))
+                .max()
+                .orElse(0);
         src.qmp().quit();
         src.awaitExit(Duration.ofSeconds(30));
         // A few ticks on the destination before anything else happens to it.
@@ -80,13 +87,15 @@ final class FsMigration {
         Files.writeString(shared.resolve(DIR).resolve("migrated"), "");
         dst.awaitSerialLine("^MIG-SEEN ", STEP);
         MatchResult done = dst.awaitSerialLine("^MIG-DONE pass=(\\d+) fail=(\\d+)", STEP);
-        List<String> checks = dst.serialLines().stream().filter(l -> l.startsWith("MIG ")).toList();
+        List<String> checks =
+                dst.serialLines().stream().filter(l -> l.startsWith("MIG ")).toList();
         assertEquals(0, dst.awaitExit(Duration.ofSeconds(60)), "destination QEMU exit code");
         return new Outcome(result, checks, done.group(), before);
     }
 
     static void assertAllPassed(Outcome o) {
-        List<String> failed = o.checks().stream().filter(s -> !s.matches("^MIG \\S+ ok.*")).toList();
+        List<String> failed =
+                o.checks().stream().filter(s -> !s.matches("^MIG \\S+ ok.*")).toList();
         assertTrue(failed.isEmpty(), () -> "failed checks after migration: " + failed);
         assertTrue(o.doneLine().contains("fail=0"), o::doneLine);
         assertTrue(o.checks().size() >= 7, () -> "checks: " + o.checks());

@@ -52,9 +52,13 @@ class FsMigrationFaultQemuTest {
             String name = fault.name().toLowerCase();
             Path sb = run.socket("jvhost-" + name);
             ManagedProcess b = JvhostDaemon.start(run, "jvhost-" + name, sb, "fs", "--shared-dir", shared.toString());
-            Qmp.MigrationResult r = attempt(run, src, FsMigration.guest(run, "vm-" + name, sb, b, 200), "mig-" + name, null);
+            Qmp.MigrationResult r =
+                    attempt(run, src, FsMigration.guest(run, "vm-" + name, sb, b, 200), "mig-" + name, null);
             String log = Files.readString(b.log());
-            String refusal = log.lines().filter(l -> l.contains("CHECK_DEVICE_STATE refused")).findFirst().orElse(null);
+            String refusal = log.lines()
+                    .filter(l -> l.contains("CHECK_DEVICE_STATE refused"))
+                    .findFirst()
+                    .orElse(null);
             assertTrue(refusal != null, () -> "the destination back-end's CHECK must fail: " + log);
             notes.add(fault + ": QEMU " + r.status() + "; destination: " + refusal.substring(refusal.indexOf("CHECK")));
         }
@@ -64,20 +68,24 @@ class FsMigrationFaultQemuTest {
         Path stall = run.dir("faults").resolve("destination");
         Files.writeString(stall, StateFault.STALL_LOAD.name());
         Path sk = run.socket("jvhost-killed");
-        ManagedProcess killed = FaultyFsDaemon.start(run, "jvhost-killed", sk, stall, "--shared-dir", shared.toString());
-        Qmp.MigrationResult r = attempt(run, src, FsMigration.guest(run, "vm-killed", sk, killed, 200), "mig-killed",
-                killed);
+        ManagedProcess killed =
+                FaultyFsDaemon.start(run, "jvhost-killed", sk, stall, "--shared-dir", shared.toString());
+        Qmp.MigrationResult r =
+                attempt(run, src, FsMigration.guest(run, "vm-killed", sk, killed, 200), "mig-killed", killed);
         notes.add("destination killed mid-load: " + r.status() + " (" + r.errorDesc() + ")");
 
         FsMigration.Outcome o = FsMigration.finish(shared, src, r, 0);
         run.note("faults: %s; the source's checks afterwards: %s", notes, o.checks());
         FsMigration.assertAllPassed(o);
-        assertTrue(a.isAlive() || Files.readString(a.log()).contains("device state save"), "the source back-end served on");
+        assertTrue(
+                a.isAlive() || Files.readString(a.log()).contains("device state save"),
+                "the source back-end served on");
     }
 
     /** One migration that must fail; the source must be running again and still ticking afterwards. */
-    private static Qmp.MigrationResult attempt(TestRun run, QemuGuest src, QemuGuest.Builder destination, String sock,
-            ManagedProcess killDuringLoad) throws Exception {
+    private static Qmp.MigrationResult attempt(
+            TestRun run, QemuGuest src, QemuGuest.Builder destination, String sock, ManagedProcess killDuringLoad)
+            throws Exception {
         Path migration = run.socket(sock);
         QemuGuest dst = destination.incoming("unix:" + migration).start();
         UnixSockets.awaitSocketFile(migration, STEP, dst.process());
@@ -104,7 +112,10 @@ class FsMigrationFaultQemuTest {
     }
 
     private static int lastTick(QemuGuest g) {
-        return g.serialLines().stream().filter(l -> l.startsWith("MTICK "))
-                .mapToInt(l -> Integer.parseInt(l.split(" ")[1])).max().orElse(0);
+        return g.serialLines().stream()
+                .filter(l -> l.startsWith("MTICK "))
+                .mapToInt(l -> Integer.parseInt(l.split(" ")[1]))
+                .max()
+                .orElse(0);
     }
 }

@@ -30,21 +30,32 @@ class FsMigrationQemuTest {
         // Both migration modes: A saves with file handles (there), B by paths (back). A handles
         // requests on a pool of 4 (they complete out of order and must all be done before its
         // rings stop), B on the queue threads.
-        ManagedProcess a = JvhostDaemon.start(run, "jvhost-a", sa, "fs", "--shared-dir", shared.toString(),
-                "--migration-mode", "file-handles", "--thread-pool-size", "4");
-        ManagedProcess b = JvhostDaemon.start(run, "jvhost-b", sb, "fs", "--shared-dir", shared.toString(),
-                "--migration-mode", "find-paths");
+        ManagedProcess a = JvhostDaemon.start(
+                run,
+                "jvhost-a",
+                sa,
+                "fs",
+                "--shared-dir",
+                shared.toString(),
+                "--migration-mode",
+                "file-handles",
+                "--thread-pool-size",
+                "4");
+        ManagedProcess b = JvhostDaemon.start(
+                run, "jvhost-b", sb, "fs", "--shared-dir", shared.toString(), "--migration-mode", "find-paths");
         QemuGuest first = FsMigration.boot(FsMigration.guest(run, "vm-a", sa, a, 2000));
         FsMigration.Hop there = FsMigration.hop(run, first, FsMigration.guest(run, "vm-b", sb, b, 2000), "mig-ab");
-        FsMigration.Hop back = FsMigration.hop(run, there.guest(), FsMigration.guest(run, "vm-a2", sa, a, 2000), "mig-ba");
+        FsMigration.Hop back =
+                FsMigration.hop(run, there.guest(), FsMigration.guest(run, "vm-a2", sa, a, 2000), "mig-ba");
         FsMigration.Outcome o = FsMigration.finish(shared, back.guest(), back.result(), back.ticksBefore());
         for (String vm : List.of("vm-a", "vm-b")) {
             String trace = Files.readString(run.logDir().resolve("trace-" + vm + ".log"));
             assertTrue(trace.contains("vhost_user_write req:42 "), vm + " sent SET_DEVICE_STATE_FD");
             assertTrue(trace.contains("vhost_user_write req:43 "), vm + " sent CHECK_DEVICE_STATE");
         }
-        run.note("jvhost→jvhost→jvhost: downtime %d ms there, %d ms back; checks %s", there.result().downtimeMs(),
-                back.result().downtimeMs(), o.checks());
+        run.note(
+                "jvhost→jvhost→jvhost: downtime %d ms there, %d ms back; checks %s",
+                there.result().downtimeMs(), back.result().downtimeMs(), o.checks());
         FsMigration.assertAllPassed(o);
     }
 
@@ -53,15 +64,24 @@ class FsMigrationQemuTest {
         Path shared = run.dir("shared");
         // virtiofsd cannot find a file unlinked while open by path; with guest-error that one
         // file fails in the guest and the rest migrates (its default, abort, fails the migration).
-        Virtiofsd a = Virtiofsd.builder(run, "virtiofsd-src").sharedDir(shared).migrationMode("find-paths")
-                .args("--migration-on-error", "guest-error").start();
-        Virtiofsd b = Virtiofsd.builder(run, "virtiofsd-dst").sharedDir(shared).migrationMode("find-paths")
-                .args("--migration-on-error", "guest-error").start();
-        FsMigration.Outcome o = FsMigration.migrate(run, shared,
+        Virtiofsd a = Virtiofsd.builder(run, "virtiofsd-src")
+                .sharedDir(shared)
+                .migrationMode("find-paths")
+                .args("--migration-on-error", "guest-error")
+                .start();
+        Virtiofsd b = Virtiofsd.builder(run, "virtiofsd-dst")
+                .sharedDir(shared)
+                .migrationMode("find-paths")
+                .args("--migration-on-error", "guest-error")
+                .start();
+        FsMigration.Outcome o = FsMigration.migrate(
+                run,
+                shared,
                 FsMigration.guest(run, "src", a.socket(), a.process(), 2000),
                 FsMigration.guest(run, "dst", b.socket(), b.process(), 2000));
         run.note("virtiofsd→virtiofsd: downtime %d ms, checks %s", o.migration().downtimeMs(), o.checks());
-        List<String> failed = o.checks().stream().filter(c -> !c.matches("^MIG \\S+ ok.*")).toList();
+        List<String> failed =
+                o.checks().stream().filter(c -> !c.matches("^MIG \\S+ ok.*")).toList();
         assertEquals(1, failed.size(), () -> "only the unlinked file fails on virtiofsd: " + o.checks());
         assertTrue(failed.getFirst().startsWith("MIG unlinked_held FAIL"), failed::toString);
     }

@@ -52,7 +52,9 @@ class FsQemuTest {
         String token = UUID.randomUUID().toString();
         QemuGuest vm = QemuGuest.builder(run, "vm")
                 .scenario("fs-mount")
-                .kernelArg("vfs_tag", "myfs").kernelArg("fs_token", token).kernelArg("fs_read", "host.txt")
+                .kernelArg("vfs_tag", "myfs")
+                .kernelArg("fs_token", token)
+                .kernelArg("fs_read", "host.txt")
                 .vhostUserFs(socket, "myfs")
                 .start();
         vm.awaitReady(BOOT);
@@ -64,11 +66,13 @@ class FsQemuTest {
         MatchResult ok = vm.awaitSerialLine("^FS-(OK|FAIL) (.*)", STEP);
         assertEquals("OK", ok.group(1), ok::group);
         assertEquals(0, vm.awaitExit(STEP), "QEMU exit code after the guest powered off");
-        assertFalse(vm.qemuLog().contains(QemuGuest.UNWANTED_CONFIG_WARNING),
+        assertFalse(
+                vm.qemuLog().contains(QemuGuest.UNWANTED_CONFIG_WARNING),
                 () -> "QEMU builds the fs config itself: no PROTOCOL_F_CONFIG for it: " + vm.qemuLogPath());
         serving.join(10_000);
 
-        String expected = "jvhost-guest token=" + token + " kernel=" + run.deps().guestKernel().release() + "\n";
+        String expected = "jvhost-guest token=" + token + " kernel="
+                + run.deps().guestKernel().release() + "\n";
         MemoryFs.Node root = fs.node(FileSystem.ROOT_ID);
         Long written = root.children.get("guest-hello.txt");
         assertNotNull(written, "the guest's file exists in the file system: " + root.children.keySet());
@@ -76,11 +80,13 @@ class FsQemuTest {
         assertEquals(0, device.server().unexpectedFailures());
         TreeSet<String> ops = new TreeSet<>();
         for (String c : fs.calls) ops.add(c.replaceAll(":.*", ""));
-        run.note("virtio-fs: the guest mounted, read and wrote through jvhost in %s; file-system calls: %s",
+        run.note(
+                "virtio-fs: the guest mounted, read and wrote through jvhost in %s; file-system calls: %s",
                 TestRun.secs(Duration.ofNanos(System.nanoTime() - t0)), ops);
     }
 
     private static String sha256(String s) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        return HexFormat.of()
+                .formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
     }
 }

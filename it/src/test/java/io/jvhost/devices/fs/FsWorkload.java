@@ -44,12 +44,20 @@ final class FsWorkload {
     private FsWorkload() {}
 
     /** Boots a guest on {@code socket} (a vhost-user-fs back-end sharing tag "myfs"), runs the workload. */
-    static Report run(TestRun run, String name, Path socket, int bigMib, int entries, io.jvhost.testing.qemu.ManagedProcess backend)
+    static Report run(
+            TestRun run,
+            String name,
+            Path socket,
+            int bigMib,
+            int entries,
+            io.jvhost.testing.qemu.ManagedProcess backend)
             throws Exception {
         QemuGuest vm = QemuGuest.builder(run, name)
                 .scenario("fs-workload")
-                .kernelArg("vfs_tag", "myfs").kernelArg("wl_dir", DIR)
-                .kernelArg("wl_big_mib", bigMib).kernelArg("wl_entries", entries)
+                .kernelArg("vfs_tag", "myfs")
+                .kernelArg("wl_dir", DIR)
+                .kernelArg("wl_big_mib", bigMib)
+                .kernelArg("wl_entries", entries)
                 .memory("512M")
                 .vhostUserFs(socket, "myfs")
                 .watch(backend)
@@ -70,7 +78,8 @@ final class FsWorkload {
 
     /** Asserts every step passed, naming the ones that did not. */
     static void assertAllPassed(Report r) {
-        List<String> failed = r.steps().stream().filter(s -> !s.matches("^WL \\S+ ok.*")).toList();
+        List<String> failed =
+                r.steps().stream().filter(s -> !s.matches("^WL \\S+ ok.*")).toList();
         assertTrue(failed.isEmpty(), () -> "failed steps: " + failed);
         assertEquals(0, r.fail(), r::doneLine);
         assertTrue(r.pass() >= 20, r::doneLine);
@@ -90,7 +99,8 @@ final class FsWorkload {
         }
         List<String[]> keyed = new ArrayList<>();
         for (Path p : paths) keyed.add(new String[] {"./" + root.relativize(p), line(root, p)});
-        keyed.sort((a, b) -> Arrays.compare(a[0].getBytes(StandardCharsets.UTF_8), b[0].getBytes(StandardCharsets.UTF_8)));
+        keyed.sort(
+                (a, b) -> Arrays.compare(a[0].getBytes(StandardCharsets.UTF_8), b[0].getBytes(StandardCharsets.UTF_8)));
         return keyed.stream().map(k -> k[1]).toList();
     }
 
@@ -100,7 +110,8 @@ final class FsWorkload {
         String owner = Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS) + ":"
                 + Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
         String perms = Integer.toOctalString(mode & 07777);
-        if (Files.isSymbolicLink(p)) return "WL-TREE symlink - " + owner + " - " + rel + " -> " + Files.readSymbolicLink(p);
+        if (Files.isSymbolicLink(p))
+            return "WL-TREE symlink - " + owner + " - " + rel + " -> " + Files.readSymbolicLink(p);
         if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) return "WL-TREE dir " + perms + " " + owner + " - " + rel;
         if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
             return "WL-TREE file " + perms + " " + owner + " " + Files.size(p) + " " + rel + " " + sha256(p);

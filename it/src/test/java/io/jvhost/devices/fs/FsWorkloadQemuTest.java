@@ -32,7 +32,8 @@ class FsWorkloadQemuTest {
     void workloadOnJvhostMatchesVirtiofsd(TestRun run) throws Exception {
         Path mine = run.dir("shared-jvhost");
         Path sock = run.socket("jvhost-fs");
-        ManagedProcess jvhost = JvhostDaemon.start(run, "jvhost-fs", sock, "fs", "--shared-dir", mine.toString(), "--xattr");
+        ManagedProcess jvhost =
+                JvhostDaemon.start(run, "jvhost-fs", sock, "fs", "--shared-dir", mine.toString(), "--xattr");
         long t0 = System.nanoTime();
         FsWorkload.Report ours = FsWorkload.run(run, "vm-jvhost", sock, BIG_MIB, ENTRIES, jvhost);
         long jvhostNanos = System.nanoTime() - t0;
@@ -40,14 +41,19 @@ class FsWorkloadQemuTest {
         assertEquals(FsWorkload.hostTree(mine), ours.tree(), "the host's tree is the guest's (jvhost)");
 
         Path theirs = run.dir("shared-virtiofsd");
-        Virtiofsd fsd = Virtiofsd.builder(run, "virtiofsd").sharedDir(theirs).args("--xattr").start();
+        Virtiofsd fsd = Virtiofsd.builder(run, "virtiofsd")
+                .sharedDir(theirs)
+                .args("--xattr")
+                .start();
         t0 = System.nanoTime();
-        FsWorkload.Report reference = FsWorkload.run(run, "vm-virtiofsd", fsd.socket(), BIG_MIB, ENTRIES, fsd.process());
+        FsWorkload.Report reference =
+                FsWorkload.run(run, "vm-virtiofsd", fsd.socket(), BIG_MIB, ENTRIES, fsd.process());
         long virtiofsdNanos = System.nanoTime() - t0;
         FsWorkload.assertAllPassed(reference);
         assertEquals(FsWorkload.hostTree(theirs), reference.tree(), "the host's tree is the guest's (virtiofsd)");
         assertEquals(reference.comparable(), ours.comparable(), "jvhost answers the guest as virtiofsd does");
-        run.note("jvhost: %s in %.1f s; virtiofsd: %s in %.1f s (boot + workload, TCG)", ours.doneLine(),
-                jvhostNanos / 1e9, reference.doneLine(), virtiofsdNanos / 1e9);
+        run.note(
+                "jvhost: %s in %.1f s; virtiofsd: %s in %.1f s (boot + workload, TCG)",
+                ours.doneLine(), jvhostNanos / 1e9, reference.doneLine(), virtiofsdNanos / 1e9);
     }
 }

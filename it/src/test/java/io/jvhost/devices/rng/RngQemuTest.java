@@ -34,7 +34,8 @@ class RngQemuTest {
         ManagedProcess rng = JvhostDaemon.start(run, "jvhost-rng", socket, "rng");
         long t0 = System.nanoTime();
         QemuGuest vm = QemuGuest.builder(run, "vm")
-                .scenario("rng").kernelArg("rng_bytes", bytes)
+                .scenario("rng")
+                .kernelArg("rng_bytes", bytes)
                 .vhostUser("vhost-user-rng-pci", socket)
                 .traceVhostUser()
                 .watch(rng)
@@ -48,12 +49,14 @@ class RngQemuTest {
         assertTrue(m.find(), result.group());
         assertEquals(bytes, Integer.parseInt(m.group(1)));
         assertEquals(0, vm.awaitExit(Duration.ofSeconds(60)), "QEMU exit code after the guest powered off");
-        assertFalse(vm.qemuLog().contains(QemuGuest.UNWANTED_CONFIG_WARNING),
+        assertFalse(
+                vm.qemuLog().contains(QemuGuest.UNWANTED_CONFIG_WARNING),
                 () -> "rng has no config space, so no PROTOCOL_F_CONFIG: " + vm.qemuLogPath());
         double secs = (System.nanoTime() - t0) / 1e9;
         // QEMU really talked vhost-user to us: ring setup and kicks went through the protocol.
         String trace = vm.traceLog();
-        assertTrue(trace.contains("vhost_user_write req:37 ") || trace.contains("vhost_user_write req:5 "),
+        assertTrue(
+                trace.contains("vhost_user_write req:37 ") || trace.contains("vhost_user_write req:5 "),
                 "QEMU sent guest memory (ADD_MEM_REG or SET_MEM_TABLE)");
         assertTrue(trace.contains("vhost_user_write req:12 "), "QEMU sent SET_VRING_KICK");
 

@@ -1,5 +1,8 @@
 package io.jvhost.migration.device;
 
+import io.jvhost.frontend.DeviceStateTransfer;
+import io.jvhost.frontend.FrontendClient;
+import io.jvhost.frontend.GuestDriver;
 import io.jvhost.migration.DestinationConfig;
 import io.jvhost.migration.MigrationCancelledException;
 import io.jvhost.migration.MigrationDestination;
@@ -10,9 +13,6 @@ import io.jvhost.migration.ReceiveResult;
 import io.jvhost.migration.SendResult;
 import io.jvhost.migration.SourceConfig;
 import io.jvhost.migration.VirtioDeviceState;
-import io.jvhost.frontend.DeviceStateTransfer;
-import io.jvhost.frontend.FrontendClient;
-import io.jvhost.frontend.GuestDriver;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.DriverQueue;
@@ -50,8 +50,7 @@ public final class DeviceMigration {
     /** Small packets so a state's first bytes leave while A is still writing the rest. */
     public static final int PACKET_SIZE = 64 * 1024;
 
-    private DeviceMigration() {
-    }
+    private DeviceMigration() {}
 
     /** Wraps the source's state bytes before they are packetized: throttling, and tests that corrupt a state. */
     @FunctionalInterface
@@ -73,8 +72,16 @@ public final class DeviceMigration {
      * @param suspendStart {@link System#nanoTime()} when the suspend began (downtime starts)
      * @param okAt         {@link System#nanoTime()} when the destination's OK arrived
      */
-    public record Sent(int[] bases, VirtioDeviceState virtio, SendResult stream, long suspendStart, long okAt,
-            Duration suspend, Duration save, Duration checkSource, Duration transfer) {
+    public record Sent(
+            int[] bases,
+            VirtioDeviceState virtio,
+            SendResult stream,
+            long suspendStart,
+            long okAt,
+            Duration suspend,
+            Duration save,
+            Duration checkSource,
+            Duration transfer) {
         public Sent {
             bases = bases.clone();
         }
@@ -84,9 +91,18 @@ public final class DeviceMigration {
          * inside the transfer time; downtime ends with the OK plus {@code resume}.
          */
         public MigrationReport report(Duration resume) {
-            return new MigrationReport(suspend, save, checkSource, transfer, Optional.empty(), Optional.empty(), resume,
-                    Duration.ofNanos(okAt - suspendStart).plus(resume), stream.stateBytes(),
-                    stream.packetsPerChannel().size(), stream.packetsPerChannel());
+            return new MigrationReport(
+                    suspend,
+                    save,
+                    checkSource,
+                    transfer,
+                    Optional.empty(),
+                    Optional.empty(),
+                    resume,
+                    Duration.ofNanos(okAt - suspendStart).plus(resume),
+                    stream.stateBytes(),
+                    stream.packetsPerChannel().size(),
+                    stream.packetsPerChannel());
         }
 
         @Override
@@ -96,8 +112,7 @@ public final class DeviceMigration {
     }
 
     /** The destination's half, done: B loaded the state and CHECK passed. */
-    public record Received(ReceiveResult stream, Duration load, Duration check) {
-    }
+    public record Received(ReceiveResult stream, Duration load, Duration check) {}
 
     // ------------------------------------------------------------------ source
 
@@ -107,8 +122,9 @@ public final class DeviceMigration {
      * on A: hand it over with {@link GuestDriver#moveTo}. On failure A's rings run again from
      * where they stopped, then the failure is thrown.
      */
-    public static Sent send(GuestDriver driver, String deviceType, InetSocketAddress to, SourceConfig config,
-            StateFilter filter) throws IOException {
+    public static Sent send(
+            GuestDriver driver, String deviceType, InetSocketAddress to, SourceConfig config, StateFilter filter)
+            throws IOException {
         long start = System.nanoTime();
         int[] bases = driver.suspend();
         Duration suspend = since(start);
@@ -120,7 +136,9 @@ public final class DeviceMigration {
             long r = System.nanoTime();
             try {
                 driver.resume();
-                LOG.info("migration failed, the source resumed in {} ms: {}", MigrationReport.ms(since(r)),
+                LOG.info(
+                        "migration failed, the source resumed in {} ms: {}",
+                        MigrationReport.ms(since(r)),
                         e.getMessage());
             } catch (IOException | RuntimeException resumeFailure) {
                 e.addSuppressed(resumeFailure);
@@ -133,17 +151,27 @@ public final class DeviceMigration {
      * The source's half for a front-end session whose rings never ran (the {@code jvhost migrate}
      * command): the back-end counts as suspended, {@code virtio} describes the session.
      */
-    public static Sent send(FrontendClient client, VirtioDeviceState virtio, String deviceType, InetSocketAddress to,
-            SourceConfig config) throws IOException {
+    public static Sent send(
+            FrontendClient client,
+            VirtioDeviceState virtio,
+            String deviceType,
+            InetSocketAddress to,
+            SourceConfig config)
+            throws IOException {
         long start = System.nanoTime();
         Streamed s = stream(client, deviceType, virtio, to, config, StateFilter.NONE);
-        int[] bases = virtio.queues().stream().mapToInt(VirtioDeviceState.QueueState::nextAvail).toArray();
+        int[] bases = virtio.queues().stream()
+                .mapToInt(VirtioDeviceState.QueueState::nextAvail)
+                .toArray();
         return new Sent(bases, virtio, s.result, start, System.nanoTime(), Duration.ZERO, s.save, s.check, s.transfer);
     }
 
     /** Transport features a front-end session of ours acknowledges when offered. */
-    private static final long SESSION_FEATURES = VirtioFeatures.mask(VirtioFeatures.VERSION_1,
-            VirtioFeatures.RING_EVENT_IDX, VirtioFeatures.RING_INDIRECT_DESC, VirtioFeatures.PROTOCOL_FEATURES);
+    private static final long SESSION_FEATURES = VirtioFeatures.mask(
+            VirtioFeatures.VERSION_1,
+            VirtioFeatures.RING_EVENT_IDX,
+            VirtioFeatures.RING_INDIRECT_DESC,
+            VirtioFeatures.PROTOCOL_FEATURES);
 
     /**
      * Opens a front-end session for a state transfer only: the device handshake (protocol
@@ -164,11 +192,16 @@ public final class DeviceMigration {
         return new VirtioDeviceState(features, 0, new byte[0], unconfigured);
     }
 
-    private record Streamed(SendResult result, Duration save, Duration check, Duration transfer) {
-    }
+    private record Streamed(SendResult result, Duration save, Duration check, Duration transfer) {}
 
-    private static Streamed stream(FrontendClient client, String deviceType, VirtioDeviceState virtio,
-            InetSocketAddress to, SourceConfig config, StateFilter filter) throws IOException {
+    private static Streamed stream(
+            FrontendClient client,
+            String deviceType,
+            VirtioDeviceState virtio,
+            InetSocketAddress to,
+            SourceConfig config,
+            StateFilter filter)
+            throws IOException {
         DeviceStateTransfer transfer = new DeviceStateTransfer(client, STATE_IDLE_TIMEOUT);
         long saveStart = System.nanoTime();
         SaveStream save = new SaveStream(transfer.openSave(), transfer, saveStart);
@@ -248,8 +281,8 @@ public final class DeviceMigration {
         for (int i = 0; i < bases.length; i++) {
             DriverQueue q = driver.queue(i);
             VringAddresses a = q.addresses(false);
-            queues.add(new VirtioDeviceState.QueueState(q.size(), bases[i], true, a.descUserAddr(),
-                    a.availUserAddr(), a.usedUserAddr()));
+            queues.add(new VirtioDeviceState.QueueState(
+                    q.size(), bases[i], true, a.descUserAddr(), a.availUserAddr(), a.usedUserAddr()));
         }
         return new VirtioDeviceState(driver.features(), status, new byte[0], queues);
     }
@@ -351,19 +384,24 @@ public final class DeviceMigration {
      * on A again, {@code b} is closed, and the failure is thrown.
      */
     @SuppressWarnings("try") // a failed send closes the destination early, so its receiver returns before the join
-    public static MigrationReport migrate(GuestDriver driver, FrontendClient b, String deviceType, SourceConfig config,
-            StateFilter filter) throws IOException {
+    public static MigrationReport migrate(
+            GuestDriver driver, FrontendClient b, String deviceType, SourceConfig config, StateFilter filter)
+            throws IOException {
         DestinationConfig dc = DestinationConfig.forDevice(deviceType, b.getFeatures())
                 .withLimits(Math.max(8, config.channels()), config.packetSize(), 16, 1 << 24);
-        try (MigrationDestination destination = MigrationDestination.listen(new InetSocketAddress("127.0.0.1", 0), dc)) {
+        try (MigrationDestination destination =
+                MigrationDestination.listen(new InetSocketAddress("127.0.0.1", 0), dc)) {
             CompletableFuture<Received> incoming = new CompletableFuture<>();
-            Thread receiver = Thread.ofPlatform().daemon().name("migration-destination").start(() -> {
-                try {
-                    incoming.complete(receive(b, destination));
-                } catch (Throwable t) {
-                    incoming.completeExceptionally(t);
-                }
-            });
+            Thread receiver = Thread.ofPlatform()
+                    .daemon()
+                    .name("migration-destination")
+                    .start(() -> {
+                        try {
+                            incoming.complete(receive(b, destination));
+                        } catch (Throwable t) {
+                            incoming.completeExceptionally(t);
+                        }
+                    });
             Sent sent;
             try {
                 sent = send(driver, deviceType, destination.address(), config, filter);
@@ -375,8 +413,11 @@ public final class DeviceMigration {
             }
             Received received = awaitReceived(incoming, driver, b);
             if (!received.stream().virtio().equals(sent.virtio())) {
-                throw resumeAndFail(driver, b, new MigrationException("B received " + received.stream().virtio()
-                        + ", A sent " + sent.virtio()));
+                throw resumeAndFail(
+                        driver,
+                        b,
+                        new MigrationException(
+                                "B received " + received.stream().virtio() + ", A sent " + sent.virtio()));
             }
             long r = System.nanoTime();
             FrontendClient a = driver.client();
@@ -389,9 +430,17 @@ public final class DeviceMigration {
                 throw resumeAndFail(driver, b, new MigrationException("continuing on B failed: " + e.getMessage(), e));
             }
             long end = System.nanoTime();
-            return new MigrationReport(sent.suspend(), sent.save(), sent.checkSource(), sent.transfer(),
-                    Optional.of(received.load()), Optional.of(received.check()), Duration.ofNanos(end - r),
-                    Duration.ofNanos(end - sent.suspendStart()), sent.stream().stateBytes(), config.channels(),
+            return new MigrationReport(
+                    sent.suspend(),
+                    sent.save(),
+                    sent.checkSource(),
+                    sent.transfer(),
+                    Optional.of(received.load()),
+                    Optional.of(received.check()),
+                    Duration.ofNanos(end - r),
+                    Duration.ofNanos(end - sent.suspendStart()),
+                    sent.stream().stateBytes(),
+                    config.channels(),
                     sent.stream().packetsPerChannel());
         }
     }
@@ -402,8 +451,13 @@ public final class DeviceMigration {
         try {
             return incoming.get(10, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            throw resumeAndFail(driver, b, new MigrationException("the destination failed after its OK: "
-                    + e.getCause().getMessage(), e.getCause()));
+            throw resumeAndFail(
+                    driver,
+                    b,
+                    new MigrationException(
+                            "the destination failed after its OK: "
+                                    + e.getCause().getMessage(),
+                            e.getCause()));
         } catch (TimeoutException e) {
             throw resumeAndFail(driver, b, new MigrationException("the destination did not finish after its OK", e));
         } catch (InterruptedException e) {

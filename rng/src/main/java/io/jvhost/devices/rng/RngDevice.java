@@ -28,7 +28,6 @@ public final class RngDevice implements Device {
         return "rng";
     }
 
-
     @Override
     public int queueCount() {
         return 1;
@@ -36,8 +35,8 @@ public final class RngDevice implements Device {
 
     @Override
     public long features() {
-        return VirtioFeatures.mask(VirtioFeatures.VERSION_1, VirtioFeatures.RING_INDIRECT_DESC,
-                VirtioFeatures.RING_EVENT_IDX);
+        return VirtioFeatures.mask(
+                VirtioFeatures.VERSION_1, VirtioFeatures.RING_INDIRECT_DESC, VirtioFeatures.RING_EVENT_IDX);
     }
 
     @Override

@@ -81,7 +81,8 @@ class RngDeviceEndToEndTest {
         try (Submission s = guest.submit(0, List.of(), asked)) {
             UsedElement used = guest.awaitUsed(0, TIMEOUT);
             assertEquals(s.head(), used.head());
-            assertEquals(RngDevice.MAX_BYTES_PER_REQUEST, used.length(), "the device writes at most one request's worth");
+            assertEquals(
+                    RngDevice.MAX_BYTES_PER_REQUEST, used.length(), "the device writes at most one request's worth");
         }
     }
 

@@ -55,7 +55,8 @@ public final class Initramfs {
         return BUILT.computeIfAbsent(key, k -> buildLocked(k, script, initScript, scenariosDir, extraModules));
     }
 
-    private static synchronized Path buildLocked(String key, Path script, Path init, Path scenarios, List<String> extra) {
+    private static synchronized Path buildLocked(
+            String key, Path script, Path init, Path scenarios, List<String> extra) {
         TestDeps deps = TestDeps.get();
         Path dir = deps.qemuTestsDir().resolve("initramfs");
         Path out = dir.resolve("initramfs-" + key + ".img");
@@ -63,8 +64,9 @@ public final class Initramfs {
         try {
             Files.createDirectories(dir);
             // Several test JVMs (forks) may build the same image: one builds, the others wait.
-            try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock _ = lockFile.lock()) {
+            try (FileChannel lockFile = FileChannel.open(
+                            dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                    FileLock _ = lockFile.lock()) {
                 if (Files.isRegularFile(out) && Files.size(out) > 0) return out;
                 List<String> argv = new ArrayList<>(List.of("bash", script.toString()));
                 if (scenarios != null && Files.isDirectory(scenarios)) {
@@ -73,8 +75,8 @@ public final class Initramfs {
                 argv.add(out.toString());
                 argv.add(init.toString());
                 argv.addAll(extra);
-                ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true)
-                        .redirectOutput(log.toFile());
+                ProcessBuilder pb =
+                        new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
                 pb.environment().putAll(deps.scriptEnvironment());
                 Process p = pb.start();
                 if (!p.waitFor(120, TimeUnit.SECONDS)) {
@@ -97,8 +99,8 @@ public final class Initramfs {
         }
     }
 
-    private static String cacheKey(Path script, Path init, Path scenarios, List<String> extra,
-            TestDeps.GuestKernel kernel, Path busybox) {
+    private static String cacheKey(
+            Path script, Path init, Path scenarios, List<String> extra, TestDeps.GuestKernel kernel, Path busybox) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             add(md, "script", Files.readAllBytes(script));
@@ -115,13 +117,19 @@ public final class Initramfs {
             add(md, "extra", String.join("\n", extra).getBytes(StandardCharsets.UTF_8));
             add(md, "kernel", kernel.release().getBytes(StandardCharsets.UTF_8));
             add(md, "config", Files.readAllBytes(kernel.config()));
-            add(md, "busybox", (busybox.toRealPath() + " " + Files.size(busybox) + " "
-                    + Files.getLastModifiedTime(busybox)).getBytes(StandardCharsets.UTF_8));
-            for (String tool : List.of("setfattr", "getfattr")) {  // GUEST_TOOLS in the script
+            add(
+                    md,
+                    "busybox",
+                    (busybox.toRealPath() + " " + Files.size(busybox) + " " + Files.getLastModifiedTime(busybox))
+                            .getBytes(StandardCharsets.UTF_8));
+            for (String tool : List.of("setfattr", "getfattr")) { // GUEST_TOOLS in the script
                 for (String dir : List.of("/usr/bin", "/bin")) {
                     Path t = Path.of(dir, tool);
                     if (Files.isRegularFile(t)) {
-                        add(md, "tool " + tool, (t.toRealPath() + " " + Files.size(t)).getBytes(StandardCharsets.UTF_8));
+                        add(
+                                md,
+                                "tool " + tool,
+                                (t.toRealPath() + " " + Files.size(t)).getBytes(StandardCharsets.UTF_8));
                         break;
                     }
                 }

@@ -23,9 +23,8 @@ public final class JvhostDaemon {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String cp = System.getProperty("surefire.test.class.path");
         if (cp == null || cp.isBlank()) cp = System.getProperty("java.class.path");
-        List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-cp", cp,
-                mainClass.getName()));
+        List<String> argv = new ArrayList<>(
+                List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", cp, mainClass.getName()));
         argv.addAll(List.of(args));
         return argv;
     }

@@ -45,7 +45,8 @@ public final class KernelImage {
             why = "PVH vmlinux extracted from " + k.vmlinuz().getFileName();
         } catch (IOException | RuntimeException e) {
             why = "bzImage (no PVH vmlinux: " + e.getMessage() + ")";
-            System.err.println("[qemu-test] booting the compressed " + k.vmlinuz() + ", which is slower: " + e.getMessage());
+            System.err.println(
+                    "[qemu-test] booting the compressed " + k.vmlinuz() + ", which is slower: " + e.getMessage());
             cached = k.vmlinuz();
         }
         return cached;
@@ -63,8 +64,9 @@ public final class KernelImage {
         Path dir = TestDeps.get().qemuTestsDir().resolve("kernel");
         Path out = dir.resolve("vmlinux-" + k.release() + "-" + Files.size(k.vmlinuz()));
         Files.createDirectories(dir);
-        try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock _ = lockFile.lock()) {
+        try (FileChannel lockFile =
+                        FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock _ = lockFile.lock()) {
             if (Files.isRegularFile(out) && hasPvhNote(out)) return out;
             byte[] bz = Files.readAllBytes(k.vmlinuz());
             Path tmp = Files.createTempFile(dir, "vmlinux", ".tmp");
@@ -73,7 +75,8 @@ public final class KernelImage {
                     unxz(bz, indexOf(bz, XZ_MAGIC), tmp);
                 } else if (config.contains("\nCONFIG_KERNEL_GZIP=y\n")) {
                     int at = indexOf(bz, GZIP_MAGIC);
-                    try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(bz, at, bz.length - at));
+                    try (InputStream in =
+                                    new GZIPInputStream(new java.io.ByteArrayInputStream(bz, at, bz.length - at));
                             OutputStream o = Files.newOutputStream(tmp)) {
                         in.transferTo(o);
                     }
@@ -93,7 +96,9 @@ public final class KernelImage {
         if (TestDeps.findOnPath("xz") == null) throw new IOException("xz (xz-utils) not installed");
         // --single-stream: stop after the kernel's stream and ignore the rest of the bzImage.
         Process p = new ProcessBuilder("xz", "-dc", "--single-stream")
-                .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                .redirectOutput(out.toFile())
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(bz, at, bz.length - at);
         } catch (IOException e) {
@@ -143,7 +148,12 @@ public final class KernelImage {
                     int descsz = notes.getInt(pos + 4);
                     int type = notes.getInt(pos + 8);
                     String name = namesz > 0 && pos + 12 + namesz <= size
-                            ? new String(notes.array(), pos + 12, Math.max(0, namesz - 1), java.nio.charset.StandardCharsets.US_ASCII) : "";
+                            ? new String(
+                                    notes.array(),
+                                    pos + 12,
+                                    Math.max(0, namesz - 1),
+                                    java.nio.charset.StandardCharsets.US_ASCII)
+                            : "";
                     if (name.equals("Xen") && type == XEN_ELFNOTE_PHYS32_ENTRY) return true;
                     pos += 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3);
                 }

@@ -112,7 +112,9 @@ public final class ManagedProcess implements AutoCloseable {
             }
             if (exited || System.nanoTime() > deadline) {
                 throw new AssertionError(name + " (pid " + pid() + ") "
-                        + (exited ? "exited with code " + process.exitValue() : "still running after " + TestRun.secs(timeout))
+                        + (exited
+                                ? "exited with code " + process.exitValue()
+                                : "still running after " + TestRun.secs(timeout))
                         + " without logging /" + pattern + "/; last lines of " + log + ":\n" + logTail(30));
             }
             UnixSockets.sleep(50);

@@ -89,8 +89,12 @@ public final class ProcessGroup implements AutoCloseable {
         String line = "# " + LocalTime.now() + " " + name + "\n"
                 + argv.stream().map(ProcessGroup::shellQuote).collect(Collectors.joining(" ")) + "\n";
         try {
-            Files.writeString(logDir.resolve("commands.txt"), line, StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Files.writeString(
+                    logDir.resolve("commands.txt"),
+                    line,
+                    StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
         } catch (IOException ignored) {
             // best effort
         }

@@ -33,12 +33,15 @@ final class ProcessLauncher {
     private static final Path SETPRIV = findSetpriv();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (ManagedProcess p : List.copyOf(LIVE)) {
-                p.handle().descendants().forEach(ProcessHandle::destroyForcibly);
-                p.process().destroyForcibly();
-            }
-        }, "jvhost-test-process-reaper"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            for (ManagedProcess p : List.copyOf(LIVE)) {
+                                p.handle().descendants().forEach(ProcessHandle::destroyForcibly);
+                                p.process().destroyForcibly();
+                            }
+                        },
+                        "jvhost-test-process-reaper"));
     }
 
     private ProcessLauncher() {}
@@ -49,7 +52,8 @@ final class ProcessLauncher {
         if (p == null) return null;
         try {
             Process probe = new ProcessBuilder(p.toString(), "--pdeathsig", "KILL", "--", "true")
-                    .redirectErrorStream(true).start();
+                    .redirectErrorStream(true)
+                    .start();
             probe.getInputStream().readAllBytes();
             return probe.waitFor() == 0 ? p : null;
         } catch (IOException e) {

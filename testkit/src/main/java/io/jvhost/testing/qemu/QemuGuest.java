@@ -136,7 +136,8 @@ public final class QemuGuest implements AutoCloseable {
     /** QMP, connected on first use (the connection is closed with the guest). */
     public synchronized Qmp qmp() {
         if (qmp == null) {
-            qmp = Qmp.connect(qmpSocket, Duration.ofSeconds(30), process, run.logDir().resolve("qmp-" + name + ".log"));
+            qmp = Qmp.connect(
+                    qmpSocket, Duration.ofSeconds(30), process, run.logDir().resolve("qmp-" + name + ".log"));
         }
         return qmp;
     }
@@ -171,13 +172,18 @@ public final class QemuGuest implements AutoCloseable {
                 }
             }
             if (exited) {
-                throw failure("QEMU exited with code " + process.process().exitValue() + " before the serial console printed /"
-                        + pattern + "/", t0);
+                throw failure(
+                        "QEMU exited with code " + process.process().exitValue()
+                                + " before the serial console printed /" + pattern + "/",
+                        t0);
             }
             for (ManagedProcess w : watched) {
                 if (!w.isAlive()) {
-                    throw failure(w.name() + " (pid " + w.pid() + ") exited with code " + w.process().exitValue()
-                            + " while waiting for /" + pattern + "/; last lines of " + w.log() + ":\n" + w.logTail(20), t0);
+                    throw failure(
+                            w.name() + " (pid " + w.pid() + ") exited with code "
+                                    + w.process().exitValue() + " while waiting for /" + pattern + "/; last lines of "
+                                    + w.log() + ":\n" + w.logTail(20),
+                            t0);
                 }
             }
             if (System.nanoTime() > deadline) {
@@ -196,8 +202,9 @@ public final class QemuGuest implements AutoCloseable {
         synchronized (this) {
             if (bootToReady == null) {
                 bootToReady = process.sinceStart();
-                run.note("%s: boot to GUEST READY %s (guest uptime %s s, kernel %s)", name, TestRun.secs(bootToReady),
-                        m.group(1), kernel.getFileName());
+                run.note(
+                        "%s: boot to GUEST READY %s (guest uptime %s s, kernel %s)",
+                        name, TestRun.secs(bootToReady), m.group(1), kernel.getFileName());
             }
             return bootToReady;
         }
@@ -300,7 +307,8 @@ public final class QemuGuest implements AutoCloseable {
         private Path resolvedKernel;
 
         private Builder(TestRun run, String name) {
-            if (!name.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("guest name: [A-Za-z0-9_-]+, not " + name);
+            if (!name.matches("[A-Za-z0-9_-]+"))
+                throw new IllegalArgumentException("guest name: [A-Za-z0-9_-]+, not " + name);
             this.run = run;
             this.name = name;
         }
@@ -390,8 +398,8 @@ public final class QemuGuest implements AutoCloseable {
             String id = "vhu" + chardevs++;
             StringBuilder dev = new StringBuilder(driver).append(",chardev=").append(id);
             for (String p : props) dev.append(',').append(p);
-            return args("-chardev", "socket,id=" + id + ",path=" + qemuOpt(socket.toString()),
-                    "-device", dev.toString());
+            return args(
+                    "-chardev", "socket,id=" + id + ",path=" + qemuOpt(socket.toString()), "-device", dev.toString());
         }
 
         /** {@code vhost-user-fs-pci} with queue-size=1024 and the given tag on a virtiofsd-like socket. */
@@ -436,19 +444,41 @@ public final class QemuGuest implements AutoCloseable {
             traceLog = run.logDir().resolve("trace-" + name + ".log");
             StringBuilder append = new StringBuilder("console=ttyS0 quiet panic=-1");
             if (scenario != null) append.append(" scenario=").append(scenario);
-            kernelArgs.forEach((key, v) -> append.append(' ').append(key).append('=').append(v));
+            kernelArgs.forEach(
+                    (key, v) -> append.append(' ').append(key).append('=').append(v));
             extraAppend.forEach(w -> append.append(' ').append(w));
-            List<String> a = new ArrayList<>(List.of(deps.qemuBinary().toString(),
-                    "-name", name,
-                    "-machine", machine, "-accel", accel, "-cpu", cpu, "-smp", Integer.toString(smp),
-                    "-m", memory,
-                    "-object", "memory-backend-memfd,id=mem,size=" + memory + ",share=on",
-                    "-numa", "node,memdev=mem",
-                    "-nodefaults", "-display", "none", "-no-reboot",
-                    "-kernel", k.toString(), "-initrd", i.toString(),
-                    "-append", append.toString(),
-                    "-serial", "file:" + serialLog,
-                    "-qmp", "unix:" + qemuOpt(qmpSocket.toString()) + ",server=on,wait=off"));
+            List<String> a = new ArrayList<>(List.of(
+                    deps.qemuBinary().toString(),
+                    "-name",
+                    name,
+                    "-machine",
+                    machine,
+                    "-accel",
+                    accel,
+                    "-cpu",
+                    cpu,
+                    "-smp",
+                    Integer.toString(smp),
+                    "-m",
+                    memory,
+                    "-object",
+                    "memory-backend-memfd,id=mem,size=" + memory + ",share=on",
+                    "-numa",
+                    "node,memdev=mem",
+                    "-nodefaults",
+                    "-display",
+                    "none",
+                    "-no-reboot",
+                    "-kernel",
+                    k.toString(),
+                    "-initrd",
+                    i.toString(),
+                    "-append",
+                    append.toString(),
+                    "-serial",
+                    "file:" + serialLog,
+                    "-qmp",
+                    "unix:" + qemuOpt(qmpSocket.toString()) + ",server=on,wait=off"));
             a.addAll(extraArgs);
             for (String e : traceEvents) a.addAll(List.of("-trace", "enable=" + e));
             if (!traceEvents.isEmpty()) a.addAll(List.of("-D", traceLog.toString()));
@@ -459,7 +489,8 @@ public final class QemuGuest implements AutoCloseable {
         /** Starts QEMU (does not wait for the guest). */
         public QemuGuest start() {
             List<String> argv = argv();
-            if (Files.exists(serialLog)) throw new IllegalStateException("a guest named '" + name + "' already ran in " + run);
+            if (Files.exists(serialLog))
+                throw new IllegalStateException("a guest named '" + name + "' already ran in " + run);
             try {
                 Files.createFile(serialLog);
             } catch (IOException e) {

@@ -122,8 +122,9 @@ public final class Qmp implements AutoCloseable {
         IOException last = null;
         while (true) {
             if (qemu != null && !qemu.isAlive()) {
-                throw new AssertionError("QEMU " + qemu.name() + " exited with code " + qemu.process().exitValue()
-                        + " before QMP was reachable at " + socket + "; its output:\n" + qemu.logTail(30));
+                throw new AssertionError("QEMU " + qemu.name() + " exited with code "
+                        + qemu.process().exitValue() + " before QMP was reachable at " + socket + "; its output:\n"
+                        + qemu.logTail(30));
             }
             if (UnixSockets.isSocket(socket)) {
                 SocketChannel ch = null;
@@ -205,7 +206,8 @@ public final class Qmp implements AutoCloseable {
             JsonNode reply = replies.remove(id);
             if (reply.has("error")) {
                 JsonNode err = reply.get("error");
-                throw new QmpException(command + ": " + err.path("desc").asText(err.toString()),
+                throw new QmpException(
+                        command + ": " + err.path("desc").asText(err.toString()),
                         err.path("class").asText(null));
             }
             return reply.get("return");
@@ -231,7 +233,8 @@ public final class Qmp implements AutoCloseable {
                 for (JsonNode e : events) {
                     if (match.test(e)) return e;
                 }
-                if (readerFailure != null) throw new QmpException("waiting for event " + what + ": " + readerFailure, null);
+                if (readerFailure != null)
+                    throw new QmpException("waiting for event " + what + ": " + readerFailure, null);
                 long left = deadline - System.nanoTime();
                 if (left <= 0) throw new QmpException("no event " + what + " within " + TestRun.secs(timeout), null);
                 waitNanos(left);
@@ -248,9 +251,13 @@ public final class Qmp implements AutoCloseable {
     public void awaitStatus(String status, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         String now;
-        while (!(now = execute("query-status", null, DEFAULT_TIMEOUT, false).path("status").asText()).equals(status)) {
+        while (!(now = execute("query-status", null, DEFAULT_TIMEOUT, false)
+                        .path("status")
+                        .asText())
+                .equals(status)) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("QEMU status is still '" + now + "', not '" + status + "', after " + TestRun.secs(timeout));
+                throw new AssertionError(
+                        "QEMU status is still '" + now + "', not '" + status + "', after " + TestRun.secs(timeout));
             }
             UnixSockets.sleep(50);
         }
@@ -383,8 +390,8 @@ public final class Qmp implements AutoCloseable {
 
     private void logLine(String dir, String line) {
         if (log == null) return;
-        try (Writer w = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND)) {
+        try (Writer w = Files.newBufferedWriter(
+                log, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             w.write(LocalTime.now() + " " + dir + " " + line + "\n");
         } catch (IOException ignored) {
             // best effort

@@ -70,7 +70,8 @@ public final class TestDeps {
 
     private static Path findRepoRoot() {
         String explicit = System.getProperty("jvhost.repo");
-        if (explicit != null && !explicit.isBlank()) return Path.of(explicit).toAbsolutePath().normalize();
+        if (explicit != null && !explicit.isBlank())
+            return Path.of(explicit).toAbsolutePath().normalize();
         Path start = Path.of(System.getProperty("user.dir")).toAbsolutePath().normalize();
         for (Path p = start; p != null; p = p.getParent()) {
             if (Files.isRegularFile(p.resolve("pom.xml")) && Files.isDirectory(p.resolve("scripts"))) return p;
@@ -128,7 +129,8 @@ public final class TestDeps {
             }
         }
         if (images.isEmpty()) throw new MissingTestDependencyException("guest kernel (no " + boot + "/vmlinuz-*)");
-        images.sort(Comparator.comparing(p -> versionKey(p.getFileName().toString().substring(8))));
+        images.sort(
+                Comparator.comparing(p -> versionKey(p.getFileName().toString().substring(8))));
         Path vmlinuz = images.getLast();
         String release = vmlinuz.getFileName().toString().substring("vmlinuz-".length());
         Path config = boot.resolve("config-" + release);
@@ -160,8 +162,10 @@ public final class TestDeps {
             throw new MissingTestDependencyException("QEMU (" + name + " not found or not executable)");
         }
         String out = run(List.of(bin.toString(), "--version"), "QEMU");
-        Matcher m = Pattern.compile("QEMU emulator version (\\d+)\\.(\\d+)\\.(\\d+)").matcher(out);
-        if (!m.find()) throw new MissingTestDependencyException("QEMU (" + bin + " --version said: " + out.strip() + ")");
+        Matcher m = Pattern.compile("QEMU emulator version (\\d+)\\.(\\d+)\\.(\\d+)")
+                .matcher(out);
+        if (!m.find())
+            throw new MissingTestDependencyException("QEMU (" + bin + " --version said: " + out.strip() + ")");
         if (Integer.parseInt(m.group(1)) < 10) {
             throw new MissingTestDependencyException("QEMU 10 or newer (" + bin + " is " + m.group() + ")");
         }
@@ -195,7 +199,8 @@ public final class TestDeps {
         version.add("--version");
         String out = run(version, "virtiofsd");
         if (!out.contains("virtiofsd")) {
-            throw new MissingTestDependencyException("a working virtiofsd (" + bin + " --version said: " + out.strip() + ")");
+            throw new MissingTestDependencyException(
+                    "a working virtiofsd (" + bin + " --version said: " + out.strip() + ")");
         }
         virtiofsd = argv;
         return virtiofsd;
@@ -205,7 +210,8 @@ public final class TestDeps {
     public Path busybox() {
         String name = setting("BUSYBOX", "jvhost.busybox");
         Path p = name != null ? Path.of(name) : findOnPath("busybox");
-        if (p == null || !Files.isExecutable(p)) throw new MissingTestDependencyException("busybox-static (busybox not found)");
+        if (p == null || !Files.isExecutable(p))
+            throw new MissingTestDependencyException("busybox-static (busybox not found)");
         if (findOnPath("cpio") == null) throw new MissingTestDependencyException("cpio");
         return p;
     }
@@ -231,7 +237,8 @@ public final class TestDeps {
             }
             return new String(out, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new MissingTestDependencyException(what + " (cannot run " + argv.getFirst() + ": " + e.getMessage() + ")", e);
+            throw new MissingTestDependencyException(
+                    what + " (cannot run " + argv.getFirst() + ": " + e.getMessage() + ")", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
@@ -240,11 +247,17 @@ public final class TestDeps {
 
     /** The environment that makes scripts/ (common.sh) use the same dependencies as this class. */
     Map<String, String> scriptEnvironment() {
-        return Map.of("JVHOST_DEPS", depsDir.toString(),
-                "REPO_ROOT", repoRoot.toString(),
-                "GUEST_KERNEL_ROOT", depsDir.resolve("guest-kernel").toString(),
-                "VIRTIOFSD_ROOT", depsDir.resolve("virtiofsd-root").toString(),
-                "BUSYBOX", busybox().toString());
+        return Map.of(
+                "JVHOST_DEPS",
+                depsDir.toString(),
+                "REPO_ROOT",
+                repoRoot.toString(),
+                "GUEST_KERNEL_ROOT",
+                depsDir.resolve("guest-kernel").toString(),
+                "VIRTIOFSD_ROOT",
+                depsDir.resolve("virtiofsd-root").toString(),
+                "BUSYBOX",
+                busybox().toString());
     }
 
     @Override

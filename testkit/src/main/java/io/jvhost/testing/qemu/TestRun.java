@@ -56,7 +56,9 @@ public final class TestRun implements AutoCloseable {
         try {
             deleteRecursively(logDir);
             Files.createDirectories(logDir);
-            Path runDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "jvq-",
+            Path runDir = Files.createTempDirectory(
+                    Path.of(System.getProperty("java.io.tmpdir")),
+                    "jvq-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             TestRun run = new TestRun(safe, deps, logDir, runDir);
             Files.writeString(logDir.resolve("rundir.txt"), runDir + "\n");
@@ -127,8 +129,12 @@ public final class TestRun implements AutoCloseable {
         String line = "[" + name + "] " + String.format(Locale.ROOT, format, args);
         System.out.println("[qemu-test] " + line);
         try {
-            Files.writeString(logDir.resolve("timings.txt"), line + "\n", StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Files.writeString(
+                    logDir.resolve("timings.txt"),
+                    line + "\n",
+                    StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
         } catch (IOException ignored) {
             // best effort
         }

@@ -38,8 +38,9 @@ public final class UnixSockets {
             }
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("no socket " + path + " after " + TestRun.secs(timeout)
-                        + (owner == null ? "" : " from " + owner + "; last lines of " + owner.log() + ":\n"
-                        + owner.logTail(30)));
+                        + (owner == null
+                                ? ""
+                                : " from " + owner + "; last lines of " + owner.log() + ":\n" + owner.logTail(30)));
             }
             sleep(20);
         }

@@ -124,8 +124,15 @@ public final class Virtiofsd implements AutoCloseable {
             Path sock = socket != null ? socket : run.socket(name);
             Path shared = sharedDir != null ? sharedDir : run.dir("shared");
             List<String> argv = new ArrayList<>(run.deps().virtiofsdArgv());
-            argv.addAll(List.of("--socket-path", sock.toString(), "--shared-dir", shared.toString(),
-                    "--log-level", logLevel, "--sandbox", sandbox));
+            argv.addAll(List.of(
+                    "--socket-path",
+                    sock.toString(),
+                    "--shared-dir",
+                    shared.toString(),
+                    "--log-level",
+                    logLevel,
+                    "--sandbox",
+                    sandbox));
             if (migrationMode != null) argv.addAll(List.of("--migration-mode", migrationMode));
             argv.addAll(extra);
             ManagedProcess p = run.start(name, argv);

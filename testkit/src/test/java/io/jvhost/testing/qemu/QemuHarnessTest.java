@@ -34,7 +34,8 @@ class QemuHarnessTest {
         long t0 = System.nanoTime();
         int bytes = 65536;
         QemuGuest vm = QemuGuest.builder(run, "vm")
-                .scenario("rng").kernelArg("rng_bytes", bytes)
+                .scenario("rng")
+                .kernelArg("rng_bytes", bytes)
                 .device("virtio-rng-pci")
                 .start();
         vm.awaitReady(BOOT);
@@ -61,7 +62,9 @@ class QemuHarnessTest {
         Virtiofsd fsd = Virtiofsd.builder(run, "virtiofsd").sharedDir(shared).start();
         QemuGuest vm = QemuGuest.builder(run, "vm")
                 .scenario("fs-mount")
-                .kernelArg("vfs_tag", "myfs").kernelArg("fs_token", token).kernelArg("fs_read", "host.txt")
+                .kernelArg("vfs_tag", "myfs")
+                .kernelArg("fs_token", token)
+                .kernelArg("fs_read", "host.txt")
                 .vhostUserFs(fsd.socket(), "myfs")
                 .watch(fsd.process())
                 .start();
@@ -75,12 +78,16 @@ class QemuHarnessTest {
         assertEquals("OK", ok.group(1), ok::group);
         assertEquals(0, vm.awaitExit(STEP));
 
-        String expected = "jvhost-guest token=" + token + " kernel=" + run.deps().guestKernel().release() + "\n";
-        assertEquals(expected, Files.readString(shared.resolve("guest-hello.txt")),
+        String expected = "jvhost-guest token=" + token + " kernel="
+                + run.deps().guestKernel().release() + "\n";
+        assertEquals(
+                expected,
+                Files.readString(shared.resolve("guest-hello.txt")),
                 "the file the guest wrote, as the host sees it");
         assertTrue(fsd.process().awaitExit(Duration.ofSeconds(10)), "virtiofsd exits once QEMU disconnects");
-        run.note("fs-mount: virtiofsd exit code %d, test wall time %s", fsd.process().process().exitValue(),
-                TestRun.secs(since(t0)));
+        run.note(
+                "fs-mount: virtiofsd exit code %d, test wall time %s",
+                fsd.process().process().exitValue(), TestRun.secs(since(t0)));
     }
 
     @Test
@@ -89,17 +96,24 @@ class QemuHarnessTest {
         Path shared = run.dir("shared");
         int preTicks = 5;
         int postTicks = 8;
-        Virtiofsd srcFsd = Virtiofsd.builder(run, "virtiofsd-src").sharedDir(shared).migrationMode("find-paths").start();
-        Virtiofsd dstFsd = Virtiofsd.builder(run, "virtiofsd-dst").sharedDir(shared).start();
+        Virtiofsd srcFsd = Virtiofsd.builder(run, "virtiofsd-src")
+                .sharedDir(shared)
+                .migrationMode("find-paths")
+                .start();
+        Virtiofsd dstFsd =
+                Virtiofsd.builder(run, "virtiofsd-dst").sharedDir(shared).start();
         Path migration = run.socket("migration");
         QemuGuest src = guestForMigration(run, "src", srcFsd).start();
-        QemuGuest dst = guestForMigration(run, "dst", dstFsd).incoming("unix:" + migration).start();
+        QemuGuest dst = guestForMigration(run, "dst", dstFsd)
+                .incoming("unix:" + migration)
+                .start();
         UnixSockets.awaitSocketFile(migration, STEP, dst.process());
 
         src.awaitReady(BOOT);
         src.awaitSerialLine("^TICK " + preTicks + " ", STEP);
         assertEquals("inmigrate", dst.qmp().queryStatus());
-        Qmp.MigrationResult result = src.qmp().migrate("unix:" + migration, STEP).requireCompleted();
+        Qmp.MigrationResult result =
+                src.qmp().migrate("unix:" + migration, STEP).requireCompleted();
         dst.qmp().awaitStatus("running", Duration.ofSeconds(20));
         assertEquals("postmigrate", src.qmp().queryStatus());
         int srcLast = lastTick(src.serialLines());
@@ -121,21 +135,30 @@ class QemuHarnessTest {
         List<Integer> counts = new ArrayList<>();
         Matcher cm = Pattern.compile("(?m)^count=(\\d+) ").matcher(counter);
         while (cm.find()) counts.add(Integer.parseInt(cm.group(1)));
-        for (int i = 0; i < counts.size(); i++) assertEquals(i + 1, counts.get(i), "gap-free counter in the shared file");
+        for (int i = 0; i < counts.size(); i++)
+            assertEquals(i + 1, counts.get(i), "gap-free counter in the shared file");
         assertTrue(counts.size() >= srcLast + postTicks, "the destination kept writing: " + counts.size());
         for (QemuGuest g : List.of(src, dst)) {
             String trace = g.traceLog();
             assertTrue(trace.contains("vhost_user_write req:42 "), g.name() + " sent SET_DEVICE_STATE_FD");
             assertTrue(trace.contains("vhost_user_write req:43 "), g.name() + " sent CHECK_DEVICE_STATE");
         }
-        run.note("migration: total-time %d ms, downtime %d ms, %d bytes RAM, QMP wall %s; source last tick %d; "
-                        + "test wall time %s", result.totalTimeMs(), result.downtimeMs(), result.ramTransferredBytes(),
-                TestRun.secs(result.wallTime()), srcLast, TestRun.secs(since(t0)));
+        run.note(
+                "migration: total-time %d ms, downtime %d ms, %d bytes RAM, QMP wall %s; source last tick %d; "
+                        + "test wall time %s",
+                result.totalTimeMs(),
+                result.downtimeMs(),
+                result.ramTransferredBytes(),
+                TestRun.secs(result.wallTime()),
+                srcLast,
+                TestRun.secs(since(t0)));
     }
 
     private static QemuGuest.Builder guestForMigration(TestRun run, String name, Virtiofsd fsd) {
         return QemuGuest.builder(run, name)
-                .scenario("fs-tick").kernelArg("vfs_tag", "myfs").kernelArg("tick", "0.2")
+                .scenario("fs-tick")
+                .kernelArg("vfs_tag", "myfs")
+                .kernelArg("tick", "0.2")
                 .vhostUserFs(fsd.socket(), "myfs")
                 .traceVhostUser()
                 .watch(fsd.process());

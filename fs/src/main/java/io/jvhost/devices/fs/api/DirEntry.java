@@ -1,6 +1,5 @@
 package io.jvhost.devices.fs.api;
 
-
 /**
  * One directory entry for READDIR/READDIRPLUS: host inode number, the offset of the
  * <em>next</em> entry (what the guest passes back to continue), the DT_* type and the name's

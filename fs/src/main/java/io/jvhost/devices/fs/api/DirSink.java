@@ -1,6 +1,5 @@
 package io.jvhost.devices.fs.api;
 
-
 /**
  * Where READDIR/READDIRPLUS entries go: the guest's reply buffer. The file system adds entries
  * in order until {@code add} answers false (the buffer is full; that entry was not added and

@@ -1,6 +1,5 @@
 package io.jvhost.devices.fs.api;
 
-
 /**
  * What the FUSE server asks of a file system, one method per FUSE operation, in Java types.
  * The server owns the wire format (decoding requests from guest memory, encoding replies);
@@ -109,8 +108,17 @@ public interface FileSystem {
     /** LSEEK with SEEK_SET/CUR/END/DATA/HOLE; returns the new offset. */
     long lseek(RequestContext ctx, long node, long fh, long offset, int whence) throws FsException;
 
-    long copyFileRange(RequestContext ctx, long nodeIn, long fhIn, long offsetIn,
-            long nodeOut, long fhOut, long offsetOut, long length, int flags) throws FsException;
+    long copyFileRange(
+            RequestContext ctx,
+            long nodeIn,
+            long fhIn,
+            long offsetIn,
+            long nodeOut,
+            long fhOut,
+            long offsetOut,
+            long length,
+            int flags)
+            throws FsException;
 
     void syncfs(RequestContext ctx, long node) throws FsException;
 }

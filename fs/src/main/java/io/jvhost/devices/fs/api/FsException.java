@@ -1,6 +1,5 @@
 package io.jvhost.devices.fs.api;
 
-
 /**
  * A file-system operation failed with a POSIX errno; the FUSE server answers the request with
  * {@code -errno}. Checked, so every operation states that it can fail this way and nothing

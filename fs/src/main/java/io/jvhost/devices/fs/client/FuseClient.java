@@ -31,16 +31,25 @@ import java.util.concurrent.TimeoutException;
  */
 public final class FuseClient {
     public static final long ROOT_ID = 1;
-    private static final int IN_HEADER = 40, OUT_HEADER = 16, ENTRY_OUT = 128, ATTR_OUT = 104, OPEN_OUT = 16, INIT_OUT = 64;
+    private static final int IN_HEADER = 40,
+            OUT_HEADER = 16,
+            ENTRY_OUT = 128,
+            ATTR_OUT = 104,
+            OPEN_OUT = 16,
+            INIT_OUT = 64;
     private static final int HIPRIO_QUEUE = 0, REQUEST_QUEUE = 1;
 
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32 =
+            ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private final GuestDriver driver;
     private final Duration timeout;
     private final Map<Integer, Pending> inFlight = new HashMap<>();
-    private final int uid = FsCredentials.fsuid(), gid = FsCredentials.fsgid(), pid = (int) ProcessHandle.current().pid();
+    private final int uid = FsCredentials.fsuid(),
+            gid = FsCredentials.fsgid(),
+            pid = (int) ProcessHandle.current().pid();
     private long unique = 1;
 
     public FuseClient(GuestDriver driver, Duration timeout) {
@@ -63,8 +72,7 @@ public final class FuseClient {
     }
 
     /** An opened file: its node id and the back-end's file handle. */
-    public record OpenFile(long nodeId, long fh) {
-    }
+    public record OpenFile(long nodeId, long fh) {}
 
     /** INIT 7.38 with no optional flags; returns the back-end's minor version. */
     public int init() throws IOException {
@@ -72,13 +80,16 @@ public final class FuseClient {
     }
 
     /** What INIT settled: the back-end's minor, the flags it granted, its max_write. */
-    public record Session(int minor, long flags, int maxWrite) {
-    }
+    public record Session(int minor, long flags, int maxWrite) {}
 
     /** INIT 7.38 offering {@code flags} ({@link InitFlags}; without MAX_PAGES max_write stays at 32 pages). */
     public Session init(long flags) throws IOException {
-        ByteBuffer in = args(64).putInt(7).putInt(38).putInt(128 * 1024).putInt((int) flags)
-                .putInt((int) (flags >>> 32)).put(new byte[44]);
+        ByteBuffer in = args(64).putInt(7)
+                .putInt(38)
+                .putInt(128 * 1024)
+                .putInt((int) flags)
+                .putInt((int) (flags >>> 32))
+                .put(new byte[44]);
         ByteBuffer out = call(Opcode.INIT, 0, in.array(), INIT_OUT);
         long granted = Integer.toUnsignedLong(out.getInt(12)) | (long) out.getInt(36) << 32;
         return new Session(out.getInt(4), granted, out.getInt(20));
@@ -108,7 +119,8 @@ public final class FuseClient {
 
     /** OPENDIR of {@code nodeId}. */
     public OpenFile opendir(long nodeId) throws IOException {
-        ByteBuffer out = call(Opcode.OPENDIR, nodeId, args(8).putInt(0).putInt(0).array(), OPEN_OUT);
+        ByteBuffer out =
+                call(Opcode.OPENDIR, nodeId, args(8).putInt(0).putInt(0).array(), OPEN_OUT);
         return new OpenFile(nodeId, out.getLong(0));
     }
 
@@ -147,16 +159,36 @@ public final class FuseClient {
 
     public static byte[] createArgs(String name) {
         byte[] n = cString(name);
-        return args(16 + n.length).putInt(0x2 | 0x40 | 0x200).putInt(0100644).putInt(022).putInt(0).put(n).array();
+        return args(16 + n.length)
+                .putInt(0x2 | 0x40 | 0x200)
+                .putInt(0100644)
+                .putInt(022)
+                .putInt(0)
+                .put(n)
+                .array();
     }
 
     /** fuse_write_in; the data goes in the next part of the chain. */
     public static byte[] writeArgs(OpenFile f, long offset, int size) {
-        return args(40).putLong(f.fh()).putLong(offset).putInt(size).putInt(0).putLong(0).putInt(0x2).putInt(0).array();
+        return args(40).putLong(f.fh())
+                .putLong(offset)
+                .putInt(size)
+                .putInt(0)
+                .putLong(0)
+                .putInt(0x2)
+                .putInt(0)
+                .array();
     }
 
     public static byte[] readArgs(OpenFile f, long offset, int size) {
-        return args(40).putLong(f.fh()).putLong(offset).putInt(size).putInt(0).putLong(0).putInt(0x2).putInt(0).array();
+        return args(40).putLong(f.fh())
+                .putLong(offset)
+                .putInt(size)
+                .putInt(0)
+                .putLong(0)
+                .putInt(0x2)
+                .putInt(0)
+                .array();
     }
 
     public static byte[] releaseArgs(OpenFile f) {
@@ -171,11 +203,13 @@ public final class FuseClient {
     }
 
     /** Room for fuse_entry_out (LOOKUP, CREATE adds fuse_open_out), fuse_attr_out, fuse_write_out. */
-    public static final int ENTRY_OUT_SIZE = ENTRY_OUT, ATTR_OUT_SIZE = ATTR_OUT, OPEN_OUT_SIZE = OPEN_OUT, WRITE_OUT_SIZE = 8;
+    public static final int ENTRY_OUT_SIZE = ENTRY_OUT,
+            ATTR_OUT_SIZE = ATTR_OUT,
+            OPEN_OUT_SIZE = OPEN_OUT,
+            WRITE_OUT_SIZE = 8;
 
     /** One fuse_direntplus of a READDIRPLUS reply. */
-    public record DirentPlus(long nodeId, long offset, String name) {
-    }
+    public record DirentPlus(long nodeId, long offset, String name) {}
 
     /** Submits READDIRPLUS of up to {@code size} bytes from {@code offset} of an open directory. */
     public Pending submitReaddirplus(OpenFile dir, long offset, int size, Object tag) {
@@ -193,7 +227,8 @@ public final class FuseClient {
             long off = b.get(I64, at + ENTRY_OUT + 8);
             int nameLen = b.get(I32, at + ENTRY_OUT + 16);
             long nameAt = at + ENTRY_OUT + 24;
-            if (nameLen <= 0 || nameAt + nameLen > b.byteSize()) throw new IOException("READDIRPLUS: bad name length " + nameLen);
+            if (nameLen <= 0 || nameAt + nameLen > b.byteSize())
+                throw new IOException("READDIRPLUS: bad name length " + nameLen);
             String name = new String(b.asSlice(nameAt, nameLen).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
             out.add(new DirentPlus(node, off, name));
             at = (nameAt + nameLen + 7) & ~7L;
@@ -215,8 +250,7 @@ public final class FuseClient {
     // ---------------------------------------------------------------- several requests in flight
 
     /** A request on its way: what was sent, and the caller's {@code tag} to recognise it by. */
-    public record Pending(Opcode op, long unique, long nodeId, Submission submission, Object tag) {
-    }
+    public record Pending(Opcode op, long unique, long nodeId, Submission submission, Object tag) {}
 
     /**
      * A checked reply (out header's length and unique match the request): {@code error} is the
@@ -254,8 +288,15 @@ public final class FuseClient {
         int argBytes = 0;
         for (byte[] a : args) argBytes += a.length;
         ByteBuffer h = ByteBuffer.allocate(IN_HEADER).order(ByteOrder.LITTLE_ENDIAN);
-        h.putInt(IN_HEADER + argBytes).putInt(op.code()).putLong(u).putLong(nodeId)
-                .putInt(uid).putInt(gid).putInt(pid).putShort((short) 0).putShort((short) 0);
+        h.putInt(IN_HEADER + argBytes)
+                .putInt(op.code())
+                .putLong(u)
+                .putLong(nodeId)
+                .putInt(uid)
+                .putInt(gid)
+                .putInt(pid)
+                .putShort((short) 0)
+                .putShort((short) 0);
         List<byte[]> readable = new ArrayList<>(args.size() + 1);
         readable.add(h.array());
         for (byte[] a : args) if (a.length > 0) readable.add(a);
@@ -271,7 +312,8 @@ public final class FuseClient {
      * here, on the next call).
      */
     public void forget(long nodeId, long nlookup) throws IOException {
-        for (UsedElement e; (e = driver.pollUsed(HIPRIO_QUEUE)) != null; ) e.submission().close();
+        for (UsedElement e; (e = driver.pollUsed(HIPRIO_QUEUE)) != null; )
+            e.submission().close();
         if (driver.queue(HIPRIO_QUEUE).freeDescriptors() == 0) { // the back-end is behind: wait for one
             try {
                 driver.awaitUsed(HIPRIO_QUEUE, timeout).submission().close();
@@ -280,8 +322,15 @@ public final class FuseClient {
             }
         }
         ByteBuffer h = ByteBuffer.allocate(IN_HEADER + 8).order(ByteOrder.LITTLE_ENDIAN);
-        h.putInt(IN_HEADER + 8).putInt(Opcode.FORGET.code()).putLong(unique++).putLong(nodeId)
-                .putInt(uid).putInt(gid).putInt(pid).putInt(0).putLong(nlookup);
+        h.putInt(IN_HEADER + 8)
+                .putInt(Opcode.FORGET.code())
+                .putLong(unique++)
+                .putLong(nodeId)
+                .putInt(uid)
+                .putInt(gid)
+                .putInt(pid)
+                .putInt(0)
+                .putLong(nlookup);
         driver.post(HIPRIO_QUEUE, List.of(h.array()));
         driver.kickIfNeeded(HIPRIO_QUEUE);
     }
@@ -316,12 +365,15 @@ public final class FuseClient {
         Pending p = inFlight.remove(e.head());
         if (p == null) throw new IOException("FUSE: completion for head " + e.head() + ", which is not in flight");
         try {
-            if (e.length() < OUT_HEADER) throw new IOException("FUSE " + p.op() + ": reply of " + e.length() + " bytes");
+            if (e.length() < OUT_HEADER)
+                throw new IOException("FUSE " + p.op() + ": reply of " + e.length() + " bytes");
             MemorySegment w = p.submission().writable().getFirst().segment(); // one buffer per request
             int len = w.get(I32, 0), error = w.get(I32, 4);
             long echoed = w.get(I64, 8);
-            if (len != e.length()) throw new IOException("FUSE " + p.op() + ": out header says " + len + " bytes, used " + e.length());
-            if (echoed != p.unique()) throw new IOException("FUSE " + p.op() + ": reply for unique " + echoed + ", sent " + p.unique());
+            if (len != e.length())
+                throw new IOException("FUSE " + p.op() + ": out header says " + len + " bytes, used " + e.length());
+            if (echoed != p.unique())
+                throw new IOException("FUSE " + p.op() + ": reply for unique " + echoed + ", sent " + p.unique());
             return new Reply(p, -error, w.asSlice(OUT_HEADER, len - OUT_HEADER));
         } catch (IOException | RuntimeException x) {
             p.submission().close();

@@ -49,7 +49,8 @@ public final class DirentSink implements DirSink {
 
     private boolean put(DirEntry e, Entry node) {
         if (full) return false;
-        long size = node == null ? ReplyEncoder.direntSize(e.name().length)
+        long size = node == null
+                ? ReplyEncoder.direntSize(e.name().length)
                 : ReplyEncoder.direntplusSize(e.name().length, minor);
         if (size > room - written) {
             full = true;
@@ -57,7 +58,11 @@ public final class DirentSink implements DirSink {
         }
         ByteBuffer b = ReplyEncoder.buffer((int) size);
         if (node != null) ReplyEncoder.putEntry(b, node, minor);
-        b.putLong(e.ino()).putLong(e.nextOffset()).putInt(e.name().length).putInt(e.type()).put(e.name());
+        b.putLong(e.ino())
+                .putLong(e.nextOffset())
+                .putInt(e.name().length)
+                .putInt(e.type())
+                .put(e.name());
         try {
             out.write(b.array()); // the tail of the array is the zero padding
         } catch (VirtqueueException ex) {

@@ -89,8 +89,8 @@ public sealed interface FuseRequest {
 
     record Lseek(long fh, long offset, int whence) implements FuseRequest {}
 
-    record CopyFileRange(long fhIn, long offsetIn, long nodeOut, long fhOut, long offsetOut, long length,
-            long flags) implements FuseRequest {}
+    record CopyFileRange(long fhIn, long offsetIn, long nodeOut, long fhOut, long offsetOut, long length, long flags)
+            implements FuseRequest {}
 
     record Syncfs() implements FuseRequest {}
 

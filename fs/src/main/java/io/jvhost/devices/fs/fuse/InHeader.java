@@ -7,8 +7,7 @@ import io.jvhost.devices.fs.api.RequestContext;
  * request id echoed in the reply, the node the request is about, the caller's credentials and
  * the length of request extensions (8-byte units) that follow the request's arguments.
  */
-public record InHeader(long len, int opcode, long unique, long nodeId, int uid, int gid, int pid,
-        int totalExtlen) {
+public record InHeader(long len, int opcode, long unique, long nodeId, int uid, int gid, int pid, int totalExtlen) {
     public static final int SIZE = 40;
 
     public RequestContext context() {

@@ -9,6 +9,7 @@ public sealed interface InitNegotiation {
     int MAJOR = 7;
     /** The protocol minor jvhost answers with (7.38: Linux 6.2 onwards; older guests get their own). */
     int MINOR = 38;
+
     int PAGE_SIZE = 4096;
     /** The kernel's FUSE_DEFAULT_MAX_PAGES_PER_REQ, in force unless MAX_PAGES is granted. */
     int DEFAULT_MAX_PAGES = 32;
@@ -38,9 +39,16 @@ public sealed interface InitNegotiation {
         if (size < ReplyEncoder.COMPAT_22_INIT_OUT_SIZE) flags = 0; // no flags field at all
         boolean maxPages = (flags & InitFlags.MAX_PAGES) != 0;
         int write = maxPages ? maxWrite : Math.min(maxWrite, DEFAULT_MAX_PAGES * PAGE_SIZE);
-        InitReply session = new InitReply(MAJOR, MINOR, Math.min(guest.minor(), MINOR), guest.maxReadahead(), flags,
-                0, 0, // max_background, congestion_threshold: 0 keeps the kernel's defaults
-                write, 1, // time_gran: timestamps are exact to the nanosecond
+        InitReply session = new InitReply(
+                MAJOR,
+                MINOR,
+                Math.min(guest.minor(), MINOR),
+                guest.maxReadahead(),
+                flags,
+                0,
+                0, // max_background, congestion_threshold: 0 keeps the kernel's defaults
+                write,
+                1, // time_gran: timestamps are exact to the nanosecond
                 maxPages ? write / PAGE_SIZE : 0);
         return new Accept(session, size);
     }

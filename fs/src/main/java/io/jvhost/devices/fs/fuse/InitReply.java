@@ -5,5 +5,14 @@ package io.jvhost.devices.fs.fuse;
  * server's minor, {@code sessionMinor} the lower of both (which struct sizes apply), {@code flags}
  * the negotiated 64-bit INIT flags. Kept so that migration can carry the session.
  */
-public record InitReply(int major, int minor, int sessionMinor, int maxReadahead, long flags,
-        int maxBackground, int congestionThreshold, int maxWrite, int timeGran, int maxPages) {}
+public record InitReply(
+        int major,
+        int minor,
+        int sessionMinor,
+        int maxReadahead,
+        long flags,
+        int maxBackground,
+        int congestionThreshold,
+        int maxWrite,
+        int timeGran,
+        int maxPages) {}

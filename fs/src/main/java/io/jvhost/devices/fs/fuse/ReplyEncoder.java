@@ -52,14 +52,28 @@ public final class ReplyEncoder {
 
     /** fuse_out_header. */
     public static byte[] outHeader(long len, int error, long unique) {
-        return buffer(OUT_HEADER_SIZE).putInt((int) len).putInt(error).putLong(unique).array();
+        return buffer(OUT_HEADER_SIZE)
+                .putInt((int) len)
+                .putInt(error)
+                .putLong(unique)
+                .array();
     }
 
     static void putAttr(ByteBuffer b, Attr a, int minor) {
-        b.putLong(a.ino()).putLong(a.size()).putLong(a.blocks())
-                .putLong(a.atime()).putLong(a.mtime()).putLong(a.ctime())
-                .putInt(a.atimeNsec()).putInt(a.mtimeNsec()).putInt(a.ctimeNsec())
-                .putInt(a.mode()).putInt(a.nlink()).putInt(a.uid()).putInt(a.gid()).putInt(a.rdev());
+        b.putLong(a.ino())
+                .putLong(a.size())
+                .putLong(a.blocks())
+                .putLong(a.atime())
+                .putLong(a.mtime())
+                .putLong(a.ctime())
+                .putInt(a.atimeNsec())
+                .putInt(a.mtimeNsec())
+                .putInt(a.ctimeNsec())
+                .putInt(a.mode())
+                .putInt(a.nlink())
+                .putInt(a.uid())
+                .putInt(a.gid())
+                .putInt(a.rdev());
         if (minor >= 9) b.putInt(a.blksize()).putInt(0); // flags: no submounts, no DAX
     }
 
@@ -73,9 +87,12 @@ public final class ReplyEncoder {
     }
 
     static void putEntry(ByteBuffer b, Entry e, int minor) {
-        b.putLong(e.nodeId()).putLong(e.generation())
-                .putLong(seconds(e.entryTimeoutNanos())).putLong(seconds(e.attrTimeoutNanos()))
-                .putInt(subNanos(e.entryTimeoutNanos())).putInt(subNanos(e.attrTimeoutNanos()));
+        b.putLong(e.nodeId())
+                .putLong(e.generation())
+                .putLong(seconds(e.entryTimeoutNanos()))
+                .putLong(seconds(e.attrTimeoutNanos()))
+                .putInt(subNanos(e.entryTimeoutNanos()))
+                .putInt(subNanos(e.attrTimeoutNanos()));
         putAttr(b, e.attr(), minor);
     }
 
@@ -87,13 +104,19 @@ public final class ReplyEncoder {
 
     public static byte[] attrOut(AttrReply r, int minor) {
         ByteBuffer b = buffer(attrOutSize(minor));
-        b.putLong(seconds(r.attrTimeoutNanos())).putInt(subNanos(r.attrTimeoutNanos())).putInt(0);
+        b.putLong(seconds(r.attrTimeoutNanos()))
+                .putInt(subNanos(r.attrTimeoutNanos()))
+                .putInt(0);
         putAttr(b, r.attr(), minor);
         return b.array();
     }
 
     public static byte[] openOut(Opened o) {
-        return buffer(OPEN_OUT_SIZE).putLong(o.fh()).putInt(o.openFlags()).putInt(0).array();
+        return buffer(OPEN_OUT_SIZE)
+                .putLong(o.fh())
+                .putInt(o.openFlags())
+                .putInt(0)
+                .array();
     }
 
     /** CREATE: fuse_entry_out then fuse_open_out. */
@@ -119,8 +142,14 @@ public final class ReplyEncoder {
 
     public static byte[] statfsOut(StatFs s, int minor) {
         ByteBuffer b = buffer(STATFS_OUT_SIZE);
-        b.putLong(s.blocks()).putLong(s.bfree()).putLong(s.bavail()).putLong(s.files()).putLong(s.ffree())
-                .putInt(s.bsize()).putInt(s.namelen()).putInt(s.frsize()); // padding and spare stay 0
+        b.putLong(s.blocks())
+                .putLong(s.bfree())
+                .putLong(s.bavail())
+                .putLong(s.files())
+                .putLong(s.ffree())
+                .putInt(s.bsize())
+                .putInt(s.namelen())
+                .putInt(s.frsize()); // padding and spare stay 0
         byte[] all = b.array();
         return minor < 4 ? java.util.Arrays.copyOf(all, COMPAT_STATFS_SIZE) : all;
     }
@@ -128,9 +157,15 @@ public final class ReplyEncoder {
     /** fuse_init_out, cut to {@code size} (see {@link #initOutSize}). */
     public static byte[] initOut(InitReply r, int size) {
         ByteBuffer b = buffer(INIT_OUT_SIZE);
-        b.putInt(r.major()).putInt(r.minor()).putInt(r.maxReadahead()).putInt((int) r.flags())
-                .putShort((short) r.maxBackground()).putShort((short) r.congestionThreshold())
-                .putInt(r.maxWrite()).putInt(r.timeGran()).putShort((short) r.maxPages())
+        b.putInt(r.major())
+                .putInt(r.minor())
+                .putInt(r.maxReadahead())
+                .putInt((int) r.flags())
+                .putShort((short) r.maxBackground())
+                .putShort((short) r.congestionThreshold())
+                .putInt(r.maxWrite())
+                .putInt(r.timeGran())
+                .putShort((short) r.maxPages())
                 .putShort((short) 0) // map_alignment: no DAX window
                 .putInt((int) (r.flags() >>> 32)); // flags2
         return java.util.Arrays.copyOf(b.array(), size);

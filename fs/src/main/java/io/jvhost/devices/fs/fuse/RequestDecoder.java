@@ -22,6 +22,7 @@ import java.util.List;
 public final class RequestDecoder {
     /** Upper bound of a request's arguments copied to the heap (names, xattr values). */
     static final int MAX_HEAP_BODY = 1 << 20;
+
     private static final long FUSE_GETATTR_FH = 1;
     // Fields are copied out in one go and decoded from the array: ChainReader.readInt/readLong
     // build a byte-order layout per call, whose VarHandle the JDK then looks up in a map.
@@ -42,8 +43,14 @@ public final class RequestDecoder {
         } catch (VirtqueueException e) {
             throw new MalformedRequestException(e.getMessage(), e);
         }
-        return new InHeader(Integer.toUnsignedLong((int) I32.get(b, 0)), (int) I32.get(b, 4), (long) I64.get(b, 8),
-                (long) I64.get(b, 16), (int) I32.get(b, 24), (int) I32.get(b, 28), (int) I32.get(b, 32),
+        return new InHeader(
+                Integer.toUnsignedLong((int) I32.get(b, 0)),
+                (int) I32.get(b, 4),
+                (long) I64.get(b, 8),
+                (long) I64.get(b, 16),
+                (int) I32.get(b, 24),
+                (int) I32.get(b, 28),
+                (int) I32.get(b, 32),
                 Short.toUnsignedInt((short) I16.get(b, 36)));
     }
 
@@ -56,8 +63,8 @@ public final class RequestDecoder {
     public static FuseRequest body(InHeader h, DescriptorChain chain, ChainReader in, int minor, long negotiatedFlags)
             throws MalformedRequestException {
         if (h.len() != chain.readableBytes()) {
-            throw new MalformedRequestException("in header says " + h.len() + " bytes, the chain has "
-                    + chain.readableBytes());
+            throw new MalformedRequestException(
+                    "in header says " + h.len() + " bytes, the chain has " + chain.readableBytes());
         }
         if (h.bodyLength() < 0) {
             throw new MalformedRequestException("extensions of " + 8L * h.totalExtlen() + " bytes exceed the request");
@@ -170,10 +177,22 @@ public final class RequestDecoder {
                     long fh = b.u64(), offset = b.u64();
                     yield new Lseek(fh, offset, b.u32());
                 }
-                case COPY_FILE_RANGE -> new CopyFileRange(b.u64(), b.u64(), b.u64(), b.u64(), b.u64(), b.u64(), b.u64());
+                case COPY_FILE_RANGE ->
+                    new CopyFileRange(b.u64(), b.u64(), b.u64(), b.u64(), b.u64(), b.u64(), b.u64());
                 case SYNCFS -> new Syncfs();
-                case GETLK, SETLK, SETLKW, INTERRUPT, BMAP, IOCTL, POLL, NOTIFY_REPLY, SETUPMAPPING, REMOVEMAPPING,
-                        TMPFILE, STATX, COPY_FILE_RANGE_64 -> new Unsupported(h.opcode());
+                case GETLK,
+                        SETLK,
+                        SETLKW,
+                        INTERRUPT,
+                        BMAP,
+                        IOCTL,
+                        POLL,
+                        NOTIFY_REPLY,
+                        SETUPMAPPING,
+                        REMOVEMAPPING,
+                        TMPFILE,
+                        STATX,
+                        COPY_FILE_RANGE_64 -> new Unsupported(h.opcode());
             };
         } catch (VirtqueueException e) {
             throw new MalformedRequestException(op + ": " + e.getMessage(), e);
@@ -201,8 +220,8 @@ public final class RequestDecoder {
         long count = Integer.toUnsignedLong(b.u32());
         b.u32();
         if (count > MAX_BATCH_FORGET) {
-            throw new MalformedRequestException("BATCH_FORGET of " + count + " items exceeds the limit of "
-                    + MAX_BATCH_FORGET);
+            throw new MalformedRequestException(
+                    "BATCH_FORGET of " + count + " items exceeds the limit of " + MAX_BATCH_FORGET);
         }
         if (count * 16 > b.left()) {
             throw new MalformedRequestException("BATCH_FORGET of " + count + " items carries " + b.left() + " bytes");
@@ -235,8 +254,8 @@ public final class RequestDecoder {
         return new Setattr(new SetAttr(valid, fh, size, atime, atimeNsec, mtime, mtimeNsec, mode, uid, gid));
     }
 
-    private static Write write(Body b, DescriptorChain chain, int minor) throws MalformedRequestException,
-            VirtqueueException {
+    private static Write write(Body b, DescriptorChain chain, int minor)
+            throws MalformedRequestException, VirtqueueException {
         long fh = b.u64(), offset = b.u64();
         long size = Integer.toUnsignedLong(b.u32());
         int writeFlags = b.u32();
@@ -257,8 +276,8 @@ public final class RequestDecoder {
         return new Write(fh, offset, writeFlags, lockOwner, flags, data);
     }
 
-    private static Setxattr setxattr(Body b, long negotiatedFlags) throws MalformedRequestException,
-            VirtqueueException {
+    private static Setxattr setxattr(Body b, long negotiatedFlags)
+            throws MalformedRequestException, VirtqueueException {
         long size = Integer.toUnsignedLong(b.u32());
         int flags = b.u32();
         int setxattrFlags = 0;
@@ -295,8 +314,8 @@ public final class RequestDecoder {
 
         private void need(int n) throws MalformedRequestException {
             if (left() < n) {
-                throw new MalformedRequestException("arguments end after " + (in.position() - start)
-                        + " bytes, " + n + " more needed");
+                throw new MalformedRequestException(
+                        "arguments end after " + (in.position() - start) + " bytes, " + n + " more needed");
             }
         }
 

@@ -20,6 +20,7 @@ public record RequestExtensions(List<Integer> supplementaryGroups) {
     public static final RequestExtensions NONE = new RequestExtensions(List.of());
     /** fuse_ext_type: 0..31 are security-context counts (FUSE_MAX_NR_SECCTX), then this. */
     static final int FUSE_EXT_GROUPS = 32;
+
     private static final int HEADER = 8;
     /**
      * Linux sends one group (the parent directory's); the bound keeps what one request may
@@ -45,7 +46,8 @@ public record RequestExtensions(List<Integer> supplementaryGroups) {
             throw new MalformedRequestException(length + " bytes of request extensions, none negotiated");
         }
         if (length > MAX_BYTES) {
-            throw new MalformedRequestException(length + " bytes of request extensions, at most " + MAX_BYTES + " make sense");
+            throw new MalformedRequestException(
+                    length + " bytes of request extensions, at most " + MAX_BYTES + " make sense");
         }
         if (h.bodyLength() < 0 || h.len() != chain.readableBytes()) {
             throw new MalformedRequestException("request extensions past the request's end");
@@ -64,12 +66,13 @@ public record RequestExtensions(List<Integer> supplementaryGroups) {
     private static RequestExtensions parse(ByteBuffer area) throws MalformedRequestException {
         List<Integer> groups = null;
         while (area.hasRemaining()) {
-            if (area.remaining() < HEADER) throw new MalformedRequestException("a request extension without its header");
+            if (area.remaining() < HEADER)
+                throw new MalformedRequestException("a request extension without its header");
             long size = Integer.toUnsignedLong(area.getInt());
             int type = area.getInt();
             if (size < HEADER || size % 8 != 0 || size - HEADER > area.remaining()) {
-                throw new MalformedRequestException("request extension of " + size + " bytes, " + (area.remaining() + HEADER)
-                        + " left");
+                throw new MalformedRequestException(
+                        "request extension of " + size + " bytes, " + (area.remaining() + HEADER) + " left");
             }
             ByteBuffer body = area.slice(area.position(), (int) size - HEADER).order(ByteOrder.LITTLE_ENDIAN);
             area.position(area.position() + (int) size - HEADER);
@@ -85,8 +88,8 @@ public record RequestExtensions(List<Integer> supplementaryGroups) {
         if (body.remaining() < 4) throw new MalformedRequestException("FUSE_EXT_GROUPS without nr_groups");
         long count = Integer.toUnsignedLong(body.getInt());
         if (count == 0 || count > MAX_GROUPS || align8(HEADER + 4 + 4 * (int) count) != HEADER + body.capacity()) {
-            throw new MalformedRequestException("FUSE_EXT_GROUPS of " + count + " groups in " + (HEADER + body.capacity())
-                    + " bytes");
+            throw new MalformedRequestException(
+                    "FUSE_EXT_GROUPS of " + count + " groups in " + (HEADER + body.capacity()) + " bytes");
         }
         List<Integer> groups = new ArrayList<>((int) count);
         for (int i = 0; i < count; i++) groups.add(body.getInt());

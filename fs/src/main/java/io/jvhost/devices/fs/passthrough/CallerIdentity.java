@@ -37,8 +37,8 @@ final class CallerIdentity implements AutoCloseable {
     /** The thread's groups before, if they were changed for the call; null if they were not. */
     private final int[] oldGroups;
 
-    private CallerIdentity(int oldUmask, boolean ownUmask, int oldFsuid, int oldFsgid, boolean switched,
-            int[] oldGroups) {
+    private CallerIdentity(
+            int oldUmask, boolean ownUmask, int oldFsuid, int oldFsgid, boolean switched, int[] oldGroups) {
         this.oldUmask = oldUmask;
         this.ownUmask = ownUmask;
         this.oldFsuid = oldFsuid;

@@ -59,8 +59,16 @@ final class FsRestorer {
     private int failures;
 
     /** Everything reopened, ready for the tables; {@code failed*} are the nodes and handles that answer EIO. */
-    record Restored(long rootLookups, List<Inode> inodes, List<Handle> handles, Map<Long, Long> failedNodes,
-            Set<Long> failedHandles, long nextNodeId, long nextFh, long initFlags, List<String> problems) {
+    record Restored(
+            long rootLookups,
+            List<Inode> inodes,
+            List<Handle> handles,
+            Map<Long, Long> failedNodes,
+            Set<Long> failedHandles,
+            long nextNodeId,
+            long nextFh,
+            long initFlags,
+            List<String> problems) {
         void close() {
             for (Handle h : handles) h.retire();
             for (Inode n : inodes) n.retire();
@@ -112,7 +120,9 @@ final class FsRestorer {
                 }
             }
             if (failures > LOGGED_FAILURES) {
-                LOG.warn("migration: {} more nodes and handles unavailable (not logged one by one)", failures - LOGGED_FAILURES);
+                LOG.warn(
+                        "migration: {} more nodes and handles unavailable (not logged one by one)",
+                        failures - LOGGED_FAILURES);
             }
             Map<Long, Long> failedNodes = new HashMap<>();
             for (long id : failed.keySet()) failedNodes.put(id, saved.get(id).lookups());
@@ -120,8 +130,16 @@ final class FsRestorer {
             for (long fh : failedHandles) problems.add("fh " + fh + " unavailable");
             List<Inode> inodes = new ArrayList<>(opened.values());
             FsSnapshot snap = s.snapshot();
-            Restored r = new Restored(saved.get(FileSystem.ROOT_ID).lookups(), inodes, handles, failedNodes,
-                    failedHandles, snap.nextNodeId(), snap.nextFh(), snap.initFlags(), problems);
+            Restored r = new Restored(
+                    saved.get(FileSystem.ROOT_ID).lookups(),
+                    inodes,
+                    handles,
+                    failedNodes,
+                    failedHandles,
+                    snap.nextNodeId(),
+                    snap.nextFh(),
+                    snap.initFlags(),
+                    problems);
             done = true;
             return r;
         } catch (NativeException e) {
@@ -249,8 +267,10 @@ final class FsRestorer {
      */
     private static void requireResources(NativeException e, String what) throws FsException {
         if (e.errno() == Errno.EMFILE || e.errno() == Errno.ENFILE || e.errno() == Errno.ENOMEM) {
-            throw new FsException(e.errno(), "restoring " + what + ": " + e.getMessage()
-                    + " (the destination is out of resources: the load fails whatever --migration-on-error says)");
+            throw new FsException(
+                    e.errno(),
+                    "restoring " + what + ": " + e.getMessage()
+                            + " (the destination is out of resources: the load fails whatever --migration-on-error says)");
         }
     }
 
@@ -258,12 +278,14 @@ final class FsRestorer {
         Fd fd = FileCalls.openPath(parent.fd, n.location().name());
         return verified(fd, n, "path", tried, false);
     }
+
     private Fd openByHandle(FsSnapshot.InodeState n, List<String> tried) throws NativeException {
         FileHandle h = n.fileHandle();
         if (h == null || !sameDirectory) return null; // a handle means nothing on another file system
         if (mountFd == null) {
             // open_by_handle_at takes a real descriptor of the mount, not an O_PATH one.
-            mountFd = FileCalls.openat(null, FileCalls.procSelfFd(root.fd), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+            mountFd = FileCalls.openat(
+                    null, FileCalls.procSelfFd(root.fd), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         }
         Fd fd = FileHandles.open(mountFd, h, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC);
         return verified(fd, n, "handle", tried, true);

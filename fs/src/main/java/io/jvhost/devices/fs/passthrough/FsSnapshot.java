@@ -13,8 +13,8 @@ import java.util.List;
  * @param inodes     every node, root first, by node id
  * @param handles    every open handle, by fh
  */
-public record FsSnapshot(long nextNodeId, long nextFh, long initFlags, List<InodeState> inodes,
-        List<HandleState> handles) {
+public record FsSnapshot(
+        long nextNodeId, long nextFh, long initFlags, List<InodeState> inodes, List<HandleState> handles) {
 
     /**
      * One node.
@@ -24,8 +24,15 @@ public record FsSnapshot(long nextNodeId, long nextFh, long initFlags, List<Inod
      * @param location   where to find it by name, or null (unlinked, or the root)
      * @param fileHandle where to find it by handle, or null if the file system gives none
      */
-    public record InodeState(long nodeId, long lookups, long dev, long ino, long mountId, int fileType,
-            Location location, FileHandle fileHandle) {}
+    public record InodeState(
+            long nodeId,
+            long lookups,
+            long dev,
+            long ino,
+            long mountId,
+            int fileType,
+            Location location,
+            FileHandle fileHandle) {}
 
     /** One open handle: its fh, its node and the open(2) flags it was opened with. */
     public record HandleState(long fh, long nodeId, int flags, boolean directory) {}

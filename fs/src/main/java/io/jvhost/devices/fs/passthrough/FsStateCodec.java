@@ -30,6 +30,7 @@ final class FsStateCodec {
      * cost the destination gigabytes of heap to parse.
      */
     static final int MAX_NODES = 1 << 20;
+
     static final int MAX_HANDLE_BYTES = 128; // MAX_HANDLE_SZ
 
     private FsStateCodec() {}
@@ -38,21 +39,43 @@ final class FsStateCodec {
 
     static void write(SavedFs s, StateWriter w) throws IOException {
         FsSnapshot snap = s.snapshot();
-        w.section(PASSTHROUGH, 1, 1, o -> o.varint(snap.nextNodeId()).varint(snap.nextFh()).u64(snap.initFlags())
-                .u8(s.sourceMode().ordinal()).u64(s.rootDev()).u64(s.rootIno()));
+        w.section(
+                PASSTHROUGH,
+                1,
+                1,
+                o -> o.varint(snap.nextNodeId())
+                        .varint(snap.nextFh())
+                        .u64(snap.initFlags())
+                        .u8(s.sourceMode().ordinal())
+                        .u64(s.rootDev())
+                        .u64(s.rootIno()));
         w.section(INODES, 1, 1, o -> o.list(snap.inodes(), FsStateCodec::writeInode));
-        w.section(HANDLES, 1, 1, o -> o.list(snap.handles(), (out, h) ->
-                out.varint(h.fh()).varint(h.nodeId()).u32(h.flags() & 0xFFFF_FFFFL).bool(h.directory())));
+        w.section(
+                HANDLES,
+                1,
+                1,
+                o -> o.list(
+                        snap.handles(),
+                        (out, h) -> out.varint(h.fh())
+                                .varint(h.nodeId())
+                                .u32(h.flags() & 0xFFFF_FFFFL)
+                                .bool(h.directory())));
     }
 
     private static void writeInode(SectionOutput o, FsSnapshot.InodeState n) throws IOException {
-        o.varint(n.nodeId()).varint(n.lookups()).u32(n.fileType() & 0xFFFF_FFFFL)
-                .u64(n.dev()).u64(n.ino()).u64(n.mountId());
+        o.varint(n.nodeId())
+                .varint(n.lookups())
+                .u32(n.fileType() & 0xFFFF_FFFFL)
+                .u64(n.dev())
+                .u64(n.ino())
+                .u64(n.mountId());
         o.bool(n.location() != null);
-        if (n.location() != null) o.varint(n.location().parentId()).bytes(n.location().name());
+        if (n.location() != null)
+            o.varint(n.location().parentId()).bytes(n.location().name());
         o.bool(n.fileHandle() != null);
         if (n.fileHandle() != null) {
-            o.u32(n.fileHandle().mountId() & 0xFFFF_FFFFL).u32(n.fileHandle().type() & 0xFFFF_FFFFL)
+            o.u32(n.fileHandle().mountId() & 0xFFFF_FFFFL)
+                    .u32(n.fileHandle().type() & 0xFFFF_FFFFL)
                     .bytes(n.fileHandle().bytes());
         }
     }
@@ -66,11 +89,14 @@ final class FsStateCodec {
             return new Header(nextNode, nextFh, flags, MigrationMode.values()[mode], in.u64(), in.u64());
         });
         b.section(INODES, 1, (v, in) -> in.list(MAX_NODES, FsStateCodec::readInode));
-        b.section(HANDLES, 1, (v, in) -> in.list(MAX_NODES, r -> {
-            long fh = r.varint(), node = r.varint();
-            long flags = r.u32();
-            return new FsSnapshot.HandleState(fh, node, (int) flags, r.bool());
-        }));
+        b.section(
+                HANDLES,
+                1,
+                (v, in) -> in.list(MAX_NODES, r -> {
+                    long fh = r.varint(), node = r.varint();
+                    long flags = r.u32();
+                    return new FsSnapshot.HandleState(fh, node, (int) flags, r.bool());
+                }));
     }
 
     private static FsSnapshot.InodeState readInode(SectionInput in) throws IOException {
@@ -100,9 +126,12 @@ final class FsStateCodec {
         List<FsSnapshot.HandleState> handles = state.get(HANDLES, List.class);
         Map<Long, FsSnapshot.InodeState> byId = new HashMap<>();
         for (FsSnapshot.InodeState n : inodes) {
-            if (n.nodeId() < 1 || n.nodeId() >= h.nextNodeId()) throw new StructureException("node id " + n.nodeId() + " out of range");
+            if (n.nodeId() < 1 || n.nodeId() >= h.nextNodeId())
+                throw new StructureException("node id " + n.nodeId() + " out of range");
             if (byId.put(n.nodeId(), n) != null) throw new StructureException("node id " + n.nodeId() + " twice");
-            if ((n.fileType() & ~Stat.S_IFMT) != 0 || n.fileType() == 0) throw new StructureException("node " + n.nodeId() + " has file type " + Integer.toOctalString(n.fileType()));
+            if ((n.fileType() & ~Stat.S_IFMT) != 0 || n.fileType() == 0)
+                throw new StructureException(
+                        "node " + n.nodeId() + " has file type " + Integer.toOctalString(n.fileType()));
         }
         FsSnapshot.InodeState root = byId.get(FileSystem.ROOT_ID);
         if (root == null || root.location() != null || root.fileType() != Stat.S_IFDIR) {
@@ -112,18 +141,24 @@ final class FsStateCodec {
             if (n.location() == null) continue;
             FsSnapshot.InodeState parent = byId.get(n.location().parentId());
             if (parent == null || parent.fileType() != Stat.S_IFDIR) {
-                throw new StructureException("node " + n.nodeId() + " lies in " + n.location().parentId() + ", not a directory node");
+                throw new StructureException(
+                        "node " + n.nodeId() + " lies in " + n.location().parentId() + ", not a directory node");
             }
         }
         Set<Long> fhs = new HashSet<>();
         for (FsSnapshot.HandleState hs : handles) {
-            if (hs.fh() < 1 || hs.fh() >= h.nextFh() || !fhs.add(hs.fh())) throw new StructureException("bad or repeated fh " + hs.fh());
+            if (hs.fh() < 1 || hs.fh() >= h.nextFh() || !fhs.add(hs.fh()))
+                throw new StructureException("bad or repeated fh " + hs.fh());
             FsSnapshot.InodeState n = byId.get(hs.nodeId());
             if (n == null) throw new StructureException("fh " + hs.fh() + " of unknown node " + hs.nodeId());
-            if (hs.directory() != (n.fileType() == Stat.S_IFDIR)) throw new StructureException("fh " + hs.fh() + " has the wrong kind for node " + hs.nodeId());
+            if (hs.directory() != (n.fileType() == Stat.S_IFDIR))
+                throw new StructureException("fh " + hs.fh() + " has the wrong kind for node " + hs.nodeId());
         }
-        return new SavedFs(new FsSnapshot(h.nextNodeId(), h.nextFh(), h.initFlags(), inodes, handles), h.sourceMode(),
-                h.rootDev(), h.rootIno());
+        return new SavedFs(
+                new FsSnapshot(h.nextNodeId(), h.nextFh(), h.initFlags(), inodes, handles),
+                h.sourceMode(),
+                h.rootDev(),
+                h.rootIno());
     }
 
     /** The blob parsed but does not describe a consistent file system. */

@@ -14,7 +14,10 @@ import java.util.Map;
  * (file or directory): anything else is EBADF, so a forged or mixed-up fh reaches nothing.
  */
 final class HandleTable {
-    enum Kind { FILE, DIRECTORY }
+    enum Kind {
+        FILE,
+        DIRECTORY
+    }
 
     private final Map<Long, Handle> byFh = new HashMap<>();
     private final InodeTable inodes;
@@ -37,10 +40,13 @@ final class HandleTable {
     /** The handle, pinned for one use (close it when done). */
     synchronized Handle pin(long fh, long nodeId, Kind kind) throws FsException {
         Handle h = byFh.get(fh);
-        if (h == null && unavailable.contains(fh)) throw new FsException(Errno.EIO, "fh " + fh + " was lost in the migration");
-        if (h == null || h.inode.nodeId != nodeId) throw new FsException(Errno.EBADF, "unknown fh " + fh + " for node " + nodeId);
+        if (h == null && unavailable.contains(fh))
+            throw new FsException(Errno.EIO, "fh " + fh + " was lost in the migration");
+        if (h == null || h.inode.nodeId != nodeId)
+            throw new FsException(Errno.EBADF, "unknown fh " + fh + " for node " + nodeId);
         if (h.directory != (kind == Kind.DIRECTORY)) {
-            throw new FsException(Errno.EBADF, "fh " + fh + " is not a " + kind.name().toLowerCase() + " handle");
+            throw new FsException(
+                    Errno.EBADF, "fh " + fh + " is not a " + kind.name().toLowerCase() + " handle");
         }
         if (!h.pin()) throw new FsException(Errno.EBADF, "fh " + fh + " is being released");
         return h;

@@ -159,8 +159,15 @@ final class InodeTable {
     synchronized List<FsSnapshot.InodeState> snapshot() {
         List<FsSnapshot.InodeState> out = new ArrayList<>();
         for (Inode n : byId.values()) {
-            out.add(new FsSnapshot.InodeState(n.nodeId, n.lookups, n.key.dev(), n.key.ino(), n.key.mountId(),
-                    n.fileType, n.location, n.fileHandle));
+            out.add(new FsSnapshot.InodeState(
+                    n.nodeId,
+                    n.lookups,
+                    n.key.dev(),
+                    n.key.ino(),
+                    n.key.mountId(),
+                    n.fileType,
+                    n.location,
+                    n.fileHandle));
         }
         out.sort(Comparator.comparingLong(FsSnapshot.InodeState::nodeId));
         return out;

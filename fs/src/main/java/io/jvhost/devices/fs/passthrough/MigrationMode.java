@@ -9,5 +9,6 @@ package io.jvhost.devices.fs.passthrough;
  * destination tries first.
  */
 public enum MigrationMode {
-    FIND_PATHS, FILE_HANDLES
+    FIND_PATHS,
+    FILE_HANDLES
 }

@@ -7,5 +7,6 @@ package io.jvhost.devices.fs.passthrough;
  * everything else works).
  */
 public enum MigrationOnError {
-    ABORT, GUEST_ERROR
+    ABORT,
+    GUEST_ERROR
 }

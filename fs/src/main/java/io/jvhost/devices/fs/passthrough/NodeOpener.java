@@ -26,8 +26,14 @@ final class NodeOpener {
      * open(2) flags no guest (nor saved handle) chooses: creation is CREATE's own business, the
      * rest would make the descriptor something other than a plain open file.
      */
-    static final int REFUSED_FLAGS = Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOCTTY | Libc.O_NOFOLLOW | Libc.O_PATH
-            | O_TMPFILE_BIT | Libc.O_DIRECTORY;
+    static final int REFUSED_FLAGS = Libc.O_CREAT
+            | Libc.O_EXCL
+            | Libc.O_NOCTTY
+            | Libc.O_NOFOLLOW
+            | Libc.O_PATH
+            | O_TMPFILE_BIT
+            | Libc.O_DIRECTORY;
+
     static final int DIRECTORY_FLAGS = Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC;
 
     private NodeOpener() {}
@@ -61,11 +67,14 @@ final class NodeOpener {
 
     static void requireRegularFile(int fileType) throws FsException {
         switch (fileType) {
-            case Stat.S_IFREG -> { }
+            case Stat.S_IFREG -> {}
             case Stat.S_IFDIR -> throw new FsException(Errno.EISDIR);
             case Stat.S_IFLNK -> throw new FsException(Errno.ELOOP);
-            default -> throw new FsException(Errno.EBADF,
-                    "not a regular file (type " + Integer.toOctalString(fileType) + "): special files are never opened");
+            default ->
+                throw new FsException(
+                        Errno.EBADF,
+                        "not a regular file (type " + Integer.toOctalString(fileType)
+                                + "): special files are never opened");
         }
     }
 }

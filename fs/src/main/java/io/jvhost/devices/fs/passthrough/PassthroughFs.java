@@ -54,12 +54,18 @@ import java.util.List;
  */
 public final class PassthroughFs implements MigratableFileSystem, AutoCloseable {
     // FUSE_INIT capability bits (include/uapi/linux/fuse.h) this file system honours.
-    static final long FUSE_ASYNC_READ = 1L << 0, FUSE_ATOMIC_O_TRUNC = 1L << 3, FUSE_BIG_WRITES = 1L << 5,
-            FUSE_DONT_MASK = 1L << 6, FUSE_AUTO_INVAL_DATA = 1L << 12, FUSE_DO_READDIRPLUS = 1L << 13,
-            FUSE_READDIRPLUS_AUTO = 1L << 14, FUSE_PARALLEL_DIROPS = 1L << 18, FUSE_CREATE_SUPP_GROUP = 1L << 34;
+    static final long FUSE_ASYNC_READ = 1L << 0,
+            FUSE_ATOMIC_O_TRUNC = 1L << 3,
+            FUSE_BIG_WRITES = 1L << 5,
+            FUSE_DONT_MASK = 1L << 6,
+            FUSE_AUTO_INVAL_DATA = 1L << 12,
+            FUSE_DO_READDIRPLUS = 1L << 13,
+            FUSE_READDIRPLUS_AUTO = 1L << 14,
+            FUSE_PARALLEL_DIROPS = 1L << 18,
+            FUSE_CREATE_SUPP_GROUP = 1L << 34;
 
-    private static final int RENAME_FLAGS = FileCalls.RENAME_NOREPLACE | FileCalls.RENAME_EXCHANGE
-            | FileCalls.RENAME_WHITEOUT;
+    private static final int RENAME_FLAGS =
+            FileCalls.RENAME_NOREPLACE | FileCalls.RENAME_EXCHANGE | FileCalls.RENAME_WHITEOUT;
     private static final int READDIR_BUFFER = 32 * 1024;
     private static final int F_OK = 0, X_OK = 1, W_OK = 2, R_OK = 4;
 
@@ -86,8 +92,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     /** Serves {@code sharedDir}, migrating as {@code migration} says. */
     public static PassthroughFs open(Path sharedDir, PassthroughConfig config, MigrationConfig migration)
             throws IOException {
-        Fd fd = FileCalls.openat(null, FileCalls.bytes(sharedDir.toString()),
-                Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        Fd fd = FileCalls.openat(
+                null, FileCalls.bytes(sharedDir.toString()), Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         try {
             Stat st = FileCalls.fstat(fd);
             Inode root = new Inode(ROOT_ID, InodeKey.of(st), st.fileType(), fd, fileHandleOf(config, fd));
@@ -106,7 +112,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public FsSnapshot snapshot() {
         synchronized (handles) {
             synchronized (inodes) {
-                return new FsSnapshot(inodes.nextNodeId(), handles.nextFh(), initFlags, List.copyOf(inodes.snapshot()),
+                return new FsSnapshot(
+                        inodes.nextNodeId(),
+                        handles.nextFh(),
+                        initFlags,
+                        List.copyOf(inodes.snapshot()),
                         List.copyOf(handles.snapshot()));
             }
         }
@@ -120,7 +130,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Capture capture() {
-        SavedFs saved = new SavedFs(snapshot(), migration.mode(), inodes.root().key.dev(), inodes.root().key.ino());
+        SavedFs saved = new SavedFs(
+                snapshot(),
+                migration.mode(),
+                inodes.root().key.dev(),
+                inodes.root().key.ino());
         return out -> FsStateCodec.write(saved, out);
     }
 
@@ -167,8 +181,13 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public long supportedInitFlags() {
-        long flags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_DO_READDIRPLUS
-                | FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS;
+        long flags = FUSE_ASYNC_READ
+                | FUSE_ATOMIC_O_TRUNC
+                | FUSE_BIG_WRITES
+                | FUSE_DONT_MASK
+                | FUSE_DO_READDIRPLUS
+                | FUSE_READDIRPLUS_AUTO
+                | FUSE_PARALLEL_DIROPS;
         if (config.cache() == CachePolicy.AUTO) flags |= FUSE_AUTO_INVAL_DATA;
         // The guest then names the parent's group when its caller is in it only as a supplementary group.
         return CallerIdentity.takesSupplementaryGroups() ? flags | FUSE_CREATE_SUPP_GROUP : flags;
@@ -279,9 +298,12 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(oldName);
         Names.component(newName);
         if ((flags & ~RENAME_FLAGS) != 0) throw new FsException(Errno.EINVAL, "unknown rename flags " + flags);
-        try (Inode from = inodes.pin(oldParent); Inode to = inodes.pin(newParent)) {
+        try (Inode from = inodes.pin(oldParent);
+                Inode to = inodes.pin(newParent)) {
             FileCalls.renameat2(from.fd, oldName, to.fd, newName, flags);
-            inodes.renamed(new Location(from.nodeId, oldName), new Location(to.nodeId, newName),
+            inodes.renamed(
+                    new Location(from.nodeId, oldName),
+                    new Location(to.nodeId, newName),
                     (flags & FileCalls.RENAME_EXCHANGE) != 0);
         } catch (NativeException e) {
             throw fsError(e);
@@ -291,7 +313,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Entry link(RequestContext ctx, long node, long newParent, byte[] newName) throws FsException {
         Names.component(newName);
-        try (Inode n = inodes.pin(node); Inode dir = inodes.pin(newParent)) {
+        try (Inode n = inodes.pin(node);
+                Inode dir = inodes.pin(newParent)) {
             if (n.isDirectory()) throw new FsException(Errno.EPERM, "hard link to a directory");
             FileCalls.linkInode(n.fd, dir.fd, newName);
             return lookupAndCount(dir, newName);
@@ -305,7 +328,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public AttrReply getattr(RequestContext ctx, long node, long fh, boolean fhValid) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            if (fhValid) handles.pin(fh, node, n.isDirectory() ? Kind.DIRECTORY : Kind.FILE).close();
+            if (fhValid)
+                handles.pin(fh, node, n.isDirectory() ? Kind.DIRECTORY : Kind.FILE)
+                        .close();
             return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
         } catch (NativeException e) {
             throw fsError(e);
@@ -314,7 +339,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public AttrReply setattr(RequestContext ctx, long node, SetAttr a) throws FsException {
-        try (Inode n = inodes.pin(node); Handle h = a.has(SetAttr.FH) ? handles.pin(a.fh(), node, Kind.FILE) : null) {
+        try (Inode n = inodes.pin(node);
+                Handle h = a.has(SetAttr.FH) ? handles.pin(a.fh(), node, Kind.FILE) : null) {
             if (privileged.denies()) checkPrivileges(n, a);
             if (a.has(SetAttr.MODE)) {
                 if (h != null) {
@@ -325,7 +351,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 }
             }
             if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
-                FileCalls.fchownat(n.fd, new byte[0], a.has(SetAttr.UID) ? a.uid() : -1, a.has(SetAttr.GID) ? a.gid() : -1,
+                FileCalls.fchownat(
+                        n.fd,
+                        new byte[0],
+                        a.has(SetAttr.UID) ? a.uid() : -1,
+                        a.has(SetAttr.GID) ? a.gid() : -1,
                         FileCalls.AT_EMPTY_PATH | FileCalls.AT_SYMLINK_NOFOLLOW);
             }
             if (a.has(SetAttr.SIZE)) {
@@ -341,9 +371,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 }
             }
             if (a.has(SetAttr.ATIME) || a.has(SetAttr.MTIME)) {
-                long aNsec = !a.has(SetAttr.ATIME) ? FileCalls.UTIME_OMIT
+                long aNsec = !a.has(SetAttr.ATIME)
+                        ? FileCalls.UTIME_OMIT
                         : a.has(SetAttr.ATIME_NOW) ? FileCalls.UTIME_NOW : a.atimeNsec();
-                long mNsec = !a.has(SetAttr.MTIME) ? FileCalls.UTIME_OMIT
+                long mNsec = !a.has(SetAttr.MTIME)
+                        ? FileCalls.UTIME_OMIT
                         : a.has(SetAttr.MTIME_NOW) ? FileCalls.UTIME_NOW : a.mtimeNsec();
                 if (h != null) {
                     FileCalls.utimensat(h.fd, null, a.atime(), aNsec, a.mtime(), mNsec, 0);
@@ -372,8 +404,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public StatFs statfs(RequestContext ctx, long node) throws FsException {
         try (Inode n = inodes.pin(node)) {
             FsStats s = FileIo.fstatfs(n.fd);
-            return new StatFs(s.blocks(), s.bfree(), s.bavail(), s.files(), s.ffree(), (int) s.bsize(),
-                    (int) s.namelen(), (int) s.frsize());
+            return new StatFs(
+                    s.blocks(), s.bfree(), s.bavail(), s.files(), s.ffree(), (int) s.bsize(), (int) s.namelen(), (int)
+                            s.frsize());
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -481,7 +514,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             Fd opath = null;
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
                 try {
-                    io = FileCalls.openat(dir.fd, name, NodeOpener.fileFlags(flags) | Libc.O_CREAT | Libc.O_EXCL,
+                    io = FileCalls.openat(
+                            dir.fd,
+                            name,
+                            NodeOpener.fileFlags(flags) | Libc.O_CREAT | Libc.O_EXCL,
                             id.mode(privileged.newFileMode(mode & 07777), umask));
                 } catch (NativeException e) {
                     if (e.errno() != Errno.EEXIST || (flags & Libc.O_EXCL) != 0) throw e;
@@ -548,7 +584,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     @Override
-    public void fallocate(RequestContext ctx, long node, long fh, int mode, long offset, long length) throws FsException {
+    public void fallocate(RequestContext ctx, long node, long fh, int mode, long offset, long length)
+            throws FsException {
         try (Handle h = handles.pin(fh, node, Kind.FILE)) {
             FileIo.fallocate(h.fd, mode, offset, length);
         } catch (NativeException e) {
@@ -566,9 +603,19 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     @Override
-    public long copyFileRange(RequestContext ctx, long nodeIn, long fhIn, long offsetIn, long nodeOut, long fhOut,
-            long offsetOut, long length, int flags) throws FsException {
-        try (Handle in = handles.pin(fhIn, nodeIn, Kind.FILE); Handle out = handles.pin(fhOut, nodeOut, Kind.FILE)) {
+    public long copyFileRange(
+            RequestContext ctx,
+            long nodeIn,
+            long fhIn,
+            long offsetIn,
+            long nodeOut,
+            long fhOut,
+            long offsetOut,
+            long length,
+            int flags)
+            throws FsException {
+        try (Handle in = handles.pin(fhIn, nodeIn, Kind.FILE);
+                Handle out = handles.pin(fhOut, nodeOut, Kind.FILE)) {
             return FileIo.copyFileRange(in.fd, offsetIn, out.fd, offsetOut, length, flags);
         } catch (NativeException e) {
             throw fsError(e);
@@ -743,8 +790,22 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     static Attr attr(Stat s) {
-        return new Attr(s.ino(), s.size(), s.blocks(), s.atime(), s.mtime(), s.ctime(), s.atimeNsec(), s.mtimeNsec(),
-                s.ctimeNsec(), s.mode(), s.nlink(), s.uid(), s.gid(), devToFuse(s.rdev()), s.blksize());
+        return new Attr(
+                s.ino(),
+                s.size(),
+                s.blocks(),
+                s.atime(),
+                s.mtime(),
+                s.ctime(),
+                s.atimeNsec(),
+                s.mtimeNsec(),
+                s.ctimeNsec(),
+                s.mode(),
+                s.nlink(),
+                s.uid(),
+                s.gid(),
+                devToFuse(s.rdev()),
+                s.blksize());
     }
 
     /** dev_t to the 32-bit encoding FUSE carries (the kernel's new_encode_dev). */

@@ -52,7 +52,10 @@ final class PrivilegedFiles {
 
     /** Refuses to open a set-ID non-directory {@code current} with {@code flags} that write (O_TRUNC included). */
     void checkOpen(Stat current, int flags) throws FsException {
-        if (deny && !current.isDirectory() && (current.mode() & SET_ID) != 0 && (flags & (Libc.O_WRONLY | Libc.O_RDWR | Libc.O_TRUNC)) != 0) {
+        if (deny
+                && !current.isDirectory()
+                && (current.mode() & SET_ID) != 0
+                && (flags & (Libc.O_WRONLY | Libc.O_RDWR | Libc.O_TRUNC)) != 0) {
             throw new FsException(Errno.EPERM, "a set-user-ID or set-group-ID file is not opened for writing");
         }
     }

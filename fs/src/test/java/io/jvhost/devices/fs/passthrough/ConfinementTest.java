@@ -40,9 +40,12 @@ class ConfinementTest extends FsTestBase {
         assertEquals(secretMtime, Files.getLastModifiedTime(secret));
         assertEquals(0, Files.getAttribute(secret, "unix:uid"));
         assertEquals(1, Files.getAttribute(secret, "unix:nlink"));
-        assertTrue(fs.snapshot().inodes().stream().noneMatch(i -> i.ino() == secretIno), "the secret never became a node");
-        assertEquals(java.util.List.of(Path.of("secret"), Path.of("share")),
-                Files.list(tmp).map(tmp::relativize).sorted().toList(), "nothing was created beside the share");
+        assertTrue(
+                fs.snapshot().inodes().stream().noneMatch(i -> i.ino() == secretIno), "the secret never became a node");
+        assertEquals(
+                java.util.List.of(Path.of("secret"), Path.of("share")),
+                Files.list(tmp).map(tmp::relativize).sorted().toList(),
+                "nothing was created beside the share");
     }
 
     @Test
@@ -78,7 +81,8 @@ class ConfinementTest extends FsTestBase {
         fails(Errno.EINVAL, () -> fs.setattr(ROOT, n, new SetAttr(SetAttr.SIZE, 0, 0, 0, 0, 0, 0, 0, 0, 0)));
         fails(Errno.EOPNOTSUPP, () -> fs.setattr(ROOT, n, new SetAttr(SetAttr.MODE, 0, 0, 0, 0, 0, 0, 0777, 0, 0)));
         fs.setattr(ROOT, n, new SetAttr(SetAttr.MTIME | SetAttr.UID, 0, 0, 0, 0, 5, 0, 0, 4242, 0));
-        assertEquals(4242, Files.getAttribute(share.resolve("esc"), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertEquals(
+                4242, Files.getAttribute(share.resolve("esc"), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS));
         fails(Errno.ENODATA, () -> fs.getxattr(ROOT, n, b("user.secret")));
         assertArrayEquals(new byte[0], fs.listxattr(ROOT, n), "the link's xattrs, not the secret's");
         fails(Errno.EPERM, () -> fs.setxattr(ROOT, n, b("user.x"), b("1"), 0));
@@ -178,7 +182,9 @@ class ConfinementTest extends FsTestBase {
         fails(Errno.EBADF, () -> fs.read(ROOT, ROOT_ID, dir, 0, 3, new MemorySink(3)));
         fails(Errno.EBADF, () -> fs.readdir(ROOT, a, fa, 0, new ListSink(10)));
         fails(Errno.EBADF, () -> fs.readdirplus(ROOT, ROOT_ID, fa, 0, new ListSink(10)));
-        fails(Errno.EBADF, () -> fs.setattr(ROOT, b, new SetAttr(SetAttr.SIZE | SetAttr.FH, fa, 0, 0, 0, 0, 0, 0, 0, 0)));
+        fails(
+                Errno.EBADF,
+                () -> fs.setattr(ROOT, b, new SetAttr(SetAttr.SIZE | SetAttr.FH, fa, 0, 0, 0, 0, 0, 0, 0, 0)));
         fails(Errno.EBADF, () -> fs.copyFileRange(ROOT, a, fa, 0, b, fa, 0, 3, 0));
         fails(Errno.EBADF, () -> fs.flush(ROOT, b, fa, 0));
         fails(Errno.EBADF, () -> fs.release(ROOT, b, fa, 0));
@@ -201,7 +207,8 @@ class ConfinementTest extends FsTestBase {
         assertEquals(java.util.Set.of(".", "..", "inner", "up"), java.util.Set.copyOf(sink.names()));
         for (ListSink.Item i : sink.items) {
             if (i.name().equals("..")) assertEquals(0, i.node().nodeId(), "\"..\" gets no node: it may be outside");
-            if (i.name().equals("up")) assertEquals(Stat.S_IFLNK, i.node().attr().mode() & Stat.S_IFMT);
+            if (i.name().equals("up"))
+                assertEquals(Stat.S_IFLNK, i.node().attr().mode() & Stat.S_IFMT);
             assertNotEquals(secretIno, i.node().attr().ino());
         }
         long rootDir = fs.opendir(ROOT, ROOT_ID, 0).fh();

@@ -18,10 +18,28 @@ public final class CraftedDeviceState {
     public static byte[] blob(Path share, FsSnapshot snapshot, MigrationMode mode, long initFlags) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StateWriter w = StateWriter.create(out, "virtio-fs");
-        w.section("fuse", 1, 1, o -> o.bool(true).u32(7).u32(41).u32(41).u32(128 * 1024).u64(initFlags)
-                .u32(16).u32(12).u32(1 << 20).u32(1).u32(256));
-        FsStateCodec.write(new SavedFs(snapshot, mode, ((Number) Files.getAttribute(share, "unix:dev")).longValue(),
-                ((Number) Files.getAttribute(share, "unix:ino")).longValue()), w);
+        w.section(
+                "fuse",
+                1,
+                1,
+                o -> o.bool(true)
+                        .u32(7)
+                        .u32(41)
+                        .u32(41)
+                        .u32(128 * 1024)
+                        .u64(initFlags)
+                        .u32(16)
+                        .u32(12)
+                        .u32(1 << 20)
+                        .u32(1)
+                        .u32(256));
+        FsStateCodec.write(
+                new SavedFs(
+                        snapshot,
+                        mode,
+                        ((Number) Files.getAttribute(share, "unix:dev")).longValue(),
+                        ((Number) Files.getAttribute(share, "unix:ino")).longValue()),
+                w);
         w.finish();
         return out.toByteArray();
     }

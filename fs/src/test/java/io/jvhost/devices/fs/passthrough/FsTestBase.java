@@ -19,10 +19,17 @@ import org.junit.jupiter.api.io.TempDir;
 abstract class FsTestBase {
     static final RequestContext ROOT = RequestContext.ROOT;
     static final long ROOT_ID = FileSystem.ROOT_ID;
-    static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000,
+    static final int O_RDONLY = 0,
+            O_WRONLY = 1,
+            O_RDWR = 2,
+            O_CREAT = 0100,
+            O_EXCL = 0200,
+            O_TRUNC = 01000,
             O_APPEND = 02000;
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     Path share;
     PassthroughFs fs;
 

@@ -3,7 +3,6 @@ package io.jvhost.devices.fs.passthrough;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jvhost.devices.fs.ProcessFds;
@@ -43,8 +42,8 @@ class HostileStateTest extends FsTestBase {
     }
 
     private PassthroughFs destination(MigrationOnError onError) throws Exception {
-        PassthroughFs d = PassthroughFs.open(share, PassthroughConfig.defaults(),
-                new MigrationConfig(MigrationMode.FIND_PATHS, onError));
+        PassthroughFs d = PassthroughFs.open(
+                share, PassthroughConfig.defaults(), new MigrationConfig(MigrationMode.FIND_PATHS, onError));
         others.add(d);
         return d;
     }
@@ -52,8 +51,13 @@ class HostileStateTest extends FsTestBase {
     private byte[] blob(FsSnapshot snap) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StateWriter w = StateWriter.create(out, "virtio-fs");
-        FsStateCodec.write(new SavedFs(snap, MigrationMode.FIND_PATHS, ((Number) Files.getAttribute(share, "unix:dev")).longValue(),
-                ((Number) Files.getAttribute(share, "unix:ino")).longValue()), w);
+        FsStateCodec.write(
+                new SavedFs(
+                        snap,
+                        MigrationMode.FIND_PATHS,
+                        ((Number) Files.getAttribute(share, "unix:dev")).longValue(),
+                        ((Number) Files.getAttribute(share, "unix:ino")).longValue()),
+                w);
         w.finish();
         return out.toByteArray();
     }
@@ -110,8 +114,8 @@ class HostileStateTest extends FsTestBase {
         long node = fs.lookup(ROOT, ROOT_ID, b("zero")).nodeId();
         FsSnapshot s = fs.snapshot();
         // The codec already refuses a directory handle on a node of another type, whatever the blob says.
-        byte[] blob = blob(new FsSnapshot(s.nextNodeId(), 2, 0, s.inodes(),
-                List.of(new FsSnapshot.HandleState(1, node, O_RDONLY, true))));
+        byte[] blob = blob(new FsSnapshot(
+                s.nextNodeId(), 2, 0, s.inodes(), List.of(new FsSnapshot.HandleState(1, node, O_RDONLY, true))));
         FsException e = assertThrows(FsException.class, () -> load(destination(MigrationOnError.GUEST_ERROR), blob));
         assertEquals(Errno.EINVAL, e.errno(), e.getMessage());
     }
@@ -121,10 +125,17 @@ class HostileStateTest extends FsTestBase {
         Files.writeString(share.resolve("f"), "keep");
         Entry f = fs.lookup(ROOT, ROOT_ID, b("f"));
         FsSnapshot s = fs.snapshot();
-        int hostile = O_RDWR | O_CREAT | O_EXCL | O_TRUNC | Libc.O_PATH | Libc.O_DIRECTORY | 020000000 /* O_TMPFILE */
-                | Libc.O_NOFOLLOW | Libc.O_NOCTTY;
-        byte[] blob = blob(new FsSnapshot(s.nextNodeId(), 2, 0, s.inodes(),
-                List.of(new FsSnapshot.HandleState(1, f.nodeId(), hostile, false))));
+        int hostile = O_RDWR
+                | O_CREAT
+                | O_EXCL
+                | O_TRUNC
+                | Libc.O_PATH
+                | Libc.O_DIRECTORY
+                | 020000000 /* O_TMPFILE */
+                | Libc.O_NOFOLLOW
+                | Libc.O_NOCTTY;
+        byte[] blob = blob(new FsSnapshot(
+                s.nextNodeId(), 2, 0, s.inodes(), List.of(new FsSnapshot.HandleState(1, f.nodeId(), hostile, false))));
         PassthroughFs dst = destination(MigrationOnError.ABORT);
         load(dst, blob).commit();
         assertEquals("keep", Files.readString(share.resolve("f")), "never truncated");
@@ -148,8 +159,15 @@ class HostileStateTest extends FsTestBase {
                 dir.close();
                 dir = next;
                 Stat st = FileCalls.fstat(dir);
-                out.add(new FsSnapshot.InodeState(i + 2, 1, st.dev(), st.ino(), 0, Stat.S_IFDIR,
-                        new Location(i == 0 ? ROOT_ID : i + 1, b("d")), null));
+                out.add(new FsSnapshot.InodeState(
+                        i + 2,
+                        1,
+                        st.dev(),
+                        st.ino(),
+                        0,
+                        Stat.S_IFDIR,
+                        new Location(i == 0 ? ROOT_ID : i + 1, b("d")),
+                        null));
             }
         } finally {
             dir.close();
@@ -228,7 +246,8 @@ class HostileStateTest extends FsTestBase {
     void aParentChainThatLoopsIsAFailedNodeNotACrash() throws Throwable {
         FsSnapshot.InodeState root = fs.snapshot().inode(ROOT_ID);
         // Codec-valid: both parents exist and are directories; but 2 lies in 3 and 3 in 2.
-        List<FsSnapshot.InodeState> nodes = List.of(root,
+        List<FsSnapshot.InodeState> nodes = List.of(
+                root,
                 new FsSnapshot.InodeState(2, 1, 0, 2, 0, Stat.S_IFDIR, new Location(3, b("a")), null),
                 new FsSnapshot.InodeState(3, 1, 0, 3, 0, Stat.S_IFDIR, new Location(2, b("b")), null));
         byte[] blob = blob(new FsSnapshot(4, 1, 0, nodes, List.of()));
@@ -248,12 +267,16 @@ class HostileStateTest extends FsTestBase {
         // One descriptor per node on the source, and Linux caps a process at fs.nr_open (1 << 20 by default).
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StateWriter w = StateWriter.create(out, "virtio-fs");
-        w.section(FsStateCodec.PASSTHROUGH, 1, 1, o -> o.varint(2).varint(1).u64(0).u8(0).u64(0).u64(0));
+        w.section(
+                FsStateCodec.PASSTHROUGH,
+                1,
+                1,
+                o -> o.varint(2).varint(1).u64(0).u8(0).u64(0).u64(0));
         w.section(FsStateCodec.INODES, 1, 1, o -> o.varint((1 << 20) + 1));
         w.section(FsStateCodec.HANDLES, 1, 1, o -> o.varint(0));
         w.finish();
-        java.io.IOException e = assertThrows(java.io.IOException.class,
-                () -> load(destination(MigrationOnError.GUEST_ERROR), out.toByteArray()));
+        java.io.IOException e = assertThrows(
+                java.io.IOException.class, () -> load(destination(MigrationOnError.GUEST_ERROR), out.toByteArray()));
         assertTrue(e.getMessage().contains("exceeds the limit"), e.getMessage());
     }
 

@@ -71,7 +71,8 @@ class MigrationTest extends FsTestBase {
             Files.writeString(dir.resolve("ren.txt"), "ren;");
             Files.writeString(dir.resolve("gone.txt"), "gone;");
             for (int i = 0; i < 50; i++) Files.writeString(dir.resolve("e" + i), "");
-            PassthroughFs src = PassthroughFs.open(share, PassthroughConfig.defaults(), new MigrationConfig(mode, MigrationOnError.ABORT));
+            PassthroughFs src = PassthroughFs.open(
+                    share, PassthroughConfig.defaults(), new MigrationConfig(mode, MigrationOnError.ABORT));
             others.add(src);
             long d = src.lookup(ROOT, ROOT_ID, b(mode.name())).nodeId();
             Entry held = src.lookup(ROOT, d, b("held.txt"));
@@ -125,13 +126,15 @@ class MigrationTest extends FsTestBase {
         load(dst, blob).commit();
         ListSink rest = new ListSink(1000);
         dst.readdir(ROOT, ROOT_ID, rootFh, first.items.getLast().entry().nextOffset(), rest);
-        assertEquals(20 + 2, first.names().size() + rest.names().size(), "a handle on the root is a handle like any other");
+        assertEquals(
+                20 + 2, first.names().size() + rest.names().size(), "a handle on the root is a handle like any other");
         dst.releasedir(ROOT, ROOT_ID, rootFh, 0);
     }
 
     @Test
     void aFailedPrepareChangesNothingAndAbortNamesTheNode() throws Exception {
-        PassthroughFs src = PassthroughFs.open(share, new PassthroughConfig(CachePolicy.AUTO, true, false), MigrationConfig.defaults());
+        PassthroughFs src = PassthroughFs.open(
+                share, new PassthroughConfig(CachePolicy.AUTO, true, false), MigrationConfig.defaults());
         others.add(src);
         Files.writeString(share.resolve("a"), "a");
         Files.writeString(share.resolve("b"), "b");
@@ -148,7 +151,8 @@ class MigrationTest extends FsTestBase {
         assertTrue(e.getMessage().contains("node " + a.nodeId()), e.getMessage());
         assertEquals(1, dst.snapshot().inode(mine.nodeId()).lookups(), "the destination's own state is untouched");
 
-        PassthroughFs lenient = destination(new MigrationConfig(MigrationMode.FIND_PATHS, MigrationOnError.GUEST_ERROR));
+        PassthroughFs lenient =
+                destination(new MigrationConfig(MigrationMode.FIND_PATHS, MigrationOnError.GUEST_ERROR));
         load(lenient, blob).commit();
         fails(Errno.EIO, () -> lenient.getattr(ROOT, a.nodeId(), 0, false));
         assertArrayEquals(b("b"), read(lenient, bb.nodeId(), fhB, 10), "the rest works");
@@ -160,7 +164,8 @@ class MigrationTest extends FsTestBase {
     void aDifferentFileAtTheSamePathIsNotTakenForTheOriginal() throws Exception {
         Files.writeString(share.resolve("f"), "original");
         // Without file handles: with one, the destination would find the original by handle.
-        PassthroughFs src = PassthroughFs.open(share, new PassthroughConfig(CachePolicy.AUTO, true, false), MigrationConfig.defaults());
+        PassthroughFs src = PassthroughFs.open(
+                share, new PassthroughConfig(CachePolicy.AUTO, true, false), MigrationConfig.defaults());
         others.add(src);
         Entry f = src.lookup(ROOT, ROOT_ID, b("f"));
         byte[] blob = save(src);
@@ -168,7 +173,8 @@ class MigrationTest extends FsTestBase {
         Files.writeString(share.resolve("f"), "impostor");
         // src still holds the original's O_PATH descriptor, so its inode number is not reused.
         FsException e = assertThrows(FsException.class, () -> load(destination(MigrationConfig.defaults()), blob));
-        assertTrue(e.getMessage().contains("node " + f.nodeId()) && e.getMessage().contains("inode"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("node " + f.nodeId()) && e.getMessage().contains("inode"), e.getMessage());
     }
 
     @Test
@@ -181,7 +187,8 @@ class MigrationTest extends FsTestBase {
         Files.writeString(share.resolve("f"), "impostor");
         PassthroughFs dst = destination(MigrationConfig.defaults());
         load(dst, blob).commit();
-        assertArrayEquals(b("original"), read(dst, f.nodeId(), fh, 100), "the guest's file, not the new one at its path");
+        assertArrayEquals(
+                b("original"), read(dst, f.nodeId(), fh, 100), "the guest's file, not the new one at its path");
     }
 
     @Test
@@ -197,17 +204,19 @@ class MigrationTest extends FsTestBase {
         FsSnapshot honest = fs.snapshot();
         FsSnapshot.InodeState in = honest.inode(inside.nodeId());
         // The node keeps its id and kind but carries the secret's handle and no path.
-        FsSnapshot.InodeState forged = new FsSnapshot.InodeState(in.nodeId(), 1, leaked.dev(), leaked.ino(),
-                leaked.mountId(), in.fileType(), null, leaked.fileHandle());
+        FsSnapshot.InodeState forged = new FsSnapshot.InodeState(
+                in.nodeId(), 1, leaked.dev(), leaked.ino(), leaked.mountId(), in.fileType(), null, leaked.fileHandle());
         List<FsSnapshot.InodeState> nodes = new ArrayList<>(List.of(honest.inode(ROOT_ID), forged));
-        byte[] blob = blob(new FsSnapshot(honest.nextNodeId(), honest.nextFh(), 0, nodes, List.of()), MigrationMode.FILE_HANDLES);
+        byte[] blob = blob(
+                new FsSnapshot(honest.nextNodeId(), honest.nextFh(), 0, nodes, List.of()), MigrationMode.FILE_HANDLES);
         FsException e = assertThrows(FsException.class, () -> load(destination(MigrationConfig.defaults()), blob));
         assertTrue(e.getMessage().contains("outside the shared directory"), e.getMessage());
 
         // A path through a name that is not one component is refused while parsing.
-        FsSnapshot.InodeState dotdot = new FsSnapshot.InodeState(in.nodeId(), 1, in.dev(), in.ino(), in.mountId(),
-                in.fileType(), new Location(ROOT_ID, b("..")), null);
-        byte[] bad = blob(new FsSnapshot(honest.nextNodeId(), 1, 0, List.of(honest.inode(ROOT_ID), dotdot), List.of()),
+        FsSnapshot.InodeState dotdot = new FsSnapshot.InodeState(
+                in.nodeId(), 1, in.dev(), in.ino(), in.mountId(), in.fileType(), new Location(ROOT_ID, b("..")), null);
+        byte[] bad = blob(
+                new FsSnapshot(honest.nextNodeId(), 1, 0, List.of(honest.inode(ROOT_ID), dotdot), List.of()),
                 MigrationMode.FIND_PATHS);
         assertThrows(java.io.IOException.class, () -> load(destination(MigrationConfig.defaults()), bad));
     }
@@ -219,19 +228,42 @@ class MigrationTest extends FsTestBase {
         FsSnapshot s = fs.snapshot();
         FsSnapshot.InodeState root = s.inode(ROOT_ID), node = s.inode(f.nodeId());
         List<FsSnapshot> bad = List.of(
-                new FsSnapshot(s.nextNodeId(), 1, 0, List.of(node), List.of()),                        // no root
-                new FsSnapshot(s.nextNodeId(), 1, 0, List.of(root, node, node), List.of()),            // twice
-                new FsSnapshot(f.nodeId(), 1, 0, List.of(root, node), List.of()),                      // id ≥ next
-                new FsSnapshot(s.nextNodeId(), 5, 0, List.of(root, node),
-                        List.of(new FsSnapshot.HandleState(3, 99, 0, false))),                         // unknown node
-                new FsSnapshot(s.nextNodeId(), 5, 0, List.of(root, node),
-                        List.of(new FsSnapshot.HandleState(3, f.nodeId(), 0, true))),                  // wrong kind
-                new FsSnapshot(s.nextNodeId(), 5, 0, List.of(root, new FsSnapshot.InodeState(node.nodeId(), 1,
-                        node.dev(), node.ino(), node.mountId(), node.fileType(), new Location(node.nodeId(), b("x")), null)),
-                        List.of()));                                                                    // parent not a dir
+                new FsSnapshot(s.nextNodeId(), 1, 0, List.of(node), List.of()), // no root
+                new FsSnapshot(s.nextNodeId(), 1, 0, List.of(root, node, node), List.of()), // twice
+                new FsSnapshot(f.nodeId(), 1, 0, List.of(root, node), List.of()), // id ≥ next
+                new FsSnapshot(
+                        s.nextNodeId(),
+                        5,
+                        0,
+                        List.of(root, node),
+                        List.of(new FsSnapshot.HandleState(3, 99, 0, false))), // unknown node
+                new FsSnapshot(
+                        s.nextNodeId(),
+                        5,
+                        0,
+                        List.of(root, node),
+                        List.of(new FsSnapshot.HandleState(3, f.nodeId(), 0, true))), // wrong kind
+                new FsSnapshot(
+                        s.nextNodeId(),
+                        5,
+                        0,
+                        List.of(
+                                root,
+                                new FsSnapshot.InodeState(
+                                        node.nodeId(),
+                                        1,
+                                        node.dev(),
+                                        node.ino(),
+                                        node.mountId(),
+                                        node.fileType(),
+                                        new Location(node.nodeId(), b("x")),
+                                        null)),
+                        List.of())); // parent not a dir
         for (FsSnapshot snap : bad) {
-            FsException e = assertThrows(FsException.class, () -> load(destination(MigrationConfig.defaults()),
-                    blob(snap, MigrationMode.FIND_PATHS)), snap::toString);
+            FsException e = assertThrows(
+                    FsException.class,
+                    () -> load(destination(MigrationConfig.defaults()), blob(snap, MigrationMode.FIND_PATHS)),
+                    snap::toString);
             assertEquals(Errno.EINVAL, e.errno(), e.getMessage());
         }
     }
@@ -239,8 +271,13 @@ class MigrationTest extends FsTestBase {
     private byte[] blob(FsSnapshot snap, MigrationMode mode) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StateWriter w = StateWriter.create(out, "virtio-fs");
-        FsStateCodec.write(new SavedFs(snap, mode, ((Number) Files.getAttribute(share, "unix:dev")).longValue(),
-                ((Number) Files.getAttribute(share, "unix:ino")).longValue()), w);
+        FsStateCodec.write(
+                new SavedFs(
+                        snap,
+                        mode,
+                        ((Number) Files.getAttribute(share, "unix:dev")).longValue(),
+                        ((Number) Files.getAttribute(share, "unix:ino")).longValue()),
+                w);
         w.finish();
         return out.toByteArray();
     }

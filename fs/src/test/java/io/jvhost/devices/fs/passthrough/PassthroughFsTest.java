@@ -41,7 +41,8 @@ class PassthroughFsTest extends FsTestBase {
         assertEquals(a.nodeId(), again.nodeId());
         assertEquals(a.nodeId(), viaLink.nodeId());
         assertNotEquals(ROOT_ID, a.nodeId());
-        assertEquals(Files.getAttribute(share.resolve("f"), "unix:ino"), a.attr().ino());
+        assertEquals(
+                Files.getAttribute(share.resolve("f"), "unix:ino"), a.attr().ino());
         assertEquals(TimeUnit.SECONDS.toNanos(1), a.entryTimeoutNanos());
         assertEquals(3, fs.snapshot().inode(a.nodeId()).lookups());
         fs.forget(a.nodeId(), 2);
@@ -98,7 +99,9 @@ class PassthroughFsTest extends FsTestBase {
             try (PassthroughFs other = PassthroughFs.open(share, new PassthroughConfig(p, true, true))) {
                 Entry e = other.lookup(ROOT, ROOT_ID, b("f"));
                 assertEquals(p.timeoutNanos(), e.entryTimeoutNanos());
-                assertEquals(p.timeoutNanos(), other.getattr(ROOT, e.nodeId(), 0, false).attrTimeoutNanos());
+                assertEquals(
+                        p.timeoutNanos(),
+                        other.getattr(ROOT, e.nodeId(), 0, false).attrTimeoutNanos());
                 int flags = other.open(ROOT, e.nodeId(), O_RDONLY).openFlags();
                 int dirFlags = other.opendir(ROOT, ROOT_ID, 0).openFlags();
                 switch (p) {
@@ -123,8 +126,13 @@ class PassthroughFsTest extends FsTestBase {
         assertEquals(Stat.S_IFIFO | 0666, fifo.attr().mode());
         Entry chr = fs.mknod(ROOT, d.nodeId(), b("null"), Stat.S_IFCHR | 0600, (1 << 8) | 3, 0);
         assertEquals((1 << 8) | 3, chr.attr().rdev(), "FUSE's device encoding survives the round trip");
-        assertEquals(Stat.makedev(1, 3), FileCalls.statx(null, FileCalls.bytes(share.resolve("d/null").toString()),
-                FileCalls.AT_SYMLINK_NOFOLLOW).rdev());
+        assertEquals(
+                Stat.makedev(1, 3),
+                FileCalls.statx(
+                                null,
+                                FileCalls.bytes(share.resolve("d/null").toString()),
+                                FileCalls.AT_SYMLINK_NOFOLLOW)
+                        .rdev());
         fails(Errno.EEXIST, () -> fs.mknod(ROOT, d.nodeId(), b("fifo"), Stat.S_IFIFO | 0600, 0, 0));
         Entry s = fs.symlink(ROOT, b("some/where"), d.nodeId(), b("s"));
         assertEquals(Stat.S_IFLNK, s.attr().mode() & Stat.S_IFMT);
@@ -242,7 +250,8 @@ class PassthroughFsTest extends FsTestBase {
         Files.createDirectory(share.resolve("d"));
         Files.createSymbolicLink(share.resolve("l"), Path.of("d"));
         FileCalls.mknodat(null, FileCalls.bytes(share.resolve("fifo").toString()), Stat.S_IFIFO | 0666, 0);
-        FileCalls.mknodat(null, FileCalls.bytes(share.resolve("zero").toString()), Stat.S_IFCHR | 0666, Stat.makedev(1, 5));
+        FileCalls.mknodat(
+                null, FileCalls.bytes(share.resolve("zero").toString()), Stat.S_IFCHR | 0666, Stat.makedev(1, 5));
         fails(Errno.EISDIR, () -> fs.open(ROOT, lookup("d").nodeId(), O_RDONLY));
         fails(Errno.ELOOP, () -> fs.open(ROOT, lookup("l").nodeId(), O_RDONLY));
         // EBADF, as virtiofsd answers, and as CREATE of an existing special file answers.
@@ -261,7 +270,9 @@ class PassthroughFsTest extends FsTestBase {
         fails(Errno.EEXIST, () -> fs.create(ROOT, ROOT_ID, b("new"), 0644, O_RDWR | O_EXCL, 0));
         Created again = fs.create(ROOT, ROOT_ID, b("new"), 0644, O_RDWR, 0);
         assertEquals(c.entry().nodeId(), again.entry().nodeId());
-        assertEquals("data", new String(readAll(again.entry().nodeId(), again.opened().fh(), 10), StandardCharsets.UTF_8));
+        assertEquals(
+                "data",
+                new String(readAll(again.entry().nodeId(), again.opened().fh(), 10), StandardCharsets.UTF_8));
         fs.create(ROOT, ROOT_ID, b("new"), 0644, O_WRONLY | O_TRUNC, 0);
         assertEquals(0, Files.size(share.resolve("new")));
         Files.createDirectory(share.resolve("dir"));
@@ -282,9 +293,17 @@ class PassthroughFsTest extends FsTestBase {
         Attr a = fs.setattr(ROOT, f, owner).attr();
         assertEquals(1234, a.uid());
         assertEquals(4321, a.gid());
-        assertEquals(4, fs.setattr(ROOT, f, new SetAttr(SetAttr.SIZE, 0, 4, 0, 0, 0, 0, 0, 0, 0)).attr().size());
+        assertEquals(
+                4,
+                fs.setattr(ROOT, f, new SetAttr(SetAttr.SIZE, 0, 4, 0, 0, 0, 0, 0, 0, 0))
+                        .attr()
+                        .size());
         long fh = fs.open(ROOT, f, O_RDWR).fh();
-        assertEquals(2, fs.setattr(ROOT, f, new SetAttr(SetAttr.SIZE | SetAttr.FH, fh, 2, 0, 0, 0, 0, 0, 0, 0)).attr().size());
+        assertEquals(
+                2,
+                fs.setattr(ROOT, f, new SetAttr(SetAttr.SIZE | SetAttr.FH, fh, 2, 0, 0, 0, 0, 0, 0, 0))
+                        .attr()
+                        .size());
         assertEquals("01", Files.readString(p));
         SetAttr times = new SetAttr(SetAttr.ATIME | SetAttr.MTIME, 0, 0, 1000, 7, 2000, 9, 0, 0, 0);
         a = fs.setattr(ROOT, f, times).attr();
@@ -293,7 +312,8 @@ class PassthroughFsTest extends FsTestBase {
         assertEquals(2000, a.mtime());
         assertEquals(9, a.mtimeNsec());
         long before = System.currentTimeMillis() / 1000 - 5;
-        a = fs.setattr(ROOT, f, new SetAttr(SetAttr.MTIME | SetAttr.MTIME_NOW | SetAttr.FH, fh, 0, 0, 0, 0, 0, 0, 0, 0)).attr();
+        a = fs.setattr(ROOT, f, new SetAttr(SetAttr.MTIME | SetAttr.MTIME_NOW | SetAttr.FH, fh, 0, 0, 0, 0, 0, 0, 0, 0))
+                .attr();
         assertTrue(a.mtime() >= before);
         assertEquals(1000, a.atime(), "atime untouched");
         fs.setattr(ROOT, f, new SetAttr(SetAttr.MODE | SetAttr.FH, fh, 0, 0, 0, 0, 0, 0644, 0, 0));
@@ -303,11 +323,19 @@ class PassthroughFsTest extends FsTestBase {
         long l = lookup("l").nodeId();
         fails(Errno.EOPNOTSUPP, () -> fs.setattr(ROOT, l, mode));
         fs.setattr(ROOT, l, new SetAttr(SetAttr.MTIME, 0, 0, 0, 0, 77, 0, 0, 0, 0));
-        assertEquals(77, Files.getLastModifiedTime(share.resolve("l"), LinkOption.NOFOLLOW_LINKS).toMillis() / 1000);
+        assertEquals(
+                77,
+                Files.getLastModifiedTime(share.resolve("l"), LinkOption.NOFOLLOW_LINKS)
+                                .toMillis()
+                        / 1000);
         assertNotEquals(77, Files.getLastModifiedTime(p).toMillis() / 1000, "the symlink's target is untouched");
         Files.createDirectory(share.resolve("d"));
-        fails(Errno.EISDIR, () -> fs.setattr(ROOT, lookup("d").nodeId(), new SetAttr(SetAttr.SIZE, 0, 0, 0, 0, 0, 0, 0, 0, 0)));
-        fails(Errno.EBADF, () -> fs.setattr(ROOT, l, new SetAttr(SetAttr.SIZE | SetAttr.FH, fh, 0, 0, 0, 0, 0, 0, 0, 0)));
+        fails(
+                Errno.EISDIR,
+                () -> fs.setattr(ROOT, lookup("d").nodeId(), new SetAttr(SetAttr.SIZE, 0, 0, 0, 0, 0, 0, 0, 0, 0)));
+        fails(
+                Errno.EBADF,
+                () -> fs.setattr(ROOT, l, new SetAttr(SetAttr.SIZE | SetAttr.FH, fh, 0, 0, 0, 0, 0, 0, 0, 0)));
         fails(Errno.EINVAL, () -> fs.setattr(ROOT, f, new SetAttr(SetAttr.SIZE, 0, -1, 0, 0, 0, 0, 0, 0, 0)));
     }
 
@@ -367,7 +395,10 @@ class PassthroughFsTest extends FsTestBase {
         fails(Errno.ENXIO, () -> fs.lseek(ROOT, f, fh, 200_000, 3));
         fails(Errno.EINVAL, () -> fs.fallocate(ROOT, f, fh, 0, 0, 0));
         Created g = fs.create(ROOT, ROOT_ID, b("g"), 0644, O_RDWR, 0);
-        assertEquals(4, fs.copyFileRange(ROOT, f, fh, 100_000, g.entry().nodeId(), g.opened().fh(), 1, 4, 0));
+        assertEquals(
+                4,
+                fs.copyFileRange(
+                        ROOT, f, fh, 100_000, g.entry().nodeId(), g.opened().fh(), 1, 4, 0));
         assertEquals("\0data", Files.readString(share.resolve("g")));
         fails(Errno.EBADF, () -> fs.copyFileRange(ROOT, f, fh, 0, f, 999, 0, 1, 0));
         fs.fsync(ROOT, f, fh, false);
@@ -432,7 +463,8 @@ class PassthroughFsTest extends FsTestBase {
                 assertEquals(i.name().length(), i.node().attr().size());
             }
         }
-        assertEquals(1 + 1 + 4, fs.snapshot().inodes().size(), "root, d and the four files; the refused lookup was undone");
+        assertEquals(
+                1 + 1 + 4, fs.snapshot().inodes().size(), "root, d and the four files; the refused lookup was undone");
         long file = lookup("d/a").nodeId();
         long fh = fs.open(ROOT, file, O_RDONLY).fh();
         fails(Errno.EBADF, () -> fs.readdir(ROOT, file, fh, 0, new ListSink(10)));

@@ -32,6 +32,7 @@ class RandomOperationsTest extends FsTestBase {
 
     /** path → null for a directory, else the file's content. */
     private final TreeMap<String, byte[]> model = new TreeMap<>();
+
     private final Map<Long, Long> handedOut = new HashMap<>();
     private Random rnd;
     private final Map<Integer, Integer> succeeded = new HashMap<>();
@@ -50,7 +51,8 @@ class RandomOperationsTest extends FsTestBase {
             }
         }
         assertTrue(largestTree >= 6, "the tree grew: " + largestTree);
-        for (int kind = 0; kind < 6; kind++) assertTrue(succeeded.getOrDefault(kind, 0) > 0, "op " + kind + " succeeded sometimes");
+        for (int kind = 0; kind < 6; kind++)
+            assertTrue(succeeded.getOrDefault(kind, 0) > 0, "op " + kind + " succeeded sometimes");
         handedOut.forEach(fs::forget);
         assertEquals(1, fs.snapshot().inodes().size(), "every counted lookup was given back");
     }
@@ -128,7 +130,8 @@ class RandomOperationsTest extends FsTestBase {
                     model.put(p, null);
                 }
                 case 1 -> {
-                    byte[] data = ("step " + step + " ").repeat(1 + rnd.nextInt(40)).getBytes();
+                    byte[] data =
+                            ("step " + step + " ").repeat(1 + rnd.nextInt(40)).getBytes();
                     desc = "create+write " + p;
                     if (expected == 0 && model.containsKey(p)) expected = Errno.EEXIST;
                     var c = fs.create(ROOT, resolveDir(parentOf(p)), b(nameOf(p)), 0644, O_RDWR | O_EXCL, 0);
@@ -146,8 +149,9 @@ class RandomOperationsTest extends FsTestBase {
                 case 3 -> {
                     desc = "rmdir " + p;
                     if (expected == 0) {
-                        expected = !model.containsKey(p) ? Errno.ENOENT : !isDir(p) ? Errno.ENOTDIR
-                                : hasChildren(p) ? Errno.ENOTEMPTY : 0;
+                        expected = !model.containsKey(p)
+                                ? Errno.ENOENT
+                                : !isDir(p) ? Errno.ENOTDIR : hasChildren(p) ? Errno.ENOTEMPTY : 0;
                     }
                     fs.rmdir(ROOT, resolveDir(parentOf(p)), b(nameOf(p)));
                     model.remove(p);
@@ -159,8 +163,7 @@ class RandomOperationsTest extends FsTestBase {
                     expected = renameError(p, to, noReplace);
                     long from = resolveDir(parentOf(p));
                     long dst = resolveDir(parentOf(to));
-                    fs.rename(ROOT, from, b(nameOf(p)), dst, b(nameOf(to)),
-                            noReplace ? FileCalls.RENAME_NOREPLACE : 0);
+                    fs.rename(ROOT, from, b(nameOf(p)), dst, b(nameOf(to)), noReplace ? FileCalls.RENAME_NOREPLACE : 0);
                     applyRename(p, to);
                 }
                 default -> {
@@ -168,8 +171,11 @@ class RandomOperationsTest extends FsTestBase {
                     desc = "truncate " + p + " to " + size;
                     if (expected == 0) expected = !model.containsKey(p) ? Errno.ENOENT : isDir(p) ? Errno.EISDIR : 0;
                     long node = count(fs.lookup(ROOT, resolveDir(parentOf(p)), b(nameOf(p))));
-                    fs.setattr(ROOT, node, new io.jvhost.devices.fs.api.SetAttr(io.jvhost.devices.fs.api.SetAttr.SIZE, 0, size,
-                            0, 0, 0, 0, 0, 0, 0));
+                    fs.setattr(
+                            ROOT,
+                            node,
+                            new io.jvhost.devices.fs.api.SetAttr(
+                                    io.jvhost.devices.fs.api.SetAttr.SIZE, 0, size, 0, 0, 0, 0, 0, 0, 0));
                     model.put(p, Arrays.copyOf(model.get(p), (int) size));
                 }
             }
@@ -205,7 +211,8 @@ class RandomOperationsTest extends FsTestBase {
     private void applyRename(String from, String to) {
         if (from.equals(to)) return;
         model.remove(to);
-        List<String> moved = new ArrayList<>(model.subMap(from, true, from + "/\uffff", true).keySet());
+        List<String> moved =
+                new ArrayList<>(model.subMap(from, true, from + "/\uffff", true).keySet());
         Map<String, byte[]> re = new HashMap<>();
         for (String k : moved) {
             if (k.equals(from) || k.startsWith(from + "/")) re.put(to + k.substring(from.length()), model.remove(k));
@@ -247,7 +254,10 @@ class RandomOperationsTest extends FsTestBase {
             Entry e = fs.lookup(ROOT, node, b(name));
             count(e);
             Path hp = share.resolve(path);
-            assertEquals(Files.getAttribute(hp, "unix:ino", LinkOption.NOFOLLOW_LINKS), e.attr().ino(), path);
+            assertEquals(
+                    Files.getAttribute(hp, "unix:ino", LinkOption.NOFOLLOW_LINKS),
+                    e.attr().ino(),
+                    path);
             assertEquals(fs.getattr(ROOT, e.nodeId(), 0, false).attr(), e.attr(), "lookup and getattr agree");
             if (model.get(path) == null) {
                 compareDir(path, e.nodeId());

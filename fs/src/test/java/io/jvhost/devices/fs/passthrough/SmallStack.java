@@ -17,13 +17,16 @@ final class SmallStack {
     static <T> T call(Duration timeout, Callable<T> body) throws Throwable {
         AtomicReference<T> result = new AtomicReference<>();
         AtomicReference<Throwable> thrown = new AtomicReference<>();
-        Thread t = Thread.ofPlatform().name("small-stack").stackSize(STACK_BYTES).unstarted(() -> {
-            try {
-                result.set(body.call());
-            } catch (Throwable e) {
-                thrown.set(e);
-            }
-        });
+        Thread t = Thread.ofPlatform()
+                .name("small-stack")
+                .stackSize(STACK_BYTES)
+                .unstarted(() -> {
+                    try {
+                        result.set(body.call());
+                    } catch (Throwable e) {
+                        thrown.set(e);
+                    }
+                });
         t.start();
         t.join(timeout);
         if (t.isAlive()) throw new TimeoutException("still running after " + timeout);

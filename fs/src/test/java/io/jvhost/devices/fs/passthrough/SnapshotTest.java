@@ -37,7 +37,8 @@ class SnapshotTest extends FsTestBase {
         assertEquals(f.attr().ino(), fs1.ino());
         assertEquals(f.nodeId() + 1, s.nextNodeId());
         assertNotNull(fs1.fileHandle(), "ext4 gives file handles");
-        try (Fd mount = FileCalls.openat(null, FileCalls.bytes(share.toString()), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        try (Fd mount = FileCalls.openat(
+                        null, FileCalls.bytes(share.toString()), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
                 Fd again = FileHandles.open(mount, fs1.fileHandle(), Libc.O_PATH | Libc.O_CLOEXEC)) {
             assertEquals(fs1.ino(), FileCalls.fstat(again).ino(), "the recorded handle finds the same file");
             assertEquals(fs1.mountId(), FileCalls.fstat(again).mountId());
@@ -81,7 +82,8 @@ class SnapshotTest extends FsTestBase {
         assertNull(fs.snapshot().inode(d), "nothing holds d any more");
         assertEquals(2, fs.snapshot().inode(f).lookups());
         lookup("other");
-        assertEquals(at(ROOT_ID, "other"), fs.snapshot().inode(f).location(), "a later lookup records the surviving name");
+        assertEquals(
+                at(ROOT_ID, "other"), fs.snapshot().inode(f).location(), "a later lookup records the surviving name");
         fs.unlink(ROOT, ROOT_ID, b("other"));
         fs.forget(f, 3);
         assertNull(fs.snapshot().inode(f));
