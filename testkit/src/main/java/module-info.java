@@ -4,7 +4,6 @@
  */
 module io.jvhost.testkit {
     requires transitive io.jvhost.core;
-    requires io.jvhost.fs;
     requires io.jvhost.app;
     requires info.picocli;
     requires transitive org.junit.jupiter.api;

@@ -1,6 +1,6 @@
 package io.jvhost.cli;
 
-import io.jvhost.backend.BackendServer;
+import io.jvhost.backend.BackgroundServer;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
 import io.jvhost.devices.fs.client.FuseClient;
@@ -77,8 +77,8 @@ final class DemoCommand implements Callable<Integer> {
         try {
             Path shared = Files.createDirectory(dir.resolve("shared"));
             Files.writeString(shared.resolve("readme.txt"), "this file was on the host before the guest came\n");
-            Path a = serve(dir.resolve("a.sock"), shared, "A", open);
-            Path b = serve(dir.resolve("b.sock"), shared, "B", open);
+            Path a = serve(dir.resolve("a.sock"), shared, open);
+            Path b = serve(dir.resolve("b.sock"), shared, open);
             out.printf("jvhost demo: two virtio-fs back-ends sharing %s%n  A on %s%n  B on %s%n", shared, a, b);
             run(a, b, shared);
         } finally {
@@ -186,19 +186,11 @@ final class DemoCommand implements Callable<Integer> {
         if (!ok) failures++;
     }
 
-    private Path serve(Path socket, Path shared, String name, List<AutoCloseable> open) throws IOException {
+    private Path serve(Path socket, Path shared, List<AutoCloseable> open) throws IOException {
         PassthroughFs fs = PassthroughFs.open(shared, PassthroughConfig.defaults(), MigrationConfig.defaults());
         open.add(fs);
-        BackendServer server = BackendServer.listen(socket, new FsDevice("demo", 1, new FuseServer(fs)));
-        Thread serving = Thread.ofPlatform().name("demo-" + name).daemon().start(() -> {
-            try {
-                server.serve();
-            } catch (Exception e) {
-                e.printStackTrace();
-            }
-        });
-        open.add(() -> serving.join(5000)); // closed in reverse: the server stops, then its thread is joined
-        open.add(server);
+        // Closed in reverse: the server stops and its thread is joined before the file system closes.
+        open.add(BackgroundServer.start(socket, new FsDevice("demo", 1, new FuseServer(fs))));
         return socket;
     }
 
