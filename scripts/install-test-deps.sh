@@ -4,6 +4,9 @@
 #   * virtiofsd 1.13 from trixie, fetched with `apt-get download` through a private apt state
 #     (trixie never enters the system's sources) and unpacked with trixie's libc into .deps/;
 #   * the bookworm guest kernel behind linux-image-amd64, unpacked (not installed) into .deps/;
+#   * libvirt 11.3 (libvirt-daemon-driver-qemu, libvirt-clients, libvirt-daemon) from
+#     bookworm-backports, with qemu.conf set for a machine without systemd or AppArmor (QEMU runs as
+#     root, security_driver "none"); the tests start virtlogd and libvirtd themselves;
 #   * busybox-static, cpio and attr (setfattr/getfattr) for the guest initramfs, maven for the build.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,6 +45,25 @@ ensure_backports() {
     log "adding bookworm-backports derived from the system's bookworm source"
     derive_stanza bookworm-backports | as_root tee /etc/apt/sources.list.d/jvhost-backports.sources >/dev/null
     as_root apt-get update -qq
+}
+
+LIBVIRT_QEMU_CONF=/etc/libvirt/qemu.conf
+LIBVIRT_CONF_MARK="# jvhost tests:"
+
+install_libvirt() {
+    local lv
+    lv=$(libvirtd --version 2>/dev/null | sed -n 's/^libvirtd (libvirt) \([0-9]*\)\..*/\1/p' || true)
+    if [ "${lv:-0}" -lt 11 ] || [ "$FORCE" = 1 ]; then
+        ensure_backports
+        log "installing libvirt from bookworm-backports"
+        as_root apt-get install -y -q --no-install-recommends -t bookworm-backports \
+            libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon
+    fi
+    if ! grep -q "^$LIBVIRT_CONF_MARK" "$LIBVIRT_QEMU_CONF"; then
+        log "configuring $LIBVIRT_QEMU_CONF: QEMU as root, no security driver"
+        printf '%s QEMU as root, no security driver (no systemd, no AppArmor here)\nuser = "root"\ngroup = "root"\nsecurity_driver = "none"\n' \
+            "$LIBVIRT_CONF_MARK" | as_root tee -a "$LIBVIRT_QEMU_CONF" >/dev/null
+    fi
 }
 
 install_host_packages() {
@@ -103,9 +125,11 @@ install_guest_kernel() {
     rm -rf "$dl"
 }
 
+install_libvirt
 install_host_packages
 install_virtiofsd
 install_guest_kernel
 log "$("$QEMU_BIN" --version | head -n 1)"
 log "$(run_virtiofsd --version)"
 log "guest kernel $(guest_kernel_release)"
+log "$(libvirtd --version)"

@@ -1,7 +1,6 @@
 package io.jvhost.testing.qemu;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
@@ -39,9 +39,7 @@ public final class QemuGuest implements AutoCloseable {
     private final Path traceLog;
     private final List<ManagedProcess> watched;
     private final Path kernel;
-    private final List<String> lines = new ArrayList<>();
-    private long serialOffset;
-    private byte[] partial = new byte[0];
+    private final SerialConsole console;
     private Qmp qmp;
     private Duration bootToReady;
 
@@ -54,6 +52,7 @@ public final class QemuGuest implements AutoCloseable {
         this.traceLog = b.traceEvents.isEmpty() ? null : b.traceLog;
         this.watched = List.copyOf(b.watched);
         this.kernel = b.resolvedKernel;
+        this.console = new SerialConsole(serialLog);
     }
 
     public static Builder builder(TestRun run, String name) {
@@ -119,9 +118,8 @@ public final class QemuGuest implements AutoCloseable {
     public static final String UNWANTED_CONFIG_WARNING = "supports VHOST_USER_PROTOCOL_F_CONFIG but QEMU does not";
 
     /** The complete lines of the serial console so far. */
-    public synchronized List<String> serialLines() {
-        refresh(!process.isAlive());
-        return List.copyOf(lines);
+    public List<String> serialLines() {
+        return console.lines(!process.isAlive());
     }
 
     /** The trace file's contents ("" if none). */
@@ -160,37 +158,19 @@ public final class QemuGuest implements AutoCloseable {
     /** As {@link #awaitSerialLine(Pattern, Duration)}, ignoring the first {@code fromLine} lines. */
     public MatchResult awaitSerialLine(Pattern pattern, Duration timeout, int fromLine) {
         long t0 = System.nanoTime();
-        long deadline = t0 + timeout.toNanos();
-        int scanned = fromLine;
-        while (true) {
-            boolean exited = !process.isAlive();
-            synchronized (this) {
-                refresh(exited);
-                for (; scanned < lines.size(); scanned++) {
-                    Matcher m = pattern.matcher(lines.get(scanned));
-                    if (m.find()) return m.toMatchResult();
-                }
+        return console.await(pattern, timeout, fromLine, this::whyNoMoreLines, what -> failure(what, t0));
+    }
+
+    private Optional<String> whyNoMoreLines() {
+        if (!process.isAlive())
+            return Optional.of("QEMU exited with code " + process.process().exitValue());
+        for (ManagedProcess w : watched) {
+            if (!w.isAlive()) {
+                return Optional.of(w.name() + " (pid " + w.pid() + ") exited with code "
+                        + w.process().exitValue() + "; last lines of " + w.log() + ":\n" + w.logTail(20));
             }
-            if (exited) {
-                throw failure(
-                        "QEMU exited with code " + process.process().exitValue()
-                                + " before the serial console printed /" + pattern + "/",
-                        t0);
-            }
-            for (ManagedProcess w : watched) {
-                if (!w.isAlive()) {
-                    throw failure(
-                            w.name() + " (pid " + w.pid() + ") exited with code "
-                                    + w.process().exitValue() + " while waiting for /" + pattern + "/; last lines of "
-                                    + w.log() + ":\n" + w.logTail(20),
-                            t0);
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw failure("timed out after " + TestRun.secs(timeout) + " waiting for /" + pattern + "/", t0);
-            }
-            UnixSockets.sleep(50);
         }
+        return Optional.empty();
     }
 
     /**
@@ -230,40 +210,6 @@ public final class QemuGuest implements AutoCloseable {
                 + "--- QEMU output (" + process.log() + ") ---\n" + process.logTail(25) + "\n"
                 + "--- logs: " + run.logDir();
         return new AssertionError(msg);
-    }
-
-    /** Reads what was appended to the serial file; complete lines only unless {@code all}. */
-    private void refresh(boolean all) {
-        try (RandomAccessFile f = new RandomAccessFile(serialLog.toFile(), "r")) {
-            long len = f.length();
-            if (len > serialOffset) {
-                byte[] chunk = new byte[(int) (len - serialOffset)];
-                f.seek(serialOffset);
-                f.readFully(chunk);
-                serialOffset = len;
-                byte[] data = new byte[partial.length + chunk.length];
-                System.arraycopy(partial, 0, data, 0, partial.length);
-                System.arraycopy(chunk, 0, data, partial.length, chunk.length);
-                int start = 0;
-                for (int i = 0; i < data.length; i++) {
-                    if (data[i] == '\n') {
-                        lines.add(line(data, start, i));
-                        start = i + 1;
-                    }
-                }
-                partial = java.util.Arrays.copyOfRange(data, start, data.length);
-            }
-        } catch (IOException e) {
-            // not created yet
-        }
-        if (all && partial.length > 0) {
-            lines.add(line(partial, 0, partial.length));
-            partial = new byte[0];
-        }
-    }
-
-    private static String line(byte[] data, int from, int to) {
-        return new String(data, from, to - from, StandardCharsets.ISO_8859_1).replace("\r", "");
     }
 
     /** Closes QMP and stops QEMU: SIGTERM, SIGKILL after 5 s. Idempotent. */

@@ -206,6 +206,25 @@ public final class TestDeps {
         return virtiofsd;
     }
 
+    /**
+     * An executable that runs virtiofsd as {@link #virtiofsdArgv()} does, for callers that take one
+     * program path (libvirt's {@code <binary path>}): a shell script written into {@code dir}.
+     */
+    public Path virtiofsdExecutable(Path dir) {
+        StringBuilder sh = new StringBuilder("#!/bin/sh\nexec");
+        for (String a : virtiofsdArgv())
+            sh.append(" '").append(a.replace("'", "'\\''")).append('\'');
+        sh.append(" \"$@\"\n");
+        Path script = dir.resolve("virtiofsd");
+        try {
+            Files.writeString(script, sh);
+            Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return script;
+    }
+
     /** Static busybox (for the initramfs): {@code BUSYBOX} or busybox on the PATH. */
     public Path busybox() {
         String name = setting("BUSYBOX", "jvhost.busybox");
