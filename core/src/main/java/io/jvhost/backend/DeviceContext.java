@@ -31,6 +31,16 @@ public interface DeviceContext {
      */
     Registration watch(int queue, Fd fd, EventHandler handler) throws DeviceException;
 
+    /**
+     * An event source without an fd of the device's own: {@link Notifier#signal()}, from any
+     * thread (a timer, a thread reading from the host), runs {@code handler} on the worker that
+     * serves {@code queue}, where it may touch what the device's chain handling touches without
+     * locks. Signals that come while the handler has not run yet are folded into one run. The
+     * device closes the notifier when done; the session ending drops it too. This is the way for
+     * a device outside jvhost's own modules, which cannot name {@code Fd}s (see docs/modules.md).
+     */
+    Notifier notifier(int queue, EventHandler handler) throws DeviceException;
+
     /** Guest memory as the front-end shares it now, for reading only. */
     GuestMemoryView memory();
 
@@ -38,6 +48,15 @@ public interface DeviceContext {
     @FunctionalInterface
     interface EventHandler {
         void onReadable() throws IOException, DeviceException;
+    }
+
+    /** Runs its handler on its worker when signalled; closing it stops that (idempotent). */
+    interface Notifier extends AutoCloseable {
+        /** Makes the handler run on the worker soon; never blocks. */
+        void signal() throws DeviceException;
+
+        @Override
+        void close();
     }
 
     /** A watched fd; closing it stops watching (idempotent). */

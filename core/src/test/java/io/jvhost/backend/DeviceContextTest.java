@@ -216,6 +216,33 @@ class DeviceContextTest {
     }
 
     @Test
+    void aNotifierRunsItsHandlerOnTheWorkerOfItsQueueWithoutAnFdOfTheDevices() throws Exception {
+        ContextDevice device = new ContextDevice(false);
+        BlockingQueue<String> ran = new ArrayBlockingQueue<>(16);
+        try (GuestDriver d = GuestDriver.connect(serve(device).socket(), GuestDriver.Options.defaults(2))) {
+            DeviceContext.Notifier n = device.context()
+                    .notifier(1, () -> ran.add(Thread.currentThread().getName()));
+            d.request(1, List.of(), 1, T);
+            Thread timer = Thread.ofPlatform().start(() -> {
+                try {
+                    n.signal(); // from another thread, as a timer or a host-side reader would
+                } catch (DeviceException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            timer.join();
+            assertEquals(device.queueThread[1], ran.poll(T.toSeconds(), TimeUnit.SECONDS), "queue 1's thread");
+            n.signal();
+            n.signal(); // folded into one run, or two: never more runs than signals, and at least one
+            assertNotNull(ran.poll(T.toSeconds(), TimeUnit.SECONDS), "signalled again, it runs again");
+            n.close();
+            n.close(); // idempotent
+            assertThrows(DeviceException.class, n::signal, "a closed notifier refuses");
+            assertEquals(1, d.request(1, List.of(), 1, T)[0], "the worker goes on");
+        }
+    }
+
+    @Test
     void aFailingHandlerIsNoLongerRunAndTheWorkerGoesOn() throws Exception {
         ContextDevice device = new ContextDevice(false);
         AtomicInteger failures = new AtomicInteger();
