@@ -2,13 +2,17 @@
  * The {@code jvhost} command: the CLI, the demo, the benches, and the devices that exist for them
  * (the synthetic state device). Nothing is exported except to the test kit, which
  * starts fault-injecting daemons through the CLI; picocli reads the commands reflectively.
+ * XChart (the benches' plots) has no module descriptor: it is required as an automatic module.
  */
+@SuppressWarnings("requires-automatic")
 module io.jvhost.app {
     requires io.jvhost.core;
     requires io.jvhost.migration;
     requires io.jvhost.fs;
     requires io.jvhost.rng;
     requires info.picocli;
+    requires org.knowm.xchart;
+    requires java.desktop;
     requires java.management;
     requires jdk.management;
 

@@ -1,6 +1,9 @@
 package io.jvhost.cli;
 
 import io.jvhost.bench.fs.FsBench;
+import io.jvhost.bench.fs.FsBenchReport;
+import io.jvhost.bench.fs.FsBenchResult;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,12 +69,25 @@ final class BenchFsCommand implements Callable<Integer> {
                     "Extra JVM option for the jvhost child, repeatable (e.g. -XX:StartFlightRecording=filename=fs.jfr).")
     List<String> jvmArgs = new ArrayList<>();
 
+    @Option(
+            names = "--output",
+            paramLabel = "DIR",
+            description = "Also write the table (bench-fs-pool<N>.md) and a plot of the ratios (bench-fs-pool<N>.png) "
+                    + "into DIR, e.g. docs/bench.")
+    Path output;
+
     @Override
     public Integer call() throws Exception {
         if (secondsPerCase <= 0) throw new IllegalArgumentException("--seconds-per-case must be positive");
         Duration perCase = Duration.ofNanos((long) (secondsPerCase * 1e9));
-        new FsBench(new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs, only), System.out)
-                .run();
+        FsBench bench = new FsBench(
+                new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs, only), System.out);
+        List<FsBenchResult> results = bench.run();
+        if (output != null) {
+            for (Path p : FsBenchReport.write(output, threadPoolSize, bench.conditions(), results)) {
+                System.out.println("wrote " + p);
+            }
+        }
         return 0;
     }
 }

@@ -57,10 +57,16 @@ public final class FsBench {
 
     private final Options options;
     private final PrintStream out;
+    private String conditions = "";
 
     public FsBench(Options options, PrintStream out) {
         this.options = options;
         this.out = out;
+    }
+
+    /** What the last {@link #run()} measured under (back-ends, pool, depth, rounds, CPUs): the table's caption. */
+    public String conditions() {
+        return conditions;
     }
 
     /** Runs every case; prints the table as it goes and returns the results. */
@@ -77,16 +83,17 @@ public final class FsBench {
             } else {
                 out.println("virtiofsd not found (" + options.virtiofsd() + "): measuring jvhost alone");
             }
-            out.printf(
+            conditions = String.format(
                     Locale.ROOT,
                     "jvhost fs and %s as child processes, --thread-pool-size %d, %d requests in flight, "
-                            + "%d rounds of %d ms per case, median; %d CPUs%n",
+                            + "%d rounds of %d ms per case, median; %d CPUs",
                     targets.size() > 1 ? "virtiofsd" : "no virtiofsd",
                     options.poolSize(),
                     options.depth(),
                     options.rounds(),
                     perRound().toMillis(),
                     Runtime.getRuntime().availableProcessors());
+            out.println(conditions);
             warmUp(targets);
             List<FsBenchResult> results = new ArrayList<>();
             out.println(FsBenchTable.header());
@@ -156,7 +163,12 @@ public final class FsBench {
         Measurement[] m = new Measurement[n];
         for (int i = 0; i < n; i++) {
             w[i].verifyAfter();
-            m[i] = new Measurement(median(rates[i]), units[i], w[i].verifiedUnits(), options.rounds());
+            m[i] = new Measurement(
+                    median(rates[i]),
+                    Arrays.stream(rates[i]).boxed().toList(),
+                    units[i],
+                    w[i].verifiedUnits(),
+                    options.rounds());
         }
         return new FsBenchResult(c.name(), c.unit(), m[0], n > 1 ? Optional.of(m[1]) : Optional.empty());
     }

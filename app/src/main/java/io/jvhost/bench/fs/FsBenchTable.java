@@ -7,18 +7,21 @@ final class FsBenchTable {
     private FsBenchTable() {}
 
     static String header() {
-        return "| case | unit | jvhost | virtiofsd | jvhost/virtiofsd |\n|---|---|---:|---:|---:|";
+        return "| case | unit | jvhost | virtiofsd | jvhost/virtiofsd | rounds' ratios |\n|---|---|---:|---:|---:|---:|";
     }
 
     static String row(FsBenchResult r) {
         return String.format(
                 Locale.ROOT,
-                "| %s | %s | %s | %s | %s |",
+                "| %s | %s | %s | %s | %s | %s |",
                 r.name(),
                 r.unit(),
                 format(r.jvhost().rate()),
                 r.virtiofsd().map(v -> format(v.rate())).orElse("-"),
-                r.ratio().map(x -> String.format(Locale.ROOT, "%.2f", x)).orElse("-"));
+                r.ratio().map(x -> String.format(Locale.ROOT, "%.2f", x)).orElse("-"),
+                r.ratioSpread()
+                        .map(x -> String.format(Locale.ROOT, "%.2f–%.2f", x[0], x[1]))
+                        .orElse("-"));
     }
 
     private static String format(double rate) {
