@@ -1,7 +1,9 @@
 package io.jvhost.cli;
 
 import io.jvhost.bench.migration.MigrationBench;
+import io.jvhost.bench.migration.MigrationBenchReport;
 import io.jvhost.migration.device.DeviceMigration;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,6 +44,13 @@ final class BenchMigrationCommand implements Callable<Integer> {
             description = "Measurements per row; the median is shown " + "(default: ${DEFAULT-VALUE}).")
     int rounds;
 
+    @Option(
+            names = "--output",
+            paramLabel = "DIR",
+            description = "Also write the table (bench-migration.md) and a plot of the throughput against the raw "
+                    + "pipe (bench-migration.png) into DIR, e.g. docs/bench.")
+    Path output;
+
     @Override
     public Integer call() throws Exception {
         // Every session logs its handshake and each transfer at INFO: that would bury the table.
@@ -50,8 +59,14 @@ final class BenchMigrationCommand implements Callable<Integer> {
         if (packet < 1 || packet > 4L << 20) throw new IllegalArgumentException("--packet-size must be 1 byte .. 4M");
         if (channels.stream().anyMatch(n -> n < 1 || n > 64))
             throw new IllegalArgumentException("--channels: 1..64 each");
-        new MigrationBench(System.out, (int) packet, rounds)
-                .run(size, channels.stream().mapToInt(Integer::intValue).toArray());
+        MigrationBench bench = new MigrationBench(System.out, (int) packet, rounds);
+        MigrationBench.Result result =
+                bench.run(size, channels.stream().mapToInt(Integer::intValue).toArray());
+        if (output != null) {
+            for (Path p : MigrationBenchReport.write(output, bench.conditions(), result)) {
+                System.out.println("wrote " + p);
+            }
+        }
         return 0;
     }
 }

@@ -77,6 +77,7 @@ public final class MigrationBench {
     private final PrintStream out;
     private final int packetSize;
     private final int rounds;
+    private String conditions = "";
 
     public MigrationBench(PrintStream out, int packetSize, int rounds) {
         if (rounds < 1) throw new IllegalArgumentException("rounds must be at least 1");
@@ -85,15 +86,21 @@ public final class MigrationBench {
         this.rounds = rounds;
     }
 
+    /** What the last {@link #run} measured under (size, packets, rounds, CPUs): the table's caption. */
+    public String conditions() {
+        return conditions;
+    }
+
     public Result run(long size, int... channels) throws Exception {
         if (channels.length == 0) throw new IllegalArgumentException("no channel counts");
-        out.printf(
+        conditions = String.format(
                 Locale.ROOT,
-                "state %s (synthetic), packets of %s, %d round(s), median shown, %d CPUs%n",
+                "state %s (synthetic), packets of %s, %d round(s), median shown, %d CPUs",
                 StreamBench.human(size),
                 StreamBench.human(packetSize),
                 rounds,
                 Runtime.getRuntime().availableProcessors());
+        out.println(conditions);
         int expectedCrc = new SyntheticContent(SEED, size).crc32c();
         warmUp(Math.min(size, 32L << 20));
         StreamBench raw = new StreamBench(new PrintStream(OutputStream.nullOutputStream()), packetSize);
