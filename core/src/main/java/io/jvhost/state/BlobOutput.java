@@ -44,8 +44,17 @@ final class BlobOutput {
     }
 
     void write(byte[] b, int off, int n) throws IOException {
-        if (n >= buf.length) {
+        if (len + n >= buf.length && len > 0) {
+            // Top the buffer up first: a frame's few header bytes then leave with its data in one
+            // full write, not as a write of their own ahead of it (one syscall less per block).
+            int fill = buf.length - len;
+            System.arraycopy(b, off, buf, len, fill);
+            len = buf.length;
             drain();
+            off += fill;
+            n -= fill;
+        }
+        if (n >= buf.length) {
             crc.update(b, off, n);
             out.write(b, off, n);
             flushed += n;
