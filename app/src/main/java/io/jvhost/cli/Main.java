@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             FsCommand.class,
             BenchStreamCommand.class,
             BenchMigrationCommand.class,
+            BenchDeviceStateCommand.class,
             BenchFsCommand.class,
             MigrateCommand.class
         })

@@ -50,8 +50,34 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
         return start("virtiofsd", workDir, argv);
     }
 
+    /**
+     * {@code jvhost fs} named {@code name} on an existing {@code shared} directory (several
+     * back-ends on one directory, as the two ends of a migration are), with {@code args} after
+     * the sub-command.
+     */
+    public static BackendProcess jvhostOn(Path workDir, String name, Path shared, List<String> args)
+            throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> argv = new ArrayList<>(List.of(java));
+        argv.addAll(launch());
+        argv.add("fs");
+        argv.addAll(args);
+        return start(name, workDir, shared, argv);
+    }
+
+    /** virtiofsd ({@code command}) named {@code name} on an existing {@code shared} directory, with {@code args}. */
+    public static BackendProcess virtiofsdOn(
+            Path workDir, String name, Path shared, List<String> command, List<String> args) throws IOException {
+        List<String> argv = new ArrayList<>(command);
+        argv.addAll(args);
+        return start(name, workDir, shared, argv);
+    }
+
     private static BackendProcess start(String name, Path workDir, List<String> argv) throws IOException {
-        Path shared = Files.createDirectories(workDir.resolve(name + "-shared"));
+        return start(name, workDir, Files.createDirectories(workDir.resolve(name + "-shared")), argv);
+    }
+
+    private static BackendProcess start(String name, Path workDir, Path shared, List<String> argv) throws IOException {
         Path socket = workDir.resolve(name + ".sock");
         Path log = workDir.resolve(name + ".log");
         argv = new ArrayList<>(argv);
