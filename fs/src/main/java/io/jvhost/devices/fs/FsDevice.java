@@ -6,6 +6,9 @@ import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.devices.fs.api.MigratableFileSystem;
 import io.jvhost.devices.fs.fuse.InitReply;
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdFormatException;
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdStateCodec;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;
@@ -13,6 +16,7 @@ import io.jvhost.state.StateWriter;
 import io.jvhost.virtqueue.DescriptorChain;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PushbackInputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Migration (DEVICE_STATE) when the file system is a {@link MigratableFileSystem}: the blob
  * ({@code state} format, type "virtio-fs") holds a "fuse" section with the negotiated INIT
- * session, so the guest goes on without a new INIT, then the file system's own sections.
+ * session, so the guest goes on without a new INIT, then the file system's own sections. A load
+ * takes virtiofsd's state too ({@link VirtiofsdSession} for the session it does not carry).
  */
 public final class FsDevice implements StatefulDevice, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FsDevice.class);
@@ -208,9 +213,20 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         };
     }
 
+    /**
+     * Loads jvhost's own state (it starts with the format's magic) or, failing the magic,
+     * virtiofsd's: a blob that is neither is refused, saying what each reading found.
+     */
     @Override
     public PreparedState prepareLoad(InputStream in) throws IOException, DeviceException {
         MigratableFileSystem fs = migratable();
+        PushbackInputStream p = new PushbackInputStream(in, StateReader.MAGIC_LENGTH);
+        byte[] head = p.readNBytes(StateReader.MAGIC_LENGTH);
+        p.unread(head);
+        return StateReader.hasMagic(head) ? prepareJvhost(fs, p) : prepareVirtiofsd(fs, p);
+    }
+
+    private PreparedState prepareJvhost(MigratableFileSystem fs, InputStream in) throws IOException, DeviceException {
         StateReader.Builder reader = StateReader.forDevice(STATE_TYPE);
         reader.section(FUSE_SECTION, 1, (v, s) -> {
             if (!s.bool()) return Optional.empty();
@@ -234,16 +250,38 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             throw new DeviceException(
                     "the source's FUSE session has major " + session.get().major());
         }
-        MigratableFileSystem.Prepared prepared;
         try {
-            prepared = fs.prepare(loaded);
+            return prepared(session.orElse(null), fs.prepare(loaded));
         } catch (FsException e) {
             throw new DeviceException("cannot restore the file system: " + e.getMessage(), e);
         }
+    }
+
+    private PreparedState prepareVirtiofsd(MigratableFileSystem fs, InputStream in)
+            throws IOException, DeviceException {
+        VirtiofsdState state;
+        try {
+            state = VirtiofsdStateCodec.read(in);
+        } catch (VirtiofsdFormatException e) {
+            throw new DeviceException("not a device state: neither jvhost's (no " + StateReader.MAGIC_LENGTH
+                    + "-byte magic) nor virtiofsd's (" + e.getMessage() + ")");
+        }
+        // Before the guest's INIT virtiofsd has no inodes, and the guest no session to resume.
+        InitReply session = state.inodes().isEmpty()
+                ? null
+                : VirtiofsdSession.derive(state.negotiatedOpts(), fs.supportedInitFlags());
+        try {
+            return prepared(session, fs.prepare(state, session == null ? 0 : session.flags()));
+        } catch (FsException e) {
+            throw new DeviceException("cannot restore the file system from virtiofsd's state: " + e.getMessage(), e);
+        }
+    }
+
+    private PreparedState prepared(InitReply session, MigratableFileSystem.Prepared prepared) {
         return new PreparedState() {
             @Override
             public void commit() {
-                server.restoreSession(session.orElse(null));
+                server.restoreSession(session);
                 prepared.commit();
             }
 

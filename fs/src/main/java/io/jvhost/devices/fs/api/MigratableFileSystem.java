@@ -1,5 +1,6 @@
 package io.jvhost.devices.fs.api;
 
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;
 import io.jvhost.state.StateWriter;
@@ -28,6 +29,12 @@ public interface MigratableFileSystem extends FileSystem {
      * configured error policy does not tolerate throws.
      */
     Prepared prepare(LoadedState state) throws FsException;
+
+    /**
+     * As {@link #prepare(LoadedState)}, from virtiofsd's state (a migration from virtiofsd), with
+     * the INIT flags the device derived for the guest's session.
+     */
+    Prepared prepare(VirtiofsdState state, long initFlags) throws FsException;
 
     /** A captured state. */
     interface Capture {

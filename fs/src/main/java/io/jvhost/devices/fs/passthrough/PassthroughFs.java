@@ -16,6 +16,7 @@ import io.jvhost.devices.fs.api.SetAttr;
 import io.jvhost.devices.fs.api.StatFs;
 import io.jvhost.devices.fs.api.WriteSource;
 import io.jvhost.devices.fs.passthrough.HandleTable.Kind;
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
 import io.jvhost.nativeio.DirEntries;
 import io.jvhost.nativeio.DirEntry64;
 import io.jvhost.nativeio.Errno;
@@ -151,6 +152,21 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         } catch (FsStateCodec.StructureException e) {
             throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
         }
+        return prepare(saved);
+    }
+
+    @Override
+    public Prepared prepare(VirtiofsdState state, long initFlags) throws FsException {
+        SavedFs saved;
+        try {
+            saved = VirtiofsdImport.toSaved(state, initFlags);
+        } catch (FsStateCodec.StructureException e) {
+            throw new FsException(Errno.EINVAL, "inconsistent virtiofsd state: " + e.getMessage(), e);
+        }
+        return prepare(saved);
+    }
+
+    private Prepared prepare(SavedFs saved) throws FsException {
         FsRestorer.Restored r = new FsRestorer(inodes.root(), config, migration).restore(saved);
         return new Prepared() {
             @Override
