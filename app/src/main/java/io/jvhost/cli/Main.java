@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
             BenchStreamCommand.class,
             BenchMigrationCommand.class,
             BenchFsCommand.class,
-            MigrateCommand.class
+            MigrateCommand.class,
+            StateCommand.class
         })
 public final class Main implements Runnable {
     @Override

@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -227,6 +228,25 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     }
 
     private PreparedState prepareJvhost(MigratableFileSystem fs, InputStream in) throws IOException, DeviceException {
+        LoadedState loaded = stateReader(fs::registerLoaders).build().readAll(in);
+        Optional<InitReply> session = session(loaded);
+        if (session.isPresent() && session.get().major() != FuseServer.MAJOR) {
+            throw new DeviceException(
+                    "the source's FUSE session has major " + session.get().major());
+        }
+        try {
+            return prepared(session.orElse(null), fs.prepare(loaded));
+        } catch (FsException e) {
+            throw new DeviceException("cannot restore the file system: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A reader of this device's blob in jvhost's format: the "fuse" section, then the sections
+     * {@code fsSections} registers (a file system's {@code registerLoaders}); also what a tool
+     * uses to look into a blob without a device.
+     */
+    public static StateReader.Builder stateReader(Consumer<StateReader.Builder> fsSections) {
         StateReader.Builder reader = StateReader.forDevice(STATE_TYPE);
         reader.section(FUSE_SECTION, 1, (v, s) -> {
             if (!s.bool()) return Optional.empty();
@@ -242,19 +262,14 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
                     (int) s.u32(),
                     (int) s.u32()));
         });
-        fs.registerLoaders(reader);
-        LoadedState loaded = reader.build().readAll(in);
-        @SuppressWarnings("unchecked")
-        Optional<InitReply> session = loaded.get(FUSE_SECTION, Optional.class);
-        if (session.isPresent() && session.get().major() != FuseServer.MAJOR) {
-            throw new DeviceException(
-                    "the source's FUSE session has major " + session.get().major());
-        }
-        try {
-            return prepared(session.orElse(null), fs.prepare(loaded));
-        } catch (FsException e) {
-            throw new DeviceException("cannot restore the file system: " + e.getMessage(), e);
-        }
+        fsSections.accept(reader);
+        return reader;
+    }
+
+    /** The FUSE session a blob read with {@link #stateReader} carries, if the source had one. */
+    @SuppressWarnings("unchecked")
+    public static Optional<InitReply> session(LoadedState loaded) {
+        return loaded.get(FUSE_SECTION, Optional.class);
     }
 
     private PreparedState prepareVirtiofsd(MigratableFileSystem fs, InputStream in)

@@ -141,18 +141,26 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public void registerLoaders(StateReader.Builder reader) {
+        registerStateSections(reader);
+    }
+
+    /** Registers the loaders of the passthrough sections (static: a tool reads a blob without a file system). */
+    public static void registerStateSections(StateReader.Builder reader) {
         FsStateCodec.register(reader);
+    }
+
+    /** The passthrough state a blob read with {@link #registerStateSections} holds, checked for consistency. */
+    public static SavedFs savedState(LoadedState state) throws FsException {
+        try {
+            return FsStateCodec.read(state);
+        } catch (FsStateCodec.StructureException e) {
+            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
+        }
     }
 
     @Override
     public Prepared prepare(LoadedState state) throws FsException {
-        SavedFs saved;
-        try {
-            saved = FsStateCodec.read(state);
-        } catch (FsStateCodec.StructureException e) {
-            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
-        }
-        return prepare(saved);
+        return prepare(savedState(state));
     }
 
     @Override
