@@ -4,6 +4,8 @@ import io.jvhost.backend.DeviceException;
 import io.jvhost.devices.fs.fuse.InitFlags;
 import io.jvhost.devices.fs.fuse.InitReply;
 import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The FUSE session a guest has with virtiofsd, for a guest that moves from virtiofsd to jvhost
@@ -14,11 +16,13 @@ import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
  * <p>What jvhost's decoding depends on is exact: SETXATTR_EXT (virtiofsd grants it only with
  * POSIX ACLs, refused here) and CREATE_SUPP_GROUP (sup_group_extension, so the guest's
  * supplementary-group extension is parsed). The session minor is jvhost's 7.38: jvhost's struct
- * sizes differ only below 7.12, and virtio-fs guests speak 7.31 or newer. Options jvhost does
- * not offer (writeback cache, POSIX ACLs, submounts) are refused, as virtiofsd's destination
- * refuses them when it was started without them: the guest relies on them.
+ * sizes differ only below 7.12, and virtio-fs guests speak 7.31 or newer. The writeback cache and
+ * POSIX ACLs, which jvhost does not offer and the guest relies on (how it writes, the xattrs and
+ * setxattr layout it sends), are refused, as virtiofsd's destination refuses them when started
+ * without them; announce-submounts (virtiofsd's default) is taken with a warning.
  */
 final class VirtiofsdSession {
+    private static final Logger LOG = LoggerFactory.getLogger(VirtiofsdSession.class);
     /** What virtiofsd grants whenever the guest offers it (its "supported" set and default readdirplus). */
     static final long VIRTIOFSD_GRANTS = InitFlags.ASYNC_READ
             | InitFlags.PARALLEL_DIROPS
@@ -45,7 +49,12 @@ final class VirtiofsdSession {
     static InitReply derive(VirtiofsdState.NegotiatedOpts o, long supportedByFs) throws DeviceException {
         if (o.writeback()) throw refused("the writeback cache");
         if (o.posixAcl()) throw refused("POSIX ACLs");
-        if (o.announceSubmounts()) throw refused("announce-submounts");
+        if (o.announceSubmounts()) {
+            // virtiofsd's default. It only marks mount points in replies; the guest keeps the
+            // submounts it has, and a shared directory without mount points sees no difference.
+            LOG.warn("migration from virtiofsd: it announced submounts, jvhost does not: mount points inside the"
+                    + " shared directory look like plain directories to the guest from now on");
+        }
         long grantable = (supportedByFs & ~InitFlags.SERVER_CANNOT) | InitFlags.SERVER_OWNED;
         long flags = VIRTIOFSD_GRANTS & grantable;
         if (o.supGroupExtension()) flags |= InitFlags.CREATE_SUPP_GROUP; // the guest sends it either way

@@ -80,6 +80,23 @@ class VirtiofsdStateLoadTest {
     }
 
     @Test
+    void announcedSubmountsAreTakenWithoutTheFlag() throws Exception {
+        VirtiofsdState s = VirtiofsdStateCodec.decode(golden("lookups-v2.bin"));
+        VirtiofsdState announced = new VirtiofsdState(
+                s.version(),
+                s.inodes(),
+                s.nextInode(),
+                s.handles(),
+                s.nextHandle(),
+                new VirtiofsdState.NegotiatedOpts(false, true, false, false),
+                s.mountPaths());
+        FsDevice d = device();
+        d.prepareLoad(new ByteArrayInputStream(VirtiofsdStateCodec.encode(announced)))
+                .commit();
+        assertEquals(0, d.server().session().orElseThrow().flags() & InitFlags.SUBMOUNTS);
+    }
+
+    @Test
     void beforeInitThereIsNoSession() throws Exception {
         FsDevice d = device();
         VirtiofsdState empty = new VirtiofsdState(
