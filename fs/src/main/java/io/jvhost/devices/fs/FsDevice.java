@@ -54,6 +54,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     public static final int CONFIG_SIZE = TAG_SIZE + 4;
 
     private final Optional<String> tag;
+    private final StateFormat stateFormat;
     private final int numRequestQueues;
     private final FuseServer server;
     private final byte[] config;
@@ -86,6 +87,16 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
      *            from its own tag= and warns about a back-end that offers it
      */
     public FsDevice(Optional<String> tag, int numRequestQueues, FuseServer server, int threadPoolSize) {
+        this(tag, numRequestQueues, server, threadPoolSize, StateFormat.JVHOST);
+    }
+
+    /** @param stateFormat what a save writes (a load takes either) */
+    public FsDevice(
+            Optional<String> tag,
+            int numRequestQueues,
+            FuseServer server,
+            int threadPoolSize,
+            StateFormat stateFormat) {
         byte[] t = tag.orElse("").getBytes(StandardCharsets.UTF_8);
         if (tag.isPresent() && (t.length == 0 || t.length > TAG_SIZE)) {
             throw new IllegalArgumentException(
@@ -99,6 +110,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             throw new IllegalArgumentException("thread pool size must be 0 to 1024: " + threadPoolSize);
         }
         this.tag = tag;
+        this.stateFormat = java.util.Objects.requireNonNull(stateFormat, "stateFormat");
         this.numRequestQueues = numRequestQueues;
         // Platform threads: the passthrough file system switches per-thread fsuid/umask.
         this.pool = threadPoolSize == 0
@@ -185,6 +197,14 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     @Override
     public SavedState captureState() throws DeviceException {
         MigratableFileSystem fs = migratable();
+        if (stateFormat == StateFormat.VIRTIOFSD) {
+            try {
+                VirtiofsdState state = fs.captureVirtiofsd(); // virtiofsd keeps no FUSE session of its own
+                return out -> out.write(VirtiofsdStateCodec.encode(state));
+            } catch (FsException e) {
+                throw new DeviceException("cannot capture the file system's state: " + e.getMessage(), e);
+            }
+        }
         InitReply session = server.session().orElse(null);
         MigratableFileSystem.Capture captured;
         try {

@@ -20,6 +20,12 @@ public interface MigratableFileSystem extends FileSystem {
      */
     Capture capture() throws FsException;
 
+    /**
+     * Captures the state now as virtiofsd's (for a destination that is virtiofsd); what that
+     * format cannot name is marked lost, for the destination's error policy.
+     */
+    VirtiofsdState captureVirtiofsd() throws FsException;
+
     /** Registers the loaders for the sections {@link Capture#writeTo} writes. */
     void registerLoaders(StateReader.Builder reader);
 

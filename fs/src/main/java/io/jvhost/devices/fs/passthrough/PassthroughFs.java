@@ -140,6 +140,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     @Override
+    public VirtiofsdState captureVirtiofsd() {
+        return VirtiofsdExport.toVirtiofsd(snapshot());
+    }
+
+    @Override
     public void registerLoaders(StateReader.Builder reader) {
         registerStateSections(reader);
     }
