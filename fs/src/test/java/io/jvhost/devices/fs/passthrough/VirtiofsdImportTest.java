@@ -84,6 +84,22 @@ class VirtiofsdImportTest extends FsTestBase {
     }
 
     @Test
+    void virtiofsdsHandlesGoOnThroughJvhostsOwnFormat() throws Exception {
+        long file = node("file.txt");
+        assertEquals(0, handleOf(file), "virtiofsd's first fh is 0");
+        try (PassthroughFs hop1 = destination(MigrationOnError.ABORT);
+                PassthroughFs hop2 = destination(MigrationOnError.ABORT)) {
+            hop1.prepare(golden, 0).commit();
+            MigrationTest.load(hop2, MigrationTest.save(hop1)).commit();
+            assertEquals("file", new String(read(hop2, file, 0, 100), StandardCharsets.UTF_8));
+            assertEquals(
+                    io.jvhost.nativeio.Stat.S_IFDIR,
+                    hop2.snapshot().inode(node("sub")).fileType(),
+                    "the type found on the first hop travels on");
+        }
+    }
+
+    @Test
     void lookupsAreTheGuestsNotVirtiofsdsOwnReferences() throws Exception {
         try (PassthroughFs dst = destination(MigrationOnError.ABORT)) {
             dst.prepare(golden, 0).commit();
