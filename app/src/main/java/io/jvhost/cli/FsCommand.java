@@ -3,6 +3,7 @@ package io.jvhost.cli;
 import io.jvhost.backend.StatefulDevice;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
+import io.jvhost.devices.fs.StateFormat;
 import io.jvhost.devices.fs.passthrough.CachePolicy;
 import io.jvhost.devices.fs.passthrough.MigrationConfig;
 import io.jvhost.devices.fs.passthrough.MigrationMode;
@@ -116,6 +117,16 @@ public final class FsCommand implements Callable<Integer> {
                     + "that file answers EIO; default: ${DEFAULT-VALUE}).")
     MigrationOnError migrationOnError;
 
+    @Option(
+            names = "--migration-state-format",
+            paramLabel = "FORMAT",
+            defaultValue = "jvhost",
+            converter = Spelled.Format.class,
+            completionCandidates = Spelled.Format.class,
+            description = "The format this source saves its state in: ${COMPLETION-CANDIDATES} (virtiofsd's, for a "
+                    + "virtiofsd destination; a destination reads both; default: ${DEFAULT-VALUE}).")
+    StateFormat migrationStateFormat;
+
     @Option(names = "--xattr", description = "Serve extended attributes (off by default, as in virtiofsd).")
     boolean xattr;
 
@@ -167,7 +178,8 @@ public final class FsCommand implements Callable<Integer> {
         PassthroughConfig config = new PassthroughConfig(cache, xattr, true, denyPrivilegedFiles);
         try (PassthroughFs fs =
                         PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
-                FsDevice device = new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize)) {
+                FsDevice device =
+                        new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize, migrationStateFormat)) {
             device.warmUpStatePath();
             daemon.serve(served.apply(device), spec);
         }

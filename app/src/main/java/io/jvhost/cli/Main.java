@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
             BenchMigrationCommand.class,
             BenchDeviceStateCommand.class,
             BenchFsCommand.class,
-            MigrateCommand.class
+            MigrateCommand.class,
+            StateCommand.class
         })
 public final class Main implements Runnable {
     @Override

@@ -1,5 +1,6 @@
 package io.jvhost.cli;
 
+import io.jvhost.devices.fs.StateFormat;
 import io.jvhost.devices.fs.passthrough.CachePolicy;
 import io.jvhost.devices.fs.passthrough.MigrationMode;
 import io.jvhost.devices.fs.passthrough.MigrationOnError;
@@ -56,6 +57,12 @@ abstract class Spelled<E extends Enum<E>> implements ITypeConverter<E>, Iterable
     static final class OnError extends Spelled<MigrationOnError> {
         OnError() {
             super(MigrationOnError.class);
+        }
+    }
+
+    static final class Format extends Spelled<StateFormat> {
+        Format() {
+            super(StateFormat.class);
         }
     }
 

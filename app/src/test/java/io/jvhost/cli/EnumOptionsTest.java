@@ -37,6 +37,7 @@ class EnumOptionsTest {
             fs  | --cache=POLICY              | never, auto, always            | auto
             fs  | --migration-mode=MODE       | find-paths, file-handles       | find-paths
             fs  | --migration-on-error=ACTION | abort, guest-error             | abort
+            fs  | --migration-state-format=FORMAT | jvhost, virtiofsd          | jvhost
             fs  | --log-level=LEVEL           | error, warn, info, debug, trace, off | info
             rng | --log-level=LEVEL           | error, warn, info, debug, trace, off | info
             """)
@@ -51,6 +52,7 @@ class EnumOptionsTest {
             fs  | --cache              | sometimes  | never, auto, always
             fs  | --migration-mode     | find_inode | find-paths, file-handles
             fs  | --migration-on-error | ignore     | abort, guest-error
+            fs  | --migration-state-format | qemu   | jvhost, virtiofsd
             fs  | --log-level          | loud       | error, warn, info, debug, trace, off
             rng | --log-level          | 3          | error, warn, info, debug, trace, off
             """)
@@ -81,6 +83,8 @@ class EnumOptionsTest {
         "fs,--migration-on-error,abort,ABORT",
         "fs,--migration-on-error,guest-error,GUEST_ERROR",
         "fs,--migration-on-error,guest_error,GUEST_ERROR",
+        "fs,--migration-state-format,virtiofsd,VIRTIOFSD",
+        "fs,--migration-state-format,JVHOST,JVHOST",
         "rng,--log-level,error,ERROR",
         "rng,--log-level,warn,WARN",
         "rng,--log-level,debug,DEBUG",
@@ -101,6 +105,7 @@ class EnumOptionsTest {
         assertEquals(CachePolicy.AUTO, fs.cache);
         assertEquals(MigrationMode.FIND_PATHS, fs.migrationMode);
         assertEquals(MigrationOnError.ABORT, fs.migrationOnError);
+        assertEquals(io.jvhost.devices.fs.StateFormat.JVHOST, fs.migrationStateFormat);
         assertEquals(DaemonOptions.LogLevel.INFO, fs.daemon.logLevel);
     }
 }

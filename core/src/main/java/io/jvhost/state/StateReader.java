@@ -36,6 +36,14 @@ public final class StateReader {
         this.registrations = Map.copyOf(registrations);
     }
 
+    /** How many leading bytes {@link #hasMagic} looks at. */
+    public static final int MAGIC_LENGTH = Wire.MAGIC.length;
+
+    /** Whether {@code head} starts as every blob of this format does (a device may accept others too). */
+    public static boolean hasMagic(byte[] head) {
+        return head.length >= MAGIC_LENGTH && Arrays.equals(head, 0, MAGIC_LENGTH, Wire.MAGIC, 0, MAGIC_LENGTH);
+    }
+
     public static Builder forDevice(String deviceType) {
         return new Builder(Wire.requireValidName("device type", deviceType));
     }

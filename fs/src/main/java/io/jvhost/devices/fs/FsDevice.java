@@ -6,6 +6,9 @@ import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.devices.fs.api.MigratableFileSystem;
 import io.jvhost.devices.fs.fuse.InitReply;
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdFormatException;
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdStateCodec;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;
@@ -13,10 +16,12 @@ import io.jvhost.state.StateWriter;
 import io.jvhost.virtqueue.DescriptorChain;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PushbackInputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Migration (DEVICE_STATE) when the file system is a {@link MigratableFileSystem}: the blob
  * ({@code state} format, type "virtio-fs") holds a "fuse" section with the negotiated INIT
- * session, so the guest goes on without a new INIT, then the file system's own sections.
+ * session, so the guest goes on without a new INIT, then the file system's own sections. A load
+ * takes virtiofsd's state too ({@link VirtiofsdSession} for the session it does not carry).
  */
 public final class FsDevice implements StatefulDevice, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FsDevice.class);
@@ -48,6 +54,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     public static final int CONFIG_SIZE = TAG_SIZE + 4;
 
     private final Optional<String> tag;
+    private final StateFormat stateFormat;
     private final int numRequestQueues;
     private final FuseServer server;
     private final byte[] config;
@@ -80,6 +87,16 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
      *            from its own tag= and warns about a back-end that offers it
      */
     public FsDevice(Optional<String> tag, int numRequestQueues, FuseServer server, int threadPoolSize) {
+        this(tag, numRequestQueues, server, threadPoolSize, StateFormat.JVHOST);
+    }
+
+    /** @param stateFormat what a save writes (a load takes either) */
+    public FsDevice(
+            Optional<String> tag,
+            int numRequestQueues,
+            FuseServer server,
+            int threadPoolSize,
+            StateFormat stateFormat) {
         byte[] t = tag.orElse("").getBytes(StandardCharsets.UTF_8);
         if (tag.isPresent() && (t.length == 0 || t.length > TAG_SIZE)) {
             throw new IllegalArgumentException(
@@ -93,6 +110,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             throw new IllegalArgumentException("thread pool size must be 0 to 1024: " + threadPoolSize);
         }
         this.tag = tag;
+        this.stateFormat = java.util.Objects.requireNonNull(stateFormat, "stateFormat");
         this.numRequestQueues = numRequestQueues;
         // Platform threads: the passthrough file system switches per-thread fsuid/umask.
         this.pool = threadPoolSize == 0
@@ -179,6 +197,14 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     @Override
     public SavedState captureState() throws DeviceException {
         MigratableFileSystem fs = migratable();
+        if (stateFormat == StateFormat.VIRTIOFSD) {
+            try {
+                VirtiofsdState state = fs.captureVirtiofsd(); // virtiofsd keeps no FUSE session of its own
+                return out -> out.write(VirtiofsdStateCodec.encode(state));
+            } catch (FsException e) {
+                throw new DeviceException("cannot capture the file system's state: " + e.getMessage(), e);
+            }
+        }
         InitReply session = server.session().orElse(null);
         MigratableFileSystem.Capture captured;
         try {
@@ -208,9 +234,39 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         };
     }
 
+    /**
+     * Loads jvhost's own state (it starts with the format's magic) or, failing the magic,
+     * virtiofsd's: a blob that is neither is refused, saying what each reading found.
+     */
     @Override
     public PreparedState prepareLoad(InputStream in) throws IOException, DeviceException {
         MigratableFileSystem fs = migratable();
+        PushbackInputStream p = new PushbackInputStream(in, StateReader.MAGIC_LENGTH);
+        byte[] head = p.readNBytes(StateReader.MAGIC_LENGTH);
+        p.unread(head);
+        return StateReader.hasMagic(head) ? prepareJvhost(fs, p) : prepareVirtiofsd(fs, p);
+    }
+
+    private PreparedState prepareJvhost(MigratableFileSystem fs, InputStream in) throws IOException, DeviceException {
+        LoadedState loaded = stateReader(fs::registerLoaders).build().readAll(in);
+        Optional<InitReply> session = session(loaded);
+        if (session.isPresent() && session.get().major() != FuseServer.MAJOR) {
+            throw new DeviceException(
+                    "the source's FUSE session has major " + session.get().major());
+        }
+        try {
+            return prepared(session.orElse(null), fs.prepare(loaded));
+        } catch (FsException e) {
+            throw new DeviceException("cannot restore the file system: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A reader of this device's blob in jvhost's format: the "fuse" section, then the sections
+     * {@code fsSections} registers (a file system's {@code registerLoaders}); also what a tool
+     * uses to look into a blob without a device.
+     */
+    public static StateReader.Builder stateReader(Consumer<StateReader.Builder> fsSections) {
         StateReader.Builder reader = StateReader.forDevice(STATE_TYPE);
         reader.section(FUSE_SECTION, 1, (v, s) -> {
             if (!s.bool()) return Optional.empty();
@@ -226,24 +282,41 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
                     (int) s.u32(),
                     (int) s.u32()));
         });
-        fs.registerLoaders(reader);
-        LoadedState loaded = reader.build().readAll(in);
-        @SuppressWarnings("unchecked")
-        Optional<InitReply> session = loaded.get(FUSE_SECTION, Optional.class);
-        if (session.isPresent() && session.get().major() != FuseServer.MAJOR) {
-            throw new DeviceException(
-                    "the source's FUSE session has major " + session.get().major());
-        }
-        MigratableFileSystem.Prepared prepared;
+        fsSections.accept(reader);
+        return reader;
+    }
+
+    /** The FUSE session a blob read with {@link #stateReader} carries, if the source had one. */
+    @SuppressWarnings("unchecked")
+    public static Optional<InitReply> session(LoadedState loaded) {
+        return loaded.get(FUSE_SECTION, Optional.class);
+    }
+
+    private PreparedState prepareVirtiofsd(MigratableFileSystem fs, InputStream in)
+            throws IOException, DeviceException {
+        VirtiofsdState state;
         try {
-            prepared = fs.prepare(loaded);
-        } catch (FsException e) {
-            throw new DeviceException("cannot restore the file system: " + e.getMessage(), e);
+            state = VirtiofsdStateCodec.read(in);
+        } catch (VirtiofsdFormatException e) {
+            throw new DeviceException("not a device state: neither jvhost's (no " + StateReader.MAGIC_LENGTH
+                    + "-byte magic) nor virtiofsd's (" + e.getMessage() + ")");
         }
+        // Before the guest's INIT virtiofsd has no inodes, and the guest no session to resume.
+        InitReply session = state.inodes().isEmpty()
+                ? null
+                : VirtiofsdSession.derive(state.negotiatedOpts(), fs.supportedInitFlags());
+        try {
+            return prepared(session, fs.prepare(state, session == null ? 0 : session.flags()));
+        } catch (FsException e) {
+            throw new DeviceException("cannot restore the file system from virtiofsd's state: " + e.getMessage(), e);
+        }
+    }
+
+    private PreparedState prepared(InitReply session, MigratableFileSystem.Prepared prepared) {
         return new PreparedState() {
             @Override
             public void commit() {
-                server.restoreSession(session.orElse(null));
+                server.restoreSession(session);
                 prepared.commit();
             }
 

@@ -1,5 +1,6 @@
 package io.jvhost.devices.fs.api;
 
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;
 import io.jvhost.state.StateWriter;
@@ -19,6 +20,12 @@ public interface MigratableFileSystem extends FileSystem {
      */
     Capture capture() throws FsException;
 
+    /**
+     * Captures the state now as virtiofsd's (for a destination that is virtiofsd); what that
+     * format cannot name is marked lost, for the destination's error policy.
+     */
+    VirtiofsdState captureVirtiofsd() throws FsException;
+
     /** Registers the loaders for the sections {@link Capture#writeTo} writes. */
     void registerLoaders(StateReader.Builder reader);
 
@@ -28,6 +35,12 @@ public interface MigratableFileSystem extends FileSystem {
      * configured error policy does not tolerate throws.
      */
     Prepared prepare(LoadedState state) throws FsException;
+
+    /**
+     * As {@link #prepare(LoadedState)}, from virtiofsd's state (a migration from virtiofsd), with
+     * the INIT flags the device derived for the guest's session.
+     */
+    Prepared prepare(VirtiofsdState state, long initFlags) throws FsException;
 
     /** A captured state. */
     interface Capture {

@@ -236,7 +236,8 @@ final class FsRestorer {
             return null;
         }
         try {
-            Inode inode = new Inode(n.nodeId(), InodeKey.of(FileCalls.fstat(fd)), n.fileType(), fd, fileHandleOf(fd));
+            Stat st = FileCalls.fstat(fd); // its type is the saved one, unless the source recorded none
+            Inode inode = new Inode(n.nodeId(), InodeKey.of(st), st.fileType(), fd, fileHandleOf(fd));
             inode.lookups = n.lookups();
             inode.location = n.location();
             opened.put(n.nodeId(), inode);
@@ -297,7 +298,7 @@ final class FsRestorer {
         try {
             Stat st = FileCalls.fstat(fd);
             String problem = null;
-            if (st.fileType() != n.fileType()) {
+            if (n.fileType() != 0 && st.fileType() != n.fileType()) { // 0: unknown (virtiofsd's state)
                 problem = "found a file of type " + Integer.toOctalString(st.fileType()) + ", not "
                         + Integer.toOctalString(n.fileType());
             } else if (sameDirectory && (st.dev() != n.dev() || st.ino() != n.ino())) {

@@ -147,7 +147,8 @@ final class FsStateCodec {
         }
         Set<Long> fhs = new HashSet<>();
         for (FsSnapshot.HandleState hs : handles) {
-            if (hs.fh() < 1 || hs.fh() >= h.nextFh() || !fhs.add(hs.fh()))
+            // 0 is a valid fh: virtiofsd counts from it, and its handles may come through jvhost.
+            if (hs.fh() < 0 || hs.fh() >= h.nextFh() || !fhs.add(hs.fh()))
                 throw new StructureException("bad or repeated fh " + hs.fh());
             FsSnapshot.InodeState n = byId.get(hs.nodeId());
             if (n == null) throw new StructureException("fh " + hs.fh() + " of unknown node " + hs.nodeId());

@@ -16,6 +16,7 @@ import io.jvhost.devices.fs.api.SetAttr;
 import io.jvhost.devices.fs.api.StatFs;
 import io.jvhost.devices.fs.api.WriteSource;
 import io.jvhost.devices.fs.passthrough.HandleTable.Kind;
+import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
 import io.jvhost.nativeio.DirEntries;
 import io.jvhost.nativeio.DirEntry64;
 import io.jvhost.nativeio.Errno;
@@ -139,18 +140,46 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     @Override
+    public VirtiofsdState captureVirtiofsd() {
+        return VirtiofsdExport.toVirtiofsd(snapshot());
+    }
+
+    @Override
     public void registerLoaders(StateReader.Builder reader) {
+        registerStateSections(reader);
+    }
+
+    /** Registers the loaders of the passthrough sections (static: a tool reads a blob without a file system). */
+    public static void registerStateSections(StateReader.Builder reader) {
         FsStateCodec.register(reader);
+    }
+
+    /** The passthrough state a blob read with {@link #registerStateSections} holds, checked for consistency. */
+    public static SavedFs savedState(LoadedState state) throws FsException {
+        try {
+            return FsStateCodec.read(state);
+        } catch (FsStateCodec.StructureException e) {
+            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
+        }
     }
 
     @Override
     public Prepared prepare(LoadedState state) throws FsException {
+        return prepare(savedState(state));
+    }
+
+    @Override
+    public Prepared prepare(VirtiofsdState state, long initFlags) throws FsException {
         SavedFs saved;
         try {
-            saved = FsStateCodec.read(state);
+            saved = VirtiofsdImport.toSaved(state, initFlags);
         } catch (FsStateCodec.StructureException e) {
-            throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
+            throw new FsException(Errno.EINVAL, "inconsistent virtiofsd state: " + e.getMessage(), e);
         }
+        return prepare(saved);
+    }
+
+    private Prepared prepare(SavedFs saved) throws FsException {
         FsRestorer.Restored r = new FsRestorer(inodes.root(), config, migration).restore(saved);
         return new Prepared() {
             @Override

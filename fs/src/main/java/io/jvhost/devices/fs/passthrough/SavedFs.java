@@ -5,4 +5,4 @@ package io.jvhost.devices.fs.passthrough;
  * identity of the source's shared directory (so the destination can tell whether it serves the
  * very same directory, where inode numbers must match).
  */
-record SavedFs(FsSnapshot snapshot, MigrationMode sourceMode, long rootDev, long rootIno) {}
+public record SavedFs(FsSnapshot snapshot, MigrationMode sourceMode, long rootDev, long rootIno) {}
