@@ -22,7 +22,6 @@ import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.FileCalls;
 import io.jvhost.nativeio.FileHandle;
-import io.jvhost.nativeio.FileHandles;
 import io.jvhost.nativeio.FileIo;
 import io.jvhost.nativeio.FsStats;
 import io.jvhost.nativeio.Libc;
@@ -74,11 +73,13 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private final InodeTable inodes;
     private final HandleTable handles;
     private final PrivilegedFiles privileged;
+    private final InodeFiles files;
     private volatile long initFlags;
 
-    private PassthroughFs(PassthroughConfig config, MigrationConfig migration, Inode root) {
+    private PassthroughFs(PassthroughConfig config, MigrationConfig migration, Inode root, InodeFiles files) {
         this.config = config;
         this.migration = migration;
+        this.files = files;
         this.inodes = new InodeTable(root);
         this.handles = new HandleTable(inodes);
         this.privileged = new PrivilegedFiles(config.denyPrivilegedFiles());
@@ -94,11 +95,15 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             throws IOException {
         Fd fd = FileCalls.openat(
                 null, FileCalls.bytes(sharedDir.toString()), Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        InodeFiles files = null;
         try {
             Stat st = FileCalls.fstat(fd);
-            Inode root = new Inode(ROOT_ID, InodeKey.of(st), st.fileType(), fd, fileHandleOf(config, fd));
-            return new PassthroughFs(config, migration, root);
-        } catch (NativeException | RuntimeException e) {
+            files = InodeFiles.open(fd, config.inodeFileHandles(), config.fileHandles());
+            // The root keeps its descriptor whatever the mode: it is one, and never goes.
+            Inode root = new Inode(ROOT_ID, InodeKey.of(st), st.fileType(), fd, files.handleOf(fd));
+            return new PassthroughFs(config, migration, root, files);
+        } catch (IOException | RuntimeException e) {
+            if (files != null) files.close();
             fd.close();
             throw e;
         }
@@ -106,6 +111,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     public PassthroughConfig config() {
         return config;
+    }
+
+    /** How inodes are kept: the configured mode, or never where prefer found file handles unusable. */
+    public InodeFileHandles inodeFileHandles() {
+        return files.mode();
     }
 
     /** A consistent copy of nodes, handles, counters and INIT flags (what a migration carries). */
@@ -151,7 +161,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         } catch (FsStateCodec.StructureException e) {
             throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
         }
-        FsRestorer.Restored r = new FsRestorer(inodes.root(), config, migration).restore(saved);
+        FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration).restore(saved);
         return new Prepared() {
             @Override
             public void commit() {
@@ -175,6 +185,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public void close() {
         destroy();
         inodes.root().retire();
+        files.close();
     }
 
     // ---- session ----
@@ -226,8 +237,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public Entry mknod(RequestContext ctx, long parent, byte[] name, int mode, int rdev, int umask) throws FsException {
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
+            Fd at = dir.fd(); // before the caller's fsuid, which drops CAP_DAC_READ_SEARCH (open_by_handle_at)
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
-                FileCalls.mknodat(dir.fd, name, id.mode(privileged.newFileMode(mode), umask), fuseToDev(rdev));
+                FileCalls.mknodat(at, name, id.mode(privileged.newFileMode(mode), umask), fuseToDev(rdev));
             }
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
@@ -239,8 +251,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public Entry mkdir(RequestContext ctx, long parent, byte[] name, int mode, int umask) throws FsException {
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
+            Fd at = dir.fd();
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
-                FileCalls.mkdirat(dir.fd, name, id.mode(mode & 07777, umask));
+                FileCalls.mkdirat(at, name, id.mode(mode & 07777, umask));
             }
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
@@ -253,8 +266,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(name);
         Names.symlinkTarget(target);
         try (Inode dir = inodes.pin(parent)) {
+            Fd at = dir.fd();
             try (CallerIdentity _ = CallerIdentity.become(ctx, 0)) {
-                FileCalls.symlinkat(target, dir.fd, name);
+                FileCalls.symlinkat(target, at, name);
             }
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
@@ -266,7 +280,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public byte[] readlink(RequestContext ctx, long node) throws FsException {
         try (Inode n = inodes.pin(node)) {
             if (!n.isSymlink()) throw new FsException(Errno.EINVAL, "not a symlink");
-            return FileCalls.readlinkat(n.fd, new byte[0]);
+            return FileCalls.readlinkat(n.fd(), new byte[0]);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -285,7 +299,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private void remove(long parent, byte[] name, int flags) throws FsException {
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
-            FileCalls.unlinkat(dir.fd, name, flags);
+            FileCalls.unlinkat(dir.fd(), name, flags);
             inodes.unlinked(dir.nodeId, name);
         } catch (NativeException e) {
             throw fsError(e);
@@ -300,7 +314,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         if ((flags & ~RENAME_FLAGS) != 0) throw new FsException(Errno.EINVAL, "unknown rename flags " + flags);
         try (Inode from = inodes.pin(oldParent);
                 Inode to = inodes.pin(newParent)) {
-            FileCalls.renameat2(from.fd, oldName, to.fd, newName, flags);
+            FileCalls.renameat2(from.fd(), oldName, to.fd(), newName, flags);
             inodes.renamed(
                     new Location(from.nodeId, oldName),
                     new Location(to.nodeId, newName),
@@ -316,7 +330,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         try (Inode n = inodes.pin(node);
                 Inode dir = inodes.pin(newParent)) {
             if (n.isDirectory()) throw new FsException(Errno.EPERM, "hard link to a directory");
-            FileCalls.linkInode(n.fd, dir.fd, newName);
+            FileCalls.linkInode(n.fd(), dir.fd(), newName);
             return lookupAndCount(dir, newName);
         } catch (NativeException e) {
             throw fsError(e);
@@ -331,7 +345,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             if (fhValid)
                 handles.pin(fh, node, n.isDirectory() ? Kind.DIRECTORY : Kind.FILE)
                         .close();
-            return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
+            return new AttrReply(attr(FileCalls.fstat(n.fd())), timeout());
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -347,12 +361,12 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     FileCalls.fchmod(h.fd, a.mode() & 07777);
                 } else {
                     if (n.isSymlink()) throw new FsException(Errno.EOPNOTSUPP, "chmod of a symlink");
-                    FileCalls.fchmodat(null, FileCalls.procSelfFd(n.fd), a.mode() & 07777);
+                    FileCalls.fchmodat(null, FileCalls.procSelfFd(n.fd()), a.mode() & 07777);
                 }
             }
             if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
                 FileCalls.fchownat(
-                        n.fd,
+                        n.fd(),
                         new byte[0],
                         a.has(SetAttr.UID) ? a.uid() : -1,
                         a.has(SetAttr.GID) ? a.gid() : -1,
@@ -365,7 +379,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 } else {
                     if (n.isDirectory()) throw new FsException(Errno.EISDIR);
                     if (!n.isRegularFile()) throw new FsException(Errno.EINVAL, "truncate of a special file");
-                    try (Fd w = openFile(n.fd, n.fileType, Libc.O_WRONLY)) {
+                    try (Fd w = openFile(n.fd(), n.fileType, Libc.O_WRONLY)) {
                         Libc.ftruncate(w, a.size());
                     }
                 }
@@ -381,10 +395,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     FileCalls.utimensat(h.fd, null, a.atime(), aNsec, a.mtime(), mNsec, 0);
                 } else {
                     // The magic link ends at the node itself, a symlink included.
-                    FileCalls.utimensat(null, FileCalls.procSelfFd(n.fd), a.atime(), aNsec, a.mtime(), mNsec, 0);
+                    FileCalls.utimensat(null, FileCalls.procSelfFd(n.fd()), a.atime(), aNsec, a.mtime(), mNsec, 0);
                 }
             }
-            return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
+            return new AttrReply(attr(FileCalls.fstat(n.fd())), timeout());
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -392,7 +406,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     /** The --deny-privileged-files checks of a SETATTR, before any of it is done. */
     private void checkPrivileges(Inode n, SetAttr a) throws NativeException, FsException {
-        Stat st = FileCalls.fstat(n.fd);
+        Stat st = FileCalls.fstat(n.fd());
         int mode = a.has(SetAttr.MODE) ? a.mode() & 07777 : st.mode();
         if (a.has(SetAttr.MODE)) privileged.checkChmod(st, mode);
         if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
@@ -403,7 +417,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public StatFs statfs(RequestContext ctx, long node) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            FsStats s = FileIo.fstatfs(n.fd);
+            FsStats s = FileIo.fstatfs(n.fd());
             return new StatFs(
                     s.blocks(), s.bfree(), s.bavail(), s.files(), s.ffree(), (int) s.bsize(), (int) s.namelen(), (int)
                             s.frsize());
@@ -421,7 +435,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public void access(RequestContext ctx, long node, int mask) throws FsException {
         if ((mask & ~(R_OK | W_OK | X_OK)) != 0) throw new FsException(Errno.EINVAL, "bad access mask " + mask);
         try (Inode n = inodes.pin(node)) {
-            Stat st = FileCalls.fstat(n.fd);
+            Stat st = FileCalls.fstat(n.fd());
             if (mask == F_OK) return;
             int mode = st.mode();
             if (ctx.uid() == 0) {
@@ -444,7 +458,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         privileged.checkXattr(name);
         if (value.length > Xattrs.SIZE_MAX) throw new FsException(Errno.E2BIG);
         try (Inode n = inodes.pin(node)) {
-            Xattrs.set(Xattrs.File.inode(n.fd), name, value, flags);
+            Xattrs.set(Xattrs.File.inode(n.fd()), name, value, flags);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -455,7 +469,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         xattrsEnabled();
         Names.xattrName(name);
         try (Inode n = inodes.pin(node)) {
-            return Xattrs.get(Xattrs.File.inode(n.fd), name);
+            return Xattrs.get(Xattrs.File.inode(n.fd()), name);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -465,7 +479,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public byte[] listxattr(RequestContext ctx, long node) throws FsException {
         xattrsEnabled();
         try (Inode n = inodes.pin(node)) {
-            return Xattrs.list(Xattrs.File.inode(n.fd));
+            return Xattrs.list(Xattrs.File.inode(n.fd()));
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -476,7 +490,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         xattrsEnabled();
         Names.xattrName(name);
         try (Inode n = inodes.pin(node)) {
-            Xattrs.remove(Xattrs.File.inode(n.fd), name);
+            Xattrs.remove(Xattrs.File.inode(n.fd()), name);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -491,7 +505,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Opened open(RequestContext ctx, long node, int flags) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            Fd fd = openFile(n.fd, n.fileType, flags);
+            Fd fd = openFile(n.fd(), n.fileType, flags);
             return new Opened(handles.add(n, fd, NodeOpener.handleFlags(flags), Kind.FILE).fh, fileOpenFlags());
         } catch (NativeException e) {
             throw fsError(e);
@@ -512,16 +526,17 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
             Fd io;
             Fd opath = null;
+            Fd at = dir.fd(); // before the caller's fsuid, which drops CAP_DAC_READ_SEARCH (open_by_handle_at)
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
                 try {
                     io = FileCalls.openat(
-                            dir.fd,
+                            at,
                             name,
                             NodeOpener.fileFlags(flags) | Libc.O_CREAT | Libc.O_EXCL,
                             id.mode(privileged.newFileMode(mode & 07777), umask));
                 } catch (NativeException e) {
                     if (e.errno() != Errno.EEXIST || (flags & Libc.O_EXCL) != 0) throw e;
-                    opath = FileCalls.openPath(dir.fd, name);
+                    opath = FileCalls.openPath(at, name);
                     try {
                         io = openFile(opath, FileCalls.fstat(opath).fileType(), flags);
                     } catch (Throwable t) {
@@ -627,7 +642,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public void syncfs(RequestContext ctx, long node) throws FsException {
         try (Inode n = inodes.pin(node)) {
             Inode dir = n.isDirectory() ? n : inodes.root();
-            try (Fd d = NodeOpener.directory(dir.fd, dir.fileType)) {
+            try (Fd d = NodeOpener.directory(dir.fd(), dir.fileType)) {
                 FileIo.syncfs(d);
             }
         } catch (NativeException e) {
@@ -640,7 +655,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Opened opendir(RequestContext ctx, long node, int flags) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            Fd fd = NodeOpener.directory(n.fd, n.fileType);
+            Fd fd = NodeOpener.directory(n.fd(), n.fileType);
             int fopen = config.cache() == CachePolicy.ALWAYS ? Opened.FOPEN_CACHE_DIR | Opened.FOPEN_KEEP_CACHE : 0;
             return new Opened(handles.add(n, fd, NodeOpener.DIRECTORY_FLAGS, Kind.DIRECTORY).fh, fopen);
         } catch (NativeException e) {
@@ -665,7 +680,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
      * looked up (one count) and the count given back if the sink refuses the entry.
      */
     private void list(long node, long fh, long offset, DirSink sink, boolean plus) throws FsException {
-        try (Handle h = handles.pin(fh, node, Kind.DIRECTORY)) {
+        try (Handle h = handles.pin(fh, node, Kind.DIRECTORY);
+                Inode dir = pinned(h.inode)) {
             h.position.lock();
             try {
                 FileIo.lseek(h.fd, offset, FileIo.SEEK_SET);
@@ -681,7 +697,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                         } else {
                             Entry looked;
                             try {
-                                looked = lookupAndCount(h.inode, e.name());
+                                looked = lookupAndCount(dir, e.name());
                             } catch (FsException gone) {
                                 if (gone.errno() == Errno.ENOENT) continue; // removed since getdents64 saw it
                                 throw gone;
@@ -722,6 +738,12 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     // ---- helpers ----
 
+    /** A handle's node, pinned for one use: the handle's reference keeps it in the table until DESTROY. */
+    private static Inode pinned(Inode n) throws FsException {
+        if (!n.pin()) throw new FsException(Errno.EBADF, "node " + n.nodeId + " is gone");
+        return n;
+    }
+
     /**
      * Looks {@code name} up in {@code dir} and counts one lookup of the node it finds (a new
      * node if the file was unknown). {@code name} must already be validated, or come from the
@@ -730,7 +752,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private Entry lookupAndCount(Inode dir, byte[] name) throws FsException {
         if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
         try {
-            return countLookup(dir, name, FileCalls.openPath(dir.fd, name));
+            return countLookup(dir, name, FileCalls.openPath(dir.fd(), name));
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -744,11 +766,16 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             st = FileCalls.fstat(opath);
             Location at = new Location(dir.nodeId, name);
             InodeKey key = InodeKey.of(st);
-            n = inodes.countExisting(key, at);
+            // Handle inodes are matched by handle; O_PATH ones need theirs only when new (for migration).
+            boolean byHandle = files.mode() != InodeFileHandles.NEVER;
+            FileHandle handle = byHandle ? files.handleOf(opath) : null;
+            n = inodes.countExisting(key, handle, at);
             if (n != null) {
                 opath.close();
             } else {
-                n = inodes.addOrCount(key, st.fileType(), opath, fileHandleOf(config, opath), at);
+                if (!byHandle) handle = files.handleOf(opath);
+                // Made outside the table's lock: a handle inode closes opath here.
+                n = inodes.addOrCount(key, st.fileType(), files.keep(opath, st.fileType(), handle), handle, at);
             }
         } catch (NativeException | RuntimeException e) {
             opath.close();
@@ -756,15 +783,6 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         }
         long t = timeout();
         return new Entry(n.nodeId, 0, attr(st), t, t);
-    }
-
-    private static FileHandle fileHandleOf(PassthroughConfig config, Fd fd) {
-        if (!config.fileHandles()) return null;
-        try {
-            return FileHandles.of(fd);
-        } catch (NativeException e) {
-            return null; // the file system has no handles (EOPNOTSUPP): paths only
-        }
     }
 
     /** {@link NodeOpener#file}, after the --deny-privileged-files check of what is opened. */
