@@ -54,14 +54,30 @@ final class Inode extends Pinnable {
     Fd fd() throws NativeException {
         return switch (file) {
             case InodeFile.Kept k -> k.fd();
-            case InodeFile.ByHandle h -> {
-                synchronized (this) {
-                    if (!pinned()) throw new IllegalStateException("node " + nodeId + " used without a pin");
-                    if (opened == null) opened = InodeFiles.open(h, nodeId);
-                    yield opened;
-                }
-            }
+            case InodeFile.ByHandle h -> opened(h);
         };
+    }
+
+    /**
+     * The shared descriptor of this use, opened outside the lock: {@link #pin()} takes it too,
+     * under the table's lock, which must not wait for a syscall. Pinned, it cannot close meanwhile.
+     */
+    private Fd opened(InodeFile.ByHandle h) throws NativeException {
+        synchronized (this) {
+            if (!pinned()) throw new IllegalStateException("node " + nodeId + " used without a pin");
+            if (opened != null) return opened;
+        }
+        Fd fresh = InodeFiles.open(h, nodeId);
+        synchronized (this) {
+            if (opened == null) {
+                opened = fresh;
+                return fresh;
+            }
+        }
+        fresh.close(); // another use of the same pin session opened it first
+        synchronized (this) {
+            return opened;
+        }
     }
 
     /** Whether this inode holds no descriptor of its own between uses. */
