@@ -33,6 +33,8 @@ import io.jvhost.state.StateReader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A {@link FileSystem} that passes the guest's requests through to a directory of the host,
@@ -67,6 +69,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             FileCalls.RENAME_NOREPLACE | FileCalls.RENAME_EXCHANGE | FileCalls.RENAME_WHITEOUT;
     private static final int READDIR_BUFFER = 32 * 1024;
     private static final int F_OK = 0, X_OK = 1, W_OK = 2, R_OK = 4;
+
+    private static final Logger LOG = LoggerFactory.getLogger(PassthroughFs.class);
 
     private final PassthroughConfig config;
     private final MigrationConfig migration;
@@ -140,11 +144,17 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Capture capture() {
+        long t0 = System.nanoTime();
         SavedFs saved = new SavedFs(
                 snapshot(),
                 migration.mode(),
                 inodes.root().key.dev(),
                 inodes.root().key.ino());
+        LOG.info(
+                "migration: captured {} inodes and {} open handles in {} ms",
+                saved.snapshot().inodes().size(),
+                saved.snapshot().handles().size(),
+                ms(System.nanoTime() - t0));
         return out -> FsStateCodec.write(saved, out);
     }
 
@@ -155,13 +165,26 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Prepared prepare(LoadedState state) throws FsException {
+        long t0 = System.nanoTime();
         SavedFs saved;
         try {
             saved = FsStateCodec.read(state);
         } catch (FsStateCodec.StructureException e) {
             throw new FsException(Errno.EINVAL, "inconsistent file-system state: " + e.getMessage(), e);
         }
+        long t1 = System.nanoTime();
         FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration).restore(saved);
+        LOG.info(
+                "migration: checked {} inodes and {} handles in {} ms; reopened {} inodes and {} handles"
+                        + " ({} unavailable) in {} ms, inodes kept as {}",
+                saved.snapshot().inodes().size(),
+                saved.snapshot().handles().size(),
+                ms(t1 - t0),
+                r.inodes().size() + 1,
+                r.handles().size(),
+                r.failedNodes().size() + r.failedHandles().size(),
+                ms(System.nanoTime() - t1),
+                files.mode() == InodeFileHandles.NEVER ? "O_PATH descriptors" : "file handles where possible");
         return new Prepared() {
             @Override
             public void commit() {
@@ -801,6 +824,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     private long timeout() {
         return config.cache().timeoutNanos();
+    }
+
+    private static String ms(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.2f", nanos / 1e6);
     }
 
     static FsException fsError(NativeException e) {
