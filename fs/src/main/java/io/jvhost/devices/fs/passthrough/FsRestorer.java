@@ -56,6 +56,13 @@ final class FsRestorer {
     private boolean sameDirectory;
     private String rootPath;
     private Fd mountFd;
+    /**
+     * The parent directory the last node was found in, kept pinned (its descriptor open, for a
+     * handle inode) while the next nodes are in it too: a blob lists siblings together, and
+     * reopening the parent's handle for each child would cost a syscall per node.
+     */
+    private Inode heldParent;
+
     private int failures;
 
     /** Everything reopened, ready for the tables; {@code failed*} are the nodes and handles that answer EIO. */
@@ -145,6 +152,7 @@ final class FsRestorer {
         } catch (NativeException e) {
             throw new FsException(Errno.EIO, "restoring: " + e.getMessage(), e);
         } finally {
+            if (heldParent != null) heldParent.close();
             // Whatever ended the restore (an Error too), nothing it opened stays open.
             if (!done) {
                 for (Handle h : handles) h.retire();
@@ -278,10 +286,13 @@ final class FsRestorer {
     }
 
     private Fd openByPath(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
-        try (Inode p = pinned(parent)) {
-            Fd fd = FileCalls.openPath(p.fd(), n.location().name());
-            return verified(fd, n, "path", tried, false);
+        if (heldParent != parent) {
+            Inode previous = heldParent;
+            heldParent = pinned(parent);
+            if (previous != null) previous.close();
         }
+        Fd fd = FileCalls.openPath(parent.fd(), n.location().name());
+        return verified(fd, n, "path", tried, false);
     }
 
     /** A node of this restore (not in any table yet, so never retired), pinned for one use of its descriptor. */

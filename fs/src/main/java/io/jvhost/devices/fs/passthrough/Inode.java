@@ -67,7 +67,7 @@ final class Inode extends Pinnable {
             if (!pinned()) throw new IllegalStateException("node " + nodeId + " used without a pin");
             if (opened != null) return opened;
         }
-        Fd fresh = InodeFiles.open(h, nodeId);
+        Fd fresh = InodeFiles.reopen(h, nodeId);
         synchronized (this) {
             if (opened == null) {
                 opened = fresh;

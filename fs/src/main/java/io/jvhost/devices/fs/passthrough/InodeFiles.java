@@ -115,9 +115,8 @@ final class InodeFiles implements AutoCloseable {
         if (mode == InodeFileHandles.NEVER || handle == null) return new InodeFile.Kept(opath);
         Fd mountFd = mountFd(handle.mountId(), opath, fileType);
         if (mountFd == null) {
-            if (noHandle(opath, "no directory of its mount is known to open its handle with") == null) {
-                return new InodeFile.Kept(opath);
-            }
+            noHandle(opath, "no directory of its mount is known to open its handle with"); // mandatory: throws
+            return new InodeFile.Kept(opath);
         }
         opath.close();
         return new InodeFile.ByHandle(handle, mountFd);
@@ -158,7 +157,7 @@ final class InodeFiles implements AutoCloseable {
      * the host (unlinked, no descriptor left): ENOENT, as an O_PATH inode's calls answer in a
      * removed directory.
      */
-    static Fd open(InodeFile.ByHandle h, long nodeId) throws NativeException {
+    static Fd reopen(InodeFile.ByHandle h, long nodeId) throws NativeException {
         try {
             return FileHandles.open(h.mountFd(), h.handle(), PATH_FLAGS);
         } catch (NativeException e) {
