@@ -5,6 +5,7 @@ import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
 import io.jvhost.devices.fs.StateFormat;
 import io.jvhost.devices.fs.passthrough.CachePolicy;
+import io.jvhost.devices.fs.passthrough.InodeFileHandles;
 import io.jvhost.devices.fs.passthrough.MigrationConfig;
 import io.jvhost.devices.fs.passthrough.MigrationMode;
 import io.jvhost.devices.fs.passthrough.MigrationOnError;
@@ -98,6 +99,17 @@ public final class FsCommand implements Callable<Integer> {
     CachePolicy cache;
 
     @Option(
+            names = "--inode-file-handles",
+            paramLabel = "MODE",
+            defaultValue = "prefer",
+            converter = Spelled.InodeHandles.class,
+            completionCandidates = Spelled.InodeHandles.class,
+            description = "How looked-up inodes are kept, as virtiofsd: ${COMPLETION-CANDIDATES} (an O_PATH "
+                    + "descriptor each; a file handle where the file system has them; file handles only). "
+                    + "Handles let the guest look up more files than the fd limit (default: ${DEFAULT-VALUE}).")
+    InodeFileHandles inodeFileHandles;
+
+    @Option(
             names = "--migration-mode",
             paramLabel = "MODE",
             defaultValue = "find-paths",
@@ -175,7 +187,7 @@ public final class FsCommand implements Callable<Integer> {
         if (!Files.isDirectory(sharedDir))
             throw new ParameterException(spec.commandLine(), "--shared-dir " + sharedDir + " is not a directory");
         daemon.reducePrivileges(CAPABILITIES, spec);
-        PassthroughConfig config = new PassthroughConfig(cache, xattr, true, denyPrivilegedFiles);
+        PassthroughConfig config = new PassthroughConfig(cache, xattr, true, denyPrivilegedFiles, inodeFileHandles);
         try (PassthroughFs fs =
                         PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device =

@@ -2,6 +2,7 @@ package io.jvhost.cli;
 
 import io.jvhost.devices.fs.StateFormat;
 import io.jvhost.devices.fs.passthrough.CachePolicy;
+import io.jvhost.devices.fs.passthrough.InodeFileHandles;
 import io.jvhost.devices.fs.passthrough.MigrationMode;
 import io.jvhost.devices.fs.passthrough.MigrationOnError;
 import java.util.Arrays;
@@ -45,6 +46,12 @@ abstract class Spelled<E extends Enum<E>> implements ITypeConverter<E>, Iterable
     static final class Cache extends Spelled<CachePolicy> {
         Cache() {
             super(CachePolicy.class);
+        }
+    }
+
+    static final class InodeHandles extends Spelled<InodeFileHandles> {
+        InodeHandles() {
+            super(InodeFileHandles.class);
         }
     }
 

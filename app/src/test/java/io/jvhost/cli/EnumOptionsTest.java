@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jvhost.devices.fs.passthrough.CachePolicy;
+import io.jvhost.devices.fs.passthrough.InodeFileHandles;
 import io.jvhost.devices.fs.passthrough.MigrationMode;
 import io.jvhost.devices.fs.passthrough.MigrationOnError;
 import java.io.PrintWriter;
@@ -36,6 +37,7 @@ class EnumOptionsTest {
     @CsvSource(delimiter = '|', textBlock = """
             fs  | --cache=POLICY              | never, auto, always            | auto
             fs  | --migration-mode=MODE       | find-paths, file-handles       | find-paths
+            fs  | --inode-file-handles=MODE   | never, prefer, mandatory       | prefer
             fs  | --migration-on-error=ACTION | abort, guest-error             | abort
             fs  | --migration-state-format=FORMAT | jvhost, virtiofsd          | jvhost
             fs  | --log-level=LEVEL           | error, warn, info, debug, trace, off | info
@@ -51,6 +53,7 @@ class EnumOptionsTest {
     @CsvSource(delimiter = '|', textBlock = """
             fs  | --cache              | sometimes  | never, auto, always
             fs  | --migration-mode     | find_inode | find-paths, file-handles
+            fs  | --inode-file-handles | always     | never, prefer, mandatory
             fs  | --migration-on-error | ignore     | abort, guest-error
             fs  | --migration-state-format | qemu   | jvhost, virtiofsd
             fs  | --log-level          | loud       | error, warn, info, debug, trace, off
@@ -80,6 +83,9 @@ class EnumOptionsTest {
         "fs,--migration-mode,file-handles,FILE_HANDLES",
         "fs,--migration-mode,FILE_HANDLES,FILE_HANDLES",
         "fs,--migration-mode,File-Handles,FILE_HANDLES",
+        "fs,--inode-file-handles,never,NEVER",
+        "fs,--inode-file-handles,Prefer,PREFER",
+        "fs,--inode-file-handles,MANDATORY,MANDATORY",
         "fs,--migration-on-error,abort,ABORT",
         "fs,--migration-on-error,guest-error,GUEST_ERROR",
         "fs,--migration-on-error,guest_error,GUEST_ERROR",
@@ -106,6 +112,7 @@ class EnumOptionsTest {
         assertEquals(MigrationMode.FIND_PATHS, fs.migrationMode);
         assertEquals(MigrationOnError.ABORT, fs.migrationOnError);
         assertEquals(io.jvhost.devices.fs.StateFormat.JVHOST, fs.migrationStateFormat);
+        assertEquals(InodeFileHandles.PREFER, fs.inodeFileHandles, "virtiofsd 1.13.3's default");
         assertEquals(DaemonOptions.LogLevel.INFO, fs.daemon.logLevel);
     }
 }

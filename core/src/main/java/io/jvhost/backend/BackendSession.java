@@ -231,6 +231,7 @@ public final class BackendSession implements AutoCloseable {
             case SetVringBase s -> onRing(s.index(), r -> r.setBase(s.num()));
             case GetVringBase g -> {
                 int base = rings.get(g.index()).stop();
+                deviceState.ringStopped();
                 LOG.info("ring {} stopped at avail index {}", g.index(), base);
                 yield new Reply.VringState(g.index(), base);
             }

@@ -28,6 +28,8 @@ final class DeviceStateControl {
     private final BooleanSupplier frontendGone;
     /** The transfer started by the last SET_DEVICE_STATE_FD, until CHECK_DEVICE_STATE consumes it. */
     private StateTransfer transfer;
+    /** When GET_VRING_BASE last stopped a ring (System.nanoTime), where a save's downtime starts; 0 before. */
+    private long ringStoppedNanos;
 
     /**
      * @param negotiated   whether the front-end acked DEVICE_STATE
@@ -44,6 +46,11 @@ final class DeviceStateControl {
         this.options = options;
         this.negotiated = negotiated;
         this.frontendGone = frontendGone;
+    }
+
+    /** GET_VRING_BASE stopped a ring: a save that follows counts its time from the last one. */
+    void ringStopped() {
+        ringStoppedNanos = System.nanoTime();
     }
 
     /** Whether DEVICE_STATE is offered to the front-end: only devices that can migrate their state. */
@@ -95,6 +102,10 @@ final class DeviceStateControl {
     }
 
     private Reply startSave(StatefulDevice sd, Fd theirs) throws RequestRejected {
+        TransferTimeline times = ringStoppedNanos != 0
+                ? new TransferTimeline("rings stopped", ringStoppedNanos)
+                : new TransferTimeline("SET_DEVICE_STATE_FD", System.nanoTime());
+        if (ringStoppedNanos != 0) times.mark("SET_DEVICE_STATE_FD");
         // Captured with every ring locked: no chain is in flight, and none can start meanwhile.
         StatefulDevice.SavedState snapshot;
         try (Vring.Locked _ = rings.lockAll()) {
@@ -103,8 +114,9 @@ final class DeviceStateControl {
         } catch (DeviceException e) {
             throw new RequestRejected("capturing the device state: " + e.getMessage(), e);
         }
+        times.mark("capture");
         Channel c = channel(theirs, DeviceStateDirection.SAVE);
-        transfer = StateTransfer.save(device.name(), snapshot, c.ours(), options.backendChannel());
+        transfer = StateTransfer.save(device.name(), snapshot, c.ours(), options.backendChannel(), times);
         return c.reply();
     }
 
@@ -113,7 +125,8 @@ final class DeviceStateControl {
             rings.requireStopped("load");
         }
         Channel c = channel(theirs, DeviceStateDirection.LOAD);
-        transfer = StateTransfer.load(device.name(), sd, c.ours(), this::commitLoaded);
+        TransferTimeline times = new TransferTimeline("SET_DEVICE_STATE_FD", System.nanoTime());
+        transfer = StateTransfer.load(device.name(), sd, c.ours(), this::commitLoaded, times);
         return c.reply();
     }
 
@@ -174,7 +187,12 @@ final class DeviceStateControl {
         transfer = null;
         StateTransfer.Outcome o = t.await(options.checkTimeout(), frontendGone);
         if (!o.succeeded()) throw new RequestRejected(o.detail());
+        t.times().mark("CHECK");
         LOG.info("device state {} checked: {}", t.direction().name().toLowerCase(), o.detail());
+        LOG.info(
+                "device state {} timeline: {}",
+                t.direction().name().toLowerCase(),
+                t.times().describe());
         return t.direction();
     }
 

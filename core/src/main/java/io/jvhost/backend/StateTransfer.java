@@ -40,13 +40,20 @@ final class StateTransfer {
     private final DeviceStateDirection direction;
     private final CancellableFd channel;
     private final Thread thread;
+    private final TransferTimeline times;
     private volatile Outcome outcome;
     private boolean cancelled;
     private boolean committing;
 
-    private StateTransfer(String deviceName, DeviceStateDirection direction, CancellableFd channel, Runnable body) {
+    private StateTransfer(
+            String deviceName,
+            DeviceStateDirection direction,
+            CancellableFd channel,
+            TransferTimeline times,
+            Runnable body) {
         this.direction = direction;
         this.channel = channel;
+        this.times = times;
         this.thread = Thread.ofPlatform()
                 .daemon()
                 .name("jvhost-" + deviceName + "-state-" + direction.name().toLowerCase())
@@ -57,25 +64,39 @@ final class StateTransfer {
         return direction;
     }
 
+    /** Where this transfer's time went so far. */
+    TransferTimeline times() {
+        return times;
+    }
+
     /**
      * Writes {@code snapshot} into {@code channel} (ours to close), through vmsplice when
      * {@code zeroCopy} (the channel is then a pipe the back-end created).
      */
     static StateTransfer save(
-            String deviceName, StatefulDevice.SavedState snapshot, CancellableFd channel, boolean zeroCopy) {
+            String deviceName,
+            StatefulDevice.SavedState snapshot,
+            CancellableFd channel,
+            boolean zeroCopy,
+            TransferTimeline times) {
         StateTransfer[] self = new StateTransfer[1];
         StateTransfer t = new StateTransfer(
-                deviceName, DeviceStateDirection.SAVE, channel, () -> self[0].runSave(snapshot, zeroCopy));
+                deviceName, DeviceStateDirection.SAVE, channel, times, () -> self[0].runSave(snapshot, zeroCopy));
         self[0] = t;
         t.thread.start();
         return t;
     }
 
     /** Reads a state from {@code channel} (ours to close) and commits it through {@code committer}. */
-    static StateTransfer load(String deviceName, StatefulDevice device, CancellableFd channel, Committer committer) {
+    static StateTransfer load(
+            String deviceName,
+            StatefulDevice device,
+            CancellableFd channel,
+            Committer committer,
+            TransferTimeline times) {
         StateTransfer[] self = new StateTransfer[1];
         StateTransfer t = new StateTransfer(
-                deviceName, DeviceStateDirection.LOAD, channel, () -> self[0].runLoad(device, committer));
+                deviceName, DeviceStateDirection.LOAD, channel, times, () -> self[0].runLoad(device, committer));
         self[0] = t;
         t.thread.start();
         return t;
@@ -95,7 +116,10 @@ final class StateTransfer {
             counted = new CountingOutput(raw);
             try (OutputStream out = counted) {
                 snapshot.writeTo(out);
+                out.flush();
+                times.mark("bytes written", counted.count + " bytes");
             }
+            times.mark("EOF");
             finish(Outcome.ok("saved " + counted.count + " bytes"));
         } catch (Throwable e) { // an Error too: CHECK_DEVICE_STATE must learn why, not find a dead thread
             long n = counted == null ? 0 : counted.count;
@@ -107,7 +131,7 @@ final class StateTransfer {
     }
 
     private void runLoad(StatefulDevice device, Committer committer) {
-        CountingInput in = new CountingInput(channel.input());
+        CountingInput in = new CountingInput(channel.input(), () -> times.mark("first byte"));
         StatefulDevice.PreparedState prepared = null;
         boolean mayDiscard = true; // false once a commit may have begun: its fds may be live then
         try (in) {
@@ -115,6 +139,7 @@ final class StateTransfer {
             if (in.read() != -1) {
                 throw new DeviceException("the state ended after " + (in.count - 1) + " bytes but more followed");
             }
+            times.mark("parsed and reopened, EOF", in.count + " bytes");
             if (!beginCommit()) throw new IOException("transfer cancelled");
             try {
                 committer.commit(prepared);
@@ -123,6 +148,7 @@ final class StateTransfer {
                 throw t;
             }
             mayDiscard = false;
+            times.mark("committed");
             finish(Outcome.ok("loaded " + in.count + " bytes"));
         } catch (Throwable e) { // an Error too (a deep state overflowing the stack): logged, reported, never lost
             finish(Outcome.failed(
@@ -243,24 +269,31 @@ final class StateTransfer {
 
     private static final class CountingInput extends InputStream {
         private final InputStream in;
+        private final Runnable firstByte;
         long count;
 
-        CountingInput(InputStream in) {
+        CountingInput(InputStream in, Runnable firstByte) {
             this.in = in;
+            this.firstByte = firstByte;
         }
 
         @Override
         public int read() throws IOException {
             int b = in.read();
-            if (b >= 0) count++;
+            if (b >= 0) counted(1);
             return b;
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
             int n = in.read(b, off, len);
-            if (n > 0) count += n;
+            if (n > 0) counted(n);
             return n;
+        }
+
+        private void counted(int n) {
+            if (count == 0) firstByte.run();
+            count += n;
         }
 
         @Override

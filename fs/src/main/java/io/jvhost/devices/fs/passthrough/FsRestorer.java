@@ -47,7 +47,7 @@ final class FsRestorer {
     private static final int LOGGED_FAILURES = 16;
 
     private final Inode root;
-    private final PassthroughConfig config;
+    private final InodeFiles files;
     private final MigrationConfig migration;
     private final Map<Long, Inode> opened = new HashMap<>();
     private final Map<Long, String> failed = new LinkedHashMap<>();
@@ -56,6 +56,13 @@ final class FsRestorer {
     private boolean sameDirectory;
     private String rootPath;
     private Fd mountFd;
+    /**
+     * The parent directory the last node was found in, kept pinned (its descriptor open, for a
+     * handle inode) while the next nodes are in it too: a blob lists siblings together, and
+     * reopening the parent's handle for each child would cost a syscall per node.
+     */
+    private Inode heldParent;
+
     private int failures;
 
     /** Everything reopened, ready for the tables; {@code failed*} are the nodes and handles that answer EIO. */
@@ -86,9 +93,9 @@ final class FsRestorer {
         }
     }
 
-    FsRestorer(Inode root, PassthroughConfig config, MigrationConfig migration) {
+    FsRestorer(Inode root, InodeFiles files, MigrationConfig migration) {
         this.root = root;
-        this.config = config;
+        this.files = files;
         this.migration = migration;
     }
 
@@ -99,9 +106,9 @@ final class FsRestorer {
         List<Handle> handles = new ArrayList<>();
         boolean done = false;
         try {
-            Stat rootStat = FileCalls.fstat(root.fd);
+            Stat rootStat = FileCalls.fstat(root.fd());
             sameDirectory = rootStat.dev() == s.rootDev() && rootStat.ino() == s.rootIno();
-            rootPath = new String(FileCalls.readlinkat(null, FileCalls.procSelfFd(root.fd)), StandardCharsets.UTF_8);
+            rootPath = new String(FileCalls.readlinkat(null, FileCalls.procSelfFd(root.fd())), StandardCharsets.UTF_8);
             for (FsSnapshot.InodeState n : s.snapshot().inodes()) resolve(n.nodeId());
             Set<Long> failedHandles = new HashSet<>();
             for (FsSnapshot.HandleState h : s.snapshot().handles()) {
@@ -145,6 +152,7 @@ final class FsRestorer {
         } catch (NativeException e) {
             throw new FsException(Errno.EIO, "restoring: " + e.getMessage(), e);
         } finally {
+            if (heldParent != null) heldParent.close();
             // Whatever ended the restore (an Error too), nothing it opened stays open.
             if (!done) {
                 for (Handle h : handles) h.retire();
@@ -237,7 +245,10 @@ final class FsRestorer {
         }
         try {
             Stat st = FileCalls.fstat(fd); // its type is the saved one, unless the source recorded none
-            Inode inode = new Inode(n.nodeId(), InodeKey.of(st), st.fileType(), fd, fileHandleOf(fd));
+            // Kept as this side's mode says; a handle is always the one of the descriptor just verified.
+            FileHandle handle = files.handleOf(fd);
+            Inode inode = new Inode(
+                    n.nodeId(), InodeKey.of(st), st.fileType(), files.keep(fd, st.fileType(), handle), handle);
             inode.lookups = n.lookups();
             inode.location = n.location();
             opened.put(n.nodeId(), inode);
@@ -276,8 +287,19 @@ final class FsRestorer {
     }
 
     private Fd openByPath(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
-        Fd fd = FileCalls.openPath(parent.fd, n.location().name());
+        if (heldParent != parent) {
+            Inode previous = heldParent;
+            heldParent = pinned(parent);
+            if (previous != null) previous.close();
+        }
+        Fd fd = FileCalls.openPath(parent.fd(), n.location().name());
         return verified(fd, n, "path", tried, false);
+    }
+
+    /** A node of this restore (not in any table yet, so never retired), pinned for one use of its descriptor. */
+    private static Inode pinned(Inode n) {
+        if (!n.pin()) throw new IllegalStateException("node " + n.nodeId + " retired during its restore");
+        return n;
     }
 
     private Fd openByHandle(FsSnapshot.InodeState n, List<String> tried) throws NativeException {
@@ -286,7 +308,7 @@ final class FsRestorer {
         if (mountFd == null) {
             // open_by_handle_at takes a real descriptor of the mount, not an O_PATH one.
             mountFd = FileCalls.openat(
-                    null, FileCalls.procSelfFd(root.fd), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+                    null, FileCalls.procSelfFd(root.fd()), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         }
         Fd fd = FileHandles.open(mountFd, h, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC);
         return verified(fd, n, "handle", tried, true);
@@ -303,8 +325,10 @@ final class FsRestorer {
                         + Integer.toOctalString(n.fileType());
             } else if (sameDirectory && (st.dev() != n.dev() || st.ino() != n.ino())) {
                 problem = "found inode " + st.ino() + ", the source had " + n.ino();
-            } else if (checkInside && !inside(fd)) {
+            } else if (checkInside && !inside(fd, st)) {
                 problem = "the file lies outside the shared directory";
+            } else if (!checkInside && sameDirectory && !sameHandle(fd, n.fileHandle())) {
+                problem = "found another file of inode " + st.ino() + " (its file handle differs)";
             }
             if (problem == null) return fd;
             tried.add(how + ": " + problem);
@@ -316,30 +340,47 @@ final class FsRestorer {
         }
     }
 
-    private boolean inside(Fd fd) throws NativeException {
+    /**
+     * Whether a file found by path is the one whose handle the source saved: a source that keeps
+     * inodes as handles holds no descriptor that would stop the host from reusing an unlinked
+     * file's inode number, and the handle's generation tells the two apart. No handle on either
+     * side: nothing to compare, the inode number must do.
+     */
+    private static boolean sameHandle(Fd fd, FileHandle saved) {
+        if (saved == null) return true;
+        try {
+            FileHandle mine = FileHandles.of(fd);
+            return mine.type() == saved.type() && java.util.Arrays.equals(mine.bytes(), saved.bytes());
+        } catch (NativeException e) {
+            return true;
+        }
+    }
+
+    /**
+     * Whether {@code fd} (of status {@code st}) lies inside the share. Its path alone would not
+     * do for the share's own path: a file the kernel cannot connect to its directory (a
+     * non-directory decoded from a handle, whose dentry it did not have) reads as "/" + its name,
+     * so it is the root only if it is the root's inode.
+     */
+    private boolean inside(Fd fd, Stat st) throws NativeException {
         String p = new String(FileCalls.readlinkat(null, FileCalls.procSelfFd(fd)), StandardCharsets.UTF_8);
         if (p.endsWith(DELETED)) p = p.substring(0, p.length() - DELETED.length());
-        return p.equals(rootPath) || p.startsWith(rootPath.endsWith("/") ? rootPath : rootPath + "/");
+        if (p.equals(rootPath)) return st.dev() == root.key.dev() && st.ino() == root.key.ino();
+        return p.startsWith(rootPath.endsWith("/") ? rootPath : rootPath + "/");
     }
 
     /** A saved handle, reopened as OPEN or OPENDIR would open it: the flags it records are the ones used. */
     private static Handle reopen(Inode n, FsSnapshot.HandleState h) throws FsException, NativeException {
         int flags = h.directory() ? NodeOpener.DIRECTORY_FLAGS : NodeOpener.handleFlags(h.flags());
-        Fd fd = h.directory() ? NodeOpener.directory(n.fd, n.fileType) : NodeOpener.file(n.fd, n.fileType, flags);
+        Fd fd;
+        try (Inode p = pinned(n)) {
+            fd = h.directory() ? NodeOpener.directory(p.fd(), p.fileType) : NodeOpener.file(p.fd(), p.fileType, flags);
+        }
         try {
             return new Handle(h.fh(), n, fd, flags, h.directory());
         } catch (Throwable t) {
             fd.close();
             throw t;
-        }
-    }
-
-    private FileHandle fileHandleOf(Fd fd) {
-        if (!config.fileHandles()) return null;
-        try {
-            return FileHandles.of(fd);
-        } catch (NativeException e) {
-            return null;
         }
     }
 }

@@ -3,7 +3,6 @@ package io.jvhost.devices.fs.passthrough;
 import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.nativeio.Errno;
-import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.FileHandle;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -47,26 +46,33 @@ final class InodeTable {
         return n;
     }
 
-    /** If the file is already a node: counts one lookup, records the location if it had none, returns it. */
-    synchronized Inode countExisting(InodeKey key, Location seenAt) {
+    /**
+     * If the file is already a node: counts one lookup, records the location if it had none,
+     * returns it. A node kept as a file handle is that file only if {@code handle} (the looked-up
+     * file's) is its handle: it holds no descriptor that would stop the host from giving its
+     * inode number to a new file once the old one is deleted, and the handle's generation tells
+     * them apart (then the new file becomes a new node, the stale one answers ENOENT until
+     * forgotten).
+     */
+    synchronized Inode countExisting(InodeKey key, FileHandle handle, Location seenAt) {
         Inode n = byKey.get(key);
-        if (n == null) return null;
+        if (n == null || (n.byHandle() && !n.fileHandle.equals(handle))) return null;
         n.lookups++;
         if (n.location == null && n != root) setLocation(n, seenAt);
         return n;
     }
 
     /**
-     * Counts one lookup of the file {@code fd} refers to: the existing node if there is one
-     * (then {@code fd} is closed, the node keeps its own), else a new node owning {@code fd}.
+     * Counts one lookup of the file {@code file} reaches: the existing node if there is one
+     * (then {@code file} is closed, the node keeps its own), else a new node owning {@code file}.
      */
-    synchronized Inode addOrCount(InodeKey key, int fileType, Fd fd, FileHandle handle, Location seenAt) {
-        Inode existing = countExisting(key, seenAt);
+    synchronized Inode addOrCount(InodeKey key, int fileType, InodeFile file, FileHandle handle, Location seenAt) {
+        Inode existing = countExisting(key, handle, seenAt);
         if (existing != null) {
-            fd.close();
+            file.close();
             return existing;
         }
-        Inode n = new Inode(nextNodeId++, key, fileType, fd, handle);
+        Inode n = new Inode(nextNodeId++, key, fileType, file, handle);
         n.lookups = 1;
         byId.put(n.nodeId, n);
         byKey.put(key, n);

@@ -9,21 +9,40 @@ package io.jvhost.devices.fs.passthrough;
  * @param xattr                serve extended attributes (else the xattr calls answer ENOSYS,
  *                             which tells the guest kernel not to ask again)
  * @param fileHandles          record each inode's name_to_handle_at handle, for migration
+ *                             (always recorded for an inode kept as a handle)
  * @param denyPrivilegedFiles  refuse what would make a file carry privilege on the host: a
  *                             set-user-ID or set-group-ID bit on a non-directory (stripped from
  *                             the mode of a new file, EPERM for a chmod that adds one), handing
  *                             a file with such a bit to root (EPERM), file capabilities (a
  *                             security.capability xattr: EPERM). Off by default, as in virtiofsd,
  *                             where such shares are mounted nosuid on the host instead.
+ * @param inodeFileHandles     how looked-up inodes are kept (see {@link InodeFileHandles});
+ *                             virtiofsd's default, prefer, unless given
  */
-public record PassthroughConfig(CachePolicy cache, boolean xattr, boolean fileHandles, boolean denyPrivilegedFiles) {
+public record PassthroughConfig(
+        CachePolicy cache,
+        boolean xattr,
+        boolean fileHandles,
+        boolean denyPrivilegedFiles,
+        InodeFileHandles inodeFileHandles) {
     public PassthroughConfig {
         java.util.Objects.requireNonNull(cache, "cache");
+        java.util.Objects.requireNonNull(inodeFileHandles, "inodeFileHandles");
+    }
+
+    /** Inodes kept as file handles where possible, as in virtiofsd. */
+    public PassthroughConfig(CachePolicy cache, boolean xattr, boolean fileHandles, boolean denyPrivilegedFiles) {
+        this(cache, xattr, fileHandles, denyPrivilegedFiles, InodeFileHandles.PREFER);
     }
 
     /** The guest may create privileged files, as in virtiofsd. */
     public PassthroughConfig(CachePolicy cache, boolean xattr, boolean fileHandles) {
         this(cache, xattr, fileHandles, false);
+    }
+
+    /** This configuration with inodes kept as {@code mode} says. */
+    public PassthroughConfig withInodeFileHandles(InodeFileHandles mode) {
+        return new PassthroughConfig(cache, xattr, fileHandles, denyPrivilegedFiles, mode);
     }
 
     public static PassthroughConfig defaults() {

@@ -23,7 +23,6 @@ import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.Fd;
 import io.jvhost.nativeio.FileCalls;
 import io.jvhost.nativeio.FileHandle;
-import io.jvhost.nativeio.FileHandles;
 import io.jvhost.nativeio.FileIo;
 import io.jvhost.nativeio.FsStats;
 import io.jvhost.nativeio.Libc;
@@ -35,6 +34,8 @@ import io.jvhost.state.StateReader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A {@link FileSystem} that passes the guest's requests through to a directory of the host,
@@ -70,16 +71,20 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private static final int READDIR_BUFFER = 32 * 1024;
     private static final int F_OK = 0, X_OK = 1, W_OK = 2, R_OK = 4;
 
+    private static final Logger LOG = LoggerFactory.getLogger(PassthroughFs.class);
+
     private final PassthroughConfig config;
     private final MigrationConfig migration;
     private final InodeTable inodes;
     private final HandleTable handles;
     private final PrivilegedFiles privileged;
+    private final InodeFiles files;
     private volatile long initFlags;
 
-    private PassthroughFs(PassthroughConfig config, MigrationConfig migration, Inode root) {
+    private PassthroughFs(PassthroughConfig config, MigrationConfig migration, Inode root, InodeFiles files) {
         this.config = config;
         this.migration = migration;
+        this.files = files;
         this.inodes = new InodeTable(root);
         this.handles = new HandleTable(inodes);
         this.privileged = new PrivilegedFiles(config.denyPrivilegedFiles());
@@ -95,11 +100,15 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             throws IOException {
         Fd fd = FileCalls.openat(
                 null, FileCalls.bytes(sharedDir.toString()), Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        InodeFiles files = null;
         try {
             Stat st = FileCalls.fstat(fd);
-            Inode root = new Inode(ROOT_ID, InodeKey.of(st), st.fileType(), fd, fileHandleOf(config, fd));
-            return new PassthroughFs(config, migration, root);
-        } catch (NativeException | RuntimeException e) {
+            files = InodeFiles.open(fd, config.inodeFileHandles(), config.fileHandles());
+            // The root keeps its descriptor whatever the mode: it is one, and never goes.
+            Inode root = new Inode(ROOT_ID, InodeKey.of(st), st.fileType(), fd, files.handleOf(fd));
+            return new PassthroughFs(config, migration, root, files);
+        } catch (IOException | RuntimeException e) {
+            if (files != null) files.close();
             fd.close();
             throw e;
         }
@@ -107,6 +116,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     public PassthroughConfig config() {
         return config;
+    }
+
+    /** How inodes are kept: the configured mode, or never where prefer found file handles unusable. */
+    public InodeFileHandles inodeFileHandles() {
+        return files.mode();
     }
 
     /** A consistent copy of nodes, handles, counters and INIT flags (what a migration carries). */
@@ -131,11 +145,17 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Capture capture() {
+        long t0 = System.nanoTime();
         SavedFs saved = new SavedFs(
                 snapshot(),
                 migration.mode(),
                 inodes.root().key.dev(),
                 inodes.root().key.ino());
+        LOG.info(
+                "migration: captured {} inodes and {} open handles in {} ms",
+                saved.snapshot().inodes().size(),
+                saved.snapshot().handles().size(),
+                ms(System.nanoTime() - t0));
         return out -> FsStateCodec.write(saved, out);
     }
 
@@ -165,22 +185,37 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Prepared prepare(LoadedState state) throws FsException {
-        return prepare(savedState(state));
+        long t0 = System.nanoTime();
+        return prepare(savedState(state), t0);
     }
 
     @Override
     public Prepared prepare(VirtiofsdState state, long initFlags) throws FsException {
+        long t0 = System.nanoTime();
         SavedFs saved;
         try {
             saved = VirtiofsdImport.toSaved(state, initFlags);
         } catch (FsStateCodec.StructureException e) {
             throw new FsException(Errno.EINVAL, "inconsistent virtiofsd state: " + e.getMessage(), e);
         }
-        return prepare(saved);
+        return prepare(saved, t0);
     }
 
-    private Prepared prepare(SavedFs saved) throws FsException {
-        FsRestorer.Restored r = new FsRestorer(inodes.root(), config, migration).restore(saved);
+    /** Restores {@code saved} (read from a blob since {@code t0}) without touching the live state. */
+    private Prepared prepare(SavedFs saved, long t0) throws FsException {
+        long t1 = System.nanoTime();
+        FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration).restore(saved);
+        LOG.info(
+                "migration: checked {} inodes and {} handles in {} ms; reopened {} inodes and {} handles"
+                        + " ({} unavailable) in {} ms, inodes kept as {}",
+                saved.snapshot().inodes().size(),
+                saved.snapshot().handles().size(),
+                ms(t1 - t0),
+                r.inodes().size() + 1,
+                r.handles().size(),
+                r.failedNodes().size() + r.failedHandles().size(),
+                ms(System.nanoTime() - t1),
+                files.mode() == InodeFileHandles.NEVER ? "O_PATH descriptors" : "file handles where possible");
         return new Prepared() {
             @Override
             public void commit() {
@@ -204,6 +239,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public void close() {
         destroy();
         inodes.root().retire();
+        files.close();
     }
 
     // ---- session ----
@@ -255,8 +291,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public Entry mknod(RequestContext ctx, long parent, byte[] name, int mode, int rdev, int umask) throws FsException {
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
+            Fd at = dir.fd(); // before the caller's fsuid, which drops CAP_DAC_READ_SEARCH (open_by_handle_at)
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
-                FileCalls.mknodat(dir.fd, name, id.mode(privileged.newFileMode(mode), umask), fuseToDev(rdev));
+                FileCalls.mknodat(at, name, id.mode(privileged.newFileMode(mode), umask), fuseToDev(rdev));
             }
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
@@ -268,8 +305,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public Entry mkdir(RequestContext ctx, long parent, byte[] name, int mode, int umask) throws FsException {
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
+            Fd at = dir.fd();
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
-                FileCalls.mkdirat(dir.fd, name, id.mode(mode & 07777, umask));
+                FileCalls.mkdirat(at, name, id.mode(mode & 07777, umask));
             }
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
@@ -282,8 +320,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(name);
         Names.symlinkTarget(target);
         try (Inode dir = inodes.pin(parent)) {
+            Fd at = dir.fd();
             try (CallerIdentity _ = CallerIdentity.become(ctx, 0)) {
-                FileCalls.symlinkat(target, dir.fd, name);
+                FileCalls.symlinkat(target, at, name);
             }
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
@@ -295,7 +334,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public byte[] readlink(RequestContext ctx, long node) throws FsException {
         try (Inode n = inodes.pin(node)) {
             if (!n.isSymlink()) throw new FsException(Errno.EINVAL, "not a symlink");
-            return FileCalls.readlinkat(n.fd, new byte[0]);
+            return FileCalls.readlinkat(n.fd(), new byte[0]);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -314,7 +353,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private void remove(long parent, byte[] name, int flags) throws FsException {
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
-            FileCalls.unlinkat(dir.fd, name, flags);
+            FileCalls.unlinkat(dir.fd(), name, flags);
             inodes.unlinked(dir.nodeId, name);
         } catch (NativeException e) {
             throw fsError(e);
@@ -329,7 +368,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         if ((flags & ~RENAME_FLAGS) != 0) throw new FsException(Errno.EINVAL, "unknown rename flags " + flags);
         try (Inode from = inodes.pin(oldParent);
                 Inode to = inodes.pin(newParent)) {
-            FileCalls.renameat2(from.fd, oldName, to.fd, newName, flags);
+            FileCalls.renameat2(from.fd(), oldName, to.fd(), newName, flags);
             inodes.renamed(
                     new Location(from.nodeId, oldName),
                     new Location(to.nodeId, newName),
@@ -345,7 +384,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         try (Inode n = inodes.pin(node);
                 Inode dir = inodes.pin(newParent)) {
             if (n.isDirectory()) throw new FsException(Errno.EPERM, "hard link to a directory");
-            FileCalls.linkInode(n.fd, dir.fd, newName);
+            FileCalls.linkInode(n.fd(), dir.fd(), newName);
             return lookupAndCount(dir, newName);
         } catch (NativeException e) {
             throw fsError(e);
@@ -360,7 +399,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             if (fhValid)
                 handles.pin(fh, node, n.isDirectory() ? Kind.DIRECTORY : Kind.FILE)
                         .close();
-            return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
+            return new AttrReply(attr(FileCalls.fstat(n.fd())), timeout());
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -376,12 +415,12 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     FileCalls.fchmod(h.fd, a.mode() & 07777);
                 } else {
                     if (n.isSymlink()) throw new FsException(Errno.EOPNOTSUPP, "chmod of a symlink");
-                    FileCalls.fchmodat(null, FileCalls.procSelfFd(n.fd), a.mode() & 07777);
+                    FileCalls.fchmodat(null, FileCalls.procSelfFd(n.fd()), a.mode() & 07777);
                 }
             }
             if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
                 FileCalls.fchownat(
-                        n.fd,
+                        n.fd(),
                         new byte[0],
                         a.has(SetAttr.UID) ? a.uid() : -1,
                         a.has(SetAttr.GID) ? a.gid() : -1,
@@ -394,7 +433,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 } else {
                     if (n.isDirectory()) throw new FsException(Errno.EISDIR);
                     if (!n.isRegularFile()) throw new FsException(Errno.EINVAL, "truncate of a special file");
-                    try (Fd w = openFile(n.fd, n.fileType, Libc.O_WRONLY)) {
+                    try (Fd w = openFile(n.fd(), n.fileType, Libc.O_WRONLY)) {
                         Libc.ftruncate(w, a.size());
                     }
                 }
@@ -410,10 +449,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     FileCalls.utimensat(h.fd, null, a.atime(), aNsec, a.mtime(), mNsec, 0);
                 } else {
                     // The magic link ends at the node itself, a symlink included.
-                    FileCalls.utimensat(null, FileCalls.procSelfFd(n.fd), a.atime(), aNsec, a.mtime(), mNsec, 0);
+                    FileCalls.utimensat(null, FileCalls.procSelfFd(n.fd()), a.atime(), aNsec, a.mtime(), mNsec, 0);
                 }
             }
-            return new AttrReply(attr(FileCalls.fstat(n.fd)), timeout());
+            return new AttrReply(attr(FileCalls.fstat(n.fd())), timeout());
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -421,7 +460,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     /** The --deny-privileged-files checks of a SETATTR, before any of it is done. */
     private void checkPrivileges(Inode n, SetAttr a) throws NativeException, FsException {
-        Stat st = FileCalls.fstat(n.fd);
+        Stat st = FileCalls.fstat(n.fd());
         int mode = a.has(SetAttr.MODE) ? a.mode() & 07777 : st.mode();
         if (a.has(SetAttr.MODE)) privileged.checkChmod(st, mode);
         if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
@@ -432,7 +471,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public StatFs statfs(RequestContext ctx, long node) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            FsStats s = FileIo.fstatfs(n.fd);
+            FsStats s = FileIo.fstatfs(n.fd());
             return new StatFs(
                     s.blocks(), s.bfree(), s.bavail(), s.files(), s.ffree(), (int) s.bsize(), (int) s.namelen(), (int)
                             s.frsize());
@@ -450,7 +489,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public void access(RequestContext ctx, long node, int mask) throws FsException {
         if ((mask & ~(R_OK | W_OK | X_OK)) != 0) throw new FsException(Errno.EINVAL, "bad access mask " + mask);
         try (Inode n = inodes.pin(node)) {
-            Stat st = FileCalls.fstat(n.fd);
+            Stat st = FileCalls.fstat(n.fd());
             if (mask == F_OK) return;
             int mode = st.mode();
             if (ctx.uid() == 0) {
@@ -473,7 +512,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         privileged.checkXattr(name);
         if (value.length > Xattrs.SIZE_MAX) throw new FsException(Errno.E2BIG);
         try (Inode n = inodes.pin(node)) {
-            Xattrs.set(Xattrs.File.inode(n.fd), name, value, flags);
+            Xattrs.set(Xattrs.File.inode(n.fd()), name, value, flags);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -484,7 +523,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         xattrsEnabled();
         Names.xattrName(name);
         try (Inode n = inodes.pin(node)) {
-            return Xattrs.get(Xattrs.File.inode(n.fd), name);
+            return Xattrs.get(Xattrs.File.inode(n.fd()), name);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -494,7 +533,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public byte[] listxattr(RequestContext ctx, long node) throws FsException {
         xattrsEnabled();
         try (Inode n = inodes.pin(node)) {
-            return Xattrs.list(Xattrs.File.inode(n.fd));
+            return Xattrs.list(Xattrs.File.inode(n.fd()));
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -505,7 +544,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         xattrsEnabled();
         Names.xattrName(name);
         try (Inode n = inodes.pin(node)) {
-            Xattrs.remove(Xattrs.File.inode(n.fd), name);
+            Xattrs.remove(Xattrs.File.inode(n.fd()), name);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -520,7 +559,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Opened open(RequestContext ctx, long node, int flags) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            Fd fd = openFile(n.fd, n.fileType, flags);
+            Fd fd = openFile(n.fd(), n.fileType, flags);
             return new Opened(handles.add(n, fd, NodeOpener.handleFlags(flags), Kind.FILE).fh, fileOpenFlags());
         } catch (NativeException e) {
             throw fsError(e);
@@ -541,16 +580,17 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
             Fd io;
             Fd opath = null;
+            Fd at = dir.fd(); // before the caller's fsuid, which drops CAP_DAC_READ_SEARCH (open_by_handle_at)
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
                 try {
                     io = FileCalls.openat(
-                            dir.fd,
+                            at,
                             name,
                             NodeOpener.fileFlags(flags) | Libc.O_CREAT | Libc.O_EXCL,
                             id.mode(privileged.newFileMode(mode & 07777), umask));
                 } catch (NativeException e) {
                     if (e.errno() != Errno.EEXIST || (flags & Libc.O_EXCL) != 0) throw e;
-                    opath = FileCalls.openPath(dir.fd, name);
+                    opath = FileCalls.openPath(at, name);
                     try {
                         io = openFile(opath, FileCalls.fstat(opath).fileType(), flags);
                     } catch (Throwable t) {
@@ -656,7 +696,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public void syncfs(RequestContext ctx, long node) throws FsException {
         try (Inode n = inodes.pin(node)) {
             Inode dir = n.isDirectory() ? n : inodes.root();
-            try (Fd d = NodeOpener.directory(dir.fd, dir.fileType)) {
+            try (Fd d = NodeOpener.directory(dir.fd(), dir.fileType)) {
                 FileIo.syncfs(d);
             }
         } catch (NativeException e) {
@@ -669,7 +709,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Opened opendir(RequestContext ctx, long node, int flags) throws FsException {
         try (Inode n = inodes.pin(node)) {
-            Fd fd = NodeOpener.directory(n.fd, n.fileType);
+            Fd fd = NodeOpener.directory(n.fd(), n.fileType);
             int fopen = config.cache() == CachePolicy.ALWAYS ? Opened.FOPEN_CACHE_DIR | Opened.FOPEN_KEEP_CACHE : 0;
             return new Opened(handles.add(n, fd, NodeOpener.DIRECTORY_FLAGS, Kind.DIRECTORY).fh, fopen);
         } catch (NativeException e) {
@@ -694,7 +734,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
      * looked up (one count) and the count given back if the sink refuses the entry.
      */
     private void list(long node, long fh, long offset, DirSink sink, boolean plus) throws FsException {
-        try (Handle h = handles.pin(fh, node, Kind.DIRECTORY)) {
+        try (Handle h = handles.pin(fh, node, Kind.DIRECTORY);
+                Inode dir = pinned(h.inode)) {
             h.position.lock();
             try {
                 FileIo.lseek(h.fd, offset, FileIo.SEEK_SET);
@@ -710,7 +751,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                         } else {
                             Entry looked;
                             try {
-                                looked = lookupAndCount(h.inode, e.name());
+                                looked = lookupAndCount(dir, e.name());
                             } catch (FsException gone) {
                                 if (gone.errno() == Errno.ENOENT) continue; // removed since getdents64 saw it
                                 throw gone;
@@ -751,6 +792,12 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     // ---- helpers ----
 
+    /** A handle's node, pinned for one use: the handle's reference keeps it in the table until DESTROY. */
+    private static Inode pinned(Inode n) throws FsException {
+        if (!n.pin()) throw new FsException(Errno.EBADF, "node " + n.nodeId + " is gone");
+        return n;
+    }
+
     /**
      * Looks {@code name} up in {@code dir} and counts one lookup of the node it finds (a new
      * node if the file was unknown). {@code name} must already be validated, or come from the
@@ -759,7 +806,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private Entry lookupAndCount(Inode dir, byte[] name) throws FsException {
         if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
         try {
-            return countLookup(dir, name, FileCalls.openPath(dir.fd, name));
+            return countLookup(dir, name, FileCalls.openPath(dir.fd(), name));
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -773,11 +820,16 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             st = FileCalls.fstat(opath);
             Location at = new Location(dir.nodeId, name);
             InodeKey key = InodeKey.of(st);
-            n = inodes.countExisting(key, at);
+            // Handle inodes are matched by handle; O_PATH ones need theirs only when new (for migration).
+            boolean byHandle = files.mode() != InodeFileHandles.NEVER;
+            FileHandle handle = byHandle ? files.handleOf(opath) : null;
+            n = inodes.countExisting(key, handle, at);
             if (n != null) {
                 opath.close();
             } else {
-                n = inodes.addOrCount(key, st.fileType(), opath, fileHandleOf(config, opath), at);
+                if (!byHandle) handle = files.handleOf(opath);
+                // Made outside the table's lock: a handle inode closes opath here.
+                n = inodes.addOrCount(key, st.fileType(), files.keep(opath, st.fileType(), handle), handle, at);
             }
         } catch (NativeException | RuntimeException e) {
             opath.close();
@@ -785,15 +837,6 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         }
         long t = timeout();
         return new Entry(n.nodeId, 0, attr(st), t, t);
-    }
-
-    private static FileHandle fileHandleOf(PassthroughConfig config, Fd fd) {
-        if (!config.fileHandles()) return null;
-        try {
-            return FileHandles.of(fd);
-        } catch (NativeException e) {
-            return null; // the file system has no handles (EOPNOTSUPP): paths only
-        }
     }
 
     /** {@link NodeOpener#file}, after the --deny-privileged-files check of what is opened. */
@@ -812,6 +855,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     private long timeout() {
         return config.cache().timeoutNanos();
+    }
+
+    private static String ms(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.2f", nanos / 1e6);
     }
 
     static FsException fsError(NativeException e) {

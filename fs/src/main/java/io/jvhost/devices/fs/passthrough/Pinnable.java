@@ -25,6 +25,7 @@ abstract class Pinnable implements AutoCloseable {
         synchronized (this) {
             pins--;
             release = retired && pins == 0;
+            if (pins == 0 && !retired) unpinned();
         }
         if (release) closeDescriptors();
     }
@@ -39,6 +40,14 @@ abstract class Pinnable implements AutoCloseable {
         }
         if (release) closeDescriptors();
     }
+
+    /** Whether a use is in progress (call holding this object's lock). */
+    final boolean pinned() {
+        return pins > 0;
+    }
+
+    /** The last use ended and the object stays in its table (called holding its lock): what only uses need can go. */
+    void unpinned() {}
 
     abstract void closeDescriptors();
 }

@@ -18,6 +18,12 @@ class DeepForgetTest extends FsTestBase {
     private static final int DEPTH = 15_000;
     private static final Duration BOUND = Duration.ofMinutes(3);
 
+    /** O_PATH inodes: the descriptors counted below (handle inodes hold none between requests: FileHandleInodesTest). */
+    @Override
+    PassthroughConfig config() {
+        return PassthroughConfig.defaults().withInodeFileHandles(InodeFileHandles.NEVER);
+    }
+
     /** Creates the chain as the guest would (MKDIR, one lookup per level); returns the node ids, outermost first. */
     private long[] mkdirChain(String name, int depth) throws Exception {
         long[] ids = new long[depth];

@@ -42,8 +42,15 @@ class HostileStateTest extends FsTestBase {
     }
 
     private PassthroughFs destination(MigrationOnError onError) throws Exception {
+        return destination(onError, InodeFileHandles.PREFER);
+    }
+
+    /** A destination keeping inodes as {@code inodes} says (NEVER where a test counts one descriptor per node). */
+    private PassthroughFs destination(MigrationOnError onError, InodeFileHandles inodes) throws Exception {
         PassthroughFs d = PassthroughFs.open(
-                share, PassthroughConfig.defaults(), new MigrationConfig(MigrationMode.FIND_PATHS, onError));
+                share,
+                PassthroughConfig.defaults().withInodeFileHandles(inodes),
+                new MigrationConfig(MigrationMode.FIND_PATHS, onError));
         others.add(d);
         return d;
     }
@@ -194,7 +201,7 @@ class HostileStateTest extends FsTestBase {
     @Test
     void aHundredThousandDeepChainFailsCleanlyAndLeavesNoDescriptor() throws Throwable {
         byte[] blob = deepChain(1500, 100_000);
-        PassthroughFs strict = destination(MigrationOnError.ABORT);
+        PassthroughFs strict = destination(MigrationOnError.ABORT, InodeFileHandles.NEVER);
         int baseline = ProcessFds.count();
         FsException e = assertThrows(FsException.class, () -> load(strict, blob));
         assertEquals(Errno.EIO, e.errno(), e.getMessage());
@@ -202,7 +209,7 @@ class HostileStateTest extends FsTestBase {
         assertEquals(baseline, ProcessFds.count(), "every descriptor of the failed load is closed");
         strict.getattr(ROOT, ROOT_ID, 0, false);
 
-        PassthroughFs lenient = destination(MigrationOnError.GUEST_ERROR);
+        PassthroughFs lenient = destination(MigrationOnError.GUEST_ERROR, InodeFileHandles.NEVER);
         baseline = ProcessFds.count();
         MigratableFileSystem.Prepared p = load(lenient, blob);
         assertEquals(baseline + 1500, ProcessFds.count(), "one O_PATH descriptor per real level");
@@ -215,12 +222,29 @@ class HostileStateTest extends FsTestBase {
     }
 
     @Test
+    void aHandleDestinationRestoresADeepChainWithNoDescriptorPerLevel() throws Throwable {
+        byte[] blob = deepChain(1500, 100_000);
+        PassthroughFs lenient = destination(MigrationOnError.GUEST_ERROR, InodeFileHandles.MANDATORY);
+        int baseline = ProcessFds.count();
+        MigratableFileSystem.Prepared p = load(lenient, blob);
+        assertEquals(baseline, ProcessFds.count(), "1500 levels reopened, kept as file handles");
+        p.commit();
+        assertEquals(baseline, ProcessFds.count());
+        lenient.getattr(ROOT, 1501, 0, false);
+        assertEquals(baseline, ProcessFds.count(), "a request's descriptor closes with the request");
+        fails(Errno.EIO, () -> lenient.getattr(ROOT, 1502, 0, false));
+    }
+
+    @Test
     void aDestinationOutOfDescriptorsFailsTheLoadWhateverThePolicy() throws Throwable {
         byte[] blob = deepChain(300, 0);
-        PassthroughFs lenient = destination(MigrationOnError.GUEST_ERROR);
+        // O_PATH inodes: the blob's nodes are what takes the descriptors.
+        PassthroughFs lenient = destination(MigrationOnError.GUEST_ERROR, InodeFileHandles.NEVER);
         // Warm up: with no descriptor left the JVM cannot even load a class.
         load(lenient, blob).discard();
-        assertThrows(FsException.class, () -> load(destination(MigrationOnError.ABORT), deepChain(0, 3)));
+        assertThrows(
+                FsException.class,
+                () -> load(destination(MigrationOnError.ABORT, InodeFileHandles.NEVER), deepChain(0, 3)));
         new NativeException("openat", Errno.EMFILE).getMessage();
         int baseline = ProcessFds.count();
         List<Fd> hogs = new ArrayList<>();
@@ -252,9 +276,10 @@ class HostileStateTest extends FsTestBase {
                 new FsSnapshot.InodeState(3, 1, 0, 3, 0, Stat.S_IFDIR, new Location(2, b("b")), null));
         byte[] blob = blob(new FsSnapshot(4, 1, 0, nodes, List.of()));
         int baseline = ProcessFds.count();
-        FsException e = assertThrows(FsException.class, () -> load(destination(MigrationOnError.ABORT), blob));
+        FsException e = assertThrows(
+                FsException.class, () -> load(destination(MigrationOnError.ABORT, InodeFileHandles.NEVER), blob));
         assertEquals(Errno.EIO, e.errno());
-        PassthroughFs lenient = destination(MigrationOnError.GUEST_ERROR);
+        PassthroughFs lenient = destination(MigrationOnError.GUEST_ERROR, InodeFileHandles.NEVER);
         load(lenient, blob).commit();
         fails(Errno.EIO, () -> lenient.getattr(ROOT, 2, 0, false));
         fails(Errno.EIO, () -> lenient.getattr(ROOT, 3, 0, false));
