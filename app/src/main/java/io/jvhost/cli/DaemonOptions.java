@@ -9,7 +9,10 @@ import picocli.CommandLine.Option;
  */
 final class DaemonOptions {
     static final class Endpoint {
-        @Option(names = "--socket-path", paramLabel = "PATH", description = "Listen on this Unix socket.")
+        @Option(
+                names = {"--socket-path", "--socket"},
+                paramLabel = "PATH",
+                description = "Listen on this Unix socket (--socket: virtiofsd's old name).")
         java.nio.file.Path socketPath;
 
         @Option(names = "--fd", paramLabel = "FDNUM", description = "Serve this inherited listening socket.")
@@ -21,6 +24,12 @@ final class DaemonOptions {
 
     @Option(names = "--print-capabilities", description = "Print the back-end's capabilities as JSON and exit.")
     boolean printCapabilities;
+
+    @Option(
+            names = "--exit-on-disconnect",
+            description = "Serve one front-end and exit when it disconnects, as virtiofsd does "
+                    + "(default: serve the next front-end).")
+    boolean exitOnDisconnect;
 
     /** SLF4J simple logger's levels, as virtiofsd's --log-level. */
     enum LogLevel {
@@ -43,7 +52,8 @@ final class DaemonOptions {
 
     /**
      * Serves {@code device} on the chosen endpoint until the server is closed (the JVM's
-     * shutdown closes it), after checking that an endpoint was given.
+     * shutdown closes it) or, with --exit-on-disconnect, until the first front-end goes away,
+     * after checking that an endpoint was given.
      */
     void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec) throws Exception {
         if (endpoint == null) {
@@ -54,7 +64,11 @@ final class DaemonOptions {
                 ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
                 : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-            server.serve();
+            if (!exitOnDisconnect) {
+                server.serve();
+            } else if (server.serveOne()) {
+                org.slf4j.LoggerFactory.getLogger(DaemonOptions.class).info("front-end disconnected, shutting down");
+            }
         }
     }
 
