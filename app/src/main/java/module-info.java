@@ -11,6 +11,7 @@ module io.jvhost.app {
     requires info.picocli;
     requires java.management;
     requires jdk.management;
+    requires jdk.unsupported; // sun.misc.Signal: a daemon's SIGTERM ends it at once (cli.SignalExit)
 
     exports io.jvhost.cli to
             io.jvhost.testkit;

@@ -51,8 +51,8 @@ final class DaemonOptions {
     LogLevel logLevel;
 
     /**
-     * Serves {@code device} on the chosen endpoint until the server is closed (the JVM's
-     * shutdown closes it) or, with --exit-on-disconnect, until the first front-end goes away,
+     * Serves {@code device} on the chosen endpoint until the server is closed (a signal or the
+     * JVM's shutdown closes it, see {@link SignalExit}) or, with --exit-on-disconnect, until the first front-end goes away,
      * after checking that an endpoint was given.
      */
     void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec) throws Exception {
@@ -63,7 +63,8 @@ final class DaemonOptions {
         try (io.jvhost.backend.BackendServer server = endpoint.socketPath != null
                 ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
                 : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close)); // System.exit
+            SignalExit.install(endpoint.socketPath);
             if (!exitOnDisconnect) {
                 server.serve();
             } else if (server.serveOne()) {

@@ -272,6 +272,21 @@ public final class Libc {
         }
     }
 
+    private static final MethodHandle EXIT_NOW = plainCall("_exit", FunctionDescriptor.ofVoid(JAVA_INT));
+
+    /**
+     * _exit(2): ends the process at once with {@code status}, skipping the JVM's exit (shutdown
+     * hooks, and the wait for compiler threads to block, which can take hundreds of ms on a busy
+     * host). For a daemon stopped by a signal, as virtiofsd's handler ends it.
+     */
+    public static void exitNow(int status) {
+        try {
+            EXIT_NOW.invokeExact(status);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     public static void ftruncate(Fd fd, long size) throws NativeException {
         MemorySegment st = capture();
         try {
