@@ -9,10 +9,7 @@ import picocli.CommandLine.Option;
  */
 final class DaemonOptions {
     static final class Endpoint {
-        @Option(
-                names = {"--socket-path", "--socket"},
-                paramLabel = "PATH",
-                description = "Listen on this Unix socket (--socket: virtiofsd's old name).")
+        @Option(names = "--socket-path", paramLabel = "PATH", description = "Listen on this Unix socket.")
         java.nio.file.Path socketPath;
 
         @Option(names = "--fd", paramLabel = "FDNUM", description = "Serve this inherited listening socket.")
@@ -24,6 +21,13 @@ final class DaemonOptions {
 
     @Option(names = "--print-capabilities", description = "Print the back-end's capabilities as JSON and exit.")
     boolean printCapabilities;
+
+    @Option(
+            names = "--socket-group",
+            paramLabel = "GROUP",
+            description = "Give the --socket-path socket to this group, which may then connect (mode 0770), "
+                    + "as virtiofsd does with the option of this name.")
+    String socketGroup;
 
     @Option(
             names = "--exit-on-disconnect",
@@ -60,9 +64,14 @@ final class DaemonOptions {
             throw new picocli.CommandLine.ParameterException(
                     spec.commandLine(), "one of --socket-path or --fd is required");
         }
+        if (socketGroup != null && endpoint.socketPath == null) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--socket-group needs --socket-path (an inherited --fd is not ours to change)");
+        }
         try (io.jvhost.backend.BackendServer server = endpoint.socketPath != null
                 ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
                 : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
+            if (socketGroup != null) giveSocketTo(socketGroup);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close)); // System.exit
             SignalExit.install(endpoint.socketPath);
             if (!exitOnDisconnect) {
@@ -71,6 +80,24 @@ final class DaemonOptions {
                 org.slf4j.LoggerFactory.getLogger(DaemonOptions.class).info("front-end disconnected, shutting down");
             }
         }
+    }
+
+    /** chgrp and chmod 0770 of the socket file: the group's members may connect, others not. */
+    private void giveSocketTo(String group) throws java.io.IOException {
+        java.nio.file.Path socket = endpoint.socketPath;
+        java.nio.file.attribute.GroupPrincipal principal;
+        try {
+            principal = socket.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+        } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+            throw new java.io.IOException("--socket-group " + group + ": no such group", e);
+        }
+        java.nio.file.Files.getFileAttributeView(
+                        socket,
+                        java.nio.file.attribute.PosixFileAttributeView.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                .setGroup(principal);
+        java.nio.file.Files.setPosixFilePermissions(
+                socket, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwx---"));
     }
 
     /**

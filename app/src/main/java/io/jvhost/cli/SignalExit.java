@@ -26,33 +26,46 @@ final class SignalExit {
         try {
             Class<?> signalClass = Class.forName("sun.misc.Signal");
             Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
-            var getNumber = signalClass.getMethod("getNumber");
-            Object handler = Proxy.newProxyInstance(
-                    SignalExit.class.getClassLoader(), new Class<?>[] {handlerClass}, (proxy, method, args) -> {
-                        switch (method.getName()) {
-                            case "handle" -> {
-                                if (socketFile != null) removeQuietly(socketFile);
-                                Libc.exitNow(128 + (int) getNumber.invoke(args[0]));
-                                return null;
-                            }
-                            case "hashCode" -> {
-                                return System.identityHashCode(proxy);
-                            }
-                            case "equals" -> {
-                                return proxy == args[0];
-                            }
-                            default -> {
-                                return "SignalExit";
-                            }
-                        }
-                    });
             var handle = signalClass.getMethod("handle", signalClass, handlerClass);
             for (String name : new String[] {"TERM", "INT", "HUP"}) {
-                handle.invoke(null, signalClass.getConstructor(String.class).newInstance(name), handler);
+                handle.invoke(
+                        null,
+                        signalClass.getConstructor(String.class).newInstance(name),
+                        handler(handlerClass, name, socketFile));
             }
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("cannot handle SIGTERM: " + e, e);
         }
+    }
+
+    /** A handler for one signal, its exit status known beforehand: no reflective call while exiting. */
+    private static Object handler(Class<?> handlerClass, String signal, Path socketFile) {
+        int status = 128
+                + switch (signal) {
+                    case "HUP" -> 1;
+                    case "INT" -> 2;
+                    case "TERM" -> 15;
+                    default -> throw new IllegalArgumentException(signal);
+                };
+        return Proxy.newProxyInstance(
+                SignalExit.class.getClassLoader(), new Class<?>[] {handlerClass}, (proxy, method, args) -> {
+                    switch (method.getName()) {
+                        case "handle" -> {
+                            if (socketFile != null) removeQuietly(socketFile);
+                            Libc.exitNow(status);
+                            return null;
+                        }
+                        case "hashCode" -> {
+                            return System.identityHashCode(proxy);
+                        }
+                        case "equals" -> {
+                            return proxy == args[0];
+                        }
+                        default -> {
+                            return "SignalExit";
+                        }
+                    }
+                });
     }
 
     private static void removeQuietly(Path file) {

@@ -36,7 +36,10 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Option(names = "--socket-path", paramLabel = "SOCKET_PATH", description = "vhost-user socket path.")
     String socketPath;
 
-    @Option(names = "--socket-group", paramLabel = "SOCKET_GROUP", description = "Refused (not yet supported).")
+    @Option(
+            names = "--socket-group",
+            paramLabel = "SOCKET_GROUP",
+            description = "Name of group for the vhost-user socket.")
     String socketGroup;
 
     @Option(names = "--fd", paramLabel = "FD", description = "File descriptor for the listening socket.")
@@ -239,6 +242,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "missing \"--shared-dir\" or \"-o source\" option");
         if (fd != null) add(out, "--fd", fd.toString());
         else add(out, "--socket-path", path);
+        if (socketGroup != null) add(out, "--socket-group", socketGroup);
         add(out, "--shared-dir", sharedDir);
         if (tag != null) add(out, "--tag", tag);
         add(out, "--thread-pool-size", Integer.toString(threadPoolSize));
@@ -265,8 +269,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     /** Each flag jvhost does not implement, with why, in the order of virtiofsd's --help. */
     List<String> refusals() {
         List<String> r = new ArrayList<>();
-        if (socketGroup != null)
-            r.add("--socket-group: not yet supported: give the socket's group with chgrp, or pass --fd");
+        if (socketGroup != null && fd != null) r.add("--socket-group: cannot be used with --fd");
         if (posixAcl) r.add("--posix-acl: not supported: jvhost does not implement POSIX ACLs");
         if (xattrmap != null) r.add("--xattrmap: not supported: jvhost serves extended attributes unmapped (--xattr)");
         if (sandbox == Sandbox.NAMESPACE || sandbox == Sandbox.CHROOT)

@@ -47,6 +47,7 @@ class VirtiofsdCommandTest {
             --socket /run/vfs.sock --shared-dir /srv/share | --socket-path /run/vfs.sock
             --fd=3 --shared-dir /srv/share                 | --fd 3 --shared-dir /srv/share
             BASE --tag myfs                                | --tag myfs
+            BASE --socket-group kvm                        | --socket-path /run/vfs.sock --socket-group kvm
             BASE --thread-pool-size=4                      | --thread-pool-size 4
             BASE --xattr                                   | --xattr
             BASE --sandbox none                            | --shared-dir /srv/share
@@ -85,7 +86,7 @@ class VirtiofsdCommandTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            BASE --socket-group kvm                     | --socket-group: not yet supported
+            --fd 3 --shared-dir /d --socket-group kvm   | --socket-group: cannot be used with --fd
             BASE --posix-acl                            | --posix-acl: not supported
             BASE --xattrmap :map::user.virtiofs.:       | --xattrmap: not supported
             BASE --sandbox namespace                    | --sandbox namespace: not yet supported: use --sandbox none

@@ -11,6 +11,8 @@ import io.jvhost.testing.qemu.TestRun;
 import io.jvhost.testing.qemu.UnixSockets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -40,8 +42,12 @@ class VirtiofsdProcessModelTest {
                             "none",
                             "--seccomp=none",
                             "--thread-pool-size=2",
-                            "--rlimit-nofile=4096"));
+                            "--rlimit-nofile=4096",
+                            "--socket-group",
+                            "daemon"));
             UnixSockets.awaitSocketFile(socket, T, daemon);
+            awaitGroup(socket, "daemon");
+            assertEquals("rwxrwx---", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
             try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(2))) {
                 CallerRequests guest = new CallerRequests(d);
                 guest.init().ok();
@@ -53,6 +59,18 @@ class VirtiofsdProcessModelTest {
             daemon.awaitLogLine(Pattern.compile("front-end disconnected, shutting down"), T);
             assertTrue(Files.isDirectory(shared.resolve("made")));
             assertFalse(Files.exists(socket), "the socket file is removed");
+        }
+    }
+
+    /** The group is given right after the socket file appears. */
+    private static void awaitGroup(Path socket, String group) throws Exception {
+        long deadline = System.nanoTime() + T.toNanos();
+        while (!Files.readAttributes(socket, PosixFileAttributes.class)
+                .group()
+                .getName()
+                .equals(group)) {
+            assertTrue(System.nanoTime() < deadline, () -> socket + " never went to group " + group);
+            Thread.sleep(20);
         }
     }
 
