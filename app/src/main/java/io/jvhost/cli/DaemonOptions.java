@@ -113,7 +113,21 @@ final class DaemonOptions {
         PrivilegeDrop.reduceTo(keep, endpoint.fd);
     }
 
+    @Option(
+            names = "--syslog",
+            description = "Log to the local syslog (/dev/log, facility user) instead of stderr, as virtiofsd's "
+                    + "--syslog; without one, a warning and stderr.")
+    boolean syslog;
+
+    /** The log level, and the log's destination: before the first logger, which reads them once. */
     void applyLogLevel() {
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", Spelled.spelling(logLevel));
+        applyLogging(Spelled.spelling(logLevel), syslog);
+    }
+
+    static void applyLogging(String level, boolean syslog) {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+        String failed = syslog ? SyslogOutput.redirect("jvhost") : null;
+        if (failed != null)
+            org.slf4j.LoggerFactory.getLogger(DaemonOptions.class).warn("can't enable syslog: {}", failed);
     }
 }

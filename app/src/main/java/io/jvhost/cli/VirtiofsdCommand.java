@@ -142,7 +142,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
             description = "error, warn, info, debug, trace, off (default: ${DEFAULT-VALUE}).")
     String logLevel;
 
-    @Option(names = "--syslog", description = "Refused: jvhost logs to stderr.")
+    @Option(names = "--syslog", description = "Log to syslog [default: stderr].")
     boolean syslog;
 
     @Option(
@@ -212,9 +212,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<String> fs = fsArguments();
-        // Before the first logger: the simple logger reads its level once.
-        System.setProperty(
-                "org.slf4j.simpleLogger.defaultLogLevel", fs.contains("--print-capabilities") ? "warn" : logLevel());
+        if (!fs.contains("--print-capabilities")) DaemonOptions.applyLogging(logLevel(), syslog);
         if (System.getenv(PrivilegeDrop.RESTARTED) == null) warnAboutDefaults(); // once, not again after the restart
         CommandLine fsCommand = VirtiofsdErrors.install(new CommandLine(new FsCommand()));
         return fsCommand.execute(fs.toArray(String[]::new));
@@ -251,6 +249,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         add(out, "--log-level", logLevel());
         if (rlimitNofile != null) add(out, "--rlimit-nofile", rlimitNofile.toString());
         if (modcaps != null) add(out, "--modcaps", modcaps);
+        if (syslog) out.add("--syslog");
         add(out, "--migration-mode", migrationMode);
         add(out, "--migration-on-error", migrationOnError);
         out.add("--exit-on-disconnect");
@@ -294,7 +293,6 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (allowMmap) r.add("--allow-mmap: not supported: files of --cache never cannot be mmap'd shared");
         if (noReaddirplus) r.add("--no-readdirplus: not supported: jvhost always offers READDIRPLUS");
         if (writeback) r.add("--writeback: not supported: jvhost never offers the writeback cache");
-        if (syslog) r.add("--syslog: not yet supported: jvhost logs to stderr");
         if (killprivV2) r.add("--killpriv-v2: not supported: jvhost does not offer FUSE_HANDLE_KILLPRIV_V2");
         if (securityLabel) r.add("--security-label: not supported: jvhost does not take security contexts");
         if (!uidMap.isEmpty()) r.add("--uid-map: not yet supported: it needs --sandbox namespace");

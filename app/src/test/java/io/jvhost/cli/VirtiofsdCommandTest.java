@@ -64,6 +64,7 @@ class VirtiofsdCommandTest {
             BASE --rlimit-nofile=4096                      | --rlimit-nofile 4096
             BASE --rlimit-nofile 0                         | --rlimit-nofile 0
             BASE -f                                        | --shared-dir /srv/share
+            BASE --syslog                                  | --syslog
             BASE --no-killpriv-v2                          | --shared-dir /srv/share
             BASE --preserve-noatime                        | --shared-dir /srv/share
             BASE --migration-mode file-handles             | --migration-mode file-handles
@@ -109,7 +110,6 @@ class VirtiofsdCommandTest {
             BASE -o no_readdirplus                      | --no-readdirplus: not supported
             BASE --writeback                            | --writeback: not supported
             BASE -o writeback                           | --writeback: not supported
-            BASE --syslog                               | --syslog: not yet supported
             BASE --killpriv-v2                          | --killpriv-v2: not supported
             BASE -o killpriv_v2                         | --killpriv-v2: not supported
             BASE --security-label                       | --security-label: not supported
@@ -216,6 +216,19 @@ class VirtiofsdCommandTest {
             assertTrue(
                     names.contains(flag), () -> "docs/virtiofsd-compat.md lists " + flag + ", which the command lacks");
         }
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', textBlock = """
+            12:00:00.000 [main] ERROR FuseServer - boom     | <11>jvhost[42]: 12:00:00.000 [main] ERROR FuseServer - boom
+            12:00:00.000 [main] WARN VirtiofsdCommand - x   | <12>jvhost[42]: 12:00:00.000 [main] WARN VirtiofsdCommand - x
+            12:00:00.000 [main] INFO BackendServer - up     | <14>jvhost[42]: 12:00:00.000 [main] INFO BackendServer - up
+            12:00:00.000 [jvhost-fs-pool-0] DEBUG X - y     | <15>jvhost[42]: 12:00:00.000 [jvhost-fs-pool-0] DEBUG X - y
+            12:00:00.000 [main] TRACE X - y                 | <15>jvhost[42]: 12:00:00.000 [main] TRACE X - y
+            a stack trace line                              | <14>jvhost[42]: a stack trace line
+            """)
+    void aLogLineBecomesASyslogMessageOfItsSeverity(String line, String datagram) {
+        assertEquals(datagram, SyslogOutput.message("jvhost", 42, line));
     }
 
     @ParameterizedTest(name = "{0} with soft {1}, hard {2}, nr_open {3}")

@@ -55,6 +55,7 @@ public final class Libc {
     public static final int EFD_SEMAPHORE = 1, EFD_NONBLOCK = 04000, EFD_CLOEXEC = 02000000;
     public static final int AF_UNIX = 1,
             SOCK_STREAM = 1,
+            SOCK_DGRAM = 2,
             SOCK_NONBLOCK = 04000,
             SOCK_CLOEXEC = 02000000,
             SOL_SOCKET = 1,
