@@ -15,6 +15,7 @@ module io.jvhost.app {
     requires java.desktop;
     requires java.management;
     requires jdk.management;
+    requires jdk.unsupported; // sun.misc.Signal: a daemon's SIGTERM ends it at once (cli.SignalExit)
 
     exports io.jvhost.cli to
             io.jvhost.testkit;

@@ -22,6 +22,19 @@ final class DaemonOptions {
     @Option(names = "--print-capabilities", description = "Print the back-end's capabilities as JSON and exit.")
     boolean printCapabilities;
 
+    @Option(
+            names = "--socket-group",
+            paramLabel = "GROUP",
+            description = "Give the --socket-path socket to this group, which may then connect (mode 0770), "
+                    + "as virtiofsd does with the option of this name.")
+    String socketGroup;
+
+    @Option(
+            names = "--exit-on-disconnect",
+            description = "Serve one front-end and exit when it disconnects, as virtiofsd does "
+                    + "(default: serve the next front-end).")
+    boolean exitOnDisconnect;
+
     /** SLF4J simple logger's levels, as virtiofsd's --log-level. */
     enum LogLevel {
         ERROR,
@@ -42,20 +55,49 @@ final class DaemonOptions {
     LogLevel logLevel;
 
     /**
-     * Serves {@code device} on the chosen endpoint until the server is closed (the JVM's
-     * shutdown closes it), after checking that an endpoint was given.
+     * Serves {@code device} on the chosen endpoint until the server is closed (a signal or the
+     * JVM's shutdown closes it, see {@link SignalExit}) or, with --exit-on-disconnect, until the first front-end goes away,
+     * after checking that an endpoint was given.
      */
     void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec) throws Exception {
         if (endpoint == null) {
             throw new picocli.CommandLine.ParameterException(
                     spec.commandLine(), "one of --socket-path or --fd is required");
         }
+        if (socketGroup != null && endpoint.socketPath == null) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--socket-group needs --socket-path (an inherited --fd is not ours to change)");
+        }
         try (io.jvhost.backend.BackendServer server = endpoint.socketPath != null
                 ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
                 : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-            server.serve();
+            if (socketGroup != null) giveSocketTo(socketGroup);
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close)); // System.exit
+            SignalExit.install(endpoint.socketPath);
+            if (!exitOnDisconnect) {
+                server.serve();
+            } else if (server.serveOne()) {
+                org.slf4j.LoggerFactory.getLogger(DaemonOptions.class).info("front-end disconnected, shutting down");
+            }
         }
+    }
+
+    /** chgrp and chmod 0770 of the socket file: the group's members may connect, others not. */
+    private void giveSocketTo(String group) throws java.io.IOException {
+        java.nio.file.Path socket = endpoint.socketPath;
+        java.nio.file.attribute.GroupPrincipal principal;
+        try {
+            principal = socket.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+        } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+            throw new java.io.IOException("--socket-group " + group + ": no such group", e);
+        }
+        java.nio.file.Files.getFileAttributeView(
+                        socket,
+                        java.nio.file.attribute.PosixFileAttributeView.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                .setGroup(principal);
+        java.nio.file.Files.setPosixFilePermissions(
+                socket, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwx---"));
     }
 
     /**
@@ -71,7 +113,21 @@ final class DaemonOptions {
         PrivilegeDrop.reduceTo(keep, endpoint.fd);
     }
 
+    @Option(
+            names = "--syslog",
+            description = "Log to the local syslog (/dev/log, facility user) instead of stderr, as virtiofsd's "
+                    + "--syslog; without one, a warning and stderr.")
+    boolean syslog;
+
+    /** The log level, and the log's destination: before the first logger, which reads them once. */
     void applyLogLevel() {
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", Spelled.spelling(logLevel));
+        applyLogging(Spelled.spelling(logLevel), syslog);
+    }
+
+    static void applyLogging(String level, boolean syslog) {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+        String failed = syslog ? SyslogOutput.redirect("jvhost") : null;
+        if (failed != null)
+            org.slf4j.LoggerFactory.getLogger(DaemonOptions.class).warn("can't enable syslog: {}", failed);
     }
 }

@@ -149,6 +149,20 @@ public final class FsCommand implements Callable<Integer> {
                     + "file capabilities (security.capability, EPERM). Off by default, as in virtiofsd.")
     boolean denyPrivilegedFiles;
 
+    @Option(
+            names = "--rlimit-nofile",
+            paramLabel = "N",
+            description = "Limit on open file descriptors, as virtiofsd's: 0 leaves it unchanged "
+                    + "(default: min(1000000, /proc/sys/fs/nr_open), or the hard limit if that cannot be set).")
+    Long rlimitNofile;
+
+    @Option(
+            names = "--modcaps",
+            paramLabel = "CHANGES",
+            converter = CapabilityChanges.Converter.class,
+            description = "Change the capabilities kept, as virtiofsd's, e.g. +sys_admin:-chown.")
+    CapabilityChanges modcaps = CapabilityChanges.NONE;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -186,7 +200,9 @@ public final class FsCommand implements Callable<Integer> {
         if (sharedDir == null) throw new ParameterException(spec.commandLine(), "--shared-dir is required");
         if (!Files.isDirectory(sharedDir))
             throw new ParameterException(spec.commandLine(), "--shared-dir " + sharedDir + " is not a directory");
-        daemon.reducePrivileges(CAPABILITIES, spec);
+        // Once, in the image that still may raise the hard limit (the restart keeps it).
+        if (System.getenv(PrivilegeDrop.RESTARTED) == null) OpenFileLimit.apply(rlimitNofile);
+        daemon.reducePrivileges(modcaps.applyTo(CAPABILITIES), spec);
         PassthroughConfig config = new PassthroughConfig(cache, xattr, true, denyPrivilegedFiles, inodeFileHandles);
         try (PassthroughFs fs =
                         PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));

@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
             BenchDeviceStateCommand.class,
             BenchFsCommand.class,
             MigrateCommand.class,
-            StateCommand.class
+            StateCommand.class,
+            VirtiofsdCommand.class
         })
 public final class Main implements Runnable {
     @Override
@@ -27,6 +28,12 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("virtiofsd")) {
+            // A program of its own (jvhost-virtiofsd) with virtiofsd's error conventions.
+            String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+            System.exit(VirtiofsdErrors.install(new CommandLine(new VirtiofsdCommand()))
+                    .execute(rest));
+        }
         System.exit(new CommandLine(new Main()).execute(args));
     }
 }

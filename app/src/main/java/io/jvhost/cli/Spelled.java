@@ -78,4 +78,16 @@ abstract class Spelled<E extends Enum<E>> implements ITypeConverter<E>, Iterable
             super(DaemonOptions.LogLevel.class);
         }
     }
+
+    static final class SandboxMode extends Spelled<VirtiofsdCommand.Sandbox> {
+        SandboxMode() {
+            super(VirtiofsdCommand.Sandbox.class);
+        }
+    }
+
+    static final class SeccompAction extends Spelled<VirtiofsdCommand.Seccomp> {
+        SeccompAction() {
+            super(VirtiofsdCommand.Seccomp.class);
+        }
+    }
 }

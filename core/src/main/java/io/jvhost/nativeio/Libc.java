@@ -55,6 +55,7 @@ public final class Libc {
     public static final int EFD_SEMAPHORE = 1, EFD_NONBLOCK = 04000, EFD_CLOEXEC = 02000000;
     public static final int AF_UNIX = 1,
             SOCK_STREAM = 1,
+            SOCK_DGRAM = 2,
             SOCK_NONBLOCK = 04000,
             SOCK_CLOEXEC = 02000000,
             SOL_SOCKET = 1,
@@ -267,6 +268,21 @@ public final class Libc {
             return Fd.adopt(r);
         } catch (NativeException e) {
             throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final MethodHandle EXIT_NOW = plainCall("_exit", FunctionDescriptor.ofVoid(JAVA_INT));
+
+    /**
+     * _exit(2): ends the process at once with {@code status}, skipping the JVM's exit (shutdown
+     * hooks, and the wait for compiler threads to block, which can take hundreds of ms on a busy
+     * host). For a daemon stopped by a signal, as virtiofsd's handler ends it.
+     */
+    public static void exitNow(int status) {
+        try {
+            EXIT_NOW.invokeExact(status);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -72,9 +72,13 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     private static Fd newSocket() throws NativeException {
+        return newSocket(Libc.SOCK_STREAM);
+    }
+
+    private static Fd newSocket(int type) throws NativeException {
         MemorySegment st = Libc.capture();
         try {
-            int r = (int) SOCKET.invokeExact(st, Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            int r = (int) SOCKET.invokeExact(st, Libc.AF_UNIX, type | Libc.SOCK_CLOEXEC, 0);
             if (r < 0) throw Libc.fail("socket", st);
             return Fd.adopt(r);
         } catch (NativeException e) {
@@ -149,7 +153,19 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     public static UnixSocket connect(Path path) throws NativeException {
-        Fd s = newSocket();
+        return connect(path, Libc.SOCK_STREAM);
+    }
+
+    /**
+     * A datagram socket connected to {@code path} (syslog's /dev/log): each {@link Libc#write}
+     * on its descriptor sends one datagram.
+     */
+    public static UnixSocket connectDatagram(Path path) throws NativeException {
+        return connect(path, Libc.SOCK_DGRAM);
+    }
+
+    private static UnixSocket connect(Path path, int type) throws NativeException {
+        Fd s = newSocket(type);
         MemorySegment st = Libc.capture();
         try (Arena a = Arena.ofConfined()) {
             while (true) {

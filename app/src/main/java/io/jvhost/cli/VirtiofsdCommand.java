@@ -1,0 +1,331 @@
+package io.jvhost.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code jvhost virtiofsd} (the {@code jvhost-virtiofsd} script): virtiofsd 1.13's command line as
+ * libvirt, KubeVirt, Kata or a user write it, served by {@code jvhost fs}. Every virtiofsd flag is
+ * either translated into {@code jvhost fs}'s (which builds the device: one way to do it) or
+ * refused with a one-line error naming the flag and why; defaults are virtiofsd 1.13.3's. As
+ * virtiofsd, it serves one front-end and exits when that one disconnects. docs/virtiofsd-compat.md
+ * lists every flag.
+ */
+@Command(
+        name = "virtiofsd",
+        mixinStandardHelpOptions = true,
+        version = "jvhost-virtiofsd 0.1.0 (virtiofsd 1.13.3 command line)",
+        description = "Launch a virtiofsd backend (jvhost's virtio-fs device, virtiofsd's command line).")
+public final class VirtiofsdCommand implements Callable<Integer> {
+    @Option(names = "--shared-dir", paramLabel = "SHARED_DIR", description = "Shared directory path.")
+    String sharedDir;
+
+    @Option(names = "--tag", paramLabel = "TAG", description = "The tag that the virtio device advertises.")
+    String tag;
+
+    @Option(names = "--socket", paramLabel = "SOCKET", description = "vhost-user socket path [deprecated].")
+    String socket;
+
+    @Option(names = "--socket-path", paramLabel = "SOCKET_PATH", description = "vhost-user socket path.")
+    String socketPath;
+
+    @Option(
+            names = "--socket-group",
+            paramLabel = "SOCKET_GROUP",
+            description = "Name of group for the vhost-user socket.")
+    String socketGroup;
+
+    @Option(names = "--fd", paramLabel = "FD", description = "File descriptor for the listening socket.")
+    Integer fd;
+
+    @Option(
+            names = "--thread-pool-size",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Maximum thread pool size; 0 disables the pool (default: ${DEFAULT-VALUE}).")
+    int threadPoolSize;
+
+    @Option(names = "--xattr", description = "Enable support for extended attributes.")
+    boolean xattr;
+
+    @Option(names = "--posix-acl", description = "Refused: POSIX ACLs are not supported.")
+    boolean posixAcl;
+
+    @Option(names = "--xattrmap", paramLabel = "XATTRMAP", description = "Refused: no xattr mapping.")
+    String xattrmap;
+
+    /** virtiofsd's sandbox modes. */
+    enum Sandbox {
+        NAMESPACE,
+        CHROOT,
+        NONE
+    }
+
+    @Option(
+            names = "--sandbox",
+            paramLabel = "SANDBOX",
+            converter = Spelled.SandboxMode.class,
+            description = "namespace, chroot, none: only none yet (virtiofsd's default: namespace).")
+    Sandbox sandbox;
+
+    @Option(names = "--readonly", description = "Refused: no read-only mode yet.")
+    boolean readonly;
+
+    /** virtiofsd's seccomp actions. */
+    enum Seccomp {
+        NONE,
+        KILL,
+        LOG,
+        TRAP
+    }
+
+    @Option(
+            names = "--seccomp",
+            paramLabel = "SECCOMP",
+            converter = Spelled.SeccompAction.class,
+            description = "none, kill, log, trap: only none yet (virtiofsd's default: kill).")
+    Seccomp seccomp;
+
+    @Option(names = "--announce-submounts", description = "Refused: submounts are not announced.")
+    boolean announceSubmounts;
+
+    @Option(
+            names = "--no-announce-submounts",
+            description = "Do not tell the guest which directories are mount points.")
+    boolean noAnnounceSubmounts;
+
+    @Option(
+            names = "--inode-file-handles",
+            paramLabel = "MODE",
+            description = "never, prefer, mandatory (fallback: prefer); not given: jvhost fs's default, prefer, as "
+                    + "virtiofsd 1.13.3.")
+    String inodeFileHandles;
+
+    @Option(
+            names = "--cache",
+            paramLabel = "CACHE",
+            defaultValue = "auto",
+            description = "auto, always, never, metadata: metadata refused (default: ${DEFAULT-VALUE}).")
+    String cache;
+
+    @Option(names = "--allow-mmap", description = "Refused: cache=never files cannot be mmap'd.")
+    boolean allowMmap;
+
+    @Option(names = "--no-readdirplus", description = "Refused: READDIRPLUS is always offered.")
+    boolean noReaddirplus;
+
+    @Option(names = "--writeback", description = "Refused: no writeback cache.")
+    boolean writeback;
+
+    @Option(names = "--allow-direct-io", description = "Honor O_DIRECT (jvhost always does).")
+    boolean allowDirectIo;
+
+    @Option(names = "--print-capabilities", description = "Print vhost-user.json back-end capabilities and exit.")
+    boolean printCapabilities;
+
+    @Option(
+            names = "--modcaps",
+            paramLabel = "MODCAPS",
+            description = "Modify the capabilities, e.g. +sys_admin:-chown.")
+    String modcaps;
+
+    @Option(
+            names = "--log-level",
+            paramLabel = "LOG_LEVEL",
+            defaultValue = "info",
+            description = "error, warn, info, debug, trace, off (default: ${DEFAULT-VALUE}).")
+    String logLevel;
+
+    @Option(names = "--syslog", description = "Log to syslog [default: stderr].")
+    boolean syslog;
+
+    @Option(
+            names = "--rlimit-nofile",
+            paramLabel = "N",
+            description = "Maximum number of file descriptors (0: unchanged).")
+    Long rlimitNofile;
+
+    @Option(names = "-o", paramLabel = "COMPAT_OPTIONS", description = "Legacy options [deprecated].")
+    List<String> compatOptions = new ArrayList<>();
+
+    @Option(names = "-d", description = "Set log level to debug [deprecated].")
+    boolean compatDebug;
+
+    @Option(names = "-f", description = "No effect [deprecated].")
+    boolean compatForeground;
+
+    @Option(names = "--no-killpriv-v2", description = "Disable KILLPRIV V2 support [default].")
+    boolean noKillprivV2;
+
+    @Option(names = "--killpriv-v2", description = "Refused: no KILLPRIV V2.")
+    boolean killprivV2;
+
+    @Option(names = "--security-label", description = "Refused: no security labels.")
+    boolean securityLabel;
+
+    @Option(names = "--uid-map", paramLabel = "UID_MAP", description = "Refused: needs --sandbox namespace.")
+    List<String> uidMap = new ArrayList<>();
+
+    @Option(names = "--gid-map", paramLabel = "GID_MAP", description = "Refused: needs --sandbox namespace.")
+    List<String> gidMap = new ArrayList<>();
+
+    @Option(names = "--translate-uid", paramLabel = "TRANSLATE_UID", description = "Refused: no id translation.")
+    List<String> translateUid = new ArrayList<>();
+
+    @Option(names = "--translate-gid", paramLabel = "TRANSLATE_GID", description = "Refused: no id translation.")
+    List<String> translateGid = new ArrayList<>();
+
+    @Option(names = "--preserve-noatime", description = "Pass O_NOATIME on (jvhost always does).")
+    boolean preserveNoatime;
+
+    @Option(
+            names = "--migration-mode",
+            paramLabel = "MIGRATION_MODE",
+            defaultValue = "find-paths",
+            description = "find-paths, file-handles (default: ${DEFAULT-VALUE}).")
+    String migrationMode;
+
+    @Option(
+            names = "--migration-on-error",
+            paramLabel = "MIGRATION_ON_ERROR",
+            defaultValue = "abort",
+            description = "abort, guest-error (default: ${DEFAULT-VALUE}).")
+    String migrationOnError;
+
+    @Option(
+            names = "--migration-verify-handles",
+            description = "Check the destination opened the same inodes (always).")
+    boolean migrationVerifyHandles;
+
+    @Option(names = "--migration-confirm-paths", description = "Refused: not supported.")
+    boolean migrationConfirmPaths;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        List<String> fs = fsArguments();
+        if (!fs.contains("--print-capabilities")) DaemonOptions.applyLogging(logLevel(), syslog);
+        if (System.getenv(PrivilegeDrop.RESTARTED) == null) warnAboutDefaults(); // once, not again after the restart
+        CommandLine fsCommand = VirtiofsdErrors.install(new CommandLine(new FsCommand()));
+        return fsCommand.execute(fs.toArray(String[]::new));
+    }
+
+    /**
+     * The {@code jvhost fs} command line with the same meaning, after the legacy {@code -o}
+     * options; a flag jvhost cannot honour fails here, naming it.
+     */
+    List<String> fsArguments() {
+        LegacyOptions.apply(this);
+        List<String> refused = refusals();
+        if (!refused.isEmpty()) throw new ParameterException(spec.commandLine(), refused.getFirst());
+        List<String> out = new ArrayList<>();
+        if (printCapabilities) {
+            out.add("--print-capabilities");
+            return out;
+        }
+        String path = socketPath != null ? socketPath : socket;
+        if (fd != null && path != null)
+            throw new ParameterException(spec.commandLine(), "--fd cannot be used with --socket-path or --socket");
+        if (fd == null && path == null)
+            throw new ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
+        if (sharedDir == null)
+            throw new ParameterException(spec.commandLine(), "missing \"--shared-dir\" or \"-o source\" option");
+        if (fd != null) add(out, "--fd", fd.toString());
+        else add(out, "--socket-path", path);
+        if (socketGroup != null) add(out, "--socket-group", socketGroup);
+        add(out, "--shared-dir", sharedDir);
+        if (tag != null) add(out, "--tag", tag);
+        add(out, "--thread-pool-size", Integer.toString(threadPoolSize));
+        add(out, "--cache", cache);
+        if (xattr) out.add("--xattr");
+        add(out, "--log-level", logLevel());
+        if (rlimitNofile != null) add(out, "--rlimit-nofile", rlimitNofile.toString());
+        if (modcaps != null) add(out, "--modcaps", modcaps);
+        if (syslog) out.add("--syslog");
+        if (inodeFileHandles != null) add(out, "--inode-file-handles", inodeMode());
+        add(out, "--migration-mode", migrationMode);
+        add(out, "--migration-on-error", migrationOnError);
+        out.add("--exit-on-disconnect");
+        return out;
+    }
+
+    /** virtiofsd's word for how inodes are held, or null; "fallback" is its old name of "prefer". */
+    private String inodeMode() {
+        return switch (inodeFileHandles) {
+            case "never", "prefer", "mandatory" -> inodeFileHandles;
+            case "fallback" -> "prefer";
+            default -> null;
+        };
+    }
+
+    private String logLevel() {
+        return compatDebug ? "debug" : logLevel;
+    }
+
+    private static void add(List<String> out, String option, String value) {
+        out.add(option);
+        out.add(value);
+    }
+
+    /** Each flag jvhost does not implement, with why, in the order of virtiofsd's --help. */
+    List<String> refusals() {
+        List<String> r = new ArrayList<>();
+        if (socketGroup != null && fd != null) r.add("--socket-group: cannot be used with --fd");
+        if (posixAcl) r.add("--posix-acl: not supported: jvhost does not implement POSIX ACLs");
+        if (xattrmap != null) r.add("--xattrmap: not supported: jvhost serves extended attributes unmapped (--xattr)");
+        if (sandbox == Sandbox.NAMESPACE || sandbox == Sandbox.CHROOT)
+            r.add("--sandbox " + Spelled.spelling(sandbox) + ": not yet supported: use --sandbox none");
+        if (readonly) r.add("--readonly: not yet supported: jvhost has no read-only mode (share a read-only mount)");
+        if (seccomp != null && seccomp != Seccomp.NONE)
+            r.add("--seccomp " + Spelled.spelling(seccomp) + ": not yet supported: use --seccomp none");
+        if (announceSubmounts)
+            r.add("--announce-submounts: not supported: jvhost does not announce submounts "
+                    + "(use --no-announce-submounts)");
+        if (inodeFileHandles != null && inodeMode() == null) {
+            r.add("--inode-file-handles=" + inodeFileHandles + ": expected one of never, prefer, mandatory");
+        }
+        if (cache.equals("metadata")) r.add("--cache metadata: not supported: use --cache never, auto or always");
+        if (allowMmap) r.add("--allow-mmap: not supported: files of --cache never cannot be mmap'd shared");
+        if (noReaddirplus) r.add("--no-readdirplus: not supported: jvhost always offers READDIRPLUS");
+        if (writeback) r.add("--writeback: not supported: jvhost never offers the writeback cache");
+        if (killprivV2) r.add("--killpriv-v2: not supported: jvhost does not offer FUSE_HANDLE_KILLPRIV_V2");
+        if (securityLabel) r.add("--security-label: not supported: jvhost does not take security contexts");
+        if (!uidMap.isEmpty()) r.add("--uid-map: not yet supported: it needs --sandbox namespace");
+        if (!gidMap.isEmpty()) r.add("--gid-map: not yet supported: it needs --sandbox namespace");
+        if (!translateUid.isEmpty()) r.add("--translate-uid: not supported: jvhost does not translate ids");
+        if (!translateGid.isEmpty()) r.add("--translate-gid: not supported: jvhost does not translate ids");
+        if (migrationConfirmPaths)
+            r.add(
+                    migrationMode.equals("file-handles")
+                            ? "--migration-confirm-paths: cannot be used with --migration-mode=file-handles (it is unnecessary)"
+                            : "--migration-confirm-paths: not supported: jvhost does not re-check paths at switch-over");
+        if (migrationVerifyHandles && migrationMode.equals("file-handles"))
+            r.add("--migration-verify-handles: cannot be used with --migration-mode=file-handles (it is unnecessary)");
+        return r;
+    }
+
+    /** virtiofsd's defaults jvhost cannot follow yet, and the deprecated flags: said, never silent. */
+    private void warnAboutDefaults() {
+        var log = LoggerFactory.getLogger(VirtiofsdCommand.class);
+        if (sandbox == null)
+            log.warn("no sandbox: virtiofsd's default --sandbox namespace is not yet supported (pass --sandbox none)");
+        if (seccomp == null)
+            log.warn(
+                    "no seccomp filter: virtiofsd's default --seccomp kill is not yet supported (pass --seccomp none)");
+        if (compatForeground) log.warn("Use of deprecated flag '-f': This flag has no effect, please remove it");
+        if (compatDebug) log.warn("Use of deprecated flag '-d': Please use the '--log-level debug' option instead");
+        if (!compatOptions.isEmpty())
+            log.warn("Use of deprecated option format '-o': Please specify options without it");
+        if (socketPath == null && socket != null)
+            log.warn("use of deprecated parameter '--socket': Please use the '--socket-path' option instead");
+    }
+}
