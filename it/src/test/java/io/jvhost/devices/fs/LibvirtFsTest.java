@@ -61,6 +61,13 @@ class LibvirtFsTest {
         saveAndRestoreKeepEveryLine(run, "jvhost", binary, BINARY_OPTIONS_NO_SANDBOX);
     }
 
+    /** libvirt's default virtio-fs XML: only {@code <binary path>} (virtiofsd then sandboxes itself in namespaces). */
+    @Test
+    void theDefaultXmlWorksWithVirtiofsdAndWithJvhost(TestRun run) throws Exception {
+        saveAndRestoreKeepEveryLine(run, "virtiofsd-default", run.deps().virtiofsdExecutable(run.runDir()), "");
+        saveAndRestoreKeepEveryLine(run, "jvhost-default", run.deps().repoRoot().resolve("jvhost-virtiofsd"), "");
+    }
+
     private static void saveAndRestoreKeepEveryLine(TestRun run, String name, Path binary, String options)
             throws Exception {
         Libvirt libvirt = Libvirt.connect(run);
