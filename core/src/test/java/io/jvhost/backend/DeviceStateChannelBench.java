@@ -3,11 +3,7 @@ package io.jvhost.backend;
 import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
-import io.jvhost.protocol.VirtioFeatures;
-import io.jvhost.virtqueue.DescriptorChain;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,49 +22,6 @@ import java.util.Random;
  */
 public final class DeviceStateChannelBench {
     private DeviceStateChannelBench() {}
-
-    /** A stateful device whose state is one big array, saved and loaded as it is. */
-    static final class RawBlobDevice implements StatefulDevice {
-        private volatile byte[] blob;
-
-        RawBlobDevice(byte[] blob) {
-            this.blob = blob;
-        }
-
-        @Override
-        public String name() {
-            return "rawblob";
-        }
-
-        @Override
-        public int queueCount() {
-            return 1;
-        }
-
-        @Override
-        public long features() {
-            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
-        }
-
-        @Override
-        public long handle(int queueIndex, DescriptorChain chain) {
-            return 0;
-        }
-
-        @Override
-        public SavedState captureState() {
-            byte[] b = blob;
-            return out -> {
-                for (int off = 0; off < b.length; off += 1 << 20) out.write(b, off, Math.min(1 << 20, b.length - off));
-            };
-        }
-
-        @Override
-        public PreparedState prepareLoad(InputStream in) throws IOException {
-            byte[] b = in.readAllBytes();
-            return () -> blob = b;
-        }
-    }
 
     public static void main(String[] args) throws Exception {
         int mib = args.length > 0 ? Integer.parseInt(args[0]) : 256;

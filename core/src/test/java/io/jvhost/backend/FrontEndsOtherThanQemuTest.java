@@ -1,7 +1,6 @@
 package io.jvhost.backend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,10 +10,8 @@ import io.jvhost.protocol.DeviceStateDirection;
 import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.protocol.VirtioFeatures;
-import io.jvhost.virtqueue.DescriptorChain;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -48,7 +45,7 @@ class FrontEndsOtherThanQemuTest {
 
     @Test
     void repliesAckWhenProtocolFeaturesArriveWithoutBeingAskedFor() throws Exception {
-        served = BackgroundServer.start(dir.resolve("ack.sock"), new HeldState(new byte[0]));
+        served = BackgroundServer.start(dir.resolve("ack.sock"), new RawBlobDevice(new byte[0]));
         try (FrontendClient client = FrontendClient.connect(served.socket())) {
             // No GET_FEATURES, no GET_PROTOCOL_FEATURES: the features a restored VMM remembers.
             client.setProtocolFeatures(ProtocolFeature.maskOf(EnumSet.of(ProtocolFeature.REPLY_ACK)));
@@ -61,7 +58,7 @@ class FrontEndsOtherThanQemuTest {
 
     @Test
     void savesIntoASocketPair() throws Exception {
-        served = BackgroundServer.start(dir.resolve("save.sock"), new HeldState(STATE));
+        served = BackgroundServer.start(dir.resolve("save.sock"), new RawBlobDevice(STATE));
         try (FrontendClient client = stateSession()) {
             UnixSocket[] pair = UnixSocket.pair();
             try (UnixSocket ours = pair[0]) {
@@ -79,7 +76,7 @@ class FrontEndsOtherThanQemuTest {
 
     @Test
     void loadsFromASocketPair() throws Exception {
-        HeldState device = new HeldState(new byte[0]);
+        RawBlobDevice device = new RawBlobDevice(new byte[0]);
         served = BackgroundServer.start(dir.resolve("load.sock"), device);
         try (FrontendClient client = stateSession()) {
             UnixSocket[] pair = UnixSocket.pair();
@@ -91,7 +88,7 @@ class FrontEndsOtherThanQemuTest {
             } // closed: the back-end reads EOF, the end of the state
             assertTimeoutPreemptively(T, client::checkDeviceState);
         }
-        assertArrayEquals(STATE, device.state, "the state loaded from the socket pair is the device's");
+        assertArrayEquals(STATE, device.blob(), "the state loaded from the socket pair is the device's");
     }
 
     private FrontendClient stateSession() throws IOException {
@@ -111,48 +108,6 @@ class FrontEndsOtherThanQemuTest {
             UnixSocket.Received r = s.recvMsg(buf, 0);
             if (r.bytes() <= 0) return out.toByteArray();
             out.write(buf.array(), 0, r.bytes());
-        }
-    }
-
-    /** A device whose whole state is a byte string. */
-    private static final class HeldState implements StatefulDevice {
-        volatile byte[] state;
-
-        HeldState(byte[] state) {
-            this.state = state;
-        }
-
-        @Override
-        public String name() {
-            return "held";
-        }
-
-        @Override
-        public int queueCount() {
-            return 1;
-        }
-
-        @Override
-        public long features() {
-            return VirtioFeatures.mask(VirtioFeatures.VERSION_1);
-        }
-
-        @Override
-        public long handle(int queueIndex, DescriptorChain chain) {
-            return 0;
-        }
-
-        @Override
-        public SavedState captureState() {
-            byte[] copy = state.clone();
-            return out -> out.write(copy);
-        }
-
-        @Override
-        public PreparedState prepareLoad(InputStream in) throws IOException {
-            byte[] loaded = in.readAllBytes();
-            assertEquals(STATE.length, loaded.length, "the whole state arrived");
-            return () -> state = loaded;
         }
     }
 }
