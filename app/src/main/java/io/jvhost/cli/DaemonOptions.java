@@ -54,6 +54,8 @@ final class DaemonOptions {
                 ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
                 : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+            // Listening: the downcalls not linked yet are linked now, before any request needs them.
+            Thread.ofPlatform().daemon().name("jvhost-link-downcalls").start(io.jvhost.nativeio.Downcalls::linkAll);
             server.serve();
         }
     }
