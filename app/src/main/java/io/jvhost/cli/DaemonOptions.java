@@ -55,7 +55,11 @@ final class DaemonOptions {
                 : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             // Listening: the downcalls not linked yet are linked now, before any request needs them.
-            Thread.ofPlatform().daemon().name("jvhost-link-downcalls").start(io.jvhost.nativeio.Downcalls::linkAll);
+            Thread.ofPlatform()
+                    .daemon()
+                    .name("jvhost-link-downcalls")
+                    .start(() -> org.slf4j.LoggerFactory.getLogger(DaemonOptions.class)
+                            .debug("listening; linked {} more downcalls", io.jvhost.nativeio.Downcalls.linkAll()));
             server.serve();
         }
     }
