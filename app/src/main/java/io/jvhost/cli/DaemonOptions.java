@@ -74,6 +74,12 @@ final class DaemonOptions {
             if (socketGroup != null) giveSocketTo(socketGroup);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close)); // System.exit
             SignalExit.install(endpoint.socketPath);
+            // Listening: the downcalls not linked yet are linked now, before any request needs them.
+            Thread.ofPlatform()
+                    .daemon()
+                    .name("jvhost-link-downcalls")
+                    .start(() -> org.slf4j.LoggerFactory.getLogger(DaemonOptions.class)
+                            .debug("listening; linked {} more downcalls", io.jvhost.nativeio.Downcalls.linkAll()));
             if (!exitOnDisconnect) {
                 server.serve();
             } else if (server.serveOne()) {

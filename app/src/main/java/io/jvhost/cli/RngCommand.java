@@ -18,6 +18,9 @@ final class RngCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /** Random bytes need no privilege at all. */
+    static final java.util.Set<io.jvhost.nativeio.Capability> CAPABILITIES = java.util.Set.of();
+
     @Override
     public Integer call() throws Exception {
         daemon.applyLogLevel();
@@ -26,7 +29,7 @@ final class RngCommand implements Callable<Integer> {
             System.out.println("{\n  \"type\": \"rng\"\n}");
             return 0;
         }
-        daemon.reducePrivileges(java.util.Set.of(), spec); // random bytes need no privilege at all
+        daemon.reducePrivileges(CAPABILITIES, spec);
         daemon.serve(new RngDevice(), spec);
         return 0;
     }

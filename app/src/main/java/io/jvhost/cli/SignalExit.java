@@ -22,7 +22,14 @@ import java.nio.file.Path;
 final class SignalExit {
     private SignalExit() {}
 
+    /**
+     * Set by the launcher for its AOT training run (see ./jvhost): that run is ended with SIGTERM
+     * and must leave through the JVM's own exit, which writes the cache; _exit would lose it.
+     */
+    static final String AOT_TRAINING = "JVHOST_AOT_TRAINING";
+
     static void install(Path socketFile) {
+        if (System.getenv(AOT_TRAINING) != null) return;
         try {
             Class<?> signalClass = Class.forName("sun.misc.Signal");
             Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");

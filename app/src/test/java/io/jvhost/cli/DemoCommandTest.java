@@ -16,7 +16,7 @@ class DemoCommandTest {
     @Test
     void migratesWithOpenHandlesAndCleansUp() {
         StringWriter out = new StringWriter();
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine();
         cl.setOut(new PrintWriter(out, true));
         int exit = cl.execute("demo", "--data-size", "300000", "--channels", "3");
         String text = out.toString();

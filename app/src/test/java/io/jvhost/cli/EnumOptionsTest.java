@@ -21,7 +21,7 @@ import picocli.CommandLine;
  */
 class EnumOptionsTest {
     private static String help(String command) {
-        return new CommandLine(new Main()).getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
+        return Main.commandLine().getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
     }
 
     /** An option's entry in the help (its lines up to the next option's), on one line. */
@@ -61,7 +61,7 @@ class EnumOptionsTest {
             """)
     void aWrongWordFailsNamingTheOptionAndTheWords(String command, String option, String word, String words) {
         StringWriter err = new StringWriter();
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine();
         cl.setErr(new PrintWriter(err, true));
         cl.setOut(new PrintWriter(new StringWriter(), true));
         // --print-capabilities would exit 0 before anything is served: only the wrong word can fail this.
@@ -100,7 +100,7 @@ class EnumOptionsTest {
     })
     void theWordsParseInAnyCaseWithDashesOrUnderscores(String command, String option, String word, String constant) {
         CommandLine.ParseResult parsed =
-                new CommandLine(new Main()).parseArgs(command, option, word).subcommand();
+                Main.commandLine().parseArgs(command, option, word).subcommand();
         assertEquals(constant, parsed.<Enum<?>>matchedOptionValue(option, null).name());
     }
 

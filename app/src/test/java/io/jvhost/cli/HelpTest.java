@@ -19,14 +19,13 @@ class HelpTest {
     private static final Pattern ENTRY = Pattern.compile("^ {2}(?:-\\w, )? *(--[\\w-]+)");
 
     static List<String> commands() {
-        return List.copyOf(new CommandLine(new Main()).getSubcommands().keySet());
+        return List.copyOf(Main.commandLine().getSubcommands().keySet());
     }
 
     @ParameterizedTest
     @MethodSource("commands")
     void listsEachOptionOnce(String command) {
-        String help =
-                new CommandLine(new Main()).getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
+        String help = Main.commandLine().getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
         List<String> listed = help.lines()
                 .map(ENTRY::matcher)
                 .filter(m -> m.find())

@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code jvhost state inspect} on blobs of both formats, raw and in QEMU's framing, and on junk. */
 class StateInspectCommandTest {
@@ -35,7 +34,7 @@ class StateInspectCommandTest {
         all[0] = "state";
         all[1] = "inspect";
         System.arraycopy(args, 0, all, 2, args.length);
-        int exit = new CommandLine(new Main())
+        int exit = Main.commandLine(all)
                 .setOut(new PrintWriter(out))
                 .setErr(new PrintWriter(err))
                 .execute(all);

@@ -79,11 +79,11 @@ public final class Libc {
         Linker.Option[] opts = new Linker.Option[extra.length + 1];
         opts[0] = CAPTURE_ERRNO;
         System.arraycopy(extra, 0, opts, 1, extra.length);
-        return NativeAccess.downcall(symbol(name), fd, opts);
+        return NativeAccess.downcall(symbol(name), fd, true, opts);
     }
 
     static MethodHandle plainCall(String name, FunctionDescriptor fd) {
-        return NativeAccess.downcall(symbol(name), fd);
+        return NativeAccess.downcall(symbol(name), fd, false);
     }
 
     private static MemorySegment symbol(String name) {

@@ -20,9 +20,13 @@ final class NativeAccess {
 
     private static final Linker LINKER = Linker.nativeLinker();
 
-    /** A downcall handle for {@code symbol} with the C signature {@code fd}. */
-    static MethodHandle downcall(MemorySegment symbol, FunctionDescriptor fd, Linker.Option... options) {
-        return LINKER.downcallHandle(symbol, fd, options);
+    /**
+     * A downcall handle for {@code symbol} with the C signature {@code fd}, linked on first use or
+     * by {@link Downcalls#linkAll}; {@code capturesState}: {@code options} hold a captureCallState.
+     */
+    static MethodHandle downcall(
+            MemorySegment symbol, FunctionDescriptor fd, boolean capturesState, Linker.Option... options) {
+        return Downcalls.lazy(fd, capturesState, () -> LINKER.downcallHandle(symbol, fd, options));
     }
 
     /** {@code raw} (an address the C library returned) as {@code size} bytes in its own scope. */

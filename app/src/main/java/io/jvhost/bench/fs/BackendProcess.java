@@ -16,14 +16,58 @@ import java.util.concurrent.TimeUnit;
 public record BackendProcess(String name, Process process, Path socket, Path sharedDir, Path log)
         implements AutoCloseable {
 
-    /** {@code jvhost fs} from this JVM's own modules (or classes) and java, with {@code jvmArgs} (e.g. JFR) first. */
+    /**
+     * How a jvhost process is started: its argv, and the JVM options the launcher should add
+     * (JDK_JAVA_OPTIONS, read by the java launcher itself) when argv starts with it.
+     */
+    public record Command(List<String> argv, List<String> extraJvmOptions) {
+        public Command {
+            argv = List.copyOf(argv);
+            extraJvmOptions = List.copyOf(extraJvmOptions);
+        }
+
+        public Command(List<String> argv) {
+            this(argv, List.of());
+        }
+
+        /** This command with {@code args} appended. */
+        public Command withArgs(List<String> args) {
+            List<String> all = new ArrayList<>(argv);
+            all.addAll(args);
+            return new Command(all, extraJvmOptions);
+        }
+
+        public ProcessBuilder processBuilder() {
+            ProcessBuilder pb = new ProcessBuilder(argv);
+            if (!extraJvmOptions.isEmpty()) pb.environment().put("JDK_JAVA_OPTIONS", String.join(" ", extraJvmOptions));
+            return pb;
+        }
+    }
+
+    /** {@code jvhost fs} as {@link #jvhostCommand} runs it, with {@code jvmArgs} (e.g. JFR) added. */
     public static BackendProcess jvhost(Path workDir, int poolSize, List<String> jvmArgs) throws IOException {
+        Command c = jvhostCommand(jvmArgs)
+                .withArgs(List.of("fs", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
+        return start("jvhost", workDir, c);
+    }
+
+    /**
+     * The command that runs jvhost as its users do: the {@code ./jvhost} launcher when this JVM
+     * was started by it (it tells through {@code -Djvhost.launcher}; it adds the daemon JVM
+     * options, the AOT cache and drops privileges before the JVM starts), else java with the
+     * daemon JVM options ({@code -Djvhost.jvm.options}, the launcher's file) and this JVM's own
+     * modules or classes.
+     */
+    public static Command jvhostCommand(List<String> jvmArgs) {
+        String launcher = System.getProperty("jvhost.launcher");
+        if (launcher != null && Files.isExecutable(Path.of(launcher))) return new Command(List.of(launcher), jvmArgs);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> argv = new ArrayList<>(List.of(java));
+        String options = System.getProperty("jvhost.jvm.options");
+        if (options != null && Files.isRegularFile(Path.of(options))) argv.add("@" + options);
         argv.addAll(jvmArgs);
         argv.addAll(launch());
-        argv.addAll(List.of("fs", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
-        return start("jvhost", workDir, argv);
+        return new Command(argv);
     }
 
     /** How this JVM runs the CLI: on the module path (the launcher) or the class path (tests). */
@@ -44,10 +88,15 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
 
     /** virtiofsd as the test harness runs it: no sandbox (no privileges needed), same pool size. */
     public static BackendProcess virtiofsd(Path workDir, List<String> command, int poolSize) throws IOException {
+        return start("virtiofsd", workDir, new Command(virtiofsdArgv(command, poolSize)));
+    }
+
+    /** {@code command} (virtiofsd) with the options the benches run it with. */
+    static List<String> virtiofsdArgv(List<String> command, int poolSize) {
         List<String> argv = new ArrayList<>(command);
         argv.addAll(
                 List.of("--sandbox", "none", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
-        return start("virtiofsd", workDir, argv);
+        return argv;
     }
 
     /**
@@ -57,32 +106,26 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
      */
     public static BackendProcess jvhostOn(Path workDir, String name, Path shared, List<String> args)
             throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> argv = new ArrayList<>(List.of(java));
-        argv.addAll(launch());
-        argv.add("fs");
-        argv.addAll(args);
-        return start(name, workDir, shared, argv);
+        List<String> fs = new ArrayList<>(List.of("fs"));
+        fs.addAll(args);
+        return start(name, workDir, shared, jvhostCommand(List.of()).withArgs(fs));
     }
 
     /** virtiofsd ({@code command}) named {@code name} on an existing {@code shared} directory, with {@code args}. */
     public static BackendProcess virtiofsdOn(
             Path workDir, String name, Path shared, List<String> command, List<String> args) throws IOException {
-        List<String> argv = new ArrayList<>(command);
-        argv.addAll(args);
-        return start(name, workDir, shared, argv);
+        return start(name, workDir, shared, new Command(command).withArgs(args));
     }
 
-    private static BackendProcess start(String name, Path workDir, List<String> argv) throws IOException {
-        return start(name, workDir, Files.createDirectories(workDir.resolve(name + "-shared")), argv);
+    private static BackendProcess start(String name, Path workDir, Command command) throws IOException {
+        return start(name, workDir, Files.createDirectories(workDir.resolve(name + "-shared")), command);
     }
 
-    private static BackendProcess start(String name, Path workDir, Path shared, List<String> argv) throws IOException {
+    private static BackendProcess start(String name, Path workDir, Path shared, Command command) throws IOException {
         Path socket = workDir.resolve(name + ".sock");
         Path log = workDir.resolve(name + ".log");
-        argv = new ArrayList<>(argv);
-        argv.addAll(List.of("--socket-path", socket.toString(), "--shared-dir", shared.toString()));
-        Process p = new ProcessBuilder(argv)
+        Process p = command.withArgs(List.of("--socket-path", socket.toString(), "--shared-dir", shared.toString()))
+                .processBuilder()
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();

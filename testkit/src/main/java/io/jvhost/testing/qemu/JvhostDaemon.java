@@ -1,5 +1,6 @@
 package io.jvhost.testing.qemu;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,8 +24,11 @@ public final class JvhostDaemon {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String cp = System.getProperty("surefire.test.class.path");
         if (cp == null || cp.isBlank()) cp = System.getProperty("java.class.path");
-        List<String> argv = new ArrayList<>(
-                List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", cp, mainClass.getName()));
+        List<String> argv = new ArrayList<>(List.of(java));
+        // The launcher's JVM options (-Djvhost.jvm.options, set by the build), so tests run what users do.
+        String options = System.getProperty("jvhost.jvm.options");
+        if (options != null && Files.isRegularFile(Path.of(options))) argv.add("@" + options);
+        argv.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", cp, mainClass.getName()));
         argv.addAll(List.of(args));
         return argv;
     }

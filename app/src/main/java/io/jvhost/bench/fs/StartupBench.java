@@ -1,0 +1,199 @@
+package io.jvhost.bench.fs;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How fast a virtio-fs daemon is ready and how much it holds while idle, jvhost's next to
+ * virtiofsd in one run: each round starts each daemon once (alternating who goes first), times
+ * exec → its socket at the path (jvhost binds a staging name and renames it into place once
+ * listening; virtiofsd binds the path and listens right after), lets it settle, reads VmRSS and
+ * Threads from /proc/PID/status, then connects once to check it was listening (not before:
+ * virtiofsd serves one front-end and exits when it leaves) and stops it. Not a test: numbers
+ * depend on the machine.
+ */
+public final class StartupBench {
+    /**
+     * @param rounds    starts of each daemon
+     * @param settle    how long a daemon idles after listening before its footprint is read
+     * @param virtiofsd "auto", a path to virtiofsd or to its unpacked root, or "none"
+     * @param jvmArgs   extra JVM options for jvhost (e.g. one being evaluated)
+     */
+    public record Options(int rounds, Duration settle, String virtiofsd, List<String> jvmArgs) {
+        public Options {
+            if (rounds < 1) throw new IllegalArgumentException("rounds must be at least 1: " + rounds);
+            jvmArgs = List.copyOf(jvmArgs);
+        }
+    }
+
+    /** One start: exec → listening, and the idle process's resident set and thread count. */
+    public record Sample(double listeningMillis, long rssKib, int threads) {}
+
+    /** One daemon's samples, in start order. */
+    public record Result(String name, List<Sample> samples) {
+        double[] listeningMillis() {
+            return samples.stream().mapToDouble(Sample::listeningMillis).toArray();
+        }
+
+        double[] rssMib() {
+            return samples.stream().mapToDouble(s -> s.rssKib() / 1024.0).toArray();
+        }
+
+        double[] threads() {
+            return samples.stream().mapToDouble(Sample::threads).toArray();
+        }
+    }
+
+    private static final Duration LISTEN_TIMEOUT = Duration.ofSeconds(60);
+
+    private final Options options;
+    private final PrintStream out;
+
+    public StartupBench(Options options, PrintStream out) {
+        this.options = options;
+        this.out = out;
+    }
+
+    /** Runs every round, prints the table, returns jvhost's result and virtiofsd's if found. */
+    public List<Result> run() throws IOException {
+        Path work = Files.createTempDirectory("jvhost-bench-startup");
+        List<Daemon> daemons = new ArrayList<>();
+        BackendProcess.Command jvhost = BackendProcess.jvhostCommand(options.jvmArgs());
+        daemons.add(new Daemon("jvhost", jvhost.withArgs(List.of("fs", "--log-level", "warn")), work));
+        Optional<List<String>> vfsd =
+                "none".equals(options.virtiofsd()) ? Optional.empty() : VirtiofsdLocator.find(options.virtiofsd());
+        if (vfsd.isPresent()) {
+            List<String> argv = BackendProcess.virtiofsdArgv(vfsd.get(), 0);
+            daemons.add(new Daemon("virtiofsd", new BackendProcess.Command(argv), work));
+        }
+        out.printf(
+                Locale.ROOT,
+                "%d rounds, alternating; exec -> socket listening, then VmRSS and Threads after %d ms idle; "
+                        + "%d CPUs%n  jvhost: %s%n",
+                options.rounds(),
+                options.settle().toMillis(),
+                Runtime.getRuntime().availableProcessors(),
+                String.join(" ", jvhost.argv()));
+        if (vfsd.isEmpty()) out.println("virtiofsd not found (" + options.virtiofsd() + "): measuring jvhost alone");
+        List<List<Sample>> samples = new ArrayList<>();
+        for (int i = 0; i < daemons.size(); i++) samples.add(new ArrayList<>());
+        for (int round = 0; round < options.rounds(); round++) {
+            for (int k = 0; k < daemons.size(); k++) {
+                int i = (round + k) % daemons.size();
+                samples.get(i).add(daemons.get(i).measure(options.settle()));
+            }
+        }
+        List<Result> results = new ArrayList<>();
+        for (int i = 0; i < daemons.size(); i++) results.add(new Result(daemons.get(i).name, samples.get(i)));
+        print(results);
+        FsBench.deleteTree(work);
+        return results;
+    }
+
+    private void print(List<Result> results) {
+        out.printf(Locale.ROOT, "%-18s %-26s %-24s %s%n", "", "listening ms", "idle RSS MiB", "threads");
+        for (Result r : results) {
+            out.printf(
+                    Locale.ROOT,
+                    "%-18s %-26s %-24s %s%n",
+                    r.name(),
+                    spread(r.listeningMillis()),
+                    spread(r.rssMib()),
+                    spread(r.threads()));
+        }
+        if (results.size() == 2) {
+            Result j = results.get(0), v = results.get(1);
+            out.printf(
+                    Locale.ROOT,
+                    "%-18s %-26s %-24s %s%n",
+                    "jvhost/virtiofsd",
+                    ratio(j.listeningMillis(), v.listeningMillis()),
+                    ratio(j.rssMib(), v.rssMib()),
+                    ratio(j.threads(), v.threads()));
+        }
+    }
+
+    /** "median (min-max)". */
+    static String spread(double[] v) {
+        double min = Double.MAX_VALUE, max = -Double.MAX_VALUE;
+        for (double x : v) {
+            min = Math.min(min, x);
+            max = Math.max(max, x);
+        }
+        return String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", FsBench.median(v), min, max);
+    }
+
+    private static String ratio(double[] a, double[] b) {
+        return String.format(Locale.ROOT, "%.1fx", FsBench.median(a) / FsBench.median(b));
+    }
+
+    /** A daemon started afresh for each sample, on its own socket and shared directory. */
+    private static final class Daemon {
+        final String name;
+        final BackendProcess.Command command;
+        final Path socket;
+        final Path shared;
+        final Path log;
+
+        Daemon(String name, BackendProcess.Command command, Path work) throws IOException {
+            this.name = name;
+            this.command = command;
+            this.socket = work.resolve(name + ".sock");
+            this.shared = Files.createDirectories(work.resolve(name + "-shared"));
+            this.log = work.resolve(name + ".log");
+        }
+
+        Sample measure(Duration settle) throws IOException {
+            Files.deleteIfExists(socket);
+            BackendProcess.Command c =
+                    command.withArgs(List.of("--socket-path", socket.toString(), "--shared-dir", shared.toString()));
+            ProcessBuilder pb = c.processBuilder().redirectErrorStream(true).redirectOutput(log.toFile());
+            long start = System.nanoTime();
+            Process p = pb.start();
+            try {
+                awaitListening(p, start);
+                double millis = (System.nanoTime() - start) / 1e6;
+                sleep(settle);
+                ProcStatus s = ProcStatus.of(p.pid());
+                SocketChannel.open(UnixDomainSocketAddress.of(socket)).close(); // connected: it was listening
+                return new Sample(millis, s.rssKib(), s.threads());
+            } finally {
+                p.destroy();
+                try {
+                    if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        private void awaitListening(Process p, long start) throws IOException {
+            while (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+                if (!p.isAlive()) throw new IOException(name + " exited with " + p.exitValue() + "; see " + log);
+                if (System.nanoTime() - start > LISTEN_TIMEOUT.toNanos())
+                    throw new IOException(name + ": not listening after " + LISTEN_TIMEOUT + "; see " + log);
+                sleep(Duration.ofNanos(500_000));
+            }
+        }
+
+        private static void sleep(Duration d) throws IOException {
+            try {
+                Thread.sleep(d);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
+    }
+}
