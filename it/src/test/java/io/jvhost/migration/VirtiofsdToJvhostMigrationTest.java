@@ -176,6 +176,36 @@ class VirtiofsdToJvhostMigrationTest {
         assertArrayEquals(MORE, Arrays.copyOfRange(host, CONTENT.length, host.length));
     }
 
+    /** virtiofsd's --migration-mode=file-handles: its nodes travel as file handles, reopened by them on jvhost. */
+    @Test
+    void fileHandleModeNodesAreReopenedByTheirHandles(TestRun run) throws Exception {
+        Path shared = shared(run);
+        Virtiofsd a = Virtiofsd.builder(run, "virtiofsd")
+                .sharedDir(shared)
+                .migrationMode("file-handles")
+                .start();
+        Path socketB = run.socket("jvhost-b");
+        try (AutoCloseable _ = jvhost(shared, socketB);
+                GuestDriver d = GuestDriver.connect(a.socket(), GuestDriver.Options.defaults(QUEUES))) {
+            FuseClient fuse = new FuseClient(d, T);
+            fuse.init(LINUX_FLAGS);
+            long subNode = fuse.lookup(FuseClient.ROOT_ID, "sub");
+            long nestedNode = fuse.lookup(subNode, "nested.txt");
+            FuseClient.OpenFile nested = fuse.open(nestedNode);
+            ByteArrayOutputStream saved = new ByteArrayOutputStream();
+            DeviceStateTransfer.migrateOut(d, saved);
+            VirtiofsdState state = VirtiofsdStateCodec.decode(saved.toByteArray());
+            assertTrue(
+                    state.inodes().stream().anyMatch(n -> n.location() instanceof VirtiofsdState.Location.ByFileHandle),
+                    "virtiofsd saved its nodes by file handle: " + state.inodes());
+            FrontendClient toB = GuestDriver.connectDevice(socketB, QUEUES);
+            new DeviceStateTransfer(toB).load(new ByteArrayInputStream(saved.toByteArray()));
+            d.moveTo(toB);
+            assertArrayEquals(CONTENT, fuse.read(nested, 0, CONTENT.length + 100), "read through virtiofsd's fh");
+            assertEquals(nestedNode, fuse.lookup(subNode, "nested.txt"), "the same node id");
+        }
+    }
+
     /** Small goldens of other shapes: right after INIT, and lookups without opens. */
     @Test
     void capturesSmallStates(TestRun run) throws Exception {

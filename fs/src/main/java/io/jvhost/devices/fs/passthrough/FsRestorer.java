@@ -323,7 +323,8 @@ final class FsRestorer {
             if (n.fileType() != 0 && st.fileType() != n.fileType()) { // 0: unknown (virtiofsd's state)
                 problem = "found a file of type " + Integer.toOctalString(st.fileType()) + ", not "
                         + Integer.toOctalString(n.fileType());
-            } else if (sameDirectory && (st.dev() != n.dev() || st.ino() != n.ino())) {
+            } else if (sameDirectory && n.ino() != 0 && (st.dev() != n.dev() || st.ino() != n.ino())) {
+                // ino 0: none saved (virtiofsd's state); a handle then names the file by itself
                 problem = "found inode " + st.ino() + ", the source had " + n.ino();
             } else if (checkInside && !inside(fd, st)) {
                 problem = "the file lies outside the shared directory";

@@ -194,9 +194,12 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         long t0 = System.nanoTime();
         SavedFs saved;
         try {
-            saved = VirtiofsdImport.toSaved(state, initFlags);
+            Stat share = FileCalls.fstat(inodes.root().fd());
+            saved = VirtiofsdImport.toSaved(state, initFlags, share.dev(), share.ino());
         } catch (FsStateCodec.StructureException e) {
             throw new FsException(Errno.EINVAL, "inconsistent virtiofsd state: " + e.getMessage(), e);
+        } catch (NativeException e) {
+            throw new FsException(e.errno(), "the shared directory: " + e.getMessage(), e);
         }
         return prepare(saved, t0);
     }

@@ -2,6 +2,7 @@ package io.jvhost.devices.fs.passthrough;
 
 import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
+import io.jvhost.nativeio.FileHandle;
 import io.jvhost.nativeio.Libc;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,14 +26,21 @@ import java.util.Set;
  * (0: the restore takes the type it finds) and its shared directory no identity (dev/ino -1:
  * never the destination's own, so inode numbers are not compared, as virtiofsd's destination
  * does not compare them either). A node virtiofsd lost ({@code Invalid}) or described by its
- * source's file handle ({@code FileHandle}, whose mount id means nothing here) gets neither path
- * nor handle, so the restore treats it by the error policy: the load fails, or that node answers
- * EIO.
+ * source's file handle ({@code FileHandle}) is reopened by that handle on the destination's
+ * shared directory's file system; a node virtiofsd lost gets neither path nor handle, so the
+ * restore treats it by the error policy: the load fails, or that node answers EIO.
  */
 final class VirtiofsdImport {
     private VirtiofsdImport() {}
 
-    static SavedFs toSaved(VirtiofsdState s, long initFlags) throws FsStateCodec.StructureException {
+    /**
+     * {@code s} as jvhost's restore input. {@code shareDev}/{@code shareIno} are the destination's
+     * shared directory: a state with nodes by file handle (virtiofsd's
+     * {@code --migration-mode=file-handles}, whose users share one file system between source and
+     * destination, as its own destination assumes) is restored on that directory's file system.
+     */
+    static SavedFs toSaved(VirtiofsdState s, long initFlags, long shareDev, long shareIno)
+            throws FsStateCodec.StructureException {
         if (s.inodes().size() > FsStateCodec.MAX_NODES || s.handles().size() > FsStateCodec.MAX_NODES)
             throw new FsStateCodec.StructureException("more nodes or handles than a process can hold");
         if (s.nextInode() < 2) throw new FsStateCodec.StructureException("next_inode " + u(s.nextInode()));
@@ -66,7 +74,8 @@ final class VirtiofsdImport {
             if (n.refcount() < 0 || lookups < 0)
                 throw new FsStateCodec.StructureException("inode " + n.id() + " has refcount " + u(n.refcount())
                         + ", fewer than the children that hold it");
-            inodes.add(new FsSnapshot.InodeState(n.id(), lookups, 0, 0, 0, 0, location(n, byId), null));
+            // 0 for dev, ino and type: virtiofsd does not carry them; the restore takes what it finds.
+            inodes.add(new FsSnapshot.InodeState(n.id(), lookups, 0, 0, 0, 0, location(n, byId), handle(n)));
         }
         inodes.sort(Comparator.comparingLong(FsSnapshot.InodeState::nodeId));
         Set<Long> fhs = new HashSet<>();
@@ -85,7 +94,24 @@ final class VirtiofsdImport {
         handles.sort(Comparator.comparingLong(FsSnapshot.HandleState::fh));
         // jvhost's own state keeps next fh >= 1; an fh no one holds yet is as good as virtiofsd's 0.
         FsSnapshot snap = new FsSnapshot(s.nextInode(), Math.max(1, s.nextHandle()), initFlags, inodes, handles);
-        return new SavedFs(snap, MigrationMode.FIND_PATHS, -1, -1);
+        boolean byHandle =
+                s.inodes().stream().anyMatch(n -> n.location() instanceof VirtiofsdState.Location.ByFileHandle);
+        // --migration-verify-handles: handles beside the paths, to check that a path still names the file.
+        boolean verify = s.inodes().stream().anyMatch(n -> n.fileHandle() != null);
+        if (byHandle) return new SavedFs(snap, MigrationMode.FILE_HANDLES, shareDev, shareIno);
+        // Handles mean something only on the file system they came from: with either, the source's
+        // user has said it is this one (as virtiofsd's own destination takes it), so they are used.
+        return verify
+                ? new SavedFs(snap, MigrationMode.FIND_PATHS, shareDev, shareIno)
+                : new SavedFs(snap, MigrationMode.FIND_PATHS, -1, -1);
+    }
+
+    /** Where a node is by file handle: its location's, or with verify-handles the one beside its path. */
+    private static FileHandle handle(VirtiofsdState.Inode n) {
+        VirtiofsdState.FileHandle h =
+                n.location() instanceof VirtiofsdState.Location.ByFileHandle b ? b.handle() : n.fileHandle();
+        // The source's mount id names a mount there; the restore decodes on the share's own mount.
+        return h == null ? null : new FileHandle(0, h.handleType(), h.handle());
     }
 
     private static Location location(VirtiofsdState.Inode n, Map<Long, VirtiofsdState.Inode> byId)

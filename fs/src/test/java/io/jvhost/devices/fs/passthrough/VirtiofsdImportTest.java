@@ -158,6 +158,61 @@ class VirtiofsdImportTest extends FsTestBase {
         }
     }
 
+    /** virtiofsd's file handle of {@code path} (its --migration-mode=file-handles location). */
+    private static Location.ByFileHandle byHandle(java.nio.file.Path path) throws Exception {
+        io.jvhost.nativeio.FileHandle h = io.jvhost.nativeio.FileHandles.nameToHandle(
+                null, path.toString().getBytes(StandardCharsets.UTF_8), 0);
+        return new Location.ByFileHandle(new VirtiofsdState.FileHandle(h.mountId(), h.type(), h.bytes()));
+    }
+
+    @Test
+    void nodesByFileHandleAreReopenedByTheirHandleInsideTheShareOnly() throws Exception {
+        long nested = node("nested.txt"), file = node("file.txt");
+        Location.ByFileHandle nestedHandle = byHandle(share.resolve("sub/nested.txt"));
+        Location.ByFileHandle outside = byHandle(tmp.resolve("secret"));
+        VirtiofsdState s = with(
+                golden,
+                n -> n.id() == nested
+                        ? new VirtiofsdState.Inode(n.id(), n.refcount(), nestedHandle, null)
+                        : n.id() == file ? new VirtiofsdState.Inode(n.id(), n.refcount(), outside, null) : n);
+        try (PassthroughFs dst = destination(MigrationOnError.ABORT)) {
+            FsException e = assertThrows(FsException.class, () -> dst.prepare(s, 0), "a handle outside the share");
+            assertTrue(e.getMessage().contains("outside the shared directory"), e.getMessage());
+        }
+        try (PassthroughFs dst = destination(MigrationOnError.GUEST_ERROR)) {
+            dst.prepare(s, 0).commit();
+            assertEquals(
+                    "nested",
+                    new String(read(dst, nested, handleOf(nested), 100), StandardCharsets.UTF_8),
+                    "reopened by its handle, with virtiofsd's fh");
+            fails(Errno.EIO, () -> dst.getattr(ROOT, file, 0, false));
+        }
+    }
+
+    /** --migration-verify-handles: a path that names another file than the handle beside it fails that node. */
+    @Test
+    void verifiedHandlesTellAFileReplacedAtItsPath() throws Exception {
+        long nested = node("nested.txt"), file = node("file.txt");
+        VirtiofsdState.FileHandle nestedHandle =
+                byHandle(share.resolve("sub/nested.txt")).handle();
+        VirtiofsdState.FileHandle fileHandle =
+                byHandle(share.resolve("file.txt")).handle();
+        Files.delete(share.resolve("file.txt"));
+        Files.writeString(share.resolve("file.txt"), "another file at the same path");
+        VirtiofsdState s = with(
+                golden,
+                n -> n.id() == nested
+                        ? new VirtiofsdState.Inode(n.id(), n.refcount(), n.location(), nestedHandle)
+                        : n.id() == file
+                                ? new VirtiofsdState.Inode(n.id(), n.refcount(), n.location(), fileHandle)
+                                : n);
+        try (PassthroughFs dst = destination(MigrationOnError.GUEST_ERROR)) {
+            dst.prepare(s, 0).commit();
+            assertEquals("nested", new String(read(dst, nested, handleOf(nested), 100), StandardCharsets.UTF_8));
+            fails(Errno.EIO, () -> dst.getattr(ROOT, file, 0, false));
+        }
+    }
+
     @Test
     void aSymlinkPlantedOnTheDestinationIsNotFollowed() throws Exception {
         Files.delete(share.resolve("sub/nested.txt"));
