@@ -60,6 +60,12 @@ final class DaemonOptions {
      * after checking that an endpoint was given.
      */
     void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec) throws Exception {
+        serve(device, spec, () -> {});
+    }
+
+    /** As {@link #serve(io.jvhost.backend.Device, picocli.CommandLine.Model.CommandSpec)}, running {@code whenListening} in the background once it listens. */
+    void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec, Runnable whenListening)
+            throws Exception {
         if (endpoint == null) {
             throw new picocli.CommandLine.ParameterException(
                     spec.commandLine(), "one of --socket-path or --fd is required");
@@ -74,12 +80,13 @@ final class DaemonOptions {
             if (socketGroup != null) giveSocketTo(socketGroup);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close)); // System.exit
             SignalExit.install(endpoint.socketPath);
-            // Listening: the downcalls not linked yet are linked now, before any request needs them.
-            Thread.ofPlatform()
-                    .daemon()
-                    .name("jvhost-link-downcalls")
-                    .start(() -> org.slf4j.LoggerFactory.getLogger(DaemonOptions.class)
-                            .debug("listening; linked {} more downcalls", io.jvhost.nativeio.Downcalls.linkAll()));
+            // Listening: the downcalls not linked yet are linked now, before any request needs them;
+            // then what else the command does once listening.
+            Thread.ofPlatform().daemon().name("jvhost-after-listening").start(() -> {
+                org.slf4j.LoggerFactory.getLogger(DaemonOptions.class)
+                        .debug("listening; linked {} more downcalls", io.jvhost.nativeio.Downcalls.linkAll());
+                whenListening.run();
+            });
             if (!exitOnDisconnect) {
                 server.serve();
             } else if (server.serveOne()) {

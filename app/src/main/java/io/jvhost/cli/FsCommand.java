@@ -12,12 +12,15 @@ import io.jvhost.devices.fs.passthrough.MigrationOnError;
 import io.jvhost.devices.fs.passthrough.PassthroughConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughFs;
 import io.jvhost.nativeio.Capability;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,6 +43,8 @@ import picocli.CommandLine.Spec;
         description = "Serve a directory as a virtio-fs device (QEMU: -device vhost-user-fs-pci).")
 public final class FsCommand implements Callable<Integer> {
     /** What is served in place of the device: the device itself for {@code jvhost fs}. */
+    private static final Logger LOG = LoggerFactory.getLogger(FsCommand.class);
+
     private final UnaryOperator<StatefulDevice> served;
 
     FsCommand() {
@@ -208,9 +213,23 @@ public final class FsCommand implements Callable<Integer> {
                         PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device =
                         new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize, migrationStateFormat)) {
-            device.warmUpStatePath();
-            daemon.serve(served.apply(device), spec);
+            daemon.serve(served.apply(device), spec, () -> warmUpStatePath(config));
         }
         return 0;
+    }
+
+    /**
+     * Once listening, runs the state save and load code on a device of its own over the same
+     * directory (the served one may have a front-end by then), so a first migration does not pay
+     * for it in the VM's downtime, and neither does the start.
+     */
+    private void warmUpStatePath(PassthroughConfig config) {
+        try (PassthroughFs fs =
+                        PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
+                FsDevice device = new FsDevice(tag, 1, new FuseServer(fs), 0, migrationStateFormat)) {
+            device.warmUpStatePath();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("state path warm-up: {}", e.toString());
+        }
     }
 }

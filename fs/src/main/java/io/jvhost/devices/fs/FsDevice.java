@@ -330,8 +330,8 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     /**
      * Runs the save and load code once on an empty state, off the request path, so that the
      * first real migration does not pay for class loading inside the VM's downtime (a cold JVM
-     * spent ~100 ms there). Call before serving (the state is then just the root); changes
-     * nothing: the prepared load is never committed.
+     * spent ~100 ms there). Call on a device that serves no front-end (the state is then just the
+     * root); changes nothing: the prepared load is never committed.
      */
     public void warmUpStatePath() {
         if (!canMigrate()) return;
