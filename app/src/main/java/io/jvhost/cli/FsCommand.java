@@ -100,8 +100,33 @@ public final class FsCommand implements Callable<Integer> {
             converter = Spelled.Cache.class,
             completionCandidates = Spelled.Cache.class,
             description = "How long the guest caches names and attributes: ${COMPLETION-CANDIDATES} "
-                    + "(not at all, 1 s, a day; default: ${DEFAULT-VALUE}).")
+                    + "(not at all, 1 s, a day, a day but file data uncached; default: ${DEFAULT-VALUE}).")
     CachePolicy cache;
+
+    @Option(names = "--readonly", description = "Share the directory read-only: every change answers EROFS.")
+    boolean readOnly;
+
+    @Option(
+            names = "--no-readdirplus",
+            description = "Do not offer READDIRPLUS (not offered with --cache never either, as in virtiofsd).")
+    boolean noReaddirplus;
+
+    @Option(
+            names = "--allow-mmap",
+            description = "Let the guest mmap files of --cache never or metadata (shared mappings), as virtiofsd's: "
+                    + "only for a directory no one else changes.")
+    boolean allowMmap;
+
+    @Option(
+            names = "--allow-direct-io",
+            description = "Pass the guest's O_DIRECT on (cleared by default, as in virtiofsd).")
+    boolean allowDirectIo;
+
+    @Option(
+            names = "--preserve-noatime",
+            description = "Pass the guest's O_NOATIME on (cleared by default, as in virtiofsd: it fails with EPERM "
+                    + "for a caller who does not own the file).")
+    boolean preserveNoatime;
 
     @Option(
             names = "--inode-file-handles",
@@ -208,7 +233,17 @@ public final class FsCommand implements Callable<Integer> {
         // Once, in the image that still may raise the hard limit (the restart keeps it).
         if (System.getenv(PrivilegeDrop.RESTARTED) == null) OpenFileLimit.apply(rlimitNofile);
         daemon.reducePrivileges(modcaps.applyTo(CAPABILITIES), spec);
-        PassthroughConfig config = new PassthroughConfig(cache, xattr, true, denyPrivilegedFiles, inodeFileHandles);
+        PassthroughConfig config = new PassthroughConfig(
+                cache,
+                xattr,
+                true,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                cache != CachePolicy.NEVER && !noReaddirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly);
         try (PassthroughFs fs =
                         PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device =

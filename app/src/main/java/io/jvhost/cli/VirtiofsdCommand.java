@@ -75,7 +75,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
             description = "namespace, chroot, none: only none yet (virtiofsd's default: namespace).")
     Sandbox sandbox;
 
-    @Option(names = "--readonly", description = "Refused: no read-only mode yet.")
+    @Option(names = "--readonly", description = "Share the directory read-only.")
     boolean readonly;
 
     /** virtiofsd's seccomp actions. */
@@ -112,19 +112,19 @@ public final class VirtiofsdCommand implements Callable<Integer> {
             names = "--cache",
             paramLabel = "CACHE",
             defaultValue = "auto",
-            description = "auto, always, never, metadata: metadata refused (default: ${DEFAULT-VALUE}).")
+            description = "auto, always, never, metadata (default: ${DEFAULT-VALUE}).")
     String cache;
 
-    @Option(names = "--allow-mmap", description = "Refused: cache=never files cannot be mmap'd.")
+    @Option(names = "--allow-mmap", description = "With --cache metadata or never, allow shared mmap of files.")
     boolean allowMmap;
 
-    @Option(names = "--no-readdirplus", description = "Refused: READDIRPLUS is always offered.")
+    @Option(names = "--no-readdirplus", description = "Disable support for READDIRPLUS operations.")
     boolean noReaddirplus;
 
     @Option(names = "--writeback", description = "Refused: no writeback cache.")
     boolean writeback;
 
-    @Option(names = "--allow-direct-io", description = "Honor O_DIRECT (jvhost always does).")
+    @Option(names = "--allow-direct-io", description = "Honor the O_DIRECT flag passed down by guest applications.")
     boolean allowDirectIo;
 
     @Option(names = "--print-capabilities", description = "Print vhost-user.json back-end capabilities and exit.")
@@ -182,7 +182,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Option(names = "--translate-gid", paramLabel = "TRANSLATE_GID", description = "Refused: no id translation.")
     List<String> translateGid = new ArrayList<>();
 
-    @Option(names = "--preserve-noatime", description = "Pass O_NOATIME on (jvhost always does).")
+    @Option(names = "--preserve-noatime", description = "Preserve O_NOATIME (cleared by default).")
     boolean preserveNoatime;
 
     @Option(
@@ -247,6 +247,11 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         add(out, "--thread-pool-size", Integer.toString(threadPoolSize));
         add(out, "--cache", cache);
         if (xattr) out.add("--xattr");
+        if (readonly) out.add("--readonly");
+        if (noReaddirplus) out.add("--no-readdirplus");
+        if (allowMmap) out.add("--allow-mmap");
+        if (allowDirectIo) out.add("--allow-direct-io");
+        if (preserveNoatime) out.add("--preserve-noatime");
         add(out, "--log-level", logLevel());
         if (rlimitNofile != null) add(out, "--rlimit-nofile", rlimitNofile.toString());
         if (modcaps != null) add(out, "--modcaps", modcaps);
@@ -284,7 +289,6 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (xattrmap != null) r.add("--xattrmap: not supported: jvhost serves extended attributes unmapped (--xattr)");
         if (sandbox == Sandbox.NAMESPACE || sandbox == Sandbox.CHROOT)
             r.add("--sandbox " + Spelled.spelling(sandbox) + ": not yet supported: use --sandbox none");
-        if (readonly) r.add("--readonly: not yet supported: jvhost has no read-only mode (share a read-only mount)");
         if (seccomp != null && seccomp != Seccomp.NONE)
             r.add("--seccomp " + Spelled.spelling(seccomp) + ": not yet supported: use --seccomp none");
         if (announceSubmounts)
@@ -293,9 +297,6 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (inodeFileHandles != null && inodeMode() == null) {
             r.add("--inode-file-handles=" + inodeFileHandles + ": expected one of never, prefer, mandatory");
         }
-        if (cache.equals("metadata")) r.add("--cache metadata: not supported: use --cache never, auto or always");
-        if (allowMmap) r.add("--allow-mmap: not supported: files of --cache never cannot be mmap'd shared");
-        if (noReaddirplus) r.add("--no-readdirplus: not supported: jvhost always offers READDIRPLUS");
         if (writeback) r.add("--writeback: not supported: jvhost never offers the writeback cache");
         if (killprivV2) r.add("--killpriv-v2: not supported: jvhost does not offer FUSE_HANDLE_KILLPRIV_V2");
         if (securityLabel) r.add("--security-label: not supported: jvhost does not take security contexts");

@@ -60,7 +60,14 @@ class VirtiofsdCommandTest {
             BASE --inode-file-handles=mandatory            | --inode-file-handles mandatory
             BASE --cache always                            | --cache always
             BASE --cache=never                             | --cache never
-            BASE --allow-direct-io                         | --shared-dir /srv/share
+            BASE --allow-direct-io                         | --allow-direct-io
+            BASE -o allow_direct_io                        | --allow-direct-io
+            BASE --readonly                                | --readonly
+            BASE --cache metadata                          | --cache metadata
+            BASE -o cache=metadata                         | --cache metadata
+            BASE --allow-mmap                              | --allow-mmap
+            BASE --no-readdirplus                          | --no-readdirplus
+            BASE -o no_readdirplus                         | --no-readdirplus
             BASE --modcaps=+sys_admin:-chown               | --modcaps +sys_admin:-chown
             BASE --log-level debug                         | --log-level debug
             BASE -d                                        | --log-level debug
@@ -69,7 +76,7 @@ class VirtiofsdCommandTest {
             BASE -f                                        | --shared-dir /srv/share
             BASE --syslog                                  | --syslog
             BASE --no-killpriv-v2                          | --shared-dir /srv/share
-            BASE --preserve-noatime                        | --shared-dir /srv/share
+            BASE --preserve-noatime                        | --preserve-noatime
             BASE --migration-mode file-handles             | --migration-mode file-handles
             BASE --migration-on-error guest-error          | --migration-on-error guest-error
             BASE --migration-verify-handles                | --migration-mode find-paths
@@ -96,18 +103,12 @@ class VirtiofsdCommandTest {
             BASE --sandbox namespace                    | --sandbox namespace: not yet supported: use --sandbox none
             BASE --sandbox=chroot                       | --sandbox chroot: not yet supported: use --sandbox none
             BASE -o sandbox=chroot                      | --sandbox chroot: not yet supported: use --sandbox none
-            BASE --readonly                             | --readonly: not yet supported
             BASE --seccomp kill                         | --seccomp kill: not yet supported: use --seccomp none
             BASE --seccomp log                          | --seccomp log: not yet supported: use --seccomp none
             BASE --seccomp trap                         | --seccomp trap: not yet supported: use --seccomp none
             BASE --announce-submounts                   | --announce-submounts: not supported
             BASE -o announce_submounts                  | --announce-submounts: not supported
             BASE --inode-file-handles=sometimes         | --inode-file-handles=sometimes: expected one of never, prefer, mandatory
-            BASE --cache metadata                       | --cache metadata: not supported
-            BASE -o cache=metadata                      | --cache metadata: not supported
-            BASE --allow-mmap                           | --allow-mmap: not supported
-            BASE --no-readdirplus                       | --no-readdirplus: not supported
-            BASE -o no_readdirplus                      | --no-readdirplus: not supported
             BASE --writeback                            | --writeback: not supported
             BASE -o writeback                           | --writeback: not supported
             BASE --killpriv-v2                          | --killpriv-v2: not supported

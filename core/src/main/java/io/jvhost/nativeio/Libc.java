@@ -26,6 +26,7 @@ public final class Libc {
 
     // ---- constants (Linux, x86_64 / aarch64 generic ABI) ----
     public static final int O_RDONLY = 0,
+            O_ACCMODE = 3,
             O_WRONLY = 1,
             O_RDWR = 2,
             O_CREAT = 0100,
@@ -34,8 +35,10 @@ public final class Libc {
             O_TRUNC = 01000,
             O_APPEND = 02000,
             O_NONBLOCK = 04000,
+            O_DIRECT = 040000,
             O_DIRECTORY = 0200000,
             O_NOFOLLOW = 0400000,
+            O_NOATIME = 01000000,
             O_CLOEXEC = 02000000,
             O_PATH = 010000000;
     public static final int F_DUPFD_CLOEXEC = 1030,

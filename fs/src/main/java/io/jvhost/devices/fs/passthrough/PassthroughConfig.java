@@ -18,16 +18,52 @@ package io.jvhost.devices.fs.passthrough;
  *                             where such shares are mounted nosuid on the host instead.
  * @param inodeFileHandles     how looked-up inodes are kept (see {@link InodeFileHandles});
  *                             virtiofsd's default, prefer, unless given
+ * @param readdirplus          offer READDIRPLUS (virtiofsd: on, except with cache never)
+ * @param allowMmap            let the guest mmap files it opened with direct I/O (cache never
+ *                             and metadata): FUSE_DIRECT_IO_ALLOW_MMAP, for a share no one else
+ *                             changes (virtiofsd's --allow-mmap; off)
+ * @param allowDirectIo        pass the guest's O_DIRECT on (virtiofsd's --allow-direct-io; off:
+ *                             cleared, the host's page cache serves the file)
+ * @param preserveNoatime      pass the guest's O_NOATIME on (virtiofsd's --preserve-noatime;
+ *                             off: cleared, as it fails with EPERM for a caller who does not own
+ *                             the file and lacks CAP_FOWNER)
+ * @param readOnly             refuse every change to the shared directory with EROFS, and files
+ *                             opened for writing (virtiofsd's --readonly)
  */
 public record PassthroughConfig(
         CachePolicy cache,
         boolean xattr,
         boolean fileHandles,
         boolean denyPrivilegedFiles,
-        InodeFileHandles inodeFileHandles) {
+        InodeFileHandles inodeFileHandles,
+        boolean readdirplus,
+        boolean allowMmap,
+        boolean allowDirectIo,
+        boolean preserveNoatime,
+        boolean readOnly) {
     public PassthroughConfig {
         java.util.Objects.requireNonNull(cache, "cache");
         java.util.Objects.requireNonNull(inodeFileHandles, "inodeFileHandles");
+    }
+
+    /** virtiofsd's defaults for what is not given. */
+    public PassthroughConfig(
+            CachePolicy cache,
+            boolean xattr,
+            boolean fileHandles,
+            boolean denyPrivilegedFiles,
+            InodeFileHandles inodeFileHandles) {
+        this(
+                cache,
+                xattr,
+                fileHandles,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                cache != CachePolicy.NEVER,
+                false,
+                false,
+                false,
+                false);
     }
 
     /** Inodes kept as file handles where possible, as in virtiofsd. */
@@ -42,7 +78,24 @@ public record PassthroughConfig(
 
     /** This configuration with inodes kept as {@code mode} says. */
     public PassthroughConfig withInodeFileHandles(InodeFileHandles mode) {
-        return new PassthroughConfig(cache, xattr, fileHandles, denyPrivilegedFiles, mode);
+        return new PassthroughConfig(
+                cache,
+                xattr,
+                fileHandles,
+                denyPrivilegedFiles,
+                mode,
+                readdirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly);
+    }
+
+    /** The open flags a file is opened with on the host for the guest's {@code flags}, before the file system's own. */
+    int guestOpenFlags(int flags) {
+        if (!allowDirectIo) flags &= ~io.jvhost.nativeio.Libc.O_DIRECT;
+        if (!preserveNoatime) flags &= ~io.jvhost.nativeio.Libc.O_NOATIME;
+        return flags;
     }
 
     public static PassthroughConfig defaults() {

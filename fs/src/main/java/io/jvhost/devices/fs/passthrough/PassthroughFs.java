@@ -64,12 +64,14 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             FUSE_DO_READDIRPLUS = 1L << 13,
             FUSE_READDIRPLUS_AUTO = 1L << 14,
             FUSE_PARALLEL_DIROPS = 1L << 18,
-            FUSE_CREATE_SUPP_GROUP = 1L << 34;
+            FUSE_CREATE_SUPP_GROUP = 1L << 34,
+            FUSE_DIRECT_IO_ALLOW_MMAP = 1L << 36;
 
     private static final int RENAME_FLAGS =
             FileCalls.RENAME_NOREPLACE | FileCalls.RENAME_EXCHANGE | FileCalls.RENAME_WHITEOUT;
     private static final int READDIR_BUFFER = 32 * 1024;
     private static final int F_OK = 0, X_OK = 1, W_OK = 2, R_OK = 4;
+    private static final int O_TMPFILE = 020000000 | Libc.O_DIRECTORY;
 
     private static final Logger LOG = LoggerFactory.getLogger(PassthroughFs.class);
 
@@ -249,14 +251,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public long supportedInitFlags() {
-        long flags = FUSE_ASYNC_READ
-                | FUSE_ATOMIC_O_TRUNC
-                | FUSE_BIG_WRITES
-                | FUSE_DONT_MASK
-                | FUSE_DO_READDIRPLUS
-                | FUSE_READDIRPLUS_AUTO
-                | FUSE_PARALLEL_DIROPS;
+        long flags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_PARALLEL_DIROPS;
+        if (config.readdirplus()) flags |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
         if (config.cache() == CachePolicy.AUTO) flags |= FUSE_AUTO_INVAL_DATA;
+        if (config.allowMmap()) flags |= FUSE_DIRECT_IO_ALLOW_MMAP;
         // The guest then names the parent's group when its caller is in it only as a supplementary group.
         return CallerIdentity.takesSupplementaryGroups() ? flags | FUSE_CREATE_SUPP_GROUP : flags;
     }
@@ -292,6 +290,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Entry mknod(RequestContext ctx, long parent, byte[] name, int mode, int rdev, int umask) throws FsException {
+        writable();
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
             Fd at = dir.fd(); // before the caller's fsuid, which drops CAP_DAC_READ_SEARCH (open_by_handle_at)
@@ -306,6 +305,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Entry mkdir(RequestContext ctx, long parent, byte[] name, int mode, int umask) throws FsException {
+        writable();
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
             Fd at = dir.fd();
@@ -320,6 +320,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Entry symlink(RequestContext ctx, byte[] target, long parent, byte[] name) throws FsException {
+        writable();
         Names.component(name);
         Names.symlinkTarget(target);
         try (Inode dir = inodes.pin(parent)) {
@@ -345,11 +346,13 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public void unlink(RequestContext ctx, long parent, byte[] name) throws FsException {
+        writable();
         remove(parent, name, 0);
     }
 
     @Override
     public void rmdir(RequestContext ctx, long parent, byte[] name) throws FsException {
+        writable();
         remove(parent, name, FileCalls.AT_REMOVEDIR);
     }
 
@@ -366,6 +369,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public void rename(RequestContext ctx, long oldParent, byte[] oldName, long newParent, byte[] newName, int flags)
             throws FsException {
+        writable();
         Names.component(oldName);
         Names.component(newName);
         if ((flags & ~RENAME_FLAGS) != 0) throw new FsException(Errno.EINVAL, "unknown rename flags " + flags);
@@ -383,6 +387,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public Entry link(RequestContext ctx, long node, long newParent, byte[] newName) throws FsException {
+        writable();
         Names.component(newName);
         try (Inode n = inodes.pin(node);
                 Inode dir = inodes.pin(newParent)) {
@@ -410,6 +415,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public AttrReply setattr(RequestContext ctx, long node, SetAttr a) throws FsException {
+        writable();
         try (Inode n = inodes.pin(node);
                 Handle h = a.has(SetAttr.FH) ? handles.pin(a.fh(), node, Kind.FILE) : null) {
             if (privileged.denies()) checkPrivileges(n, a);
@@ -491,6 +497,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public void access(RequestContext ctx, long node, int mask) throws FsException {
         if ((mask & ~(R_OK | W_OK | X_OK)) != 0) throw new FsException(Errno.EINVAL, "bad access mask " + mask);
+        if ((mask & W_OK) != 0) writable();
         try (Inode n = inodes.pin(node)) {
             Stat st = FileCalls.fstat(n.fd());
             if (mask == F_OK) return;
@@ -510,6 +517,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public void setxattr(RequestContext ctx, long node, byte[] name, byte[] value, int flags) throws FsException {
+        writable();
         xattrsEnabled();
         Names.xattrName(name);
         privileged.checkXattr(name);
@@ -544,6 +552,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public void removexattr(RequestContext ctx, long node, byte[] name) throws FsException {
+        writable();
         xattrsEnabled();
         Names.xattrName(name);
         try (Inode n = inodes.pin(node)) {
@@ -553,6 +562,22 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         }
     }
 
+    /** --readonly: nothing in the shared directory changes. */
+    private void writable() throws FsException {
+        if (config.readOnly()) throw new FsException(Errno.EROFS, "read-only share");
+    }
+
+    /**
+     * --readonly: a file opens for reading only, and nothing that would change it on open
+     * (truncation, a temporary file, exclusive creation) passes.
+     */
+    private void openableReadOnly(int flags) throws FsException {
+        if (!config.readOnly()) return;
+        if ((flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & (Libc.O_TRUNC | Libc.O_EXCL)) != 0)
+            throw new FsException(Errno.EROFS, "read-only share");
+        if ((flags & O_TMPFILE) == O_TMPFILE) throw new FsException(Errno.EINVAL, "O_TMPFILE on a read-only share");
+    }
+
     private void xattrsEnabled() throws FsException {
         if (!config.xattr()) throw new FsException(Errno.ENOSYS, "xattrs are off");
     }
@@ -560,7 +585,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     // ---- files ----
 
     @Override
-    public Opened open(RequestContext ctx, long node, int flags) throws FsException {
+    public Opened open(RequestContext ctx, long node, int guestFlags) throws FsException {
+        int flags = config.guestOpenFlags(guestFlags);
+        openableReadOnly(flags);
         try (Inode n = inodes.pin(node)) {
             Fd fd = openFile(n.fd(), n.fileType, flags);
             return new Opened(handles.add(n, fd, NodeOpener.handleFlags(flags), Kind.FILE).fh, fileOpenFlags());
@@ -576,9 +603,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
      * descriptor of that name, never by opening the name with O_CREAT.
      */
     @Override
-    public Created create(RequestContext ctx, long parent, byte[] name, int mode, int flags, int umask)
+    public Created create(RequestContext ctx, long parent, byte[] name, int mode, int guestFlags, int umask)
             throws FsException {
         Names.component(name);
+        int flags = config.guestOpenFlags(guestFlags);
+        if (config.readOnly()) return openExisting(ctx, parent, name, flags);
         try (Inode dir = inodes.pin(parent)) {
             if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
             Fd io;
@@ -618,6 +647,26 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         }
     }
 
+    /**
+     * CREATE on a --readonly share: a name that exists opens as OPEN would open it (the guest's
+     * cache may not have known it); a new one cannot be made.
+     */
+    private Created openExisting(RequestContext ctx, long parent, byte[] name, int flags) throws FsException {
+        openableReadOnly(flags & ~Libc.O_CREAT);
+        Entry entry;
+        try {
+            entry = lookup(ctx, parent, name);
+        } catch (FsException e) {
+            throw e.errno() == Errno.ENOENT ? new FsException(Errno.EROFS, "read-only share") : e;
+        }
+        try {
+            return new Created(entry, open(ctx, entry.nodeId(), flags & ~Libc.O_CREAT));
+        } catch (FsException | RuntimeException e) {
+            forget(entry.nodeId(), 1);
+            throw e;
+        }
+    }
+
     @Override
     public long read(RequestContext ctx, long node, long fh, long offset, int size, ReadSink sink) throws FsException {
         if (offset < 0 || size < 0) throw new FsException(Errno.EINVAL, "negative offset or size");
@@ -629,6 +678,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public long write(RequestContext ctx, long node, long fh, long offset, WriteSource source, int writeFlags)
             throws FsException {
+        writable();
         if (offset < 0) throw new FsException(Errno.EINVAL, "negative offset");
         try (Handle h = handles.pin(fh, node, Kind.FILE)) {
             return source.writeTo(h.fd, offset);
@@ -658,6 +708,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public void fallocate(RequestContext ctx, long node, long fh, int mode, long offset, long length)
             throws FsException {
+        writable();
         try (Handle h = handles.pin(fh, node, Kind.FILE)) {
             FileIo.fallocate(h.fd, mode, offset, length);
         } catch (NativeException e) {
@@ -686,6 +737,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             long length,
             int flags)
             throws FsException {
+        writable();
         try (Handle in = handles.pin(fhIn, nodeIn, Kind.FILE);
                 Handle out = handles.pin(fhOut, nodeOut, Kind.FILE)) {
             return FileIo.copyFileRange(in.fd, offsetIn, out.fd, offsetOut, length, flags);
@@ -713,7 +765,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public Opened opendir(RequestContext ctx, long node, int flags) throws FsException {
         try (Inode n = inodes.pin(node)) {
             Fd fd = NodeOpener.directory(n.fd(), n.fileType);
-            int fopen = config.cache() == CachePolicy.ALWAYS ? Opened.FOPEN_CACHE_DIR | Opened.FOPEN_KEEP_CACHE : 0;
+            int fopen = switch (config.cache()) {
+                case ALWAYS, METADATA -> Opened.FOPEN_CACHE_DIR | Opened.FOPEN_KEEP_CACHE;
+                case NEVER, AUTO -> 0;
+            };
             return new Opened(handles.add(n, fd, NodeOpener.DIRECTORY_FLAGS, Kind.DIRECTORY).fh, fopen);
         } catch (NativeException e) {
             throw fsError(e);
@@ -850,7 +905,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     private int fileOpenFlags() {
         return switch (config.cache()) {
-            case NEVER -> Opened.FOPEN_DIRECT_IO;
+            case NEVER, METADATA -> Opened.FOPEN_DIRECT_IO;
             case AUTO -> 0;
             case ALWAYS -> Opened.FOPEN_KEEP_CACHE;
         };

@@ -111,6 +111,10 @@ class PassthroughFsTest extends FsTestBase {
                         assertEquals(Opened.FOPEN_KEEP_CACHE, flags);
                         assertTrue((dirFlags & Opened.FOPEN_CACHE_DIR) != 0);
                     }
+                    case METADATA -> {
+                        assertEquals(Opened.FOPEN_DIRECT_IO, flags, "file data uncached");
+                        assertEquals(Opened.FOPEN_CACHE_DIR | Opened.FOPEN_KEEP_CACHE, dirFlags, "listings cached");
+                    }
                 }
             }
         }
