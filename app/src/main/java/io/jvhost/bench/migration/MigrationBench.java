@@ -102,7 +102,7 @@ public final class MigrationBench {
                 Runtime.getRuntime().availableProcessors());
         out.println(conditions);
         int expectedCrc = new SyntheticContent(SEED, size).crc32c();
-        warmUp(Math.min(size, 32L << 20));
+        warmUp(Math.min(size, 256L << 20), channels);
         StreamBench raw = new StreamBench(new PrintStream(OutputStream.nullOutputStream()), packetSize);
         Map<String, List<Duration>> times = new LinkedHashMap<>();
         Map<String, List<Duration>> cpu = new LinkedHashMap<>();
@@ -154,12 +154,18 @@ public final class MigrationBench {
                 .getProcessCpuTime();
     }
 
-    /** Class loading, JIT and the first sessions on a small state, so the first measured row doesn't pay for them. */
-    private void warmUp(long size) throws Exception {
+    /**
+     * Class loading, JIT and the first sessions, every transfer once on a state large enough that
+     * the JIT has compiled the per-packet paths (C2 compiling during a measured row took a core).
+     */
+    private void warmUp(long size, int... channels) throws Exception {
         int crc = new SyntheticContent(SEED, size).crc32c();
+        StreamBench raw = new StreamBench(new PrintStream(OutputStream.nullOutputStream()), packetSize);
+        raw.rawPipe(size);
+        raw.rawTcp(size);
         try (LocalBackends warm = new LocalBackends(size, SEED)) {
             saveAlone(warm, crc);
-            migrate(warm, 2, size, crc);
+            for (int n : channels) migrate(warm, n, size, crc);
         }
     }
 
