@@ -412,7 +412,11 @@ public final class MigrationDestination implements AutoCloseable {
         private Arrival handshake(Socket s) {
             try {
                 s.setSoTimeout(millis(config.acceptTimeout()));
-                DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 64 * 1024));
+                // A buffer of one packet header: the preamble and the headers are read through it, but
+                // every packet's data is read straight into its own buffer (a larger buffer here would
+                // hold most of the next packet's data and copy it once more).
+                DataInputStream in = new DataInputStream(
+                        new BufferedInputStream(s.getInputStream(), StreamFormat.PACKET_HEADER_BYTES));
                 ControlCodec.Preamble p = ControlCodec.readPreamble(in);
                 if (p.role() != StreamFormat.ROLE_STATE) {
                     return new Arrival(s, null, p, -1, "a second main channel (session " + p.session() + ")");
