@@ -1,11 +1,5 @@
 package io.jvhost.nativeio;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.Objects;
@@ -22,12 +16,6 @@ public final class HeapIo {
     /** Bytes one call moves at most: bounds how long a call can hold off a safepoint. */
     public static final int MAX_CALL = 1 << 20;
 
-    private static final Linker.Option HEAP = Linker.Option.critical(true);
-    private static final MethodHandle READ =
-            Libc.errnoCall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), HEAP);
-    private static final MethodHandle WRITE =
-            Libc.errnoCall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), HEAP);
-
     private HeapIo() {}
 
     /**
@@ -35,12 +23,12 @@ public final class HeapIo {
      * fd: bytes read, 0 at EOF, -1 if nothing is there yet (EAGAIN). Retries on EINTR.
      */
     public static int read(Fd fd, byte[] b, int off, int len) throws NativeException {
-        return call(READ, "read", fd, b, off, len);
+        return call(Libc.READ_HEAP, "read", fd, b, off, len);
     }
 
     /** Writes {@code b[off, off + len)} (at most {@link #MAX_CALL} bytes) to a non-blocking fd; -1 on EAGAIN. */
     public static int write(Fd fd, byte[] b, int off, int len) throws NativeException {
-        return call(WRITE, "write", fd, b, off, len);
+        return call(Libc.WRITE_HEAP, "write", fd, b, off, len);
     }
 
     private static int call(MethodHandle h, String name, Fd fd, byte[] b, int off, int len) throws NativeException {
