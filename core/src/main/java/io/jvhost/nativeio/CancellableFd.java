@@ -4,9 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.Objects;
 
 /**
  * Blocking-style streams over one fd (a pipe end, a socket) that another thread can abort at
@@ -20,7 +19,6 @@ import java.lang.foreign.ValueLayout;
  */
 public final class CancellableFd implements AutoCloseable {
     private static final long DATA = 0, CANCEL = 1;
-    private static final int CHUNK = 256 * 1024;
 
     private final Fd fd;
     private final EventFd cancel;
@@ -131,12 +129,12 @@ public final class CancellableFd implements AutoCloseable {
         }
     }
 
-    /** An InputStream over this fd; closing it closes the fd. */
+    /**
+     * An InputStream over this fd; closing it closes the fd. Reads go straight into the caller's
+     * array ({@link HeapIo}: the fd is non-blocking), one read(2) per call.
+     */
     public InputStream input() {
         return new InputStream() {
-            private final Arena arena = Arena.ofShared();
-            private final MemorySegment buf = arena.allocate(CHUNK);
-
             @Override
             public int read() throws IOException {
                 byte[] one = new byte[1];
@@ -146,27 +144,30 @@ public final class CancellableFd implements AutoCloseable {
 
             @Override
             public synchronized int read(byte[] b, int off, int len) throws IOException {
+                Objects.checkFromIndexSize(off, len, b.length);
                 if (len == 0) return 0;
-                long r = CancellableFd.this.read(buf, Math.min(len, CHUNK));
-                if (r == 0) return -1;
-                MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, b, off, (int) r);
-                return (int) r;
+                while (true) {
+                    if (cancelled) throw new InterruptedIOException("transfer cancelled");
+                    int r = HeapIo.read(fd, b, off, len);
+                    if (r > 0) return r;
+                    if (r == 0) return -1;
+                    awaitReady();
+                }
             }
 
             @Override
-            public synchronized void close() {
-                if (arena.scope().isAlive()) arena.close();
+            public synchronized void close() { // after a read or write in progress: its fd stays ours
                 CancellableFd.this.close();
             }
         };
     }
 
-    /** An OutputStream over this fd; closing it closes the fd (EOF for a pipe's reader). */
+    /**
+     * An OutputStream over this fd; closing it closes the fd (EOF for a pipe's reader). Writes go
+     * straight from the caller's array ({@link HeapIo}).
+     */
     public OutputStream output() {
         return new OutputStream() {
-            private final Arena arena = Arena.ofShared();
-            private final MemorySegment buf = arena.allocate(CHUNK);
-
             @Override
             public void write(int b) throws IOException {
                 write(new byte[] {(byte) b}, 0, 1);
@@ -174,18 +175,21 @@ public final class CancellableFd implements AutoCloseable {
 
             @Override
             public synchronized void write(byte[] b, int off, int len) throws IOException {
+                Objects.checkFromIndexSize(off, len, b.length);
                 while (len > 0) {
-                    int n = Math.min(len, CHUNK);
-                    MemorySegment.copy(b, off, buf, ValueLayout.JAVA_BYTE, 0, n);
-                    writeFully(buf, n);
-                    off += n;
-                    len -= n;
+                    if (cancelled) throw new InterruptedIOException("transfer cancelled");
+                    int w = HeapIo.write(fd, b, off, len);
+                    if (w >= 0) {
+                        off += w;
+                        len -= w;
+                    } else {
+                        awaitReady();
+                    }
                 }
             }
 
             @Override
-            public synchronized void close() {
-                if (arena.scope().isAlive()) arena.close();
+            public synchronized void close() { // after a read or write in progress: its fd stays ours
                 CancellableFd.this.close();
             }
         };

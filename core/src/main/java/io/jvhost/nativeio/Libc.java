@@ -120,6 +120,16 @@ public final class Libc {
             errnoCall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle WRITE =
             errnoCall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    /**
+     * read(2) and write(2) as critical calls that may take a heap segment ({@link HeapIo}). Here,
+     * not in HeapIo: a daemon links the handles of the classes initialized when it listens, and
+     * HeapIo is first used by a migration, whose downtime would then pay for linking them.
+     */
+    static final MethodHandle READ_HEAP = errnoCall(
+            "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(true));
+
+    static final MethodHandle WRITE_HEAP = errnoCall(
+            "write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(true));
     private static final MethodHandle PREAD =
             errnoCall("pread64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle PWRITE =

@@ -142,6 +142,21 @@ public final class SectionInput {
         return readBytes((int) len);
     }
 
+    /**
+     * A length-prefixed byte string of at most {@code into.length} bytes, read into {@code
+     * into[0, length)}; returns its length. For a loader that streams many blocks through one
+     * buffer instead of allocating an array for each.
+     */
+    public int bytes(byte[] into) throws IOException {
+        long len = varint();
+        if (len < 0 || len > into.length) {
+            throw blob.fail(
+                    "byte string of " + Long.toUnsignedString(len) + " bytes exceeds the limit of " + into.length);
+        }
+        readInto(into, 0, (int) len);
+        return (int) len;
+    }
+
     public String string() throws IOException {
         return string(MAX_ARRAY);
     }
@@ -225,6 +240,18 @@ public final class SectionInput {
         return v;
     }
 
+    /** Fills {@code into[from, to)} from this scope's fields, across DATA frames. */
+    private void readInto(byte[] into, int from, int to) throws IOException {
+        while (from < to) {
+            if (frameRemaining == 0) {
+                nextDataFrame(to - from);
+            }
+            int k = blob.readSome(into, from, (int) Math.min(to - from, frameRemaining));
+            frameRemaining -= k;
+            from += k;
+        }
+    }
+
     /** Grows the buffer only as bytes arrive, so a forged length costs at most one small buffer. */
     private byte[] readBytes(int len) throws IOException {
         byte[] out = new byte[Math.min(len, FIRST_BUFFER)];
@@ -233,12 +260,9 @@ public final class SectionInput {
             if (filled == out.length) {
                 out = Arrays.copyOf(out, (int) Math.min(len, 2L * out.length));
             }
-            if (frameRemaining == 0) {
-                nextDataFrame(len - filled);
-            }
-            int k = blob.readSome(out, filled, (int) Math.min(out.length - filled, frameRemaining));
-            frameRemaining -= k;
-            filled += k;
+            int to = out.length;
+            readInto(out, filled, to);
+            filled = to;
         }
         return out;
     }

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -223,6 +224,7 @@ public final class MigrationDestination implements AutoCloseable {
         private DataOutputStream mainOut;
         private volatile boolean answered;
         private volatile ReorderWindow window;
+        private volatile Loader loader;
 
         Session(Socket main, SessionId id) throws IOException {
             this.main = main;
@@ -248,15 +250,16 @@ public final class MigrationDestination implements AutoCloseable {
                 List<InputStream> channels = acceptStateChannels(hello.channels());
                 BufferPool pool = new BufferPool(hello.packetSize());
                 AtomicLongArray perChannel = new AtomicLongArray(hello.channels());
+                ProgressMeter meter =
+                        new ProgressMeter(config.progress(), hello.stateSize(), config.progressInterval());
+                loader = new Loader(out, meter, pool);
                 for (int ch = 0; ch < channels.size(); ch++) {
                     int channel = ch;
                     MigrationSource.startDaemon(
                             "migration-destination-ch" + ch,
                             () -> readPackets(channel, channels.get(channel), hello.packetSize(), pool, perChannel));
                 }
-                ProgressMeter meter =
-                        new ProgressMeter(config.progress(), hello.stateSize(), config.progressInterval());
-                Loaded loaded = load(out, meter, pool);
+                Loaded loaded = loader.awaitLoaded();
                 verify(hello, loaded);
                 try {
                     out.flush();
@@ -409,7 +412,11 @@ public final class MigrationDestination implements AutoCloseable {
         private Arrival handshake(Socket s) {
             try {
                 s.setSoTimeout(millis(config.acceptTimeout()));
-                DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 64 * 1024));
+                // A buffer of one packet header: the preamble and the headers are read through it, but
+                // every packet's data is read straight into its own buffer (a larger buffer here would
+                // hold most of the next packet's data and copy it once more).
+                DataInputStream in = new DataInputStream(
+                        new BufferedInputStream(s.getInputStream(), StreamFormat.PACKET_HEADER_BYTES));
                 ControlCodec.Preamble p = ControlCodec.readPreamble(in);
                 if (p.role() != StreamFormat.ROLE_STATE) {
                     return new Arrival(s, null, p, -1, "a second main channel (session " + p.session() + ")");
@@ -449,6 +456,7 @@ public final class MigrationDestination implements AutoCloseable {
                     }
                     window.put(channel, new ReorderWindow.Packet(h, data));
                     perChannel.incrementAndGet(channel);
+                    loader.pump();
                 }
             } catch (SocketTimeoutException e) {
                 failure.fail(new MigrationException(name + " sent nothing for " + config.idleTimeout(), e));
@@ -481,16 +489,51 @@ public final class MigrationDestination implements AutoCloseable {
 
         private record Loaded(VirtioDeviceState virtio, long stateBytes, long totalBytes, long packets, long crc) {}
 
-        /** Streams packets out in index order as each becomes next; decodes the CONFIG_STATE packet. */
-        private Loaded load(OutputStream out, ProgressMeter meter, BufferPool pool)
-                throws MigrationException, InterruptedException {
-            CRC32C crc = new CRC32C();
-            long stateBytes = 0;
-            long total = 0;
-            long packets = 0;
-            VirtioDeviceState virtio = null;
-            ReorderWindow.Packet p;
-            while ((p = window.take()) != null) {
+        /**
+         * Streams packets out in index order as each becomes next, on the channel thread that put
+         * it (or the one loading already, which then takes it too): a hand-off to a thread of its
+         * own cost a wake-up per packet. Decodes the CONFIG_STATE packet. One thread at a time
+         * holds {@code token}; the receiving thread only waits for the end.
+         */
+        private final class Loader {
+            private final OutputStream out;
+            private final ProgressMeter meter;
+            private final BufferPool pool;
+            private final ReentrantLock token = new ReentrantLock();
+            private final CRC32C crc = new CRC32C();
+            private long stateBytes;
+            private long total;
+            private long packets;
+            private VirtioDeviceState virtio;
+
+            Loader(OutputStream out, ProgressMeter meter, BufferPool pool) {
+                this.out = out;
+                this.meter = meter;
+                this.pool = pool;
+            }
+
+            /**
+             * Loads every packet that is next, unless another thread is loading. A packet put while
+             * that thread was finishing is seen by it when it checks again after letting go.
+             */
+            void pump() throws MigrationException {
+                while (token.tryLock()) {
+                    try {
+                        ReorderWindow.Packet p;
+                        while ((p = window.poll()) != null) {
+                            load(p);
+                            window.release();
+                        }
+                    } finally {
+                        token.unlock();
+                    }
+                    if (!window.hasNext()) {
+                        return;
+                    }
+                }
+            }
+
+            private void load(ReorderWindow.Packet p) throws MigrationException {
                 int len = p.header().length();
                 crc.update(p.data(), 0, len);
                 total += len;
@@ -502,24 +545,42 @@ public final class MigrationDestination implements AutoCloseable {
                         throw new MigrationException(
                                 "the CONFIG_STATE packet is not a valid virtio device state: " + e.getMessage(), e);
                     }
-                } else {
-                    try {
-                        out.write(p.data(), 0, len);
-                    } catch (IOException e) {
-                        throw new MigrationException("writing the state to its output failed: " + e.getMessage(), e);
-                    }
-                    stateBytes += len;
-                    meter.add(len);
-                    pool.give(p.data());
+                    return;
                 }
-                window.release();
+                try {
+                    out.write(p.data(), 0, len);
+                } catch (IOException e) {
+                    throw new MigrationException("writing the state to its output failed: " + e.getMessage(), e);
+                }
+                stateBytes += len;
+                meter.add(len);
+                pool.give(p.data());
             }
-            // The source closes each channel after its last packet; anything else still coming is an error.
-            if (!window.awaitAllEnded(config.idleTimeout().toMillis())) {
-                throw new MigrationException(
-                        "state channels stayed open after the last packet for " + config.idleTimeout());
+
+            /** Once the last packet was loaded and every channel ended: the totals. */
+            Loaded awaitLoaded() throws MigrationException, InterruptedException {
+                window.awaitLoaded();
+                // The source closes each channel after its last packet; anything else still coming is an error.
+                if (!window.awaitAllEnded(config.idleTimeout().toMillis())) {
+                    throw new MigrationException(
+                            "state channels stayed open after the last packet for " + config.idleTimeout());
+                }
+                return new Loaded(virtio, stateBytes, total, packets, crc.getValue());
             }
-            return new Loaded(virtio, stateBytes, total, packets, crc.getValue());
+
+            /** After a failure: waits (bounded) for a load in progress, so nothing writes to the output afterwards. */
+            void quiesce() {
+                try {
+                    if (token.tryLock(config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                        return; // kept: the session is over, nobody loads again
+                    }
+                    LOG.warn(
+                            "a state channel was still writing the output {} after the session ended",
+                            config.idleTimeout());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
 
         private void verify(ControlMessage.Hello hello, Loaded loaded) throws MigrationException, InterruptedException {
@@ -635,6 +696,10 @@ public final class MigrationDestination implements AutoCloseable {
 
         void closeAll() {
             failure.awaitSettled();
+            Loader l = loader;
+            if (l != null && failure.hasFailed()) {
+                l.quiesce();
+            }
             synchronized (sessionSockets) {
                 for (Socket s : sessionSockets) {
                     try {

@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sends one back-end's state to a {@link MigrationDestination}: a main channel for the handshake,
- * the totals and the verdict, and N state channels whose threads pull packets from one shared
- * {@link PacketProducer}, so a faster channel carries more. One instance per migration;
+ * the totals and the verdict, and N state channels whose threads each read their next packet
+ * from the state through one shared {@link PacketProducer}, so a faster channel carries more. One instance per migration;
  * {@link #cancel} may be called from any thread and aborts promptly, telling the destination why.
  *
  * <pre>{@code
@@ -132,9 +132,8 @@ public final class MigrationSource {
         CompletableFuture<Void> verdict = new CompletableFuture<>();
         startDaemon("migration-source-main", () -> readVerdicts(mainIn, verdict));
 
-        PacketProducer producer = new PacketProducer(
-                state, config.packetSize(), config.channels(), VirtioStateCodec.encode(virtio), failure);
-        producer.start();
+        PacketProducer producer =
+                new PacketProducer(state, config.packetSize(), VirtioStateCodec.encode(virtio), failure);
         ProgressMeter meter = new ProgressMeter(config.progress(), stateSize, config.progressInterval());
         AtomicLongArray perChannel = new AtomicLongArray(config.channels());
         List<CompletableFuture<Void>> senders = new ArrayList<>();
@@ -207,10 +206,10 @@ public final class MigrationSource {
     private void sendPackets(
             int channel, OutputStream out, PacketProducer producer, ProgressMeter meter, AtomicLongArray perChannel) {
         try {
+            byte[] buffer = producer.newBuffer();
             PacketProducer.Outgoing p;
-            while ((p = producer.next()) != null) {
+            while ((p = producer.next(buffer)) != null) {
                 out.write(p.bytes(), 0, p.length());
-                producer.recycle(p);
                 perChannel.incrementAndGet(channel);
                 if (!p.header().isConfigState()) {
                     meter.add(p.header().length());
@@ -225,8 +224,6 @@ public final class MigrationSource {
         } catch (IOException e) {
             failure.failTransport(
                     new ConnectionLostException("state channel " + channel + " failed: " + e.getMessage(), e));
-        } catch (InterruptedException e) {
-            failure.fail(new MigrationException("state channel " + channel + " sender interrupted", e));
         }
     }
 

@@ -7,7 +7,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The destination's reassembly: packets arrive out of order on several channels and leave strictly
- * in index order, each as soon as it is next. At most {@code window} indices past the next one to
+ * in index order, each as soon as it is next: the channel thread that put it, or the one already
+ * loading, takes it ({@link #poll}), so no thread of its own sits between the sockets and the
+ * output; the receiving thread only {@linkplain #awaitLoaded waits} for the end or a gap. At most {@code window} indices past the next one to
  * load are admitted; a channel reader whose packet lies further ahead waits <em>before reading the
  * packet's data</em>, so the excess stays in the socket and TCP back-pressure slows that channel.
  *
@@ -30,7 +32,11 @@ final class ReorderWindow {
     private final long[] channelLast;
 
     private final ReentrantLock lock = new ReentrantLock();
+    /** Room in the window, a channel's end, an abort: what channel readers and awaitAllEnded wait for. */
     private final Condition changed = lock.newCondition();
+    /** Everything loaded, a gap that can no longer fill, an abort: what {@link #awaitLoaded} waits for. */
+    private final Condition settled = lock.newCondition();
+
     private long next;
     private long lastIdx = -1;
     private long highestSeen = -1;
@@ -88,7 +94,7 @@ final class ReorderWindow {
             }
             channelLast[channel] = idx;
             highestSeen = Math.max(highestSeen, idx);
-            changed.signalAll(); // the loader may now see that a gap can never fill
+            if (stuck()) settled.signalAll(); // a gap that can never fill: no need to wait for it
             while (idx >= next + window) {
                 checkAborted();
                 changed.await();
@@ -113,7 +119,7 @@ final class ReorderWindow {
             slots[slot] = p;
             held++;
             peakHeld = Math.max(peakHeld, held);
-            changed.signalAll();
+            // No signal: whoever loads polls after putting (MigrationDestination's Loader).
         } finally {
             lock.unlock();
         }
@@ -125,28 +131,50 @@ final class ReorderWindow {
         try {
             channelLast[channel] = ENDED;
             changed.signalAll();
+            settled.signalAll();
         } finally {
             lock.unlock();
         }
     }
 
     /**
-     * The next packet in index order, waiting for it; null once the CONFIG_STATE packet has been
-     * taken and released. The packet stays in the window until {@link #release}.
+     * The next packet in index order if it is there, else null (also once the CONFIG_STATE packet
+     * has been released). The packet stays in the window until {@link #release}; only one thread
+     * at a time may hold a polled packet.
      */
-    Packet take() throws MigrationException, InterruptedException {
+    Packet poll() throws MigrationException {
+        lock.lock();
+        try {
+            checkAborted();
+            return finished() ? null : slots[(int) (next % window)];
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@link #poll} would return a packet now. */
+    boolean hasNext() {
+        lock.lock();
+        try {
+            return aborted == null && !finished() && slots[(int) (next % window)] != null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until the CONFIG_STATE packet has been loaded and released; throws once the next
+     * packet can no longer arrive (every channel has moved past it, or ended without it).
+     */
+    void awaitLoaded() throws MigrationException, InterruptedException {
         lock.lock();
         try {
             while (true) {
                 checkAborted();
-                if (lastIdx >= 0 && next > lastIdx) {
-                    return null;
+                if (finished()) {
+                    return;
                 }
-                Packet p = slots[(int) (next % window)];
-                if (p != null) {
-                    return p;
-                }
-                if (allChannelsPast(next)) {
+                if (stuck()) {
                     if (lastIdx < 0 && allEnded()) {
                         throw new MigrationException("the state channels ended without the last (CONFIG_STATE) packet; "
                                 + "packet " + next + " was expected next");
@@ -154,14 +182,23 @@ final class ReorderWindow {
                     throw new MigrationException("packet " + next + " is missing: every state channel has moved past it"
                             + (allEnded() ? " or closed" : ""));
                 }
-                changed.await();
+                settled.await();
             }
         } finally {
             lock.unlock();
         }
     }
 
-    /** The packet from {@link #take} has been loaded: make room for the next. */
+    private boolean finished() {
+        return lastIdx >= 0 && next > lastIdx;
+    }
+
+    /** The next packet is not there and no channel can still bring it. */
+    private boolean stuck() {
+        return !finished() && slots[(int) (next % window)] == null && allChannelsPast(next);
+    }
+
+    /** The packet from {@link #poll} has been loaded: make room for the next. */
     void release() {
         lock.lock();
         try {
@@ -169,6 +206,7 @@ final class ReorderWindow {
             held--;
             next++;
             changed.signalAll();
+            if (finished() || stuck()) settled.signalAll();
         } finally {
             lock.unlock();
         }
@@ -202,6 +240,7 @@ final class ReorderWindow {
                 aborted = cause;
             }
             changed.signalAll();
+            settled.signalAll();
         } finally {
             lock.unlock();
         }

@@ -1,6 +1,7 @@
 package io.jvhost.bench.migration;
 
 import io.jvhost.backend.BackgroundServer;
+import io.jvhost.backend.DeviceStateOptions;
 import io.jvhost.devices.synthetic.SyntheticStateDevice;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
@@ -25,11 +26,16 @@ final class LocalBackends implements AutoCloseable {
     private final BackgroundServer servedB;
 
     LocalBackends(long size, long seed) throws IOException {
+        this(size, seed, DeviceStateOptions.defaults());
+    }
+
+    /** With {@code options} on both back-ends, e.g. their own channel (a save then vmsplices into A's pipe). */
+    LocalBackends(long size, long seed, DeviceStateOptions options) throws IOException {
         dir = Files.createTempDirectory("jvhost-bench-");
         a = new SyntheticStateDevice(size, seed);
         b = SyntheticStateDevice.empty();
-        servedA = BackgroundServer.start(dir.resolve("a.sock"), a);
-        servedB = BackgroundServer.start(dir.resolve("b.sock"), b);
+        servedA = BackgroundServer.start(dir.resolve("a.sock"), a, options);
+        servedB = BackgroundServer.start(dir.resolve("b.sock"), b, options);
     }
 
     /** A front-end session on A with no rings: enough for a save (see {@code DeviceMigration.openStateSession}). */

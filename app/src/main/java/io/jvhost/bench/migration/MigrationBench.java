@@ -1,5 +1,6 @@
 package io.jvhost.bench.migration;
 
+import io.jvhost.backend.DeviceStateOptions;
 import io.jvhost.devices.synthetic.SyntheticContent;
 import io.jvhost.devices.synthetic.SyntheticStateDevice;
 import io.jvhost.frontend.DeviceStateTransfer;
@@ -38,15 +39,42 @@ public final class MigrationBench {
      * One kind of transfer, measured {@code times.size()} times; {@code cpu} is the CPU time this
      * process used meanwhile (every thread of both sides is in it), {@code verified} what was checked.
      */
-    public record Row(String what, long bytes, List<Duration> times, List<Duration> cpu, String verified) {
+    public record Row(
+            String what,
+            long bytes,
+            List<Duration> times,
+            List<Duration> cpu,
+            Map<String, List<Duration>> parts,
+            String verified) {
         public Row {
             times = List.copyOf(times);
             cpu = List.copyOf(cpu);
+            Map<String, List<Duration>> p = new LinkedHashMap<>();
+            parts.forEach((k, v) -> p.put(k, List.copyOf(v)));
+            parts = java.util.Collections.unmodifiableMap(p);
+        }
+
+        public Row(String what, long bytes, List<Duration> times, List<Duration> cpu, String verified) {
+            this(what, bytes, times, cpu, Map.of(), verified);
         }
 
         /** Median CPU seconds per GiB moved: steadier than wall time on a machine shared with others. */
         public double cpuSecondsPerGib() {
-            List<Duration> s = cpu.stream().sorted().toList();
+            return perGib(cpu);
+        }
+
+        /**
+         * Median CPU seconds per GiB of each part of the transfer (A's save, each front-end, B's
+         * load, see {@link ThreadCpu}): what each process of a real deployment would use.
+         */
+        public Map<String, Double> cpuSecondsPerGibByPart() {
+            Map<String, Double> m = new LinkedHashMap<>();
+            parts.forEach((k, v) -> m.put(k, perGib(v)));
+            return m;
+        }
+
+        private double perGib(List<Duration> d) {
+            List<Duration> s = d.stream().sorted().toList();
             return s.get(s.size() / 2).toNanos() / 1e9 / (bytes / (double) (1L << 30));
         }
 
@@ -72,6 +100,13 @@ public final class MigrationBench {
     public record Result(List<Row> rows, MigrationReport largest) {}
 
     private static final long SEED = 2026;
+    /**
+     * Back-ends that answer SET_DEVICE_STATE_FD with a pipe of their own, which a save fills with
+     * vmsplice (the pipe references A's pages; the front-end's read is the only copy).
+     */
+    private static final DeviceStateOptions OWN_CHANNEL =
+            DeviceStateOptions.defaults().withBackendChannel(true);
+
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
     private final PrintStream out;
@@ -102,50 +137,72 @@ public final class MigrationBench {
                 Runtime.getRuntime().availableProcessors());
         out.println(conditions);
         int expectedCrc = new SyntheticContent(SEED, size).crc32c();
-        warmUp(Math.min(size, 32L << 20));
+        warmUp(Math.min(size, 256L << 20), channels);
         StreamBench raw = new StreamBench(new PrintStream(OutputStream.nullOutputStream()), packetSize);
-        Map<String, List<Duration>> times = new LinkedHashMap<>();
-        Map<String, List<Duration>> cpu = new LinkedHashMap<>();
-        Map<String, String> verified = new LinkedHashMap<>();
+        Measurements m = new Measurements();
         MigrationReport largest = null;
-        try (LocalBackends backends = new LocalBackends(size, SEED)) {
+        try (LocalBackends backends = new LocalBackends(size, SEED);
+                LocalBackends own = new LocalBackends(size, SEED, OWN_CHANNEL);
+                ThreadCpu threads = new ThreadCpu()) {
             for (int r = 0; r < rounds; r++) {
-                long c = cpuNanos();
+                Mark c = Mark.now(threads);
                 Duration pipe = raw.rawPipe(size).elapsed();
-                c = add(times, cpu, verified, "raw pipe (nativeio)", pipe, c, size + " B");
+                c = m.add("raw pipe (nativeio)", pipe, c, threads, size + " B");
                 Duration tcp = raw.rawTcp(size).elapsed();
-                c = add(times, cpu, verified, "raw TCP, 1 socket", tcp, c, size + " B");
+                c = m.add("raw TCP, 1 socket", tcp, c, threads, size + " B");
                 Timed<String> save = saveAlone(backends, expectedCrc);
-                c = add(times, cpu, verified, "vhost-user save A→pipe", save.elapsed(), c, save.value());
+                c = m.add("vhost-user save A→pipe", save.elapsed(), c, threads, save.value());
+                Timed<String> spliced = saveAlone(own, expectedCrc);
+                c = m.add("save A→A's pipe (vmsplice)", spliced.elapsed(), c, threads, spliced.value());
                 for (int n : channels) {
-                    Timed<MigrationReport> m = migrate(backends, n, size, expectedCrc);
-                    c = add(times, cpu, verified, "migration A→B, " + n + " ch", m.elapsed(), c, "B loaded, CRC, ring");
-                    if (n == channels[channels.length - 1] || largest == null) largest = m.value();
+                    Timed<MigrationReport> t = migrate(backends, n, size, expectedCrc);
+                    c = m.add("migration A→B, " + n + " ch", t.elapsed(), c, threads, "B loaded, CRC, ring");
+                    if (n == channels[channels.length - 1] || largest == null) largest = t.value();
                 }
+                Timed<MigrationReport> t = migrate(own, channels[0], size, expectedCrc);
+                c = m.add(
+                        "migration A→B, " + channels[0] + " ch, own pipes",
+                        t.elapsed(),
+                        c,
+                        threads,
+                        "B loaded, CRC, ring");
             }
         }
         List<Row> rows = new ArrayList<>();
-        times.forEach((what, t) -> rows.add(new Row(what, size, t, cpu.get(what), verified.get(what))));
+        m.times.forEach((what, t) ->
+                rows.add(new Row(what, size, t, m.cpu.get(what), m.parts.get(what), m.verified.get(what))));
         print(rows, largest);
         return new Result(rows, largest);
     }
 
     private record Timed<T>(T value, Duration elapsed) {}
 
-    /** Records one measurement; returns the CPU clock now, the start of the next one. */
-    private static long add(
-            Map<String, List<Duration>> times,
-            Map<String, List<Duration>> cpu,
-            Map<String, String> verified,
-            String what,
-            Duration d,
-            long cpuStart,
-            String check) {
-        long now = cpuNanos();
-        times.computeIfAbsent(what, k -> new ArrayList<>()).add(d);
-        cpu.computeIfAbsent(what, k -> new ArrayList<>()).add(Duration.ofNanos(now - cpuStart));
-        verified.put(what, check);
-        return now;
+    /** The process's CPU clock and each part's (see {@link ThreadCpu}) at one moment. */
+    private record Mark(long process, Map<String, Long> parts) {
+        static Mark now(ThreadCpu threads) {
+            return new Mark(cpuNanos(), threads.sample());
+        }
+    }
+
+    /** Each row's rounds, in the order the rows were first measured. */
+    private static final class Measurements {
+        final Map<String, List<Duration>> times = new LinkedHashMap<>();
+        final Map<String, List<Duration>> cpu = new LinkedHashMap<>();
+        final Map<String, Map<String, List<Duration>>> parts = new LinkedHashMap<>();
+        final Map<String, String> verified = new LinkedHashMap<>();
+
+        /** Records one measurement; returns the clocks now, the start of the next one. */
+        Mark add(String what, Duration d, Mark start, ThreadCpu threads, String check) {
+            Mark now = Mark.now(threads);
+            times.computeIfAbsent(what, k -> new ArrayList<>()).add(d);
+            cpu.computeIfAbsent(what, k -> new ArrayList<>()).add(Duration.ofNanos(now.process() - start.process()));
+            Map<String, List<Duration>> byPart = parts.computeIfAbsent(what, k -> new LinkedHashMap<>());
+            ThreadCpu.between(start.parts(), now.parts())
+                    .forEach((part, ns) ->
+                            byPart.computeIfAbsent(part, k -> new ArrayList<>()).add(Duration.ofNanos(ns)));
+            verified.put(what, check);
+            return now;
+        }
     }
 
     /** CPU time of the whole process (all threads, user and system); includes the rows' set-up and checks. */
@@ -154,12 +211,21 @@ public final class MigrationBench {
                 .getProcessCpuTime();
     }
 
-    /** Class loading, JIT and the first sessions on a small state, so the first measured row doesn't pay for them. */
-    private void warmUp(long size) throws Exception {
+    /**
+     * Class loading, JIT and the first sessions, every transfer once on a state large enough that
+     * the JIT has compiled the per-packet paths (C2 compiling during a measured row took a core).
+     */
+    private void warmUp(long size, int... channels) throws Exception {
         int crc = new SyntheticContent(SEED, size).crc32c();
-        try (LocalBackends warm = new LocalBackends(size, SEED)) {
+        StreamBench raw = new StreamBench(new PrintStream(OutputStream.nullOutputStream()), packetSize);
+        raw.rawPipe(size);
+        raw.rawTcp(size);
+        try (LocalBackends warm = new LocalBackends(size, SEED);
+                LocalBackends own = new LocalBackends(size, SEED, OWN_CHANNEL)) {
             saveAlone(warm, crc);
-            migrate(warm, 2, size, crc);
+            saveAlone(own, crc);
+            for (int n : channels) migrate(warm, n, size, crc);
+            migrate(own, channels[0], size, crc);
         }
     }
 
@@ -247,6 +313,8 @@ public final class MigrationBench {
                     r.cpuSecondsPerGib(),
                     r.verified());
         }
+        out.println("CPU seconds per GiB by part (median of the rounds):");
+        out.print(MigrationBenchReport.partsTable(rows));
         out.printf(Locale.ROOT, "phase split of the last migration over %d channel(s):%n", largest.channels());
         largest.format().lines().forEach(l -> out.println("  " + l));
     }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code bench-migration}'s results as files for the docs: {@code bench-migration.md} (the table,
@@ -41,11 +42,36 @@ public final class MigrationBenchReport {
                     r.cpuSecondsPerGib()));
             if (r != pipe) bars.add(new RatioChart.Bar(r.what(), ratio, spread[0], spread[1]));
         }
+        if (rows.stream().anyMatch(r -> !r.parts().isEmpty())) {
+            md.append("\nCPU seconds per GiB by part of the transfer (median of the rounds; in a deployment each part ")
+                    .append("is a process of its own):\n\n")
+                    .append(partsTable(rows));
+        }
         Files.createDirectories(dir);
         Path table = Files.writeString(dir.resolve("bench-migration.md"), md);
         Path png = dir.resolve("bench-migration.png");
         RatioChart.write(png, "bench-migration: device-state throughput", "transfer", "raw pipe", bars);
         return List.of(table, png);
+    }
+
+    /** Markdown: a row per transfer, a column per part ({@link ThreadCpu}), CPU seconds per GiB. */
+    static String partsTable(List<MigrationBench.Row> rows) {
+        List<String> parts = rows.stream()
+                .flatMap(r -> r.parts().keySet().stream())
+                .distinct()
+                .toList();
+        StringBuilder t = new StringBuilder("| transfer |");
+        parts.forEach(p -> t.append(' ').append(p).append(" |"));
+        t.append(" all |\n|---|");
+        parts.forEach(p -> t.append("---:|"));
+        t.append("---:|\n");
+        for (MigrationBench.Row r : rows) {
+            Map<String, Double> byPart = r.cpuSecondsPerGibByPart();
+            t.append("| ").append(r.what()).append(" |");
+            parts.forEach(p -> t.append(String.format(Locale.ROOT, " %.2f |", byPart.getOrDefault(p, 0.0))));
+            t.append(String.format(Locale.ROOT, " %.2f |%n", r.cpuSecondsPerGib()));
+        }
+        return t.toString();
     }
 
     /** The lowest and highest of round i's throughput over round i's raw pipe. */

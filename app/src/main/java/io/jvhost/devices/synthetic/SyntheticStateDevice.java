@@ -141,22 +141,23 @@ public final class SyntheticStateDevice implements StatefulDevice {
         };
     }
 
-    /** Streams the blocks through a CRC32C, one block held at a time; the CRC must match the writer's. */
+    /** Streams the blocks through a CRC32C and one reused buffer; the CRC must match the writer's. */
     private static Held readContent(SectionInput i) throws IOException {
         long seed = i.u64();
         long size = i.u64();
         if (size < 0) throw i.malformed("content of " + Long.toUnsignedString(size) + " bytes");
         long blocks = (size + SyntheticContent.BLOCK - 1) / SyntheticContent.BLOCK;
         CRC32C crc = new CRC32C();
+        byte[] block = new byte[SyntheticContent.BLOCK];
         for (long k = 0; k < blocks; k++) {
-            byte[] block = i.bytes(SyntheticContent.BLOCK);
+            int n = i.bytes(block);
             int expected = (int) Math.min(SyntheticContent.BLOCK, size - k * SyntheticContent.BLOCK);
-            if (block.length != expected) {
-                throw i.malformed("block " + k + " has " + block.length + " bytes, expected " + expected);
+            if (n != expected) {
+                throw i.malformed("block " + k + " has " + n + " bytes, expected " + expected);
             }
-            long stored = SyntheticContent.storedIndex(block, block.length);
+            long stored = SyntheticContent.storedIndex(block, n);
             if (stored != -1 && stored != k) throw i.malformed("block " + k + " carries number " + stored);
-            crc.update(block, 0, block.length);
+            crc.update(block, 0, n);
         }
         int written = (int) i.u32();
         if (written != (int) crc.getValue()) {

@@ -27,21 +27,34 @@ class MigrationBenchTest {
                         "raw pipe (nativeio)",
                         "raw TCP, 1 socket",
                         "vhost-user save A→pipe",
+                        "save A→A's pipe (vmsplice)",
                         "migration A→B, 1 ch",
                         "migration A→B, 2 ch",
-                        "migration A→B, 4 ch"),
+                        "migration A→B, 4 ch",
+                        "migration A→B, 1 ch, own pipes"),
                 rows);
         for (MigrationBench.Row r : result.rows()) {
             assertEquals(2, r.times().size(), r.what());
             assertEquals(2, r.cpu().size(), r.what());
             assertEquals(size, r.bytes(), r.what());
             assertNotNull(r.verified(), r.what());
+            assertEquals(
+                    List.of(
+                            ThreadCpu.A,
+                            ThreadCpu.SOURCE,
+                            ThreadCpu.DESTINATION,
+                            ThreadCpu.B,
+                            ThreadCpu.BENCH,
+                            ThreadCpu.OTHER),
+                    List.copyOf(r.cpuSecondsPerGibByPart().keySet()),
+                    r.what());
             assertTrue(text.contains(r.what()), "printed: " + r.what() + "\n" + text);
         }
         assertTrue(
                 result.rows().get(2).verified().startsWith("CHECK, "),
                 result.rows().get(2).verified());
-        assertTrue(result.rows().get(3).verified().contains("B loaded"));
+        assertTrue(result.rows().get(3).verified().startsWith("CHECK, "));
+        assertTrue(result.rows().get(4).verified().contains("B loaded"));
 
         assertEquals(4, result.largest().channels());
         assertTrue(result.largest().stateBytes() > size, "the blob frames the content");
@@ -50,6 +63,8 @@ class MigrationBenchTest {
         for (String phase : List.of(
                 "vs pipe",
                 "CPU s/GiB",
+                "CPU seconds per GiB by part",
+                "| " + ThreadCpu.DESTINATION + " |",
                 "downtime",
                 "suspend",
                 "save",
