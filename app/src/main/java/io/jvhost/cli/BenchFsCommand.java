@@ -41,6 +41,15 @@ final class BenchFsCommand implements Callable<Integer> {
     int threadPoolSize;
 
     @Option(
+            names = "--inode-file-handles",
+            paramLabel = "MODE",
+            defaultValue = "prefer",
+            description = "--inode-file-handles of both back-ends, so both keep inodes the same way: never, prefer, "
+                    + "mandatory (default: ${DEFAULT-VALUE}, jvhost's default and virtiofsd's from 1.13.3; "
+                    + "virtiofsd 1.13.2 defaults to never).")
+    String inodeFileHandles;
+
+    @Option(
             names = "--depth",
             paramLabel = "N",
             defaultValue = "16",
@@ -81,7 +90,16 @@ final class BenchFsCommand implements Callable<Integer> {
         if (secondsPerCase <= 0) throw new IllegalArgumentException("--seconds-per-case must be positive");
         Duration perCase = Duration.ofNanos((long) (secondsPerCase * 1e9));
         FsBench bench = new FsBench(
-                new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs, only), System.out);
+                new FsBench.Options(
+                        perCase,
+                        virtiofsd,
+                        threadPoolSize,
+                        depth,
+                        rounds,
+                        jvmArgs,
+                        only,
+                        List.of("--inode-file-handles=" + inodeFileHandles)),
+                System.out);
         List<FsBenchResult> results = bench.run();
         if (output != null) {
             for (Path p : FsBenchReport.write(output, threadPoolSize, bench.conditions(), results)) {
