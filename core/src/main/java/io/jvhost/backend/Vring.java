@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * method here takes it), so GET_VRING_BASE waits for a batch in flight and then nothing touches
  * guest memory for this ring.
  *
- * <p>A device with a request executor ({@link Device#requestExecutor()}, e.g. virtio-fs with
+ * <p>A device with a request executor ({@link Device#requestExecutor(int)}, e.g. virtio-fs with
  * --thread-pool-size) gets each chain handled on that executor: the worker only pops, and
  * completions (used ring, notification) come back in any order. The split queue itself is only
  * ever touched under {@link #queueLock}; {@link #drain()} waits for every chain in flight, and
