@@ -3,6 +3,7 @@ package io.jvhost.cli;
 import io.jvhost.bench.fs.FsBench;
 import io.jvhost.bench.fs.FsBenchReport;
 import io.jvhost.bench.fs.FsBenchResult;
+import io.jvhost.devices.fs.passthrough.InodeFileHandles;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,10 +45,12 @@ final class BenchFsCommand implements Callable<Integer> {
             names = "--inode-file-handles",
             paramLabel = "MODE",
             defaultValue = "prefer",
-            description = "--inode-file-handles of both back-ends, so both keep inodes the same way: never, prefer, "
-                    + "mandatory (default: ${DEFAULT-VALUE}, jvhost's default and virtiofsd's from 1.13.3; "
+            converter = Spelled.InodeHandles.class,
+            completionCandidates = Spelled.InodeHandles.class,
+            description = "How both back-ends keep inodes, so both do the same work: ${COMPLETION-CANDIDATES} "
+                    + "(default: ${DEFAULT-VALUE}, jvhost's default and virtiofsd's from 1.13.3; "
                     + "virtiofsd 1.13.2 defaults to never).")
-    String inodeFileHandles;
+    InodeFileHandles inodeFileHandles;
 
     @Option(
             names = "--depth",
@@ -98,7 +101,7 @@ final class BenchFsCommand implements Callable<Integer> {
                         rounds,
                         jvmArgs,
                         only,
-                        List.of("--inode-file-handles=" + inodeFileHandles)),
+                        List.of("--inode-file-handles=" + Spelled.spelling(inodeFileHandles))),
                 System.out);
         List<FsBenchResult> results = bench.run();
         if (output != null) {
