@@ -3,6 +3,7 @@ package io.jvhost.cli;
 import io.jvhost.bench.fs.FsBench;
 import io.jvhost.bench.fs.FsBenchReport;
 import io.jvhost.bench.fs.FsBenchResult;
+import io.jvhost.devices.fs.passthrough.InodeFileHandles;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,6 +40,17 @@ final class BenchFsCommand implements Callable<Integer> {
             defaultValue = "0",
             description = "--thread-pool-size of both back-ends (default: ${DEFAULT-VALUE}, both daemons' default).")
     int threadPoolSize;
+
+    @Option(
+            names = "--inode-file-handles",
+            paramLabel = "MODE",
+            defaultValue = "prefer",
+            converter = Spelled.InodeHandles.class,
+            completionCandidates = Spelled.InodeHandles.class,
+            description = "How both back-ends keep inodes, so both do the same work: ${COMPLETION-CANDIDATES} "
+                    + "(default: ${DEFAULT-VALUE}, jvhost's default and virtiofsd's from 1.13.3; "
+                    + "virtiofsd 1.13.2 defaults to never).")
+    InodeFileHandles inodeFileHandles;
 
     @Option(
             names = "--depth",
@@ -81,7 +93,16 @@ final class BenchFsCommand implements Callable<Integer> {
         if (secondsPerCase <= 0) throw new IllegalArgumentException("--seconds-per-case must be positive");
         Duration perCase = Duration.ofNanos((long) (secondsPerCase * 1e9));
         FsBench bench = new FsBench(
-                new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs, only), System.out);
+                new FsBench.Options(
+                        perCase,
+                        virtiofsd,
+                        threadPoolSize,
+                        depth,
+                        rounds,
+                        jvmArgs,
+                        only,
+                        List.of("--inode-file-handles=" + Spelled.spelling(inodeFileHandles))),
+                System.out);
         List<FsBenchResult> results = bench.run();
         if (output != null) {
             for (Path p : FsBenchReport.write(output, threadPoolSize, bench.conditions(), results)) {

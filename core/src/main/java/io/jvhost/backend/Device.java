@@ -127,11 +127,12 @@ public interface Device {
     long handle(int queueIndex, DescriptorChain chain) throws VirtqueueException, DeviceException;
 
     /**
-     * Where chains are handled: null (the default) handles them one at a time on the ring's
-     * worker thread; an executor (a thread pool) handles several at once and completes them in
-     * any order, so {@link #handle} must then be thread-safe. Asked once per queue and connection.
+     * Where queue {@code queueIndex}'s chains are handled: null (the default) handles them one at
+     * a time on the ring's worker thread; an executor (a thread pool) handles several at once and
+     * completes them in any order, so {@link #handle} must then be thread-safe. Asked once per
+     * queue and connection.
      */
-    default Executor requestExecutor() {
+    default Executor requestExecutor(int queueIndex) {
         return null;
     }
 

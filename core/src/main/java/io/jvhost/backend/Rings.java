@@ -39,7 +39,7 @@ final class Rings implements AutoCloseable {
                     worker = new VringWorker(name, device, onWorkerDeath);
                     byNumber.put(number, worker);
                 }
-                list.add(new Vring(q, memory, log, device.requestExecutor(), worker));
+                list.add(new Vring(q, memory, log, device.requestExecutor(q), worker));
             }
         } catch (NativeException | RuntimeException e) {
             for (VringWorker w : byNumber.values()) w.close();

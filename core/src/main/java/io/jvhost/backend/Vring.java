@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * method here takes it), so GET_VRING_BASE waits for a batch in flight and then nothing touches
  * guest memory for this ring.
  *
- * <p>A device with a request executor ({@link Device#requestExecutor()}, e.g. virtio-fs with
+ * <p>A device with a request executor ({@link Device#requestExecutor(int)}, e.g. virtio-fs with
  * --thread-pool-size) gets each chain handled on that executor: the worker only pops, and
  * completions (used ring, notification) come back in any order. The split queue itself is only
  * ever touched under {@link #queueLock}; {@link #drain()} waits for every chain in flight, and
@@ -255,7 +255,13 @@ final class Vring {
      * Processes available chains, at most {@code budget} of them, so that one busy ring cannot
      * starve the others on the same worker (virtio-fs: FORGETs on hiprio behind a stream of
      * requests). Returns true if it stopped at the budget with chains left; the worker then
-     * comes back. Either way driver notifications are on again when it returns, as after a full
+     * comes back.
+     *
+     * <p>Each completion is offered to the driver at once (notified if it asks: EVENT_IDX's
+     * used_event, or no NO_INTERRUPT), as virtiofsd and QEMU's devices do, not once per batch:
+     * a driver woken by the first reply refills the ring while later requests of the batch are
+     * handled, so driver and device overlap instead of taking turns. With EVENT_IDX a driver
+     * still busy with earlier replies has not moved used_event and is not woken again. Either way driver notifications are on again when it returns, as after a full
      * pass, so a ring stopped meanwhile is in the state a front-end expects (QEMU, and jvhost's
      * own, kick every ring when they start it again).
      */
@@ -294,7 +300,8 @@ final class Vring {
                     }
                     if (fatal == null) {
                         queue.addUsed(chain, written);
-                        used = true;
+                        notifyDriver();
+                        used = false;
                         continue;
                     }
                     used = false; // notified here, before the ring stops

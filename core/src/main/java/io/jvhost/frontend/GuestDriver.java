@@ -233,6 +233,20 @@ public final class GuestDriver implements AutoCloseable {
         kicks.get(queue).signal();
     }
 
+    /**
+     * The notifications (interrupts) the device sent on {@code queue} since the last call or
+     * {@link #awaitUsed}: the call eventfd's counter, which this resets.
+     */
+    public long takeNotifications(int queue) throws IOException {
+        return calls.get(queue).drain();
+    }
+
+    /** Waits up to {@code timeout} for a notification on {@code queue} (left counted); true if one came. */
+    public boolean awaitNotification(int queue, Duration timeout) throws IOException {
+        return Libc.pollOne(calls.get(queue).fd(), Libc.POLLIN, (int) Math.min(timeout.toMillis(), Integer.MAX_VALUE))
+                != 0;
+    }
+
     /** Waits for the next completion on {@code queue}. */
     public UsedElement awaitUsed(int queue, Duration timeout) throws IOException, TimeoutException {
         DriverQueue q = queues.get(queue);

@@ -350,12 +350,17 @@ public final class DriverQueue {
     }
 
     /**
-     * Asks the device not to interrupt (NO_INTERRUPT without EVENT_IDX; with EVENT_IDX
-     * used_event simply stops moving, as Linux does).
+     * Asks the device not to interrupt: NO_INTERRUPT without EVENT_IDX; with EVENT_IDX
+     * used_event goes half the index space away and stops moving, as Linux's
+     * virtqueue_disable_cb does (used_event at the next used index would still ask for one).
      */
     public void disableInterrupts() {
         interruptsSuppressed = true;
-        if (!eventIdx) avail.set(U16, FLAGS_OFFSET, (short) AVAIL_F_NO_INTERRUPT);
+        if (eventIdx) {
+            U16_ORDERED.setRelease(avail, SplitRing.usedEventOffset(size), (short) (lastUsed + 0x8000));
+        } else {
+            avail.set(U16, FLAGS_OFFSET, (short) AVAIL_F_NO_INTERRUPT);
+        }
     }
 
     /**

@@ -66,7 +66,7 @@ class PooledDeviceTest {
         }
 
         @Override
-        public java.util.concurrent.Executor requestExecutor() {
+        public java.util.concurrent.Executor requestExecutor(int queueIndex) {
             return executor;
         }
 

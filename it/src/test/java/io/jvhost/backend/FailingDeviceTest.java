@@ -67,7 +67,7 @@ class FailingDeviceTest {
         }
 
         @Override
-        public java.util.concurrent.Executor requestExecutor() {
+        public java.util.concurrent.Executor requestExecutor(int queueIndex) {
             return executor;
         }
 

@@ -143,8 +143,8 @@ public final class FaultInjectingDevice implements StatefulDevice {
     }
 
     @Override
-    public Executor requestExecutor() {
-        return device.requestExecutor();
+    public Executor requestExecutor(int queueIndex) {
+        return device.requestExecutor(queueIndex);
     }
 
     @Override

@@ -44,10 +44,12 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
         }
     }
 
-    /** {@code jvhost fs} as {@link #jvhostCommand} runs it, with {@code jvmArgs} (e.g. JFR) added. */
-    public static BackendProcess jvhost(Path workDir, int poolSize, List<String> jvmArgs) throws IOException {
+    /** {@code jvhost fs} as {@link #jvhostCommand} runs it, with {@code jvmArgs} (e.g. JFR) and {@code args} added. */
+    public static BackendProcess jvhost(Path workDir, int poolSize, List<String> jvmArgs, List<String> args)
+            throws IOException {
         Command c = jvhostCommand(jvmArgs)
-                .withArgs(List.of("fs", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
+                .withArgs(List.of("fs", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)))
+                .withArgs(args);
         return start("jvhost", workDir, c);
     }
 
@@ -86,9 +88,10 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
         return List.of("--enable-native-access=ALL-UNNAMED", "-cp", cp, "io.jvhost.cli.Main");
     }
 
-    /** virtiofsd as the test harness runs it: no sandbox (no privileges needed), same pool size. */
-    public static BackendProcess virtiofsd(Path workDir, List<String> command, int poolSize) throws IOException {
-        return start("virtiofsd", workDir, new Command(virtiofsdArgv(command, poolSize)));
+    /** virtiofsd as the test harness runs it: no sandbox (no privileges needed), same pool size, {@code args} added. */
+    public static BackendProcess virtiofsd(Path workDir, List<String> command, int poolSize, List<String> args)
+            throws IOException {
+        return start("virtiofsd", workDir, new Command(virtiofsdArgv(command, poolSize)).withArgs(args));
     }
 
     /** {@code command} (virtiofsd) with the options the benches run it with. */

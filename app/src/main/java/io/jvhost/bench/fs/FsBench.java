@@ -30,6 +30,7 @@ public final class FsBench {
      * @param depth     requests in flight per case (streams)
      * @param jvmArgs   extra JVM options for the jvhost child (e.g. -XX:StartFlightRecording=...)
      * @param only      run only the cases whose name contains this (case-insensitive); empty: all
+     * @param daemonArgs arguments for both back-ends (e.g. --inode-file-handles=never): both do the same work
      */
     public record Options(
             Duration perCase,
@@ -38,11 +39,13 @@ public final class FsBench {
             int depth,
             int rounds,
             List<String> jvmArgs,
-            String only) {
+            String only,
+            List<String> daemonArgs) {
         public Options {
             if (depth < 1 || depth > 64) throw new IllegalArgumentException("depth must be 1..64: " + depth);
             if (rounds < 1) throw new IllegalArgumentException("rounds must be at least 1: " + rounds);
             jvmArgs = List.copyOf(jvmArgs);
+            daemonArgs = List.copyOf(daemonArgs);
             only = only == null ? "" : only.toLowerCase(Locale.ROOT);
         }
 
@@ -75,20 +78,23 @@ public final class FsBench {
         List<Target> targets = new ArrayList<>();
         boolean ok = false;
         try {
-            targets.add(start(BackendProcess.jvhost(work, options.poolSize(), options.jvmArgs()), work));
+            targets.add(start(
+                    BackendProcess.jvhost(work, options.poolSize(), options.jvmArgs(), options.daemonArgs()), work));
             Optional<List<String>> vfsd =
                     "none".equals(options.virtiofsd()) ? Optional.empty() : VirtiofsdLocator.find(options.virtiofsd());
             if (vfsd.isPresent()) {
-                targets.add(start(BackendProcess.virtiofsd(work, vfsd.get(), options.poolSize()), work));
+                targets.add(start(
+                        BackendProcess.virtiofsd(work, vfsd.get(), options.poolSize(), options.daemonArgs()), work));
             } else {
                 out.println("virtiofsd not found (" + options.virtiofsd() + "): measuring jvhost alone");
             }
             conditions = String.format(
                     Locale.ROOT,
-                    "jvhost fs and %s as child processes, --thread-pool-size %d, %d requests in flight, "
+                    "jvhost fs and %s as child processes, --thread-pool-size %d %s, %d requests in flight, "
                             + "%d rounds of %d ms per case, median; %d CPUs",
                     targets.size() > 1 ? "virtiofsd" : "no virtiofsd",
                     options.poolSize(),
+                    String.join(" ", options.daemonArgs()),
                     options.depth(),
                     options.rounds(),
                     perRound().toMillis(),

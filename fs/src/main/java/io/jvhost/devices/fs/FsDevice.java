@@ -58,6 +58,9 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     private final int numRequestQueues;
     private final FuseServer server;
     private final byte[] config;
+    /** The hiprio queue's index (virtio spec 5.11.2); the request queues follow it. */
+    static final int HIPRIO_QUEUE = 0;
+
     private final java.util.concurrent.ExecutorService pool;
 
     public FsDevice(String tag, FileSystem fs) {
@@ -153,9 +156,15 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
                 VirtioFeatures.VERSION_1, VirtioFeatures.RING_INDIRECT_DESC, VirtioFeatures.RING_EVENT_IDX);
     }
 
+    /**
+     * The pool for the request queues; hiprio (FORGET, BATCH_FORGET, INTERRUPT: no reply, a
+     * table update each) is handled on its ring's worker as virtiofsd does: handed to the pool,
+     * each FORGET cost a wake-up and queued behind the requests, and CREATE + RELEASE + FORGET
+     * took three hand-offs where two do.
+     */
     @Override
-    public java.util.concurrent.Executor requestExecutor() {
-        return pool;
+    public java.util.concurrent.Executor requestExecutor(int queueIndex) {
+        return queueIndex == HIPRIO_QUEUE ? null : pool;
     }
 
     @Override

@@ -67,10 +67,25 @@ class FsDeviceTest {
     }
 
     @Test
+    void hiprioIsHandledOnItsRingsWorkerAndTheRequestQueuesOnThePool() {
+        FsDevice pooled = new FsDevice("tag", 2, new FuseServer(FuseHarness.defaultFs()), 2);
+        try {
+            assertNull(pooled.requestExecutor(0), "FORGETs are not handed to a pool thread");
+            assertNotNull(pooled.requestExecutor(1));
+            assertSame(pooled.requestExecutor(1), pooled.requestExecutor(2), "one pool for every request queue");
+        } finally {
+            pooled.close();
+        }
+        FsDevice serial = new FsDevice("tag", 1, new FuseServer(FuseHarness.defaultFs()), 0);
+        assertNull(serial.requestExecutor(1), "no pool: every queue on its worker");
+        serial.close();
+    }
+
+    @Test
     void closingTheDeviceEndsItsRequestExecutorThreads() throws Exception {
         FsDevice device = new FsDevice("tag", 1, new FuseServer(FuseHarness.defaultFs()), 2);
         java.util.concurrent.CompletableFuture<Thread> poolThread = new java.util.concurrent.CompletableFuture<>();
-        device.requestExecutor().execute(() -> poolThread.complete(Thread.currentThread()));
+        device.requestExecutor(1).execute(() -> poolThread.complete(Thread.currentThread()));
         Thread t = poolThread.get(5, java.util.concurrent.TimeUnit.SECONDS);
         device.close();
         t.join(5000);
