@@ -73,7 +73,11 @@ final class BenchDeviceStateCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         Optional<List<String>> vfsd = "none".equals(virtiofsd) ? Optional.empty() : VirtiofsdLocator.find(virtiofsd);
         if (vfsd.isEmpty() && !"none".equals(virtiofsd)) System.out.println("virtiofsd not found: jvhost alone");
-        List<String> j = new ArrayList<>(List.of("--log-level", "warn"));
+        // A --log-level among the extra arguments (info shows each migration's timeline) replaces warn.
+        List<String> j = new ArrayList<>(
+                jvhostArgs.stream().anyMatch(a -> a.startsWith("--log-level"))
+                        ? List.of()
+                        : List.of("--log-level", "warn"));
         j.addAll(jvhostArgs);
         List<String> v = new ArrayList<>(List.of("--sandbox", "none", "--log-level", "warn"));
         v.addAll(virtiofsdArgs);
