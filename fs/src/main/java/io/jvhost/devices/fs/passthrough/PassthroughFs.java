@@ -31,6 +31,7 @@ import io.jvhost.nativeio.Stat;
 import io.jvhost.nativeio.Xattrs;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;
+import io.jvhost.state.StateWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -152,7 +153,37 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         preparation = StatePreparation.start(
                 inodes,
                 handles,
-                Thread.ofPlatform().name("jvhost-fs-state-prepare").daemon().factory());
+                Thread.ofPlatform().name("jvhost-fs-state-prepare").daemon().factory(),
+                this::rehearse);
+    }
+
+    /** Writes {@code snap} as a save would, into nothing (see {@link StatePreparation.Rehearsal}). */
+    private long rehearse(FsSnapshot snap) throws IOException {
+        CountingSink sink = new CountingSink();
+        StateWriter w = StateWriter.create(sink, "rehearsal");
+        FsStateCodec.write(
+                new SavedFs(
+                        snap,
+                        migration.mode(),
+                        inodes.root().key.dev(),
+                        inodes.root().key.ino()),
+                w);
+        w.finish();
+        return sink.count;
+    }
+
+    private static final class CountingSink extends java.io.OutputStream {
+        long count;
+
+        @Override
+        public void write(int b) {
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            count += len;
+        }
     }
 
     @Override
