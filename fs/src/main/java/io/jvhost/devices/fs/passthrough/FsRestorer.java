@@ -144,13 +144,15 @@ final class FsRestorer {
         List<Handle> handles = java.util.Collections.synchronizedList(new ArrayList<>());
         boolean done = false;
         int nodes = s.snapshot().inodes().size() + s.snapshot().handles().size();
+        List<Thread> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.ThreadFactory named =
+                Thread.ofPlatform().name("jvhost-fs-reopen-", 0).daemon().factory();
         ExecutorService pool = THREADS > 1 && nodes > CHUNK
-                ? Executors.newFixedThreadPool(
-                        THREADS,
-                        Thread.ofPlatform()
-                                .name("jvhost-fs-reopen-", 0)
-                                .daemon()
-                                .factory())
+                ? Executors.newFixedThreadPool(THREADS, r -> {
+                    Thread t = named.newThread(r);
+                    threads.add(t);
+                    return t;
+                })
                 : null;
         try {
             Stat rootStat = FileCalls.fstat(root.fd());
@@ -210,7 +212,7 @@ final class FsRestorer {
         } catch (NativeException e) {
             throw new FsException(Errno.EIO, "restoring: " + e.getMessage(), e);
         } finally {
-            if (pool != null) end(pool);
+            if (pool != null) end(pool, threads);
             // Whatever ended the restore (an Error too), nothing it opened stays open.
             if (!done) {
                 for (Handle h : handles) h.retire();
@@ -223,15 +225,17 @@ final class FsRestorer {
     }
 
     /** Ends the reopening threads (their tasks have all ended: {@link #runAll} waits for every one) before the restore returns. */
-    private static void end(ExecutorService pool) {
+    private static void end(ExecutorService pool, List<Thread> threads) {
         pool.shutdown();
         boolean interrupted = false;
-        while (true) {
-            try {
-                if (pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) break;
-                LOG.warn("migration: the reopening threads take long to end");
-            } catch (InterruptedException e) {
-                interrupted = true;
+        for (Thread t : List.copyOf(threads)) { // a terminated pool's threads may still be exiting
+            while (t.isAlive()) {
+                try {
+                    t.join(10_000);
+                    if (t.isAlive()) LOG.warn("migration: reopening thread {} takes long to end", t.getName());
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
         }
         if (interrupted) Thread.currentThread().interrupt();

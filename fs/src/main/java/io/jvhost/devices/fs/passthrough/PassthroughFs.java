@@ -157,9 +157,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 this::rehearse);
     }
 
-    /** Writes {@code snap} as a save would, into nothing (see {@link StatePreparation.Rehearsal}). */
-    private long rehearse(FsSnapshot snap) throws IOException {
-        CountingSink sink = new CountingSink();
+    /** Writes {@code snap} as a save would, into {@code sink} (see {@link StatePreparation.Rehearsal}). */
+    private void rehearse(FsSnapshot snap, java.io.OutputStream sink) throws IOException {
         StateWriter w = StateWriter.create(sink, "rehearsal");
         FsStateCodec.write(
                 new SavedFs(
@@ -169,21 +168,6 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                         inodes.root().key.ino()),
                 w);
         w.finish();
-        return sink.count;
-    }
-
-    private static final class CountingSink extends java.io.OutputStream {
-        long count;
-
-        @Override
-        public void write(int b) {
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            count += len;
-        }
     }
 
     @Override

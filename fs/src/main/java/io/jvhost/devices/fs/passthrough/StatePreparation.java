@@ -44,13 +44,35 @@ final class StatePreparation implements AutoCloseable {
     private final Rehearsal rehearsal;
 
     /**
-     * Writes a snapshot the way the save will, into nothing: run once on the prepared records,
-     * it has the encoder compiled (a cold JVM runs it interpreted, tens of ms per 10,000 nodes,
-     * inside the downtime) and tells the size of the state to come. Returns the bytes written.
+     * Writes a snapshot the way the save will, into {@code sink}, which discards it: run once on
+     * the prepared records, it has the encoder compiled (a cold JVM runs it interpreted, inside
+     * the downtime) and tells the size of the state to come.
      */
     @FunctionalInterface
     interface Rehearsal {
-        long write(FsSnapshot snapshot) throws java.io.IOException;
+        void write(FsSnapshot snapshot, java.io.OutputStream sink) throws java.io.IOException;
+    }
+
+    /** Counts what a rehearsal writes; stops it (at its next frame, 64 KiB) once the preparation ends, so no stop waits for it. */
+    private final class Sink extends java.io.OutputStream {
+        long count;
+
+        @Override
+        public void write(int b) throws java.io.IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            if (stopped) throw new Stopped();
+            count += len;
+        }
+    }
+
+    private static final class Stopped extends java.io.IOException {
+        Stopped() {
+            super("the preparation ended", null);
+        }
     }
 
     private StatePreparation(
@@ -94,13 +116,16 @@ final class StatePreparation implements AutoCloseable {
         synchronized (this) {
             prepared = new FsSnapshot(0, 0, 0, List.copyOf(nodes.values()), List.copyOf(open.values()));
         }
-        long bytes;
+        Sink sink = new Sink();
         try {
-            bytes = rehearsal.write(prepared);
+            rehearsal.write(prepared, sink);
+        } catch (Stopped e) {
+            return; // the save or a cancel came first
         } catch (java.io.IOException | RuntimeException e) {
             LOG.warn("migration: rehearsing the save failed: {}", e.toString());
             return;
         }
+        long bytes = sink.count;
         LOG.info(
                 "migration: prepared {} inodes and {} open handles in {} ms, rehearsed their save ({} bytes) in {} ms",
                 nodeIds.size(),
