@@ -62,6 +62,15 @@ final class BenchDeviceStateCommand implements Callable<Integer> {
     List<String> virtiofsdArgs = new ArrayList<>();
 
     @Option(
+            names = "--announce-ms",
+            defaultValue = "500",
+            paramLabel = "MS",
+            description =
+                    "Set a dirty log and LOG_ALL on A this long before the save, as QEMU does when its RAM copy "
+                            + "starts (back-ends prepare their state from there); 0: save unannounced (default: ${DEFAULT-VALUE}).")
+    long announceMs;
+
+    @Option(
             names = "--output",
             paramLabel = "DIR",
             description = "Also write the table (bench-device-state.md) into DIR.")
@@ -73,12 +82,18 @@ final class BenchDeviceStateCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         Optional<List<String>> vfsd = "none".equals(virtiofsd) ? Optional.empty() : VirtiofsdLocator.find(virtiofsd);
         if (vfsd.isEmpty() && !"none".equals(virtiofsd)) System.out.println("virtiofsd not found: jvhost alone");
-        List<String> j = new ArrayList<>(List.of("--log-level", "warn"));
+        // A --log-level among the extra arguments (info shows each migration's timeline) replaces warn.
+        List<String> j = new ArrayList<>(
+                jvhostArgs.stream().anyMatch(a -> a.startsWith("--log-level"))
+                        ? List.of()
+                        : List.of("--log-level", "warn"));
         j.addAll(jvhostArgs);
         List<String> v = new ArrayList<>(List.of("--sandbox", "none", "--log-level", "warn"));
         v.addAll(virtiofsdArgs);
-        DeviceStateBench bench =
-                new DeviceStateBench(new DeviceStateBench.Options(files, handles, rounds, vfsd, j, v), System.out);
+        DeviceStateBench bench = new DeviceStateBench(
+                new DeviceStateBench.Options(
+                        files, handles, rounds, vfsd, j, v, java.time.Duration.ofMillis(announceMs)),
+                System.out);
         List<DeviceStateBench.Row> rows = bench.run();
         if (output != null) {
             Files.createDirectories(output);

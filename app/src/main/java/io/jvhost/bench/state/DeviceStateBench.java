@@ -6,6 +6,7 @@ import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
 import io.jvhost.migration.MigrationReport;
 import io.jvhost.migration.device.DeviceMigration;
+import io.jvhost.protocol.VirtioFeatures;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -30,15 +31,21 @@ import java.util.stream.Stream;
  * Not a test: numbers depend on the machine.
  */
 public final class DeviceStateBench {
-    /** What to measure: sizes (files looked up), handles opened per size, rounds, the virtiofsd command (or none). */
+    /**
+     * What to measure: sizes (files looked up), handles opened per size, rounds, the virtiofsd
+     * command (or none); {@code announce}: how long before the save the source learns of the
+     * migration (dirty log and LOG_ALL, as QEMU sets them when its RAM copy starts; zero: not at all).
+     */
     public record Options(
             List<Integer> files,
             double handlesPerFile,
             int rounds,
             Optional<List<String>> virtiofsd,
             List<String> jvhostArgs,
-            List<String> virtiofsdArgs) {
+            List<String> virtiofsdArgs,
+            Duration announce) {
         public Options {
+            if (announce.isNegative()) throw new IllegalArgumentException("--announce: not negative");
             files = List.copyOf(files);
             if (files.isEmpty() || files.stream().anyMatch(n -> n < 1)) throw new IllegalArgumentException("--files");
             if (handlesPerFile < 0 || handlesPerFile > 1) throw new IllegalArgumentException("--handles: 0..1");
@@ -97,9 +104,12 @@ public final class DeviceStateBench {
             out.printf(
                     Locale.ROOT,
                     "device state of a virtio-fs back-end (A -> B, 1 channel, through jvhost's front-end), "
-                            + "%d round(s), median shown, %d CPUs%n",
+                            + "%d round(s), median shown, %d CPUs, %s%n",
                     options.rounds(),
-                    Runtime.getRuntime().availableProcessors());
+                    Runtime.getRuntime().availableProcessors(),
+                    options.announce().isPositive()
+                            ? "LOG_ALL set " + options.announce().toMillis() + " ms before the save"
+                            : "no LOG_ALL (the save unannounced)");
             out.println(header());
             List<Row> rows = new ArrayList<>();
             for (int n : options.files()) {
@@ -199,6 +209,7 @@ public final class DeviceStateBench {
                         if (open.size() < handles) open.add(fuse.open(node));
                     }
                 }
+                if (options.announce().isPositive()) announce(d);
                 FrontendClient toB = FrontendClient.connect(b.socket());
                 GuestDriver.connectDevice(toB, 2);
                 MigrationReport report = DeviceMigration.migrate(
@@ -213,6 +224,28 @@ public final class DeviceStateBench {
             } catch (IOException | RuntimeException e) {
                 throw new IOException(backend + " (logs " + a.log() + ", " + b.log() + "): " + e.getMessage(), e);
             }
+        }
+    }
+
+    /** Bytes of dirty log QEMU would map for 8 GiB of guest RAM (one bit per 4 KiB page), as GuestDriver's RAM lies below. */
+    private static final long LOG_SIZE = 256 << 10;
+
+    /**
+     * As QEMU when a live migration starts: a dirty log and LOG_ALL (back-ends that prepare their
+     * state start here, virtiofsd and jvhost alike), then the time its RAM copy would take.
+     */
+    private void announce(GuestDriver d) throws IOException {
+        try (io.jvhost.nativeio.Fd log =
+                io.jvhost.nativeio.Libc.memfdCreate("jvhost-bench-dirty-log", io.jvhost.nativeio.Libc.MFD_CLOEXEC)) {
+            io.jvhost.nativeio.Libc.ftruncate(log, LOG_SIZE);
+            d.client().setLogBase(LOG_SIZE, 0, log); // the back-end maps its own copy
+        }
+        d.client().setFeatures(d.features() | VirtioFeatures.mask(VirtioFeatures.LOG_ALL));
+        try {
+            Thread.sleep(options.announce());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
         }
     }
 

@@ -185,6 +185,18 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     @Override
     public void reset() {
         server.reset();
+        if (server.fileSystem() instanceof MigratableFileSystem m) m.cancelMigration();
+    }
+
+    /** LOG_ALL set: the file system prepares its state while the guest runs (jvhost's format and virtiofsd's alike). */
+    @Override
+    public void migrationStarting() {
+        if (server.fileSystem() instanceof MigratableFileSystem m) m.prepareMigration();
+    }
+
+    @Override
+    public void migrationCancelled() {
+        if (server.fileSystem() instanceof MigratableFileSystem m) m.cancelMigration();
     }
 
     /**

@@ -26,6 +26,17 @@ public interface MigratableFileSystem extends FileSystem {
      */
     VirtiofsdState captureVirtiofsd() throws FsException;
 
+    /**
+     * A live migration started (the front-end turned dirty logging on): the file system may
+     * prepare what {@link #capture()} will need while the guest still runs, so that the capture
+     * at stop time only has to add what changed since. Must return quickly; a second call
+     * prepares afresh. Whatever is prepared, a capture writes exactly what it would without.
+     */
+    default void prepareMigration() {}
+
+    /** The migration was given up (or the device reset): drop whatever {@link #prepareMigration()} holds. */
+    default void cancelMigration() {}
+
     /** Registers the loaders for the sections {@link Capture#writeTo} writes. */
     void registerLoaders(StateReader.Builder reader);
 

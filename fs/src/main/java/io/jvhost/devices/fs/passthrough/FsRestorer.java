@@ -11,15 +11,18 @@ import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.NativeException;
 import io.jvhost.nativeio.Stat;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,8 +38,11 @@ import org.slf4j.LoggerFactory;
  * must also lie inside the shared directory (its /proc/self/fd path, " (deleted)" allowed for a
  * file the guest unlinked while holding it open: only handles reach those).
  *
- * <p>The blob is the source's word, not the truth: parent chains are walked with an explicit
- * stack (any depth, loops detected), a handle is reopened only as OPEN or OPENDIR would open it
+ * <p>Nodes are reopened in parallel ({@link #THREADS} threads of this restore's own), a parent's
+ * before its children ({@link ReopenPlan}).
+ *
+ * <p>The blob is the source's word, not the truth: parent chains are walked without recursion
+ * (any depth, loops detected), a handle is reopened only as OPEN or OPENDIR would open it
  * ({@link NodeOpener}: never a device node or a FIFO, never with O_CREAT, O_TRUNC or O_PATH), and
  * a restore that fails, by whatever throwable, closes every descriptor it opened.
  */
@@ -46,23 +52,28 @@ final class FsRestorer {
     /** Failures logged one by one under guest-error; past these, only their number (a blob can hold millions). */
     private static final int LOGGED_FAILURES = 16;
 
+    /** Reopening threads: a few, as virtiofsd's pool, and never more than the cores. */
+    static final int THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
+    /** Nodes of one parent reopened by one task (one pin of the parent); below this many nodes no thread is started. */
+    static final int CHUNK = 256;
+
     private final Inode root;
     private final InodeFiles files;
     private final MigrationConfig migration;
-    private final Map<Long, Inode> opened = new HashMap<>();
+    private final Map<Long, Inode> opened = new ConcurrentHashMap<>();
+    /** Guarded by itself. */
     private final Map<Long, String> failed = new LinkedHashMap<>();
+
     private Map<Long, FsSnapshot.InodeState> saved;
     private SavedFs state;
     private boolean sameDirectory;
     private String rootPath;
+    /** Guarded by this. */
     private Fd mountFd;
-    /**
-     * The parent directory the last node was found in, kept pinned (its descriptor open, for a
-     * handle inode) while the next nodes are in it too: a blob lists siblings together, and
-     * reopening the parent's handle for each child would cost a syscall per node.
-     */
-    private Inode heldParent;
+    /** Set once a task failed the restore: the others stop at their next node. */
+    private volatile boolean aborted;
 
+    /** Guarded by {@link #failed}. */
     private int failures;
 
     /** Everything reopened, ready for the tables; {@code failed*} are the nodes and handles that answer EIO. */
@@ -82,15 +93,37 @@ final class FsRestorer {
         }
     }
 
-    /** A node being resolved: what was tried so far. */
-    private static final class Pending {
-        final FsSnapshot.InodeState node;
-        final List<String> tried = new ArrayList<>();
-        boolean handleTried, pathTried;
+    /** A file found and verified: its descriptor, status, and file handle if the check made it. */
+    private record Found(Fd fd, Stat stat, FileHandle handle) {}
 
-        Pending(FsSnapshot.InodeState node) {
-            this.node = node;
+    /**
+     * The parent directory one task's last node was found in, kept pinned (its descriptor open,
+     * for a handle inode) while its next nodes are in it too: a task's nodes share a parent, and
+     * reopening the parent's handle for each child would cost a syscall per node.
+     */
+    private static final class Held implements AutoCloseable {
+        Inode parent;
+
+        Inode hold(Inode p) {
+            if (parent != p) {
+                Inode previous = parent;
+                parent = pinned(p);
+                if (previous != null) previous.close();
+            }
+            return p;
         }
+
+        @Override
+        public void close() {
+            if (parent != null) parent.close();
+            parent = null;
+        }
+    }
+
+    /** One task: nodes of one wave, in one parent, or handles. */
+    @FunctionalInterface
+    private interface Task {
+        void run() throws FsException;
     }
 
     FsRestorer(Inode root, InodeFiles files, MigrationConfig migration) {
@@ -99,33 +132,60 @@ final class FsRestorer {
         this.migration = migration;
     }
 
+    /**
+     * Reopens the nodes wave by wave ({@link ReopenPlan}: a node's path parent is decided in an
+     * earlier wave), each wave's nodes in tasks of one parent spread over {@link #THREADS}
+     * threads, then the handles the same way. The threads are this restore's own and end with it.
+     */
     Restored restore(SavedFs s) throws FsException {
         this.state = s;
         this.saved = new HashMap<>();
         for (FsSnapshot.InodeState n : s.snapshot().inodes()) saved.put(n.nodeId(), n);
-        List<Handle> handles = new ArrayList<>();
+        List<Handle> handles = java.util.Collections.synchronizedList(new ArrayList<>());
         boolean done = false;
+        int nodes = s.snapshot().inodes().size() + s.snapshot().handles().size();
+        List<Thread> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.ThreadFactory named =
+                Thread.ofPlatform().name("jvhost-fs-reopen-", 0).daemon().factory();
+        ExecutorService pool = THREADS > 1 && nodes > CHUNK
+                ? Executors.newFixedThreadPool(THREADS, r -> {
+                    Thread t = named.newThread(r);
+                    threads.add(t);
+                    return t;
+                })
+                : null;
         try {
             Stat rootStat = FileCalls.fstat(root.fd());
             sameDirectory = rootStat.dev() == s.rootDev() && rootStat.ino() == s.rootIno();
             rootPath = new String(FileCalls.readlinkat(null, FileCalls.procSelfFd(root.fd())), StandardCharsets.UTF_8);
-            for (FsSnapshot.InodeState n : s.snapshot().inodes()) resolve(n.nodeId());
-            Set<Long> failedHandles = new HashSet<>();
-            for (FsSnapshot.HandleState h : s.snapshot().handles()) {
-                Inode n = inode(h.nodeId());
-                if (n == null) {
-                    fail(h.fh(), "fh " + h.fh() + ": its node " + h.nodeId() + " could not be reopened", failedHandles);
-                    continue;
+            ReopenPlan plan = ReopenPlan.of(s.snapshot().inodes(), saved);
+            for (List<List<FsSnapshot.InodeState>> wave : plan.waves()) {
+                List<Task> tasks = new ArrayList<>();
+                for (List<FsSnapshot.InodeState> group : wave) {
+                    tasks.add(() -> {
+                        try (Held held = new Held()) {
+                            for (FsSnapshot.InodeState n : group) {
+                                if (aborted) return;
+                                decide(n, plan.loops().contains(n.nodeId()), held);
+                            }
+                        }
+                    });
                 }
-                try {
-                    handles.add(reopen(n, h));
-                } catch (NativeException e) {
-                    requireResources(e, "fh " + h.fh());
-                    fail(h.fh(), "fh " + h.fh() + " of node " + h.nodeId() + ": " + e.getMessage(), failedHandles);
-                } catch (FsException e) {
-                    fail(h.fh(), "fh " + h.fh() + " of node " + h.nodeId() + ": " + e.getMessage(), failedHandles);
-                }
+                runAll(pool, tasks);
             }
+            Set<Long> failedHandles = java.util.Collections.synchronizedSet(new HashSet<>());
+            List<FsSnapshot.HandleState> saves = s.snapshot().handles();
+            List<Task> tasks = new ArrayList<>();
+            for (int from = 0; from < saves.size(); from += CHUNK) {
+                List<FsSnapshot.HandleState> chunk = saves.subList(from, Math.min(saves.size(), from + CHUNK));
+                tasks.add(() -> {
+                    for (FsSnapshot.HandleState h : chunk) {
+                        if (aborted) return;
+                        reopenHandle(h, handles, failedHandles);
+                    }
+                });
+            }
+            runAll(pool, tasks);
             if (failures > LOGGED_FAILURES) {
                 LOG.warn(
                         "migration: {} more nodes and handles unavailable (not logged one by one)",
@@ -140,9 +200,9 @@ final class FsRestorer {
             Restored r = new Restored(
                     saved.get(FileSystem.ROOT_ID).lookups(),
                     inodes,
-                    handles,
+                    List.copyOf(handles),
                     failedNodes,
-                    failedHandles,
+                    Set.copyOf(failedHandles),
                     snap.nextNodeId(),
                     snap.nextFh(),
                     snap.initFlags(),
@@ -152,13 +212,98 @@ final class FsRestorer {
         } catch (NativeException e) {
             throw new FsException(Errno.EIO, "restoring: " + e.getMessage(), e);
         } finally {
-            if (heldParent != null) heldParent.close();
+            if (pool != null) end(pool, threads);
             // Whatever ended the restore (an Error too), nothing it opened stays open.
             if (!done) {
                 for (Handle h : handles) h.retire();
                 for (Inode n : opened.values()) n.retire();
             }
-            if (mountFd != null) mountFd.close();
+            synchronized (this) {
+                if (mountFd != null) mountFd.close();
+            }
+        }
+    }
+
+    /** Ends the reopening threads (their tasks have all ended: {@link #runAll} waits for every one) before the restore returns. */
+    private static void end(ExecutorService pool, List<Thread> threads) {
+        pool.shutdown();
+        boolean interrupted = false;
+        for (Thread t : List.copyOf(threads)) { // a terminated pool's threads may still be exiting
+            while (t.isAlive()) {
+                try {
+                    t.join(10_000);
+                    if (t.isAlive()) LOG.warn("migration: reopening thread {} takes long to end", t.getName());
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    /**
+     * Runs {@code tasks} on {@code pool} (here if none, or just one task) and waits for every one
+     * of them, also after one failed (whatever a task opened must be in the maps before the
+     * restore closes it); then throws the first failure.
+     */
+    private void runAll(ExecutorService pool, List<Task> tasks) throws FsException {
+        if (pool == null || tasks.size() == 1) {
+            for (Task t : tasks) t.run();
+            return;
+        }
+        List<Future<?>> running = new ArrayList<>();
+        for (Task t : tasks) {
+            running.add(pool.submit(() -> {
+                try {
+                    t.run();
+                } catch (FsException | RuntimeException | Error e) {
+                    aborted = true;
+                    throw e;
+                }
+                return null;
+            }));
+        }
+        Throwable first = null;
+        boolean interrupted = false;
+        for (Future<?> f : running) {
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (ExecutionException e) {
+                    if (first == null) first = e.getCause();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the tasks end soon: they must be waited for
+                    aborted = true;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        switch (first) {
+            case null -> {}
+            case FsException e -> throw e;
+            case RuntimeException e -> throw e;
+            case Error e -> throw e;
+            default -> throw new IllegalStateException(first);
+        }
+        if (interrupted) throw new FsException(Errno.EINTR, "restoring: interrupted");
+    }
+
+    private void reopenHandle(FsSnapshot.HandleState h, List<Handle> handles, Set<Long> failedHandles)
+            throws FsException {
+        Inode n = inode(h.nodeId());
+        if (n == null) {
+            fail(h.fh(), "fh " + h.fh() + ": its node " + h.nodeId() + " could not be reopened", failedHandles);
+            return;
+        }
+        try {
+            handles.add(reopen(n, h));
+        } catch (NativeException e) {
+            requireResources(e, "fh " + h.fh());
+            fail(h.fh(), "fh " + h.fh() + " of node " + h.nodeId() + ": " + e.getMessage(), failedHandles);
+        } catch (FsException e) {
+            fail(h.fh(), "fh " + h.fh() + " of node " + h.nodeId() + ": " + e.getMessage(), failedHandles);
         }
     }
 
@@ -169,7 +314,11 @@ final class FsRestorer {
     }
 
     private void warn(String why) {
-        if (++failures <= LOGGED_FAILURES) LOG.warn("migration: {}; the guest gets EIO for it", why);
+        boolean log;
+        synchronized (failed) {
+            log = ++failures <= LOGGED_FAILURES;
+        }
+        if (log) LOG.warn("migration: {}; the guest gets EIO for it", why);
     }
 
     /** The node reopened (the root included), or null if it is not (yet, or at all). */
@@ -177,76 +326,42 @@ final class FsRestorer {
         return id == FileSystem.ROOT_ID ? root : opened.get(id);
     }
 
-    private boolean decided(long id) {
-        return id == FileSystem.ROOT_ID || opened.containsKey(id) || failed.containsKey(id);
-    }
-
     /**
-     * Opens node {@code id}, and first every ancestor its path needs: an explicit stack instead of
-     * recursion, since the blob decides how deep the chain is. Each node is pushed at most once
-     * over the whole restore (it leaves the stack decided), so the cost is linear in the nodes;
-     * a parent already on the stack means the chain loops, and that path attempt fails.
+     * Tries {@code n}'s ways in the order the source's mode prefers (its path parent, if any, is
+     * decided: an earlier wave), and decides it: opened, or failed by the policy. A node whose
+     * parent chain loops back to itself ({@code loops}) has no path.
      */
-    private void resolve(long id) throws FsException {
-        if (decided(id)) return;
-        Deque<Pending> stack = new ArrayDeque<>();
-        Set<Long> onStack = new HashSet<>();
-        stack.push(new Pending(saved.get(id)));
-        onStack.add(id);
-        while (!stack.isEmpty()) {
-            Pending p = stack.peek();
-            Long parent = step(p, onStack);
-            if (parent != null) {
-                stack.push(new Pending(saved.get(parent)));
-                onStack.add(parent);
-            } else {
-                stack.pop();
-                onStack.remove(p.node.nodeId());
-            }
-        }
-    }
-
-    /**
-     * Tries {@code p}'s ways in the order the source's mode prefers. Returns the parent to
-     * resolve first when the path is next and its parent is not decided yet; otherwise decides
-     * {@code p} (opened, or failed by the policy) and returns null.
-     */
-    private Long step(Pending p, Set<Long> onStack) throws FsException {
-        FsSnapshot.InodeState n = p.node;
+    private void decide(FsSnapshot.InodeState n, boolean loops, Held held) throws FsException {
+        List<String> tried = new ArrayList<>();
         boolean handleFirst = state.sourceMode() == MigrationMode.FILE_HANDLES;
-        Fd fd = null;
-        if (handleFirst && !p.handleTried) {
-            p.handleTried = true;
-            fd = attempt(p, true, null);
-        }
-        if (fd == null && !p.pathTried) {
+        Found f = null;
+        if (handleFirst) f = attempt(n, tried, null, held);
+        if (f == null) {
             Location loc = n.location();
-            if (loc != null && !decided(loc.parentId()) && !onStack.contains(loc.parentId())) return loc.parentId();
-            p.pathTried = true;
-            if (loc != null && onStack.contains(loc.parentId())) {
-                p.tried.add("path: its parent chain loops back to node " + loc.parentId());
+            if (loc != null && loops) {
+                tried.add("path: its parent chain loops back to node " + loc.parentId());
             } else if (loc != null) {
                 Inode parent = inode(loc.parentId());
-                if (parent == null) p.tried.add("path: parent node " + loc.parentId() + " unavailable");
-                else fd = attempt(p, false, parent);
+                if (parent == null) tried.add("path: parent node " + loc.parentId() + " unavailable");
+                else f = attempt(n, tried, parent, held);
             }
         }
-        if (fd == null && !p.handleTried) {
-            p.handleTried = true;
-            fd = attempt(p, true, null);
-        }
-        if (fd == null) {
+        if (f == null && !handleFirst) f = attempt(n, tried, null, held);
+        if (f == null) {
             String why = "node " + n.nodeId() + (n.location() == null ? "" : " (" + n.location() + ")") + " not found: "
-                    + (p.tried.isEmpty() ? "no path and no file handle" : String.join("; ", p.tried));
+                    + (tried.isEmpty() ? "no path and no file handle" : String.join("; ", tried));
             if (migration.onError() == MigrationOnError.ABORT) throw new FsException(Errno.EIO, why);
             warn(why);
-            failed.put(n.nodeId(), why);
-            return null;
+            synchronized (failed) {
+                failed.put(n.nodeId(), why);
+            }
+            return;
         }
+        Fd fd = f.fd();
         try {
-            Stat st = FileCalls.fstat(fd); // its type is the saved one, unless the source recorded none
+            Stat st = f.stat(); // its type is the saved one, unless the source recorded none
             // Kept as this side's mode says; a handle is always the one of the descriptor just verified.
-            FileHandle handle = files.handleOf(fd);
+            FileHandle handle = files.handleOf(fd, f.handle());
             Inode inode = new Inode(
                     n.nodeId(), InodeKey.of(st), st.fileType(), files.keep(fd, st.fileType(), handle), handle);
             inode.lookups = n.lookups();
@@ -259,16 +374,15 @@ final class FsRestorer {
             fd.close();
             throw t;
         }
-        return null;
     }
 
-    /** One way to find {@code p}'s file; null (and why, in {@code p.tried}) if it does not find it. */
-    private Fd attempt(Pending p, boolean byHandle, Inode parent) throws FsException {
+    /** One way to find {@code n}'s file (by path in {@code parent}, by handle if null); null (and why, in {@code tried}) if it does not find it. */
+    private Found attempt(FsSnapshot.InodeState n, List<String> tried, Inode parent, Held held) throws FsException {
         try {
-            return byHandle ? openByHandle(p.node, p.tried) : openByPath(p.node, parent, p.tried);
+            return parent == null ? openByHandle(n, tried) : openByPath(n, held.hold(parent), tried);
         } catch (NativeException e) {
-            requireResources(e, "node " + p.node.nodeId());
-            p.tried.add((byHandle ? "handle: " : "path: ") + e.getMessage());
+            requireResources(e, "node " + n.nodeId());
+            tried.add((parent == null ? "handle: " : "path: ") + e.getMessage());
             return null;
         }
     }
@@ -286,12 +400,7 @@ final class FsRestorer {
         }
     }
 
-    private Fd openByPath(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
-        if (heldParent != parent) {
-            Inode previous = heldParent;
-            heldParent = pinned(parent);
-            if (previous != null) previous.close();
-        }
+    private Found openByPath(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
         Fd fd = FileCalls.openPath(parent.fd(), n.location().name());
         return verified(fd, n, "path", tried, false);
     }
@@ -302,23 +411,31 @@ final class FsRestorer {
         return n;
     }
 
-    private Fd openByHandle(FsSnapshot.InodeState n, List<String> tried) throws NativeException {
+    private Found openByHandle(FsSnapshot.InodeState n, List<String> tried) throws NativeException {
         FileHandle h = n.fileHandle();
         if (h == null || !sameDirectory) return null; // a handle means nothing on another file system
+        Fd fd = FileHandles.open(mountFd(), h, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC);
+        return verified(fd, n, "handle", tried, true);
+    }
+
+    private synchronized Fd mountFd() throws NativeException {
         if (mountFd == null) {
             // open_by_handle_at takes a real descriptor of the mount, not an O_PATH one.
             mountFd = FileCalls.openat(
                     null, FileCalls.procSelfFd(root.fd()), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         }
-        Fd fd = FileHandles.open(mountFd, h, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC);
-        return verified(fd, n, "handle", tried, true);
+        return mountFd;
     }
 
-    /** Keeps {@code fd} only if it is the file the source had (and, by handle, inside the share). */
-    private Fd verified(Fd fd, FsSnapshot.InodeState n, String how, List<String> tried, boolean checkInside)
+    /**
+     * Keeps {@code fd} only if it is the file the source had (and, by handle, inside the share),
+     * with the status and the file handle the checks made (so they are not made twice).
+     */
+    private Found verified(Fd fd, FsSnapshot.InodeState n, String how, List<String> tried, boolean checkInside)
             throws NativeException {
         try {
             Stat st = FileCalls.fstat(fd);
+            FileHandle mine = null;
             String problem = null;
             if (n.fileType() != 0 && st.fileType() != n.fileType()) { // 0: unknown (virtiofsd's state)
                 problem = "found a file of type " + Integer.toOctalString(st.fileType()) + ", not "
@@ -328,10 +445,12 @@ final class FsRestorer {
                 problem = "found inode " + st.ino() + ", the source had " + n.ino();
             } else if (checkInside && !inside(fd, st)) {
                 problem = "the file lies outside the shared directory";
-            } else if (!checkInside && sameDirectory && !sameHandle(fd, n.fileHandle())) {
-                problem = "found another file of inode " + st.ino() + " (its file handle differs)";
+            } else if (!checkInside && sameDirectory && n.fileHandle() != null) {
+                mine = handleOf(fd);
+                if (!sameHandle(mine, n.fileHandle()))
+                    problem = "found another file of inode " + st.ino() + " (its file handle differs)";
             }
-            if (problem == null) return fd;
+            if (problem == null) return new Found(fd, st, mine);
             tried.add(how + ": " + problem);
             fd.close();
             return null;
@@ -347,13 +466,16 @@ final class FsRestorer {
      * file's inode number, and the handle's generation tells the two apart. No handle on either
      * side: nothing to compare, the inode number must do.
      */
-    private static boolean sameHandle(Fd fd, FileHandle saved) {
-        if (saved == null) return true;
+    private static boolean sameHandle(FileHandle mine, FileHandle saved) {
+        return mine == null || (mine.type() == saved.type() && java.util.Arrays.equals(mine.bytes(), saved.bytes()));
+    }
+
+    /** The file handle of {@code fd}, or null where its file system gives none. */
+    private static FileHandle handleOf(Fd fd) {
         try {
-            FileHandle mine = FileHandles.of(fd);
-            return mine.type() == saved.type() && java.util.Arrays.equals(mine.bytes(), saved.bytes());
+            return FileHandles.of(fd);
         } catch (NativeException e) {
-            return true;
+            return null;
         }
     }
 

@@ -24,6 +24,8 @@ final class HandleTable {
     private long nextFh = 1;
     /** Handles a migration could not reopen (guest-error policy): EIO until released. */
     private final java.util.Set<Long> unavailable = new java.util.HashSet<>();
+    /** While a migration is prepared: the fhs opened or released since; else null. */
+    private java.util.Set<Long> changed;
 
     HandleTable(InodeTable inodes) {
         this.inodes = inodes;
@@ -33,6 +35,7 @@ final class HandleTable {
     synchronized Handle add(Inode inode, Fd fd, int flags, Kind kind) {
         Handle h = new Handle(nextFh++, inode, fd, flags, kind == Kind.DIRECTORY);
         byFh.put(h.fh, h);
+        changed(h.fh);
         inodes.addRef(inode);
         return h;
     }
@@ -62,12 +65,14 @@ final class HandleTable {
                 throw new FsException(Errno.EBADF, "unknown fh " + fh + " for node " + nodeId);
             }
             byFh.remove(fh);
+            changed(fh);
         }
         h.retire();
         inodes.dropRef(h.inode);
     }
 
     synchronized void clear() {
+        if (changed != null) changed.addAll(byFh.keySet());
         for (Handle h : byFh.values()) h.retire();
         byFh.clear();
         unavailable.clear();
@@ -78,6 +83,7 @@ final class HandleTable {
         clear();
         for (Handle h : restored) {
             byFh.put(h.fh, h);
+            changed(h.fh);
             inodes.addRef(h.inode);
         }
         nextFh = next;
@@ -94,8 +100,40 @@ final class HandleTable {
 
     synchronized List<FsSnapshot.HandleState> snapshot() {
         List<FsSnapshot.HandleState> out = new ArrayList<>();
-        for (Handle h : byFh.values()) out.add(new FsSnapshot.HandleState(h.fh, h.inode.nodeId, h.flags, h.directory));
+        for (Handle h : byFh.values()) out.add(state(h));
         out.sort(Comparator.comparingLong(FsSnapshot.HandleState::fh));
         return out;
+    }
+
+    /** Handle {@code fh}'s record as {@link #snapshot()} has it, or null if it is not open. */
+    synchronized FsSnapshot.HandleState state(long fh) {
+        Handle h = byFh.get(fh);
+        return h == null ? null : state(h);
+    }
+
+    private static FsSnapshot.HandleState state(Handle h) {
+        return new FsSnapshot.HandleState(h.fh, h.inode.nodeId, h.flags, h.directory);
+    }
+
+    /** Starts recording which handles change (a migration is being prepared); returns the fhs now. */
+    synchronized List<Long> trackChanges() {
+        changed = new java.util.HashSet<>();
+        return new ArrayList<>(byFh.keySet());
+    }
+
+    /** The handles opened or released since {@link #trackChanges()} or the last call; recording goes on. */
+    synchronized java.util.Set<Long> takeChanges() {
+        java.util.Set<Long> c = changed == null ? java.util.Set.of() : changed;
+        if (changed != null) changed = new java.util.HashSet<>();
+        return c;
+    }
+
+    /** Stops recording changes. */
+    synchronized void stopTracking() {
+        changed = null;
+    }
+
+    private void changed(long fh) {
+        if (changed != null) changed.add(fh);
     }
 }

@@ -106,6 +106,12 @@ final class InodeFiles implements AutoCloseable {
         }
     }
 
+    /** As {@link #handleOf(Fd)}, where {@code known} (if not null) is the handle of {@code opath} made already. */
+    FileHandle handleOf(Fd opath, FileHandle known) throws NativeException {
+        if (known == null) return handleOf(opath);
+        return mode == InodeFileHandles.NEVER && !recordHandles ? null : known;
+    }
+
     /**
      * How the inode {@code opath} refers to (of type {@code fileType}, with handle {@code handle}
      * from {@link #handleOf}) is kept. Takes {@code opath} over: it is the kept descriptor, or it

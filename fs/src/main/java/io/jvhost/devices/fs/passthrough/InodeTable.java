@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Node ids to inodes, and the bookkeeping that decides when an inode goes: it is dropped when
@@ -24,6 +25,8 @@ final class InodeTable {
     private long nextNodeId = FileSystem.ROOT_ID + 1;
     /** Nodes a migration could not bring back (guest-error policy): id to the lookups the guest still holds. */
     private final Map<Long, Long> unavailable = new HashMap<>();
+    /** While a migration is prepared: the ids of nodes added, changed (lookups, location) or dropped since; else null. */
+    private Set<Long> changed;
 
     InodeTable(Inode root) {
         if (root.nodeId != FileSystem.ROOT_ID) throw new IllegalArgumentException("root must have node id 1");
@@ -58,6 +61,7 @@ final class InodeTable {
         Inode n = byKey.get(key);
         if (n == null || (n.byHandle() && !n.fileHandle.equals(handle))) return null;
         n.lookups++;
+        changed(n);
         if (n.location == null && n != root) setLocation(n, seenAt);
         return n;
     }
@@ -74,6 +78,7 @@ final class InodeTable {
         }
         Inode n = new Inode(nextNodeId++, key, fileType, file, handle);
         n.lookups = 1;
+        changed(n);
         byId.put(n.nodeId, n);
         byKey.put(key, n);
         setLocation(n, seenAt);
@@ -89,6 +94,7 @@ final class InodeTable {
         }
         if (n == null || n == root || count <= 0) return;
         n.lookups -= Math.min(count, n.lookups);
+        changed(n);
         dropIfUnused(n);
     }
 
@@ -121,6 +127,7 @@ final class InodeTable {
 
     /** DESTROY: every node but the root goes, the root's lookups are reset. */
     synchronized void clear() {
+        if (changed != null) changed.addAll(byId.keySet());
         for (Inode n : byId.values()) {
             if (n != root) n.retire();
         }
@@ -144,6 +151,7 @@ final class InodeTable {
         for (Inode n : restored) {
             byId.put(n.nodeId, n);
             byKey.putIfAbsent(n.key, n);
+            changed(n);
         }
         for (Inode n : restored) {
             Location loc = n.location;
@@ -164,19 +172,42 @@ final class InodeTable {
 
     synchronized List<FsSnapshot.InodeState> snapshot() {
         List<FsSnapshot.InodeState> out = new ArrayList<>();
-        for (Inode n : byId.values()) {
-            out.add(new FsSnapshot.InodeState(
-                    n.nodeId,
-                    n.lookups,
-                    n.key.dev(),
-                    n.key.ino(),
-                    n.key.mountId(),
-                    n.fileType,
-                    n.location,
-                    n.fileHandle));
-        }
+        for (Inode n : byId.values()) out.add(state(n));
         out.sort(Comparator.comparingLong(FsSnapshot.InodeState::nodeId));
         return out;
+    }
+
+    /** Node {@code nodeId}'s record as {@link #snapshot()} has it, or null if there is no such node. */
+    synchronized FsSnapshot.InodeState state(long nodeId) {
+        Inode n = byId.get(nodeId);
+        return n == null ? null : state(n);
+    }
+
+    private static FsSnapshot.InodeState state(Inode n) {
+        return new FsSnapshot.InodeState(
+                n.nodeId, n.lookups, n.key.dev(), n.key.ino(), n.key.mountId(), n.fileType, n.location, n.fileHandle);
+    }
+
+    /** Starts recording which nodes change (a migration is being prepared); returns the node ids now. */
+    synchronized List<Long> trackChanges() {
+        changed = new java.util.HashSet<>();
+        return new ArrayList<>(byId.keySet());
+    }
+
+    /** The nodes changed since {@link #trackChanges()} or the last call; recording goes on. */
+    synchronized Set<Long> takeChanges() {
+        Set<Long> c = changed == null ? Set.of() : changed;
+        if (changed != null) changed = new java.util.HashSet<>();
+        return c;
+    }
+
+    /** Stops recording changes. */
+    synchronized void stopTracking() {
+        changed = null;
+    }
+
+    private void changed(Inode n) {
+        if (changed != null) changed.add(n.nodeId);
     }
 
     /** Sets a node's location; a location holds a reference on its parent directory. */
@@ -186,12 +217,14 @@ final class InodeTable {
         Inode parent = loc == null ? null : byId.get(loc.parentId());
         if (parent == null) loc = null; // the parent went away meanwhile: nothing to anchor to
         n.location = loc;
+        changed(n);
         if (loc != null) {
             parent.refs++; // the new anchor first, so that nothing below can drop the parent
             Inode displaced = byLocation.put(loc, n);
             if (displaced != null && displaced != n) {
                 // A stale record (the host changed the tree behind our back): the name is n's now.
                 displaced.location = null;
+                changed(displaced);
                 parent.refs--;
                 dropIfUnused(displaced);
             }
@@ -218,6 +251,7 @@ final class InodeTable {
         while (n != null && n != root && n.lookups <= 0 && n.refs <= 0 && byId.get(n.nodeId) == n) {
             byId.remove(n.nodeId);
             byKey.remove(n.key, n);
+            changed(n);
             Location loc = n.location;
             n.location = null;
             n.retire();

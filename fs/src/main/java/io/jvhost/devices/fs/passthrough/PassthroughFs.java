@@ -31,6 +31,7 @@ import io.jvhost.nativeio.Stat;
 import io.jvhost.nativeio.Xattrs;
 import io.jvhost.state.LoadedState;
 import io.jvhost.state.StateReader;
+import io.jvhost.state.StateWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -82,6 +83,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private final PrivilegedFiles privileged;
     private final InodeFiles files;
     private volatile long initFlags;
+    /** The state a migration that started is preparing (guarded by this), or null. */
+    private StatePreparation preparation;
 
     private PassthroughFs(PassthroughConfig config, MigrationConfig migration, Inode root, InodeFiles files) {
         this.config = config;
@@ -145,11 +148,53 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     // ---- migration ----
 
+    /** Starts preparing the state on a thread of its own; one that was being prepared is given up first. */
+    @Override
+    public synchronized void prepareMigration() {
+        cancelMigration();
+        preparation = StatePreparation.start(
+                inodes,
+                handles,
+                Thread.ofPlatform().name("jvhost-fs-state-prepare").daemon().factory(),
+                this::rehearse);
+    }
+
+    /** Writes {@code snap} as a save would, into {@code sink} (see {@link StatePreparation.Rehearsal}). */
+    private void rehearse(FsSnapshot snap, java.io.OutputStream sink) throws IOException {
+        StateWriter w = StateWriter.create(sink, "rehearsal");
+        FsStateCodec.write(
+                new SavedFs(
+                        snap,
+                        migration.mode(),
+                        inodes.root().key.dev(),
+                        inodes.root().key.ino()),
+                w);
+        w.finish();
+    }
+
+    @Override
+    public synchronized void cancelMigration() {
+        if (preparation == null) return;
+        preparation.close();
+        preparation = null;
+        LOG.info("migration: the prepared state was dropped");
+    }
+
+    /** The snapshot a save writes: what was prepared plus the changes since (which ends the preparation), else a fresh one. */
+    private synchronized FsSnapshot captureSnapshot() {
+        StatePreparation p = preparation;
+        if (p == null) return snapshot();
+        preparation = null;
+        try (p) {
+            return p.finish(initFlags);
+        }
+    }
+
     @Override
     public Capture capture() {
         long t0 = System.nanoTime();
         SavedFs saved = new SavedFs(
-                snapshot(),
+                captureSnapshot(),
                 migration.mode(),
                 inodes.root().key.dev(),
                 inodes.root().key.ino());
@@ -163,7 +208,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public VirtiofsdState captureVirtiofsd() {
-        return VirtiofsdExport.toVirtiofsd(snapshot());
+        return VirtiofsdExport.toVirtiofsd(captureSnapshot());
     }
 
     @Override
@@ -242,6 +287,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     /** Closes every descriptor, the root's too. */
     @Override
     public void close() {
+        cancelMigration();
         destroy();
         inodes.root().retire();
         files.close();
@@ -915,7 +961,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         return config.cache().timeoutNanos();
     }
 
-    private static String ms(long nanos) {
+    static String ms(long nanos) {
         return String.format(java.util.Locale.ROOT, "%.2f", nanos / 1e6);
     }
 

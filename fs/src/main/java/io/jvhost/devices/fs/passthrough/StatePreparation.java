@@ -1,0 +1,226 @@
+package io.jvhost.devices.fs.passthrough;
+
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ThreadFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The records of a migration's save, built while the guest still runs (from the moment the
+ * front-end announces the migration) so that the save at stop time, inside the guest's downtime,
+ * only re-reads the nodes and handles that changed since instead of every one.
+ *
+ * <p>When it starts, the tables begin to record which node ids and fhs change (a lookup counted or
+ * forgotten, a location set by lookup, rename or unlink, a node added or dropped, a handle opened
+ * or released, the tables cleared or restored) and hand over the ids they hold. A thread then
+ * copies those records in small batches, each under the tables' locks for a few microseconds, so
+ * a request waits at most one batch. {@link #finish} runs with no request in flight: it copies
+ * what the thread did not reach, re-reads every id changed since the start (current record, or
+ * gone) and returns the same snapshot a from-scratch capture would: a record copied before its
+ * node changed is replaced, and a node unchanged since its copy is copied as it still is.
+ *
+ * <p>It holds only immutable records (no node, handle or descriptor), so giving it up
+ * ({@link #close}) leaves nothing pinned: the thread ends, the tables stop recording, the records go.
+ */
+final class StatePreparation implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StatePreparation.class);
+    /** Records copied per hold of the tables' locks. */
+    static final int BATCH = 256;
+
+    private final InodeTable inodes;
+    private final HandleTable handles;
+    private final List<Long> nodeIds, fhs;
+    private final TreeMap<Long, FsSnapshot.InodeState> nodes = new TreeMap<>();
+    private final TreeMap<Long, FsSnapshot.HandleState> open = new TreeMap<>();
+    private final Thread thread;
+    private final long started = System.nanoTime();
+    /** Guarded by this: how far the copy got. */
+    private int nextNode, nextFh;
+
+    private volatile boolean stopped;
+
+    private final Rehearsal rehearsal;
+
+    /**
+     * Writes a snapshot the way the save will, into {@code sink}, which discards it: run once on
+     * the prepared records, it has the encoder compiled (a cold JVM runs it interpreted, inside
+     * the downtime) and tells the size of the state to come.
+     */
+    @FunctionalInterface
+    interface Rehearsal {
+        void write(FsSnapshot snapshot, java.io.OutputStream sink) throws java.io.IOException;
+    }
+
+    /** Counts what a rehearsal writes; stops it (at its next frame, 64 KiB) once the preparation ends, so no stop waits for it. */
+    private final class Sink extends java.io.OutputStream {
+        long count;
+
+        @Override
+        public void write(int b) throws java.io.IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            if (stopped) throw new Stopped();
+            count += len;
+        }
+    }
+
+    private static final class Stopped extends java.io.IOException {
+        Stopped() {
+            super("the preparation ended", null);
+        }
+    }
+
+    private StatePreparation(
+            InodeTable inodes,
+            HandleTable handles,
+            List<Long> nodeIds,
+            List<Long> fhs,
+            ThreadFactory threads,
+            Rehearsal rehearsal) {
+        this.rehearsal = rehearsal;
+        this.inodes = inodes;
+        this.handles = handles;
+        this.nodeIds = nodeIds;
+        this.fhs = fhs;
+        this.thread = threads.newThread(this::copyAll);
+    }
+
+    /** Starts recording changes and copying the records on a thread of {@code threads}. */
+    static StatePreparation start(InodeTable inodes, HandleTable handles, ThreadFactory threads, Rehearsal rehearsal) {
+        List<Long> ids, open;
+        synchronized (handles) { // the snapshot's lock order: handles, then inodes
+            synchronized (inodes) {
+                ids = inodes.trackChanges();
+                open = handles.trackChanges();
+            }
+        }
+        StatePreparation p = new StatePreparation(inodes, handles, ids, open, threads, rehearsal);
+        LOG.info(
+                "migration: preparing the state of {} inodes and {} open handles while the guest runs",
+                ids.size(),
+                open.size());
+        p.thread.start();
+        return p;
+    }
+
+    private void copyAll() {
+        while (!stopped && copyBatch()) Thread.yield(); // requests first
+        if (stopped) return;
+        long copied = System.nanoTime();
+        FsSnapshot prepared;
+        synchronized (this) {
+            prepared = new FsSnapshot(0, 0, 0, List.copyOf(nodes.values()), List.copyOf(open.values()));
+        }
+        Sink sink = new Sink();
+        try {
+            rehearsal.write(prepared, sink);
+        } catch (Stopped e) {
+            return; // the save or a cancel came first
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.warn("migration: rehearsing the save failed: {}", e.toString());
+            return;
+        }
+        long bytes = sink.count;
+        LOG.info(
+                "migration: prepared {} inodes and {} open handles in {} ms, rehearsed their save ({} bytes) in {} ms",
+                nodeIds.size(),
+                fhs.size(),
+                PassthroughFs.ms(copied - started),
+                bytes,
+                PassthroughFs.ms(System.nanoTime() - copied));
+    }
+
+    /** Copies the next batch of records; false once every record has been copied. */
+    private synchronized boolean copyBatch() {
+        synchronized (handles) {
+            synchronized (inodes) {
+                int copied = 0;
+                for (; nextNode < nodeIds.size() && copied < BATCH; nextNode++, copied++) {
+                    long id = nodeIds.get(nextNode);
+                    FsSnapshot.InodeState s = inodes.state(id);
+                    if (s != null) nodes.put(id, s); // a node gone meanwhile is among the changes
+                }
+                for (; nextFh < fhs.size() && copied < BATCH; nextFh++, copied++) {
+                    long fh = fhs.get(nextFh);
+                    FsSnapshot.HandleState s = handles.state(fh);
+                    if (s != null) open.put(fh, s);
+                }
+                return nextNode < nodeIds.size() || nextFh < fhs.size();
+            }
+        }
+    }
+
+    /**
+     * The snapshot at this moment: call with no request in flight (the device suspended). Ends
+     * the preparation; close it afterwards all the same.
+     */
+    FsSnapshot finish(long initFlags) {
+        stop();
+        synchronized (this) {
+            synchronized (handles) {
+                synchronized (inodes) {
+                    boolean waited = nextNode < nodeIds.size() || nextFh < fhs.size();
+                    while (copyBatch()) {
+                        // what the thread did not get to
+                    }
+                    Set<Long> changedNodes = inodes.takeChanges(), changedFhs = handles.takeChanges();
+                    for (long id : changedNodes) {
+                        FsSnapshot.InodeState s = inodes.state(id);
+                        if (s == null) nodes.remove(id);
+                        else nodes.put(id, s);
+                    }
+                    for (long fh : changedFhs) {
+                        FsSnapshot.HandleState s = handles.state(fh);
+                        if (s == null) open.remove(fh);
+                        else open.put(fh, s);
+                    }
+                    LOG.info(
+                            "migration: the prepared state took {} changed inodes and {} changed handles{}",
+                            changedNodes.size(),
+                            changedFhs.size(),
+                            waited ? " (its preparation had not finished: the rest was copied now)" : "");
+                    return new FsSnapshot(
+                            inodes.nextNodeId(),
+                            handles.nextFh(),
+                            initFlags,
+                            List.copyOf(nodes.values()),
+                            List.copyOf(open.values()));
+                }
+            }
+        }
+    }
+
+    private void stop() {
+        stopped = true;
+        boolean interrupted = false;
+        while (thread.isAlive() && thread != Thread.currentThread()) {
+            try {
+                thread.join(); // at most one batch away
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    /** Gives the preparation up: the thread ends, the tables stop recording changes, the records go. */
+    @Override
+    public void close() {
+        stop();
+        synchronized (handles) {
+            synchronized (inodes) {
+                inodes.stopTracking();
+                handles.stopTracking();
+            }
+        }
+        synchronized (this) {
+            nodes.clear();
+            open.clear();
+        }
+    }
+}
