@@ -1,5 +1,6 @@
 package io.jvhost.cli;
 
+import io.jvhost.bench.fs.Confinement;
 import io.jvhost.bench.fs.FsBench;
 import io.jvhost.bench.fs.FsBenchReport;
 import io.jvhost.bench.fs.FsBenchResult;
@@ -70,6 +71,20 @@ final class BenchFsCommand implements Callable<Integer> {
     List<String> jvmArgs = new ArrayList<>();
 
     @Option(
+            names = "--sandbox",
+            paramLabel = "MODE",
+            defaultValue = "none",
+            description = "--sandbox of both back-ends: namespace, chroot, none (default: ${DEFAULT-VALUE}).")
+    String sandbox;
+
+    @Option(
+            names = "--seccomp",
+            paramLabel = "ACTION",
+            defaultValue = "none",
+            description = "--seccomp of both back-ends: kill, log, trap, none (default: ${DEFAULT-VALUE}).")
+    String seccomp;
+
+    @Option(
             names = "--output",
             paramLabel = "DIR",
             description = "Also write the table (bench-fs-pool<N>.md) and a plot of the ratios (bench-fs-pool<N>.png) "
@@ -81,7 +96,16 @@ final class BenchFsCommand implements Callable<Integer> {
         if (secondsPerCase <= 0) throw new IllegalArgumentException("--seconds-per-case must be positive");
         Duration perCase = Duration.ofNanos((long) (secondsPerCase * 1e9));
         FsBench bench = new FsBench(
-                new FsBench.Options(perCase, virtiofsd, threadPoolSize, depth, rounds, jvmArgs, only), System.out);
+                new FsBench.Options(
+                        perCase,
+                        virtiofsd,
+                        threadPoolSize,
+                        depth,
+                        rounds,
+                        jvmArgs,
+                        only,
+                        new Confinement(sandbox, seccomp)),
+                System.out);
         List<FsBenchResult> results = bench.run();
         if (output != null) {
             for (Path p : FsBenchReport.write(output, threadPoolSize, bench.conditions(), results)) {

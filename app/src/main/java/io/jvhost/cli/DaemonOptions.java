@@ -60,6 +60,17 @@ final class DaemonOptions {
      * after checking that an endpoint was given.
      */
     void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec) throws Exception {
+        serve(device, spec, () -> {});
+    }
+
+    /** What a daemon does once it listens, before it serves anyone (the fs daemon's seccomp filter). */
+    interface Listening {
+        void run() throws java.io.IOException;
+    }
+
+    /** As {@link #serve(io.jvhost.backend.Device, picocli.CommandLine.Model.CommandSpec)}, running {@code listening} first. */
+    void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec, Listening listening)
+            throws Exception {
         if (endpoint == null) {
             throw new picocli.CommandLine.ParameterException(
                     spec.commandLine(), "one of --socket-path or --fd is required");
@@ -80,6 +91,7 @@ final class DaemonOptions {
                     .name("jvhost-link-downcalls")
                     .start(() -> org.slf4j.LoggerFactory.getLogger(DaemonOptions.class)
                             .debug("listening; linked {} more downcalls", io.jvhost.nativeio.Downcalls.linkAll()));
+            listening.run();
             if (!exitOnDisconnect) {
                 server.serve();
             } else if (server.serveOne()) {

@@ -46,8 +46,15 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
 
     /** {@code jvhost fs} as {@link #jvhostCommand} runs it, with {@code jvmArgs} (e.g. JFR) added. */
     public static BackendProcess jvhost(Path workDir, int poolSize, List<String> jvmArgs) throws IOException {
+        return jvhost(workDir, poolSize, jvmArgs, Confinement.NONE);
+    }
+
+    /** As {@link #jvhost(Path, int, List)}, confined as {@code sandbox} says. */
+    public static BackendProcess jvhost(Path workDir, int poolSize, List<String> jvmArgs, Confinement sandbox)
+            throws IOException {
         Command c = jvhostCommand(jvmArgs)
-                .withArgs(List.of("fs", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
+                .withArgs(List.of("fs", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)))
+                .withArgs(sandbox.args());
         return start("jvhost", workDir, c);
     }
 
@@ -89,6 +96,15 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
     /** virtiofsd as the test harness runs it: no sandbox (no privileges needed), same pool size. */
     public static BackendProcess virtiofsd(Path workDir, List<String> command, int poolSize) throws IOException {
         return start("virtiofsd", workDir, new Command(virtiofsdArgv(command, poolSize)));
+    }
+
+    /** virtiofsd confined as {@code sandbox} says, same pool size. */
+    public static BackendProcess virtiofsd(Path workDir, List<String> command, int poolSize, Confinement sandbox)
+            throws IOException {
+        List<String> argv = new ArrayList<>(command);
+        argv.addAll(sandbox.args());
+        argv.addAll(List.of("--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
+        return start("virtiofsd", workDir, new Command(argv));
     }
 
     /** {@code command} (virtiofsd) with the options the benches run it with. */

@@ -30,6 +30,7 @@ public final class FsBench {
      * @param depth     requests in flight per case (streams)
      * @param jvmArgs   extra JVM options for the jvhost child (e.g. -XX:StartFlightRecording=...)
      * @param only      run only the cases whose name contains this (case-insensitive); empty: all
+     * @param sandbox   --sandbox and --seccomp of both back-ends (words they share)
      */
     public record Options(
             Duration perCase,
@@ -38,12 +39,25 @@ public final class FsBench {
             int depth,
             int rounds,
             List<String> jvmArgs,
-            String only) {
+            String only,
+            Confinement sandbox) {
         public Options {
             if (depth < 1 || depth > 64) throw new IllegalArgumentException("depth must be 1..64: " + depth);
             if (rounds < 1) throw new IllegalArgumentException("rounds must be at least 1: " + rounds);
             jvmArgs = List.copyOf(jvmArgs);
             only = only == null ? "" : only.toLowerCase(Locale.ROOT);
+        }
+
+        /** Both back-ends unconfined, as the benches ran them before the sandbox. */
+        public Options(
+                Duration perCase,
+                String virtiofsd,
+                int poolSize,
+                int depth,
+                int rounds,
+                List<String> jvmArgs,
+                String only) {
+            this(perCase, virtiofsd, poolSize, depth, rounds, jvmArgs, only, Confinement.NONE);
         }
 
         List<BenchCase> cases() {
@@ -75,20 +89,23 @@ public final class FsBench {
         List<Target> targets = new ArrayList<>();
         boolean ok = false;
         try {
-            targets.add(start(BackendProcess.jvhost(work, options.poolSize(), options.jvmArgs()), work));
+            targets.add(
+                    start(BackendProcess.jvhost(work, options.poolSize(), options.jvmArgs(), options.sandbox()), work));
             Optional<List<String>> vfsd =
                     "none".equals(options.virtiofsd()) ? Optional.empty() : VirtiofsdLocator.find(options.virtiofsd());
             if (vfsd.isPresent()) {
-                targets.add(start(BackendProcess.virtiofsd(work, vfsd.get(), options.poolSize()), work));
+                targets.add(
+                        start(BackendProcess.virtiofsd(work, vfsd.get(), options.poolSize(), options.sandbox()), work));
             } else {
                 out.println("virtiofsd not found (" + options.virtiofsd() + "): measuring jvhost alone");
             }
             conditions = String.format(
                     Locale.ROOT,
-                    "jvhost fs and %s as child processes, --thread-pool-size %d, %d requests in flight, "
+                    "jvhost fs and %s as child processes, --thread-pool-size %d, %s, %d requests in flight, "
                             + "%d rounds of %d ms per case, median; %d CPUs",
                     targets.size() > 1 ? "virtiofsd" : "no virtiofsd",
                     options.poolSize(),
+                    String.join(" ", options.sandbox().args()),
                     options.depth(),
                     options.rounds(),
                     perRound().toMillis(),
