@@ -63,7 +63,12 @@ class SandboxEscapeTest {
         assertFalse(Files.exists(root.resolve(outside.toString().substring(1))), "the directory beside the share");
         for (String host : List.of("etc/shadow", "root", "home", "var", "tmp/" + outside.getFileName(), "sys", "run"))
             assertFalse(Files.exists(root.resolve(host)), host + " exists for the daemon");
+        // The filter follows the listen by a few milliseconds.
         String status = Files.readString(proc.resolve("status"));
+        for (int i = 0; i < 100 && !status.contains("Seccomp:\t2"); i++) {
+            Thread.sleep(50);
+            status = Files.readString(proc.resolve("status"));
+        }
         assertTrue(status.contains("Seccomp:\t2"), "the filter is on (--seccomp kill by default): " + status);
         assertTrue(status.contains("NoNewPrivs:\t1"), status);
         for (String line : Files.readAllLines(proc.resolve("mountinfo"))) {
