@@ -107,9 +107,10 @@ sandbox_run() {
         fi
         kill -"$1" "$target" 2>/dev/null || true
     }
-    trap 'forward TERM' TERM
-    trap 'forward INT' INT
-    trap 'forward HUP' HUP
+    trap 'forward TERM; signalled=1' TERM
+    trap 'forward INT; signalled=1' INT
+    trap 'forward HUP; signalled=1' HUP
+    local signalled=0
     if [ -n "$inner" ]; then
         while [ ! -S "$inner" ] && kill -0 "$child" 2>/dev/null; do sleep 0.01; done
         if [ -S "$inner" ]; then
@@ -119,6 +120,15 @@ sandbox_run() {
     while :; do
         wait "$child" && status=0 || status=$?
         kill -0 "$child" 2>/dev/null || break # else a trapped signal ended the wait
+        # A signal that came before the JVM handled it (pid 1 of a namespace ignores what it does
+        # not handle) is sent again; after 2 s the daemon is killed.
+        local i
+        for ((i = 0; i < 200 && signalled; i++)); do
+            kill -0 "$child" 2>/dev/null || break
+            ((i % 20 == 19)) && forward TERM
+            sleep 0.01
+        done
+        ((signalled)) && kill -0 "$child" 2>/dev/null && forward KILL
     done
     if [ -n "$linked" ] && [ "$(stat -c %d:%i "$SANDBOX_SOCKET" 2>/dev/null)" = "$linked" ]; then
         rm -f "$SANDBOX_SOCKET"
