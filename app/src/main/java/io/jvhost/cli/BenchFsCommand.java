@@ -1,5 +1,6 @@
 package io.jvhost.cli;
 
+import io.jvhost.bench.fs.Confinement;
 import io.jvhost.bench.fs.FsBench;
 import io.jvhost.bench.fs.FsBenchReport;
 import io.jvhost.bench.fs.FsBenchResult;
@@ -82,6 +83,20 @@ final class BenchFsCommand implements Callable<Integer> {
     List<String> jvmArgs = new ArrayList<>();
 
     @Option(
+            names = "--sandbox",
+            paramLabel = "MODE",
+            defaultValue = "none",
+            description = "--sandbox of both back-ends: namespace, chroot, none (default: ${DEFAULT-VALUE}).")
+    String sandbox;
+
+    @Option(
+            names = "--seccomp",
+            paramLabel = "ACTION",
+            defaultValue = "none",
+            description = "--seccomp of both back-ends: kill, log, trap, none (default: ${DEFAULT-VALUE}).")
+    String seccomp;
+
+    @Option(
             names = "--output",
             paramLabel = "DIR",
             description = "Also write the table (bench-fs-pool<N>.md) and a plot of the ratios (bench-fs-pool<N>.png) "
@@ -101,6 +116,7 @@ final class BenchFsCommand implements Callable<Integer> {
                         rounds,
                         jvmArgs,
                         only,
+                        new Confinement(sandbox, seccomp),
                         List.of("--inode-file-handles=" + Spelled.spelling(inodeFileHandles))),
                 System.out);
         List<FsBenchResult> results = bench.run();

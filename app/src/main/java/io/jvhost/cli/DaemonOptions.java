@@ -60,11 +60,23 @@ final class DaemonOptions {
      * after checking that an endpoint was given.
      */
     void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec) throws Exception {
-        serve(device, spec, () -> {});
+        serve(device, spec, () -> {}, () -> {});
     }
 
-    /** As {@link #serve(io.jvhost.backend.Device, picocli.CommandLine.Model.CommandSpec)}, running {@code whenListening} in the background once it listens. */
-    void serve(io.jvhost.backend.Device device, picocli.CommandLine.Model.CommandSpec spec, Runnable whenListening)
+    /** What a daemon does once it listens, before it serves anyone (the fs daemon's seccomp filter). */
+    interface Listening {
+        void run() throws java.io.IOException;
+    }
+
+    /**
+     * As {@link #serve(io.jvhost.backend.Device, picocli.CommandLine.Model.CommandSpec)}, running
+     * {@code listening} first and {@code afterListening} in the background once it listens.
+     */
+    void serve(
+            io.jvhost.backend.Device device,
+            picocli.CommandLine.Model.CommandSpec spec,
+            Listening listening,
+            Runnable afterListening)
             throws Exception {
         if (endpoint == null) {
             throw new picocli.CommandLine.ParameterException(
@@ -81,12 +93,13 @@ final class DaemonOptions {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close)); // System.exit
             SignalExit.install(endpoint.socketPath);
             // Listening: the downcalls not linked yet are linked now, before any request needs them;
-            // then what else the command does once listening.
+            // then what else the command does once listening (it runs under the filter, if any).
             Thread.ofPlatform().daemon().name("jvhost-after-listening").start(() -> {
                 org.slf4j.LoggerFactory.getLogger(DaemonOptions.class)
                         .debug("listening; linked {} more downcalls", io.jvhost.nativeio.Downcalls.linkAll());
-                whenListening.run();
+                afterListening.run();
             });
+            listening.run();
             if (!exitOnDisconnect) {
                 server.serve();
             } else if (server.serveOne()) {

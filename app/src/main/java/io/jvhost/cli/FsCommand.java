@@ -193,6 +193,29 @@ public final class FsCommand implements Callable<Integer> {
             description = "Change the capabilities kept, as virtiofsd's, e.g. +sys_admin:-chown.")
     CapabilityChanges modcaps = CapabilityChanges.NONE;
 
+    @Option(
+            names = "--sandbox",
+            paramLabel = "MODE",
+            defaultValue = "none",
+            converter = Spelled.SandboxMode.class,
+            completionCandidates = Spelled.SandboxMode.class,
+            description = "Confine the daemon, as virtiofsd: ${COMPLETION-CANDIDATES} (new mount, pid and net "
+                    + "namespaces where only the shared directory is writable and little else exists; the same view "
+                    + "by chroot; none). Set up by the ./jvhost launcher before the JVM starts "
+                    + "(default: ${DEFAULT-VALUE}; jvhost-virtiofsd's: namespace).")
+    Sandbox.Mode sandbox;
+
+    @Option(
+            names = "--seccomp",
+            paramLabel = "ACTION",
+            defaultValue = "none",
+            converter = Spelled.SeccompAction.class,
+            completionCandidates = Spelled.SeccompAction.class,
+            description = "A system call outside the daemon's allow-list, as virtiofsd: ${COMPLETION-CANDIDATES} "
+                    + "(no filter; kill the process; log it and let it through; SIGSYS) "
+                    + "(default: ${DEFAULT-VALUE}; jvhost-virtiofsd's: kill).")
+    SyscallFilter.Action seccomp;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -228,7 +251,9 @@ public final class FsCommand implements Callable<Integer> {
         if (daemon.endpoint == null)
             throw new ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
         if (sharedDir == null) throw new ParameterException(spec.commandLine(), "--shared-dir is required");
-        if (!Files.isDirectory(sharedDir))
+        // In a sandbox, the shared directory as the daemon sees it there.
+        Path shared = Sandbox.sharedDir(sandbox, sharedDir, System.getenv(), spec);
+        if (!Files.isDirectory(shared))
             throw new ParameterException(spec.commandLine(), "--shared-dir " + sharedDir + " is not a directory");
         // Once, in the image that still may raise the hard limit (the restart keeps it).
         if (System.getenv(PrivilegeDrop.RESTARTED) == null) OpenFileLimit.apply(rlimitNofile);
@@ -245,10 +270,11 @@ public final class FsCommand implements Callable<Integer> {
                 preserveNoatime,
                 readOnly);
         try (PassthroughFs fs =
-                        PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
+                        PassthroughFs.open(shared, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device =
                         new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize, migrationStateFormat)) {
-            daemon.serve(served.apply(device), spec, () -> warmUpStatePath(config));
+            daemon.serve(
+                    served.apply(device), spec, () -> SyscallFilter.install(seccomp), () -> warmUpStatePath(config));
         }
         return 0;
     }

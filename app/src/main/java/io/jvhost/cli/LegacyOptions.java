@@ -39,8 +39,8 @@ final class LegacyOptions {
                 };
             case "sandbox" ->
                 c.sandbox = switch (value) {
-                    case "namespace" -> VirtiofsdCommand.Sandbox.NAMESPACE;
-                    case "chroot" -> VirtiofsdCommand.Sandbox.CHROOT;
+                    case "namespace" -> Sandbox.Mode.NAMESPACE;
+                    case "chroot" -> Sandbox.Mode.CHROOT;
                     default -> throw badValue(c, key, value);
                 };
             default -> throw badArgument(c, option);

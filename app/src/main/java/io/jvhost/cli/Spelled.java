@@ -79,15 +79,15 @@ abstract class Spelled<E extends Enum<E>> implements ITypeConverter<E>, Iterable
         }
     }
 
-    static final class SandboxMode extends Spelled<VirtiofsdCommand.Sandbox> {
+    static final class SandboxMode extends Spelled<Sandbox.Mode> {
         SandboxMode() {
-            super(VirtiofsdCommand.Sandbox.class);
+            super(Sandbox.Mode.class);
         }
     }
 
-    static final class SeccompAction extends Spelled<VirtiofsdCommand.Seccomp> {
+    static final class SeccompAction extends Spelled<SyscallFilter.Action> {
         SeccompAction() {
-            super(VirtiofsdCommand.Seccomp.class);
+            super(SyscallFilter.Action.class);
         }
     }
 }

@@ -61,37 +61,25 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Option(names = "--xattrmap", paramLabel = "XATTRMAP", description = "Refused: no xattr mapping.")
     String xattrmap;
 
-    /** virtiofsd's sandbox modes. */
-    enum Sandbox {
-        NAMESPACE,
-        CHROOT,
-        NONE
-    }
-
     @Option(
             names = "--sandbox",
             paramLabel = "SANDBOX",
             converter = Spelled.SandboxMode.class,
-            description = "namespace, chroot, none: only none yet (virtiofsd's default: namespace).")
-    Sandbox sandbox;
+            defaultValue = "namespace",
+            description = "namespace, chroot, none (default: ${DEFAULT-VALUE}).")
+    Sandbox.Mode sandbox;
 
     @Option(names = "--readonly", description = "Share the directory read-only.")
     boolean readonly;
-
-    /** virtiofsd's seccomp actions. */
-    enum Seccomp {
-        NONE,
-        KILL,
-        LOG,
-        TRAP
-    }
 
     @Option(
             names = "--seccomp",
             paramLabel = "SECCOMP",
             converter = Spelled.SeccompAction.class,
-            description = "none, kill, log, trap: only none yet (virtiofsd's default: kill).")
-    Seccomp seccomp;
+            defaultValue = "kill",
+            description = "Action on a system call outside the allow-list: none, kill, log, trap "
+                    + "(default: ${DEFAULT-VALUE}).")
+    SyscallFilter.Action seccomp;
 
     @Option(names = "--announce-submounts", description = "Refused: submounts are not announced.")
     boolean announceSubmounts;
@@ -170,10 +158,10 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Option(names = "--security-label", description = "Refused: no security labels.")
     boolean securityLabel;
 
-    @Option(names = "--uid-map", paramLabel = "UID_MAP", description = "Refused: needs --sandbox namespace.")
+    @Option(names = "--uid-map", paramLabel = "UID_MAP", description = "Refused: no user namespace.")
     List<String> uidMap = new ArrayList<>();
 
-    @Option(names = "--gid-map", paramLabel = "GID_MAP", description = "Refused: needs --sandbox namespace.")
+    @Option(names = "--gid-map", paramLabel = "GID_MAP", description = "Refused: no user namespace.")
     List<String> gidMap = new ArrayList<>();
 
     @Option(names = "--translate-uid", paramLabel = "TRANSLATE_UID", description = "Refused: no id translation.")
@@ -256,6 +244,8 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (rlimitNofile != null) add(out, "--rlimit-nofile", rlimitNofile.toString());
         if (modcaps != null) add(out, "--modcaps", modcaps);
         if (syslog) out.add("--syslog");
+        add(out, "--sandbox", Spelled.spelling(sandbox));
+        add(out, "--seccomp", Spelled.spelling(seccomp));
         if (inodeFileHandles != null) add(out, "--inode-file-handles", inodeMode());
         add(out, "--migration-mode", migrationMode);
         add(out, "--migration-on-error", migrationOnError);
@@ -287,10 +277,6 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (socketGroup != null && fd != null) r.add("--socket-group: cannot be used with --fd");
         if (posixAcl) r.add("--posix-acl: not supported: jvhost does not implement POSIX ACLs");
         if (xattrmap != null) r.add("--xattrmap: not supported: jvhost serves extended attributes unmapped (--xattr)");
-        if (sandbox == Sandbox.NAMESPACE || sandbox == Sandbox.CHROOT)
-            r.add("--sandbox " + Spelled.spelling(sandbox) + ": not yet supported: use --sandbox none");
-        if (seccomp != null && seccomp != Seccomp.NONE)
-            r.add("--seccomp " + Spelled.spelling(seccomp) + ": not yet supported: use --seccomp none");
         if (announceSubmounts)
             r.add("--announce-submounts: not supported: jvhost does not announce submounts "
                     + "(use --no-announce-submounts)");
@@ -300,8 +286,8 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (writeback) r.add("--writeback: not supported: jvhost never offers the writeback cache");
         if (killprivV2) r.add("--killpriv-v2: not supported: jvhost does not offer FUSE_HANDLE_KILLPRIV_V2");
         if (securityLabel) r.add("--security-label: not supported: jvhost does not take security contexts");
-        if (!uidMap.isEmpty()) r.add("--uid-map: not yet supported: it needs --sandbox namespace");
-        if (!gidMap.isEmpty()) r.add("--gid-map: not yet supported: it needs --sandbox namespace");
+        if (!uidMap.isEmpty()) r.add("--uid-map: not yet supported: jvhost sets up no user namespace (run as root)");
+        if (!gidMap.isEmpty()) r.add("--gid-map: not yet supported: jvhost sets up no user namespace (run as root)");
         if (!translateUid.isEmpty()) r.add("--translate-uid: not supported: jvhost does not translate ids");
         if (!translateGid.isEmpty()) r.add("--translate-gid: not supported: jvhost does not translate ids");
         if (migrationConfirmPaths)
@@ -317,11 +303,6 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     /** virtiofsd's defaults jvhost cannot follow yet, and the deprecated flags: said, never silent. */
     private void warnAboutDefaults() {
         var log = LoggerFactory.getLogger(VirtiofsdCommand.class);
-        if (sandbox == null)
-            log.warn("no sandbox: virtiofsd's default --sandbox namespace is not yet supported (pass --sandbox none)");
-        if (seccomp == null)
-            log.warn(
-                    "no seccomp filter: virtiofsd's default --seccomp kill is not yet supported (pass --seccomp none)");
         if (compatForeground) log.warn("Use of deprecated flag '-f': This flag has no effect, please remove it");
         if (compatDebug) log.warn("Use of deprecated flag '-d': Please use the '--log-level debug' option instead");
         if (!compatOptions.isEmpty())

@@ -50,8 +50,13 @@ class VirtiofsdCommandTest {
             BASE --socket-group kvm                        | --socket-path /run/vfs.sock --socket-group kvm
             BASE --thread-pool-size=4                      | --thread-pool-size 4
             BASE --xattr                                   | --xattr
-            BASE --sandbox none                            | --shared-dir /srv/share
-            BASE --seccomp none                            | --shared-dir /srv/share
+            BASE                                           | --sandbox namespace --seccomp kill
+            BASE --sandbox none                            | --sandbox none --seccomp kill
+            BASE --sandbox=chroot                          | --sandbox chroot
+            BASE -o sandbox=chroot                         | --sandbox chroot
+            BASE --seccomp none                            | --sandbox namespace --seccomp none
+            BASE --seccomp=log                             | --seccomp log
+            BASE --seccomp trap                            | --seccomp trap
             BASE --no-announce-submounts                   | --shared-dir /srv/share
             BASE --inode-file-handles=never                | --inode-file-handles never
             BASE --inode-file-handles never                | --inode-file-handles never
@@ -100,12 +105,6 @@ class VirtiofsdCommandTest {
             --fd 3 --shared-dir /d --socket-group kvm   | --socket-group: cannot be used with --fd
             BASE --posix-acl                            | --posix-acl: not supported
             BASE --xattrmap :map::user.virtiofs.:       | --xattrmap: not supported
-            BASE --sandbox namespace                    | --sandbox namespace: not yet supported: use --sandbox none
-            BASE --sandbox=chroot                       | --sandbox chroot: not yet supported: use --sandbox none
-            BASE -o sandbox=chroot                      | --sandbox chroot: not yet supported: use --sandbox none
-            BASE --seccomp kill                         | --seccomp kill: not yet supported: use --seccomp none
-            BASE --seccomp log                          | --seccomp log: not yet supported: use --seccomp none
-            BASE --seccomp trap                         | --seccomp trap: not yet supported: use --seccomp none
             BASE --announce-submounts                   | --announce-submounts: not supported
             BASE -o announce_submounts                  | --announce-submounts: not supported
             BASE --inode-file-handles=sometimes         | --inode-file-handles=sometimes: expected one of never, prefer, mandatory
@@ -116,8 +115,8 @@ class VirtiofsdCommandTest {
             BASE --security-label                       | --security-label: not supported
             BASE -o posix_acl                           | --posix-acl: not supported
             BASE -o security_label                      | --security-label: not supported
-            BASE --uid-map=:0:100000:65536:             | --uid-map: not yet supported: it needs --sandbox namespace
-            BASE --gid-map=:0:100000:65536:             | --gid-map: not yet supported: it needs --sandbox namespace
+            BASE --uid-map=:0:100000:65536:             | --uid-map: not yet supported: jvhost sets up no user namespace
+            BASE --gid-map=:0:100000:65536:             | --gid-map: not yet supported: jvhost sets up no user namespace
             BASE --translate-uid map:0:1000:1           | --translate-uid: not supported
             BASE --translate-gid guest:0:1000:1         | --translate-gid: not supported
             BASE --migration-confirm-paths              | --migration-confirm-paths: not supported
@@ -148,10 +147,10 @@ class VirtiofsdCommandTest {
         StringWriter err = new StringWriter();
         CommandLine cl = VirtiofsdErrors.install(new CommandLine(new VirtiofsdCommand()));
         cl.setErr(new PrintWriter(err, true));
-        int status = cl.execute("--fd=3", "--shared-dir", "/srv", "--sandbox", "namespace");
+        int status = cl.execute("--fd=3", "--shared-dir", "/srv", "--writeback");
         assertEquals(2, status);
         assertEquals(
-                "error: --sandbox namespace: not yet supported: use --sandbox none",
+                "error: --writeback: not supported: jvhost never offers the writeback cache",
                 err.toString().strip());
         err.getBuffer().setLength(0);
         assertEquals(2, cl.execute("--no-such-flag"));

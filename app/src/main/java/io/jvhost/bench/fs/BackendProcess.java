@@ -44,11 +44,18 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
         }
     }
 
-    /** {@code jvhost fs} as {@link #jvhostCommand} runs it, with {@code jvmArgs} (e.g. JFR) and {@code args} added. */
-    public static BackendProcess jvhost(Path workDir, int poolSize, List<String> jvmArgs, List<String> args)
+    /** {@code jvhost fs} as {@link #jvhostCommand} runs it, with {@code jvmArgs} (e.g. JFR) added, unconfined. */
+    public static BackendProcess jvhost(Path workDir, int poolSize, List<String> jvmArgs) throws IOException {
+        return jvhost(workDir, poolSize, jvmArgs, Confinement.NONE, List.of());
+    }
+
+    /** As {@link #jvhost(Path, int, List)}, confined as {@code sandbox} says, with {@code args} added. */
+    public static BackendProcess jvhost(
+            Path workDir, int poolSize, List<String> jvmArgs, Confinement sandbox, List<String> args)
             throws IOException {
         Command c = jvhostCommand(jvmArgs)
                 .withArgs(List.of("fs", "--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)))
+                .withArgs(sandbox.args())
                 .withArgs(args);
         return start("jvhost", workDir, c);
     }
@@ -88,10 +95,15 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
         return List.of("--enable-native-access=ALL-UNNAMED", "-cp", cp, "io.jvhost.cli.Main");
     }
 
-    /** virtiofsd as the test harness runs it: no sandbox (no privileges needed), same pool size, {@code args} added. */
-    public static BackendProcess virtiofsd(Path workDir, List<String> command, int poolSize, List<String> args)
+    /** virtiofsd confined as {@code sandbox} says, same pool size, {@code args} added. */
+    public static BackendProcess virtiofsd(
+            Path workDir, List<String> command, int poolSize, Confinement sandbox, List<String> args)
             throws IOException {
-        return start("virtiofsd", workDir, new Command(virtiofsdArgv(command, poolSize)).withArgs(args));
+        List<String> argv = new ArrayList<>(command);
+        argv.addAll(sandbox.args());
+        argv.addAll(List.of("--log-level", "warn", "--thread-pool-size", Integer.toString(poolSize)));
+        argv.addAll(args);
+        return start("virtiofsd", workDir, new Command(argv));
     }
 
     /** {@code command} (virtiofsd) with the options the benches run it with. */

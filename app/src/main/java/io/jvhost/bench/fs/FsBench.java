@@ -31,6 +31,7 @@ public final class FsBench {
      * @param jvmArgs   extra JVM options for the jvhost child (e.g. -XX:StartFlightRecording=...)
      * @param only      run only the cases whose name contains this (case-insensitive); empty: all
      * @param daemonArgs arguments for both back-ends (e.g. --inode-file-handles=never): both do the same work
+     * @param sandbox   --sandbox and --seccomp of both back-ends (words they share)
      */
     public record Options(
             Duration perCase,
@@ -40,6 +41,7 @@ public final class FsBench {
             int rounds,
             List<String> jvmArgs,
             String only,
+            Confinement sandbox,
             List<String> daemonArgs) {
         public Options {
             if (depth < 1 || depth > 64) throw new IllegalArgumentException("depth must be 1..64: " + depth);
@@ -47,6 +49,18 @@ public final class FsBench {
             jvmArgs = List.copyOf(jvmArgs);
             daemonArgs = List.copyOf(daemonArgs);
             only = only == null ? "" : only.toLowerCase(Locale.ROOT);
+        }
+
+        /** Both back-ends unconfined, as the benches ran them before the sandbox. */
+        public Options(
+                Duration perCase,
+                String virtiofsd,
+                int poolSize,
+                int depth,
+                int rounds,
+                List<String> jvmArgs,
+                String only) {
+            this(perCase, virtiofsd, poolSize, depth, rounds, jvmArgs, only, Confinement.NONE, List.of());
         }
 
         List<BenchCase> cases() {
@@ -79,21 +93,26 @@ public final class FsBench {
         boolean ok = false;
         try {
             targets.add(start(
-                    BackendProcess.jvhost(work, options.poolSize(), options.jvmArgs(), options.daemonArgs()), work));
+                    BackendProcess.jvhost(
+                            work, options.poolSize(), options.jvmArgs(), options.sandbox(), options.daemonArgs()),
+                    work));
             Optional<List<String>> vfsd =
                     "none".equals(options.virtiofsd()) ? Optional.empty() : VirtiofsdLocator.find(options.virtiofsd());
             if (vfsd.isPresent()) {
                 targets.add(start(
-                        BackendProcess.virtiofsd(work, vfsd.get(), options.poolSize(), options.daemonArgs()), work));
+                        BackendProcess.virtiofsd(
+                                work, vfsd.get(), options.poolSize(), options.sandbox(), options.daemonArgs()),
+                        work));
             } else {
                 out.println("virtiofsd not found (" + options.virtiofsd() + "): measuring jvhost alone");
             }
             conditions = String.format(
                     Locale.ROOT,
-                    "jvhost fs and %s as child processes, --thread-pool-size %d %s, %d requests in flight, "
+                    "jvhost fs and %s as child processes, --thread-pool-size %d, %s %s, %d requests in flight, "
                             + "%d rounds of %d ms per case, median; %d CPUs",
                     targets.size() > 1 ? "virtiofsd" : "no virtiofsd",
                     options.poolSize(),
+                    String.join(" ", options.sandbox().args()),
                     String.join(" ", options.daemonArgs()),
                     options.depth(),
                     options.rounds(),

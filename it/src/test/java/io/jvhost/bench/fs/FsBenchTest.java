@@ -51,7 +51,8 @@ class FsBenchTest {
     }
 
     private static List<FsBenchResult> run(String virtiofsd, int pool, ByteArrayOutputStream printed) throws Exception {
-        FsBench.Options o = new FsBench.Options(TINY, virtiofsd, pool, 4, 2, List.of("-Xmx256m"), "", List.of());
+        FsBench.Options o =
+                new FsBench.Options(TINY, virtiofsd, pool, 4, 2, List.of("-Xmx256m"), "", Confinement.NONE, List.of());
         List<FsBenchResult> results = new FsBench(o, new PrintStream(printed, true, StandardCharsets.UTF_8)).run();
         assertEquals(BenchCase.all().size(), results.size(), printed.toString(StandardCharsets.UTF_8));
         return results;

@@ -44,10 +44,6 @@ class LibvirtFsTest {
                     <openfiles max='4096'/>
             """;
 
-    /** jvhost has no sandbox yet (issue 12): without a {@code <sandbox>} element it runs unsandboxed, with a warning. */
-    private static final String BINARY_OPTIONS_NO_SANDBOX =
-            BINARY_OPTIONS.replace("        <sandbox mode='chroot'/>\n", "");
-
     @Test
     void virtiofsdKeepsAnOpenFileAcrossSaveAndRestore(TestRun run) throws Exception {
         Path virtiofsd = run.deps().virtiofsdExecutable(run.runDir());
@@ -58,10 +54,10 @@ class LibvirtFsTest {
     @Test
     void jvhostVirtiofsdKeepsAnOpenFileAcrossSaveAndRestore(TestRun run) throws Exception {
         Path binary = run.deps().repoRoot().resolve("jvhost-virtiofsd");
-        saveAndRestoreKeepEveryLine(run, "jvhost", binary, BINARY_OPTIONS_NO_SANDBOX);
+        saveAndRestoreKeepEveryLine(run, "jvhost", binary, BINARY_OPTIONS);
     }
 
-    /** libvirt's default virtio-fs XML: only {@code <binary path>} (virtiofsd then sandboxes itself in namespaces). */
+    /** libvirt's default virtio-fs XML: only {@code <binary path>} (both then sandbox themselves in namespaces). */
     @Test
     void theDefaultXmlWorksWithVirtiofsdAndWithJvhost(TestRun run) throws Exception {
         saveAndRestoreKeepEveryLine(run, "virtiofsd-default", run.deps().virtiofsdExecutable(run.runDir()), "");
@@ -79,6 +75,7 @@ class LibvirtFsTest {
         SerialConsole console = new SerialConsole(serial);
 
         MatchResult before = awaitTick(console, 5, 0, domain, BOOT);
+        if (name.startsWith("jvhost")) assertSandboxed(shared, options.contains("chroot") ? "chroot" : "namespace");
         Path saved = run.runDir().resolve(name + ".save");
         domain.save(saved);
         assertFalse(domain.isRunning(), "the domain still runs after virsh save");
@@ -98,6 +95,31 @@ class LibvirtFsTest {
         run.note(
                 "%s under libvirt: tick %s before save, %d written at save, tick %s after restore, %d lines on the host",
                 name, before.group(1), written, after.group(1), lines.size());
+    }
+
+    /**
+     * The jvhost daemon libvirt started runs in its sandbox: its root is the launcher's read-only
+     * view, the shared directory is there at its path, and the seccomp filter is on.
+     */
+    private static void assertSandboxed(Path shared, String mode) throws Exception {
+        ProcessHandle daemon = ProcessHandle.allProcesses()
+                .filter(h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false))
+                .filter(h -> h.info()
+                        .arguments()
+                        .map(a -> List.of(a).stream().anyMatch(w -> w.endsWith(shared.toString())))
+                        .orElse(false))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no jvhost daemon serving " + shared));
+        Path proc = Path.of("/proc", Long.toString(daemon.pid()));
+        String status = Files.readString(proc.resolve("status"));
+        assertTrue(status.contains("Seccomp:\t2"), status);
+        String mounts = Files.readString(proc.resolve("mountinfo"));
+        assertTrue(mounts.lines().findFirst().orElseThrow().contains(" / / ro,"), mounts);
+        assertTrue(mounts.contains(" " + shared.toRealPath() + " rw,"), mounts);
+        assertFalse(Files.exists(proc.resolve("root/var")), "the daemon sees no /var");
+        boolean ownPidNamespace = !Files.readSymbolicLink(proc.resolve("ns/pid"))
+                .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")));
+        assertEquals(mode.equals("namespace"), ownPidNamespace, "a pid namespace of its own in " + mode + " mode");
     }
 
     private static MatchResult awaitTick(
