@@ -35,7 +35,7 @@ class EnumOptionsTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', textBlock = """
-            fs  | --cache=POLICY              | never, auto, always            | auto
+            fs  | --cache=POLICY              | never, auto, always, metadata  | auto
             fs  | --migration-mode=MODE       | find-paths, file-handles       | find-paths
             fs  | --inode-file-handles=MODE   | never, prefer, mandatory       | prefer
             fs  | --migration-on-error=ACTION | abort, guest-error             | abort
@@ -51,7 +51,7 @@ class EnumOptionsTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', textBlock = """
-            fs  | --cache              | sometimes  | never, auto, always
+            fs  | --cache              | sometimes  | never, auto, always, metadata
             fs  | --migration-mode     | find_inode | find-paths, file-handles
             fs  | --inode-file-handles | always     | never, prefer, mandatory
             fs  | --migration-on-error | ignore     | abort, guest-error
