@@ -42,13 +42,48 @@ class ReorderingTest {
                 };
     }
 
+    /**
+     * As {@link #slowChannel}, and the other channels' first writes wait (at most 2 s) until the
+     * slow one is in its second write: it then holds an early packet, so later ones always
+     * overtake it, however late the scheduler starts its thread.
+     */
+    static ChannelFilter slowChannelHoldingAnEarlyPacket(int slow, long delayMillis) {
+        java.util.concurrent.CountDownLatch slowWrites = new java.util.concurrent.CountDownLatch(2);
+        ChannelFilter delayed = slowChannel(slow, delayMillis);
+        return (channel, out) -> channel == slow
+                ? delayed.wrap(channel, new FilterOutputStream(out) {
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        slowWrites.countDown();
+                        out.write(b, off, len);
+                    }
+                })
+                : new FilterOutputStream(out) {
+                    private boolean first = true;
+
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        if (first) {
+                            first = false;
+                            try {
+                                slowWrites.await(2, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                throw new IOException(e);
+                            }
+                        }
+                        out.write(b, off, len);
+                    }
+                };
+    }
+
     @Test
     void aDelayedChannelIsOvertakenAndTheOutputIsStillInOrder() throws Exception {
         byte[] state = Harness.randomBytes(400_000, 42);
         Harness.CapturingOutput out = new Harness.CapturingOutput();
         try (MigrationDestination dest = MigrationDestination.listen(Harness.LOOPBACK, Harness.destinationConfig())) {
             CompletableFuture<ReceiveResult> received = Harness.receiveAsync(dest, out);
-            SendResult sent = new MigrationSource(Harness.sourceConfig(4, 4096).withChannelFilter(slowChannel(0, 15)))
+            SendResult sent = new MigrationSource(
+                            Harness.sourceConfig(4, 4096).withChannelFilter(slowChannelHoldingAnEarlyPacket(0, 15)))
                     .send(
                             dest.address(),
                             Harness.DEVICE,
