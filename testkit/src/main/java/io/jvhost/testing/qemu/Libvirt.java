@@ -16,33 +16,122 @@ import java.util.concurrent.TimeUnit;
  * test: {@link #connect(TestRun)} starts {@code virtlogd} and {@code libvirtd} as daemons if they
  * are not running (there is no systemd here to do it), and {@link #virsh} runs virsh against
  * {@code qemu:///system}, each call logged in the run's {@code virsh.log}. Domains created through
- * {@link #create} are destroyed when the run ends.
+ * {@link #create} are destroyed when the run ends. {@link #startPeer} starts a second libvirt on
+ * the same machine, a destination for {@code virsh migrate}.
  */
 public final class Libvirt {
     private static final Path SOCKET = Path.of("/run/libvirt/libvirt-sock");
     private static final Path LOG_SOCKET = Path.of("/run/libvirt/virtlogd-sock");
     private static final Duration START = Duration.ofSeconds(30), CALL = Duration.ofMinutes(3);
 
+    private static final String SYSTEM = "qemu:///system";
+
     private final TestRun run;
     private final Path log;
+    private final String uri;
 
-    private Libvirt(TestRun run) {
+    private Libvirt(TestRun run, String uri) {
         this.run = run;
         this.log = run.logDir().resolve("virsh.log");
+        this.uri = uri;
     }
 
     /** Libvirt for {@code run}, its daemons started if needed; fails (never skips) without them. */
     public static Libvirt connect(TestRun run) {
-        for (String tool : List.of("virsh", "libvirtd", "virtlogd")) {
-            if (onPath(tool) == null) {
-                throw new MissingTestDependencyException(tool + " (libvirt; scripts/install-test-deps.sh installs it)");
-            }
-        }
-        Libvirt l = new Libvirt(run);
+        requireTools();
+        Libvirt l = new Libvirt(run, SYSTEM);
         l.ensureDaemon("virtlogd", LOG_SOCKET);
         l.ensureDaemon("libvirtd", SOCKET);
         l.virsh("version");
         return l;
+    }
+
+    private static void requireTools() {
+        for (String tool : List.of("virsh", "libvirtd", "virtlogd", "unshare")) {
+            if (onPath(tool) == null) {
+                throw new MissingTestDependencyException(tool + " (libvirt; scripts/install-test-deps.sh installs it)");
+            }
+        }
+    }
+
+    /**
+     * A second libvirt on this machine, as another host would run it: its own {@code libvirtd}
+     * and {@code virtlogd} in a mount namespace where libvirt's state directories ({@code
+     * /run/libvirt}, {@code /var/lib/libvirt}, {@code /var/cache/libvirt}, {@code
+     * /var/log/libvirt}) are directories of the run, with a host UUID of its own (libvirt refuses
+     * to migrate to the host a domain runs on) and listening on TCP on loopback, without
+     * authentication, at a free port. Both daemons are stopped when the run ends, after its
+     * domains.
+     */
+    public static Libvirt startPeer(TestRun run, String name) {
+        requireTools();
+        Path dir = run.dir("libvirt-" + name);
+        int port = freePort();
+        try {
+            for (String d : List.of("run", "lib", "cache", "log")) Files.createDirectories(dir.resolve(d));
+            Files.writeString(dir.resolve("libvirtd.conf"), """
+                    listen_tls = 0
+                    listen_tcp = 1
+                    listen_addr = "127.0.0.1"
+                    tcp_port = "%d"
+                    auth_tcp = "none"
+                    host_uuid = "%s"
+                    """.formatted(port, java.util.UUID.randomUUID()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Libvirt peer = new Libvirt(run, "qemu+tcp://127.0.0.1:" + port + "/system");
+        String script = String.join(
+                " && ",
+                "mkdir -p /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt",
+                "mount --bind " + dir.resolve("run") + " /run/libvirt",
+                "mount --bind " + dir.resolve("lib") + " /var/lib/libvirt",
+                "mount --bind " + dir.resolve("cache") + " /var/cache/libvirt",
+                "mount --bind " + dir.resolve("log") + " /var/log/libvirt",
+                "virtlogd -d -p " + dir.resolve("virtlogd.pid"),
+                "libvirtd -d -l -f " + dir.resolve("libvirtd.conf") + " -p " + dir.resolve("libvirtd.pid"));
+        Result r =
+                peer.exec(List.of("unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script), START);
+        if (!r.ok()) throw new AssertionError("second libvirt: " + r.output);
+        run.register(new AutoCloseable() {
+            @Override
+            public void close() throws IOException {
+                for (String daemon : List.of("libvirtd", "virtlogd")) {
+                    Path pid = dir.resolve(daemon + ".pid");
+                    if (!Files.exists(pid)) continue;
+                    ProcessHandle.of(Long.parseLong(Files.readString(pid).strip()))
+                            .ifPresent(ProcessHandle::destroy);
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "libvirt " + name;
+            }
+        });
+        long deadline = System.nanoTime() + START.toNanos();
+        while (true) {
+            Result version = peer.exec(List.of("virsh", "-c", peer.uri, "version"), CALL);
+            if (version.ok()) break;
+            if (System.nanoTime() > deadline)
+                throw new AssertionError("second libvirt: no answer at " + peer.uri + ": " + version.output);
+            UnixSockets.sleep(200);
+        }
+        run.note("started a second libvirt at %s (a mount namespace of its own)", peer.uri);
+        return peer;
+    }
+
+    private static int freePort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The URI virsh connects to this libvirt with. */
+    public String uri() {
+        return uri;
     }
 
     private void ensureDaemon(String daemon, Path socket) {
@@ -63,9 +152,9 @@ public final class Libvirt {
                         h.info().command().map(c -> c.endsWith("/" + daemon)).orElse(false));
     }
 
-    /** {@code virsh -c qemu:///system ARGS}; its output, or an AssertionError with it. */
+    /** {@code virsh -c URI ARGS}; its output, or an AssertionError with it. */
     public String virsh(String... args) {
-        List<String> argv = new ArrayList<>(List.of("virsh", "-c", "qemu:///system"));
+        List<String> argv = new ArrayList<>(List.of("virsh", "-c", uri));
         argv.addAll(List.of(args));
         Result r = exec(argv, CALL);
         if (!r.ok()) throw new AssertionError(String.join(" ", argv) + " failed (" + r.exitCode + "): " + r.output);
@@ -111,6 +200,31 @@ public final class Libvirt {
             virsh("restore", file.toString());
         }
 
+        /**
+         * {@code virsh migrate --live} to {@code destination}: the domain goes on there (registered
+         * to be destroyed when the run ends) and is gone here.
+         */
+        public Domain migrateLive(Libvirt destination) {
+            Domain there = destination.new Domain(name);
+            run.register(there);
+            virsh("migrate", "--live", "--verbose", name, destination.uri);
+            return there;
+        }
+
+        /**
+         * The guest's pause in the last completed migration or save, from {@code virsh domjobinfo
+         * --completed} (the "Total downtime" libvirt has from QEMU), in milliseconds.
+         */
+        public long completedDowntimeMs() {
+            String info = virsh("domjobinfo", "--completed", name);
+            for (String line : info.lines().toList()) {
+                String[] kv = line.split(":", 2);
+                if (kv.length == 2 && kv[0].strip().equals("Total downtime"))
+                    return Long.parseLong(kv[1].strip().split("\\s+")[0]);
+            }
+            throw new AssertionError("no downtime in domjobinfo: " + info);
+        }
+
         /** Whether the domain runs now ({@code virsh list}: a saved transient domain is gone). */
         public boolean isRunning() {
             return virsh("list", "--name").lines().map(String::strip).anyMatch(name::equals);
@@ -119,12 +233,12 @@ public final class Libvirt {
         /** Stops the domain if it exists (transient domains vanish then). Idempotent. */
         @Override
         public void close() {
-            exec(List.of("virsh", "-c", "qemu:///system", "destroy", name), CALL);
+            exec(List.of("virsh", "-c", uri, "destroy", name), CALL);
         }
 
         @Override
         public String toString() {
-            return "libvirt domain " + name;
+            return "libvirt domain " + name + " at " + uri;
         }
     }
 
