@@ -12,6 +12,7 @@ if ! mount_virtiofs "$fs_tag" /mnt; then
 else
     echo "FS-MOUNTED tag=$fs_tag up=$(uptime_s)"
     mkdir -p /etc
+    chmod a+rx / /bin /bin/busybox # the initramfs keeps them root-only; uid 1000 must run sh and cat
     grep -q '^acluser:' /etc/passwd 2>/dev/null || echo 'acluser:x:1000:1000::/tmp:/bin/sh' >>/etc/passwd
     grep -q '^acluser:' /etc/group 2>/dev/null || echo 'acluser:x:1000:' >>/etc/group
     acl_fail=

@@ -64,6 +64,7 @@ class FsPosixAclQemuTest {
     /** acl-read.txt (0600, user:1000:r--), acl-deny.txt (0644, user:1000:---), inherit/ (default ACL, rwx for owner and group). */
     private static Path share(TestRun run, String name) throws Exception {
         Path dir = run.dir(name);
+        FileCalls.fchmodat(null, bytes(dir.toString()), 0755); // uid 1000 looks up names in it
         Path read = Files.writeString(dir.resolve("acl-read.txt"), "readable through the ACL\n");
         Path deny = Files.writeString(dir.resolve("acl-deny.txt"), "not for uid 1000\n");
         Path inherit = Files.createDirectory(dir.resolve("inherit"));
