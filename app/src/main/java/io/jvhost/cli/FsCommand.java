@@ -11,6 +11,7 @@ import io.jvhost.devices.fs.passthrough.MigrationMode;
 import io.jvhost.devices.fs.passthrough.MigrationOnError;
 import io.jvhost.devices.fs.passthrough.PassthroughConfig;
 import io.jvhost.devices.fs.passthrough.PassthroughFs;
+import io.jvhost.devices.fs.passthrough.XattrMap;
 import io.jvhost.nativeio.Capability;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -173,6 +174,28 @@ public final class FsCommand implements Callable<Integer> {
     boolean xattr;
 
     @Option(
+            names = "--posix-acl",
+            description = "POSIX ACLs, as virtiofsd's (implies --xattr): the guest checks them, system.posix_acl_* "
+                    + "are served (else refused), new files get the parent's default ACL; a guest without "
+                    + "FUSE_POSIX_ACL cannot mount.")
+    boolean posixAcl;
+
+    @Option(
+            names = "--xattrmap",
+            paramLabel = "RULES",
+            converter = XattrMapConverter.class,
+            description = "Translate xattr names between guest and host, as virtiofsd's (implies --xattr), e.g. "
+                    + "':map::user.virtiofs.:' (see docs/virtiofsd-compat.md).")
+    XattrMap xattrMap;
+
+    @Option(
+            names = "--security-label",
+            description = "Set the security label (e.g. SELinux's) the guest sends with each new file on it before "
+                    + "the guest sees it, as virtiofsd's (implies --xattr); a guest without FUSE_SECURITY_CTX "
+                    + "cannot mount.")
+    boolean securityLabel;
+
+    @Option(
             names = "--deny-privileged-files",
             description = "Refuse to let the guest make privileged files: set-user-ID and set-group-ID bits on "
                     + "non-directories (stripped from new files, EPERM for chmod), such files handed to root (EPERM), "
@@ -259,16 +282,17 @@ public final class FsCommand implements Callable<Integer> {
         if (System.getenv(PrivilegeDrop.RESTARTED) == null) OpenFileLimit.apply(rlimitNofile);
         daemon.reducePrivileges(modcaps.applyTo(CAPABILITIES), spec);
         PassthroughConfig config = new PassthroughConfig(
-                cache,
-                xattr,
-                true,
-                denyPrivilegedFiles,
-                inodeFileHandles,
-                cache != CachePolicy.NEVER && !noReaddirplus,
-                allowMmap,
-                allowDirectIo,
-                preserveNoatime,
-                readOnly);
+                        cache,
+                        xattr,
+                        true,
+                        denyPrivilegedFiles,
+                        inodeFileHandles,
+                        cache != CachePolicy.NEVER && !noReaddirplus,
+                        allowMmap,
+                        allowDirectIo,
+                        preserveNoatime,
+                        readOnly)
+                .withXattrOptions(posixAcl, securityLabel, xattrMap);
         try (PassthroughFs fs =
                         PassthroughFs.open(shared, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device =

@@ -1,5 +1,6 @@
 package io.jvhost.cli;
 
+import io.jvhost.devices.fs.passthrough.XattrMap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -55,10 +56,14 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Option(names = "--xattr", description = "Enable support for extended attributes.")
     boolean xattr;
 
-    @Option(names = "--posix-acl", description = "Refused: POSIX ACLs are not supported.")
+    @Option(names = "--posix-acl", description = "Enable support for posix ACLs (implies --xattr).")
     boolean posixAcl;
 
-    @Option(names = "--xattrmap", paramLabel = "XATTRMAP", description = "Refused: no xattr mapping.")
+    @Option(
+            names = "--xattrmap",
+            paramLabel = "XATTRMAP",
+            description = "Add custom rules for translating extended attributes between host and guest "
+                    + "(e.g. :map::user.virtiofs.:).")
     String xattrmap;
 
     @Option(
@@ -155,7 +160,10 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Option(names = "--killpriv-v2", description = "Refused: no KILLPRIV V2.")
     boolean killprivV2;
 
-    @Option(names = "--security-label", description = "Refused: no security labels.")
+    @Option(
+            names = "--security-label",
+            description = "Enable security label support (implies --xattr): the label the guest sends with a new "
+                    + "file is stored on it.")
     boolean securityLabel;
 
     @Option(names = "--uid-map", paramLabel = "UID_MAP", description = "Refused: no user namespace.")
@@ -235,6 +243,9 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         add(out, "--thread-pool-size", Integer.toString(threadPoolSize));
         add(out, "--cache", cache);
         if (xattr) out.add("--xattr");
+        if (posixAcl) out.add("--posix-acl");
+        if (xattrmap != null) add(out, "--xattrmap", xattrmap);
+        if (securityLabel) out.add("--security-label");
         if (readonly) out.add("--readonly");
         if (noReaddirplus) out.add("--no-readdirplus");
         if (allowMmap) out.add("--allow-mmap");
@@ -275,8 +286,13 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     List<String> refusals() {
         List<String> r = new ArrayList<>();
         if (socketGroup != null && fd != null) r.add("--socket-group: cannot be used with --fd");
-        if (posixAcl) r.add("--posix-acl: not supported: jvhost does not implement POSIX ACLs");
-        if (xattrmap != null) r.add("--xattrmap: not supported: jvhost serves extended attributes unmapped (--xattr)");
+        if (xattrmap != null) {
+            try {
+                XattrMap.parse(xattrmap);
+            } catch (IllegalArgumentException e) {
+                r.add(e.getMessage());
+            }
+        }
         if (announceSubmounts)
             r.add("--announce-submounts: not supported: jvhost does not announce submounts "
                     + "(use --no-announce-submounts)");
@@ -285,7 +301,10 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         }
         if (writeback) r.add("--writeback: not supported: jvhost never offers the writeback cache");
         if (killprivV2) r.add("--killpriv-v2: not supported: jvhost does not offer FUSE_HANDLE_KILLPRIV_V2");
-        if (securityLabel) r.add("--security-label: not supported: jvhost does not take security contexts");
+        if (posixAcl && !translateUid.isEmpty())
+            r.add("--translate-uid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
+        if (posixAcl && !translateGid.isEmpty())
+            r.add("--translate-gid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
         if (!uidMap.isEmpty()) r.add("--uid-map: not yet supported: jvhost sets up no user namespace (run as root)");
         if (!gidMap.isEmpty()) r.add("--gid-map: not yet supported: jvhost sets up no user namespace (run as root)");
         if (!translateUid.isEmpty()) r.add("--translate-uid: not supported: jvhost does not translate ids");

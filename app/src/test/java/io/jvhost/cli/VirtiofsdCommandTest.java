@@ -50,6 +50,13 @@ class VirtiofsdCommandTest {
             BASE --socket-group kvm                        | --socket-path /run/vfs.sock --socket-group kvm
             BASE --thread-pool-size=4                      | --thread-pool-size 4
             BASE --xattr                                   | --xattr
+            BASE --posix-acl                               | --posix-acl
+            BASE -o posix_acl                              | --posix-acl
+            BASE --xattrmap :map::user.virtiofs.:          | --xattrmap :map::user.virtiofs.:
+            BASE --xattrmap=/ok/all///                     | --xattrmap /ok/all///
+            BASE -o xattrmap=:map::user.virtiofs.:         | --xattrmap :map::user.virtiofs.:
+            BASE --security-label                          | --security-label
+            BASE -o security_label                         | --security-label
             BASE                                           | --sandbox namespace --seccomp kill
             BASE --sandbox none                            | --sandbox none --seccomp kill
             BASE --sandbox=chroot                          | --sandbox chroot
@@ -103,8 +110,11 @@ class VirtiofsdCommandTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             --fd 3 --shared-dir /d --socket-group kvm   | --socket-group: cannot be used with --fd
-            BASE --posix-acl                            | --posix-acl: not supported
-            BASE --xattrmap :map::user.virtiofs.:       | --xattrmap: not supported
+            BASE --xattrmap :okay:all:::                | --xattrmap rule 1: unknown type 'okay' (prefix, ok, bad, unsupported or map)
+            BASE -o xattrmap=:map::x.::ok:all:::        | --xattrmap rule 1: map must be the last rule
+            BASE --xattrmap :ok:all::                   | --xattrmap rule 1: ends before its fourth field is closed by ':'
+            BASE --posix-acl --translate-uid map:0:1000:1 | --translate-uid: cannot be used with --posix-acl
+            BASE -o posix_acl --translate-gid guest:0:1000:1 | --translate-gid: cannot be used with --posix-acl
             BASE --announce-submounts                   | --announce-submounts: not supported
             BASE -o announce_submounts                  | --announce-submounts: not supported
             BASE --inode-file-handles=sometimes         | --inode-file-handles=sometimes: expected one of never, prefer, mandatory
@@ -112,9 +122,6 @@ class VirtiofsdCommandTest {
             BASE -o writeback                           | --writeback: not supported
             BASE --killpriv-v2                          | --killpriv-v2: not supported
             BASE -o killpriv_v2                         | --killpriv-v2: not supported
-            BASE --security-label                       | --security-label: not supported
-            BASE -o posix_acl                           | --posix-acl: not supported
-            BASE -o security_label                      | --security-label: not supported
             BASE --uid-map=:0:100000:65536:             | --uid-map: not yet supported: jvhost sets up no user namespace
             BASE --gid-map=:0:100000:65536:             | --gid-map: not yet supported: jvhost sets up no user namespace
             BASE --translate-uid map:0:1000:1           | --translate-uid: not supported
@@ -133,6 +140,14 @@ class VirtiofsdCommandTest {
         ParameterException e = assertThrows(ParameterException.class, () -> translate(args.replace("BASE", BASE)));
         assertTrue(e.getMessage().startsWith(message), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+    }
+
+    /** virtiofsd's -o no_posix_acl / no_security_label undo the flags; --posix-acl and --xattrmap imply xattrs in jvhost fs. */
+    @Test
+    void legacyNoPosixAclAndNoSecurityLabelUndoThem() {
+        assertFalse(translate(BASE + " --posix-acl -o no_posix_acl").contains("--posix-acl"));
+        assertFalse(translate(BASE + " --security-label -o no_security_label").contains("--security-label"));
+        assertTrue(translate(BASE + " -o no_security_label,security_label").contains("--security-label"));
     }
 
     @Test

@@ -154,7 +154,7 @@ public final class FuseServer {
             long flags = s == null ? 0 : s.flags();
             request = RequestDecoder.body(h, chain, in, s == null ? MINOR : s.sessionMinor(), flags);
             RequestExtensions ext = RequestExtensions.decode(h, chain, flags);
-            ctx = ext == RequestExtensions.NONE ? h.context() : h.context().withGroups(ext.supplementaryGroups());
+            ctx = ext == RequestExtensions.NONE ? h.context() : ext.applyTo(h.context());
         } catch (MalformedRequestException e) {
             return malformed(chain, h.unique(), e);
         }
@@ -272,7 +272,7 @@ public final class FuseServer {
                 yield reply(chain, unique, new byte[0]);
             }
             case Setxattr x -> {
-                fs.setxattr(ctx, node, x.name(), x.value(), x.flags());
+                fs.setxattr(ctx, node, x.name(), x.value(), x.flags(), x.setxattrFlags());
                 yield reply(chain, unique, new byte[0]);
             }
             case Getxattr x -> xattrReply(chain, unique, x.size(), () -> fs.getxattr(ctx, node, x.name()));

@@ -111,7 +111,6 @@ final class FuseHarness implements AutoCloseable {
                 | InitFlags.BIG_WRITES
                 | InitFlags.DO_READDIRPLUS
                 | InitFlags.PARALLEL_DIROPS
-                | InitFlags.SECURITY_CTX
                 | InitFlags.POSIX_LOCKS
                 | InitFlags.MAX_PAGES
                 | InitFlags.SETXATTR_EXT

@@ -58,7 +58,7 @@ class FuseInitTest {
         assertEquals(
                 InitFlags.describe(expected),
                 InitFlags.describe(flags),
-                "guest ∩ file system, minus what the server cannot carry (SECURITY_CTX, POSIX_LOCKS, HANDLE_KILLPRIV_V2)");
+                "guest ∩ file system, minus what the server cannot carry (POSIX_LOCKS, HANDLE_KILLPRIV_V2)");
         assertEquals(1 << 20, r.body().getInt(20), "max_write");
         assertEquals(1, r.body().getInt(24), "time_gran");
         assertEquals(256, r.body().getShort(28), "max_pages");

@@ -80,6 +80,15 @@ public interface FileSystem {
 
     void setxattr(RequestContext ctx, long node, byte[] name, byte[] value, int flags) throws FsException;
 
+    /**
+     * SETXATTR with fuse_setxattr_in.setxattr_flags (FUSE_SETXATTR_EXT: SETXATTR_ACL_KILL_SGID 1);
+     * a file system that never offers SETXATTR_EXT gets the plain call.
+     */
+    default void setxattr(RequestContext ctx, long node, byte[] name, byte[] value, int flags, int setxattrFlags)
+            throws FsException {
+        setxattr(ctx, node, name, value, flags);
+    }
+
     /** The whole value; the server answers a size query or ERANGE from its length. */
     byte[] getxattr(RequestContext ctx, long node, byte[] name) throws FsException;
 

@@ -54,9 +54,7 @@ public final class InitFlags {
 
     /**
      * Flags whose wire consequences the server cannot carry, whatever the file system says:
-     * request extensions it does not parse (security contexts; supplementary groups it does,
-     * {@link RequestExtensions}, so CREATE_SUPP_GROUP is the file system's to offer), DAX
-     * windows and mappings, kernel-side passthrough and io_uring, id-mapped mounts, resend
+     * DAX windows and mappings, kernel-side passthrough and io_uring, id-mapped mounts, resend
      * semantics of {@code unique}, POSIX/BSD locks (GETLK/SETLK get -ENOSYS), ioctl and request
      * timeouts. HANDLE_KILLPRIV_V2 too: it moves suid/sgid clearing on open into
      * fuse_open_in/fuse_create_in.open_flags, which {@link io.jvhost.devices.fs.api.FileSystem#open}
@@ -69,7 +67,6 @@ public final class InitFlags {
             | HANDLE_KILLPRIV_V2
             | MAP_ALIGNMENT
             | INIT_RESERVED
-            | SECURITY_CTX
             | HAS_INODE_DAX
             | PASSTHROUGH
             | HAS_RESEND

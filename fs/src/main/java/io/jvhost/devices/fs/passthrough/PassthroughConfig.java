@@ -29,6 +29,15 @@ package io.jvhost.devices.fs.passthrough;
  *                             the file and lacks CAP_FOWNER)
  * @param readOnly             refuse every change to the shared directory with EROFS, and files
  *                             opened for writing (virtiofsd's --readonly)
+ * @param posixAcl             offer FUSE_POSIX_ACL (with SETXATTR_EXT; INIT fails with EPROTO for
+ *                             a guest without them) and serve system.posix_acl_access/default,
+ *                             which are otherwise refused (ENOTSUP) and left out of listxattr
+ *                             (virtiofsd's --posix-acl; needs xattr)
+ * @param securityLabel        offer FUSE_SECURITY_CTX (INIT fails with EPROTO for a guest without
+ *                             it) and set the label a creating request carries on the new inode
+ *                             before answering (virtiofsd's --security-label; needs xattr)
+ * @param xattrMap             how xattr names are translated between guest and host (virtiofsd's
+ *                             --xattrmap), or null to pass them as they are
  */
 public record PassthroughConfig(
         CachePolicy cache,
@@ -40,10 +49,44 @@ public record PassthroughConfig(
         boolean allowMmap,
         boolean allowDirectIo,
         boolean preserveNoatime,
-        boolean readOnly) {
+        boolean readOnly,
+        boolean posixAcl,
+        boolean securityLabel,
+        XattrMap xattrMap) {
     public PassthroughConfig {
         java.util.Objects.requireNonNull(cache, "cache");
         java.util.Objects.requireNonNull(inodeFileHandles, "inodeFileHandles");
+        if (!xattr && (posixAcl || securityLabel || xattrMap != null)) {
+            throw new IllegalArgumentException("POSIX ACLs, security labels and an xattr map need xattrs on");
+        }
+    }
+
+    /** Plain xattrs: no ACLs, no labels, names as they are. */
+    public PassthroughConfig(
+            CachePolicy cache,
+            boolean xattr,
+            boolean fileHandles,
+            boolean denyPrivilegedFiles,
+            InodeFileHandles inodeFileHandles,
+            boolean readdirplus,
+            boolean allowMmap,
+            boolean allowDirectIo,
+            boolean preserveNoatime,
+            boolean readOnly) {
+        this(
+                cache,
+                xattr,
+                fileHandles,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                readdirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly,
+                false,
+                false,
+                null);
     }
 
     /** virtiofsd's defaults for what is not given. */
@@ -88,7 +131,28 @@ public record PassthroughConfig(
                 allowMmap,
                 allowDirectIo,
                 preserveNoatime,
-                readOnly);
+                readOnly,
+                posixAcl,
+                securityLabel,
+                xattrMap);
+    }
+
+    /** This configuration with virtiofsd's --posix-acl, --security-label and --xattrmap as given (xattrs on if any is). */
+    public PassthroughConfig withXattrOptions(boolean acl, boolean label, XattrMap map) {
+        return new PassthroughConfig(
+                cache,
+                xattr || acl || label || map != null,
+                fileHandles,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                readdirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly,
+                acl,
+                label,
+                map);
     }
 
     /** The open flags a file is opened with on the host for the guest's {@code flags}, before the file system's own. */

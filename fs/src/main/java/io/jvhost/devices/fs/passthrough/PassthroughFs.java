@@ -12,6 +12,7 @@ import io.jvhost.devices.fs.api.MigratableFileSystem;
 import io.jvhost.devices.fs.api.Opened;
 import io.jvhost.devices.fs.api.ReadSink;
 import io.jvhost.devices.fs.api.RequestContext;
+import io.jvhost.devices.fs.api.SecurityContext;
 import io.jvhost.devices.fs.api.SetAttr;
 import io.jvhost.devices.fs.api.StatFs;
 import io.jvhost.devices.fs.api.WriteSource;
@@ -34,6 +35,7 @@ import io.jvhost.state.StateReader;
 import io.jvhost.state.StateWriter;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,8 +67,15 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             FUSE_DO_READDIRPLUS = 1L << 13,
             FUSE_READDIRPLUS_AUTO = 1L << 14,
             FUSE_PARALLEL_DIROPS = 1L << 18,
+            FUSE_POSIX_ACL = 1L << 20,
+            FUSE_SETXATTR_EXT = 1L << 29,
+            FUSE_SECURITY_CTX = 1L << 32,
             FUSE_CREATE_SUPP_GROUP = 1L << 34,
             FUSE_DIRECT_IO_ALLOW_MMAP = 1L << 36;
+    /** fuse_setxattr_in.setxattr_flags: clear set-group-ID when setting the access ACL. */
+    private static final int SETXATTR_ACL_KILL_SGID = 1;
+
+    private static final int S_ISGID = 02000;
 
     private static final int RENAME_FLAGS =
             FileCalls.RENAME_NOREPLACE | FileCalls.RENAME_EXCHANGE | FileCalls.RENAME_WHITEOUT;
@@ -82,6 +91,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private final HandleTable handles;
     private final PrivilegedFiles privileged;
     private final InodeFiles files;
+    private final XattrNames xattrNames;
     private volatile long initFlags;
     /** The state a migration that started is preparing (guarded by this), or null. */
     private StatePreparation preparation;
@@ -93,6 +103,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         this.inodes = new InodeTable(root);
         this.handles = new HandleTable(inodes);
         this.privileged = new PrivilegedFiles(config.denyPrivilegedFiles());
+        this.xattrNames = new XattrNames(config.xattrMap());
     }
 
     /** Serves {@code sharedDir} (a directory; symlinks in the path given here are followed, once). */
@@ -301,12 +312,23 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         if (config.readdirplus()) flags |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
         if (config.cache() == CachePolicy.AUTO) flags |= FUSE_AUTO_INVAL_DATA;
         if (config.allowMmap()) flags |= FUSE_DIRECT_IO_ALLOW_MMAP;
+        if (config.posixAcl()) flags |= FUSE_POSIX_ACL | FUSE_SETXATTR_EXT;
+        if (config.securityLabel()) flags |= FUSE_SECURITY_CTX;
         // The guest then names the parent's group when its caller is in it only as a supplementary group.
         return CallerIdentity.takesSupplementaryGroups() ? flags | FUSE_CREATE_SUPP_GROUP : flags;
     }
 
+    /** As virtiofsd: a guest that cannot do the ACLs or labels asked for does not mount (EPROTO). */
     @Override
-    public void init(long negotiatedFlags) {
+    public void init(long negotiatedFlags) throws FsException {
+        long acl = FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
+        if (config.posixAcl() && (negotiatedFlags & acl) != acl) {
+            throw new FsException(
+                    Errno.EPROTO, "--posix-acl: the guest offers no POSIX_ACL, DONT_MASK and SETXATTR_EXT");
+        }
+        if (config.securityLabel() && (negotiatedFlags & FUSE_SECURITY_CTX) == 0) {
+            throw new FsException(Errno.EPROTO, "--security-label: the guest offers no SECURITY_CTX");
+        }
         initFlags = negotiatedFlags;
     }
 
@@ -343,6 +365,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
                 FileCalls.mknodat(at, name, id.mode(privileged.newFileMode(mode), umask), fuseToDev(rdev));
             }
+            label(ctx, at, name, null, 0);
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
             throw fsError(e);
@@ -358,6 +381,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
                 FileCalls.mkdirat(at, name, id.mode(mode & 07777, umask));
             }
+            label(ctx, at, name, null, FileCalls.AT_REMOVEDIR);
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
             throw fsError(e);
@@ -374,6 +398,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             try (CallerIdentity _ = CallerIdentity.become(ctx, 0)) {
                 FileCalls.symlinkat(target, at, name);
             }
+            label(ctx, at, name, null, 0);
             return lookupAndCount(dir, name);
         } catch (NativeException e) {
             throw fsError(e);
@@ -563,24 +588,51 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     @Override
     public void setxattr(RequestContext ctx, long node, byte[] name, byte[] value, int flags) throws FsException {
+        setxattr(ctx, node, name, value, flags, 0);
+    }
+
+    /**
+     * SETXATTR_ACL_KILL_SGID (the guest's caller is neither in the file's group nor has
+     * CAP_FSETID, so setting the access ACL must clear set-group-ID, which the host kernel would
+     * not do for this root daemon): cleared first, as virtiofsd does.
+     */
+    @Override
+    public void setxattr(RequestContext ctx, long node, byte[] name, byte[] value, int flags, int setxattrFlags)
+            throws FsException {
         writable();
         xattrsEnabled();
         Names.xattrName(name);
-        privileged.checkXattr(name);
+        byte[] host = xattrNames.host(name, aclOn());
+        privileged.checkXattr(host);
         if (value.length > Xattrs.SIZE_MAX) throw new FsException(Errno.E2BIG);
         try (Inode n = inodes.pin(node)) {
-            Xattrs.set(Xattrs.File.inode(n.fd()), name, value, flags);
+            if (aclOn()
+                    && (setxattrFlags & SETXATTR_ACL_KILL_SGID) != 0
+                    && Arrays.equals(host, XattrNames.ACL_ACCESS)) {
+                int mode = FileCalls.fstat(n.fd()).mode();
+                if ((mode & S_ISGID) != 0 && !n.isSymlink()) {
+                    FileCalls.fchmodat(null, FileCalls.procSelfFd(n.fd()), mode & 07777 & ~S_ISGID);
+                }
+            }
+            Xattrs.set(Xattrs.File.inode(n.fd()), host, value, flags);
         } catch (NativeException e) {
             throw fsError(e);
         }
     }
 
+    /** A name a bad rule refuses reads as absent (ENODATA), as in virtiofsd. */
     @Override
     public byte[] getxattr(RequestContext ctx, long node, byte[] name) throws FsException {
         xattrsEnabled();
         Names.xattrName(name);
+        byte[] host;
+        try {
+            host = xattrNames.host(name, aclOn());
+        } catch (FsException e) {
+            throw e.errno() == Errno.EPERM ? new FsException(Errno.ENODATA, e.getMessage()) : e;
+        }
         try (Inode n = inodes.pin(node)) {
-            return Xattrs.get(Xattrs.File.inode(n.fd()), name);
+            return Xattrs.get(Xattrs.File.inode(n.fd()), host);
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -590,7 +642,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public byte[] listxattr(RequestContext ctx, long node) throws FsException {
         xattrsEnabled();
         try (Inode n = inodes.pin(node)) {
-            return Xattrs.list(Xattrs.File.inode(n.fd()));
+            return xattrNames.guestList(Xattrs.list(Xattrs.File.inode(n.fd())), aclOn());
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -601,10 +653,51 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         writable();
         xattrsEnabled();
         Names.xattrName(name);
+        byte[] host = xattrNames.host(name, aclOn());
         try (Inode n = inodes.pin(node)) {
-            Xattrs.remove(Xattrs.File.inode(n.fd()), name);
+            Xattrs.remove(Xattrs.File.inode(n.fd()), host);
         } catch (NativeException e) {
             throw fsError(e);
+        }
+    }
+
+    /** --posix-acl, and the guest agreed to it at INIT. */
+    private boolean aclOn() {
+        return config.posixAcl() && (initFlags & FUSE_POSIX_ACL) != 0;
+    }
+
+    /**
+     * --security-label: gives the node just made as {@code name} in {@code dir} the label its
+     * request carries, as the daemon (security.* needs CAP_SYS_ADMIN), before the guest hears of
+     * the node; if that fails the node is removed again ({@code removeFlags} for unlinkat), so
+     * no unlabeled file stays behind. A created file is labeled through its open descriptor;
+     * other nodes through an O_PATH descriptor, as they may be device nodes.
+     */
+    private void label(RequestContext ctx, Fd dir, byte[] name, Fd opened, int removeFlags)
+            throws FsException, NativeException {
+        SecurityContext label = ctx.securityContext();
+        if (!config.securityLabel() || label == null) return;
+        try {
+            byte[] host = xattrNames.host(label.name(), aclOn());
+            privileged.checkXattr(host);
+            if (opened != null) {
+                Xattrs.set(Xattrs.File.fd(opened), host, label.value(), 0);
+            } else {
+                try (Fd p = FileCalls.openPath(dir, name)) {
+                    Xattrs.set(Xattrs.File.inode(p), host, label.value(), 0);
+                }
+            }
+        } catch (FsException | NativeException | RuntimeException e) {
+            try {
+                FileCalls.unlinkat(dir, name, removeFlags);
+            } catch (NativeException gone) {
+                LOG.warn(
+                        "--security-label: cannot remove {} after labeling it failed: {}",
+                        new String(name, java.nio.charset.StandardCharsets.UTF_8),
+                        gone.getMessage());
+            }
+            if (opened != null) opened.close();
+            throw e;
         }
     }
 
@@ -677,6 +770,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     }
                 }
             }
+            if (opath == null) label(ctx, at, name, io, 0);
             try {
                 // The node is the inode opened, whatever happens to the name meanwhile.
                 Entry entry = countLookup(dir, name, opath != null ? opath : NodeOpener.path(io));
