@@ -1,9 +1,7 @@
 package io.jvhost.devices.fs.passthrough;
 
 /**
- * Options of a {@link PassthroughFs}. The guest's writeback cache is never offered: with it the
- * guest would send writes for files it opened write-only as reads too, which this file system
- * does not emulate.
+ * Options of a {@link PassthroughFs}.
  *
  * @param cache                timeouts and guest caching (see {@link CachePolicy})
  * @param xattr                serve extended attributes (else the xattr calls answer ENOSYS,
@@ -29,6 +27,18 @@ package io.jvhost.devices.fs.passthrough;
  *                             the file and lacks CAP_FOWNER)
  * @param readOnly             refuse every change to the shared directory with EROFS, and files
  *                             opened for writing (virtiofsd's --readonly)
+ * @param announceSubmounts    tell the guest which directories are mount points
+ *                             (FUSE_ATTR_SUBMOUNT), so that it gives each file system inside the
+ *                             share a device number of its own and their inode numbers do not
+ *                             collide (virtiofsd's default; --no-announce-submounts)
+ * @param writeback            offer the guest's writeback cache (FUSE_WRITEBACK_CACHE): it then
+ *                             reads pages of files opened write-only and appends itself, so files
+ *                             open read-write and without O_APPEND on the host; only for a
+ *                             directory no one else changes (virtiofsd's --writeback; off)
+ * @param killprivV2           offer FUSE_HANDLE_KILLPRIV_V2: the guest leaves clearing set-user-ID
+ *                             and set-group-ID bits on write, truncation and open with O_TRUNC to
+ *                             this file system, which makes those calls without CAP_FSETID
+ *                             (virtiofsd's --killpriv-v2; off)
  */
 public record PassthroughConfig(
         CachePolicy cache,
@@ -40,10 +50,41 @@ public record PassthroughConfig(
         boolean allowMmap,
         boolean allowDirectIo,
         boolean preserveNoatime,
-        boolean readOnly) {
+        boolean readOnly,
+        boolean announceSubmounts,
+        boolean writeback,
+        boolean killprivV2) {
     public PassthroughConfig {
         java.util.Objects.requireNonNull(cache, "cache");
         java.util.Objects.requireNonNull(inodeFileHandles, "inodeFileHandles");
+    }
+
+    /** Submounts announced, no writeback cache, no KILLPRIV_V2, as in virtiofsd. */
+    public PassthroughConfig(
+            CachePolicy cache,
+            boolean xattr,
+            boolean fileHandles,
+            boolean denyPrivilegedFiles,
+            InodeFileHandles inodeFileHandles,
+            boolean readdirplus,
+            boolean allowMmap,
+            boolean allowDirectIo,
+            boolean preserveNoatime,
+            boolean readOnly) {
+        this(
+                cache,
+                xattr,
+                fileHandles,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                readdirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly,
+                true,
+                false,
+                false);
     }
 
     /** virtiofsd's defaults for what is not given. */
@@ -88,7 +129,10 @@ public record PassthroughConfig(
                 allowMmap,
                 allowDirectIo,
                 preserveNoatime,
-                readOnly);
+                readOnly,
+                announceSubmounts,
+                writeback,
+                killprivV2);
     }
 
     /** The open flags a file is opened with on the host for the guest's {@code flags}, before the file system's own. */
