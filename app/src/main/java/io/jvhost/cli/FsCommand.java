@@ -239,6 +239,30 @@ public final class FsCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; jvhost-virtiofsd's: kill).")
     SyscallFilter.Action seccomp;
 
+    @Option(
+            names = "--announce-submounts",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description = "Tell the guest which directories are mount points (FUSE_ATTR_SUBMOUNT), so that each file "
+                    + "system inside the shared directory gets a device number of its own there and inode numbers do "
+                    + "not collide; --no-announce-submounts hides the mounts (default: announce, as virtiofsd).")
+    boolean announceSubmounts;
+
+    @Option(
+            names = "--writeback",
+            description = "Offer the guest's writeback cache (FUSE_WRITEBACK_CACHE), as virtiofsd's: files open "
+                    + "read-write and without O_APPEND on the host; only for a directory no one else changes.")
+    boolean writeback;
+
+    @Option(
+            names = "--killpriv-v2",
+            negatable = true,
+            description = "Offer FUSE_HANDLE_KILLPRIV_V2, as virtiofsd's: the guest leaves clearing set-user-ID and "
+                    + "set-group-ID on write, truncation and open with O_TRUNC to the daemon, which makes those calls "
+                    + "without CAP_FSETID (default: off).")
+    boolean killprivV2;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -282,17 +306,22 @@ public final class FsCommand implements Callable<Integer> {
         if (System.getenv(PrivilegeDrop.RESTARTED) == null) OpenFileLimit.apply(rlimitNofile);
         daemon.reducePrivileges(modcaps.applyTo(CAPABILITIES), spec);
         PassthroughConfig config = new PassthroughConfig(
-                        cache,
-                        xattr,
-                        true,
-                        denyPrivilegedFiles,
-                        inodeFileHandles,
-                        cache != CachePolicy.NEVER && !noReaddirplus,
-                        allowMmap,
-                        allowDirectIo,
-                        preserveNoatime,
-                        readOnly)
-                .withXattrOptions(posixAcl, securityLabel, xattrMap);
+                cache,
+                xattr || posixAcl || securityLabel || xattrMap != null,
+                true,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                cache != CachePolicy.NEVER && !noReaddirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly,
+                posixAcl,
+                securityLabel,
+                xattrMap,
+                announceSubmounts,
+                writeback,
+                killprivV2);
         try (PassthroughFs fs =
                         PassthroughFs.open(shared, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device =

@@ -86,13 +86,15 @@ public final class VirtiofsdCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     SyscallFilter.Action seccomp;
 
-    @Option(names = "--announce-submounts", description = "Refused: submounts are not announced.")
-    boolean announceSubmounts;
-
+    /** --announce-submounts and --no-announce-submounts, the last one given counting (as virtiofsd's). */
     @Option(
-            names = "--no-announce-submounts",
-            description = "Do not tell the guest which directories are mount points.")
-    boolean noAnnounceSubmounts;
+            names = "--announce-submounts",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description = "Tell the guest which directories are mount points [default]; --no-announce-submounts: do "
+                    + "not.")
+    boolean announceSubmounts;
 
     @Option(
             names = "--inode-file-handles",
@@ -114,7 +116,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Option(names = "--no-readdirplus", description = "Disable support for READDIRPLUS operations.")
     boolean noReaddirplus;
 
-    @Option(names = "--writeback", description = "Refused: no writeback cache.")
+    @Option(names = "--writeback", description = "Enable writeback cache.")
     boolean writeback;
 
     @Option(names = "--allow-direct-io", description = "Honor the O_DIRECT flag passed down by guest applications.")
@@ -154,10 +156,11 @@ public final class VirtiofsdCommand implements Callable<Integer> {
     @Option(names = "-f", description = "No effect [deprecated].")
     boolean compatForeground;
 
-    @Option(names = "--no-killpriv-v2", description = "Disable KILLPRIV V2 support [default].")
-    boolean noKillprivV2;
-
-    @Option(names = "--killpriv-v2", description = "Refused: no KILLPRIV V2.")
+    /** --killpriv-v2 and --no-killpriv-v2, the last one given counting (as virtiofsd's). */
+    @Option(
+            names = "--killpriv-v2",
+            negatable = true,
+            description = "Enable KILLPRIV V2 support; --no-killpriv-v2: disable it [default].")
     boolean killprivV2;
 
     @Option(
@@ -255,6 +258,9 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (rlimitNofile != null) add(out, "--rlimit-nofile", rlimitNofile.toString());
         if (modcaps != null) add(out, "--modcaps", modcaps);
         if (syslog) out.add("--syslog");
+        out.add(announceSubmounts ? "--announce-submounts" : "--no-announce-submounts");
+        if (writeback) out.add("--writeback");
+        if (killprivV2) out.add("--killpriv-v2");
         add(out, "--sandbox", Spelled.spelling(sandbox));
         add(out, "--seccomp", Spelled.spelling(seccomp));
         if (inodeFileHandles != null) add(out, "--inode-file-handles", inodeMode());
@@ -293,14 +299,9 @@ public final class VirtiofsdCommand implements Callable<Integer> {
                 r.add(e.getMessage());
             }
         }
-        if (announceSubmounts)
-            r.add("--announce-submounts: not supported: jvhost does not announce submounts "
-                    + "(use --no-announce-submounts)");
         if (inodeFileHandles != null && inodeMode() == null) {
             r.add("--inode-file-handles=" + inodeFileHandles + ": expected one of never, prefer, mandatory");
         }
-        if (writeback) r.add("--writeback: not supported: jvhost never offers the writeback cache");
-        if (killprivV2) r.add("--killpriv-v2: not supported: jvhost does not offer FUSE_HANDLE_KILLPRIV_V2");
         if (posixAcl && !translateUid.isEmpty())
             r.add("--translate-uid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
         if (posixAcl && !translateGid.isEmpty())

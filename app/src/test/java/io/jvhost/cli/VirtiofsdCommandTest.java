@@ -64,7 +64,20 @@ class VirtiofsdCommandTest {
             BASE --seccomp none                            | --sandbox namespace --seccomp none
             BASE --seccomp=log                             | --seccomp log
             BASE --seccomp trap                            | --seccomp trap
-            BASE --no-announce-submounts                   | --shared-dir /srv/share
+            BASE                                           | --announce-submounts --sandbox
+            BASE --no-announce-submounts                   | --no-announce-submounts
+            BASE --announce-submounts                      | --announce-submounts --sandbox
+            BASE -o announce_submounts                     | --announce-submounts --sandbox
+            BASE --no-announce-submounts --announce-submounts | --announce-submounts --sandbox
+            BASE --announce-submounts --no-announce-submounts | --no-announce-submounts --sandbox
+            BASE --writeback                               | --announce-submounts --writeback --sandbox
+            BASE -o writeback                              | --writeback
+            BASE -o writeback,no_writeback                 | --announce-submounts --sandbox
+            BASE --killpriv-v2                             | --announce-submounts --killpriv-v2 --sandbox
+            BASE -o killpriv_v2                            | --killpriv-v2
+            BASE --no-killpriv-v2 --killpriv-v2            | --killpriv-v2
+            BASE --killpriv-v2 --no-killpriv-v2            | --announce-submounts --sandbox
+            BASE --writeback --killpriv-v2                 | --announce-submounts --writeback --killpriv-v2
             BASE --inode-file-handles=never                | --inode-file-handles never
             BASE --inode-file-handles never                | --inode-file-handles never
             BASE --inode-file-handles=prefer               | --inode-file-handles prefer
@@ -87,7 +100,7 @@ class VirtiofsdCommandTest {
             BASE --rlimit-nofile 0                         | --rlimit-nofile 0
             BASE -f                                        | --shared-dir /srv/share
             BASE --syslog                                  | --syslog
-            BASE --no-killpriv-v2                          | --shared-dir /srv/share
+            BASE --no-killpriv-v2                          | --announce-submounts --sandbox
             BASE --preserve-noatime                        | --preserve-noatime
             BASE --migration-mode file-handles             | --migration-mode file-handles
             BASE --migration-on-error guest-error          | --migration-on-error guest-error
@@ -95,8 +108,8 @@ class VirtiofsdCommandTest {
             --socket-path /s -o source=/x,cache=none,xattr | --cache never --xattr
             --socket-path /s -o source=/x,cache=none,xattr | --socket-path /s --shared-dir /x
             BASE -o cache=always -o loglevel=err           | --cache always --log-level error
-            BASE -o no_posix_lock,no_flock,no_killpriv_v2  | --shared-dir /srv/share
-            BASE -o readdirplus,no_writeback               | --shared-dir /srv/share
+            BASE -o no_posix_lock,no_flock,no_killpriv_v2  | --announce-submounts --sandbox
+            BASE -o readdirplus,no_writeback               | --announce-submounts --sandbox
             BASE --cache never --cache always              | --cache always
             --print-capabilities                           | --print-capabilities
             """)
@@ -115,13 +128,7 @@ class VirtiofsdCommandTest {
             BASE --xattrmap :ok:all::                   | --xattrmap rule 1: ends before its fourth field is closed by ':'
             BASE --posix-acl --translate-uid map:0:1000:1 | --translate-uid: cannot be used with --posix-acl
             BASE -o posix_acl --translate-gid guest:0:1000:1 | --translate-gid: cannot be used with --posix-acl
-            BASE --announce-submounts                   | --announce-submounts: not supported
-            BASE -o announce_submounts                  | --announce-submounts: not supported
             BASE --inode-file-handles=sometimes         | --inode-file-handles=sometimes: expected one of never, prefer, mandatory
-            BASE --writeback                            | --writeback: not supported
-            BASE -o writeback                           | --writeback: not supported
-            BASE --killpriv-v2                          | --killpriv-v2: not supported
-            BASE -o killpriv_v2                         | --killpriv-v2: not supported
             BASE --uid-map=:0:100000:65536:             | --uid-map: not yet supported: jvhost sets up no user namespace
             BASE --gid-map=:0:100000:65536:             | --gid-map: not yet supported: jvhost sets up no user namespace
             BASE --translate-uid map:0:1000:1           | --translate-uid: not supported
@@ -162,10 +169,10 @@ class VirtiofsdCommandTest {
         StringWriter err = new StringWriter();
         CommandLine cl = VirtiofsdErrors.install(new CommandLine(new VirtiofsdCommand()));
         cl.setErr(new PrintWriter(err, true));
-        int status = cl.execute("--fd=3", "--shared-dir", "/srv", "--writeback");
+        int status = cl.execute("--fd=3", "--shared-dir", "/srv", "--socket-group", "kvm");
         assertEquals(2, status);
         assertEquals(
-                "error: --writeback: not supported: jvhost never offers the writeback cache",
+                "error: --socket-group: cannot be used with --fd",
                 err.toString().strip());
         err.getBuffer().setLength(0);
         assertEquals(2, cl.execute("--no-such-flag"));
@@ -223,7 +230,13 @@ class VirtiofsdCommandTest {
         }
         var spec = new CommandLine(new VirtiofsdCommand()).getCommandSpec();
         List<String> names = new ArrayList<>();
-        spec.options().forEach(o -> names.addAll(List.of(o.names())));
+        spec.options().forEach(o -> {
+            names.addAll(List.of(o.names()));
+            // --[no-]announce-submounts: both spellings are flags of their own in virtiofsd's table.
+            if (o.negatable())
+                for (String n : o.names())
+                    names.add(spec.negatableOptionTransformer().makeNegative(n, spec));
+        });
         for (String name : names) {
             assertTrue(doc.contains("`" + name), () -> name + " is missing from docs/virtiofsd-compat.md");
         }

@@ -82,6 +82,29 @@ public final class Privileges {
         }
     }
 
+    /**
+     * capset(2) on the calling thread: the effective set {@code effective} (within the permitted
+     * set), permitted and inheritable as {@code current} has them, so a capability dropped from
+     * the effective set can be raised again.
+     */
+    public static void setEffectiveCapabilities(CapabilitySets current, long effective) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment header = header(arena);
+            MemorySegment data = arena.allocate(24);
+            for (int half = 0; half < 2; half++) {
+                data.set(JAVA_INT, 12L * half, (int) (effective >>> (32 * half)));
+                data.set(JAVA_INT, 12L * half + 4, (int) (current.permitted() >>> (32 * half)));
+                data.set(JAVA_INT, 12L * half + 8, (int) (current.inheritable() >>> (32 * half)));
+            }
+            MemorySegment st = Libc.capture();
+            check((int) CAPSET.invokeExact(st, header, data), "capset", st);
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Libc.unexpected(t);
+        }
+    }
+
     /** The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
     public static int lastCapability() throws IOException {
         return Integer.parseInt(

@@ -250,7 +250,7 @@ public final class FuseServer {
             }
             case Open o -> {
                 room(chain, ReplyEncoder.OPEN_OUT_SIZE);
-                yield reply(chain, unique, ReplyEncoder.openOut(fs.open(ctx, node, o.flags())));
+                yield reply(chain, unique, ReplyEncoder.openOut(fs.open(ctx, node, o.flags(), o.openFlags())));
             }
             case Read r -> read(ctx, node, r, chain, unique);
             case Write w -> {
@@ -313,7 +313,7 @@ public final class FuseServer {
             }
             case Create c -> {
                 room(chain, ReplyEncoder.entryOutSize(minor) + ReplyEncoder.OPEN_OUT_SIZE);
-                Created created = fs.create(ctx, node, c.name(), c.mode(), c.flags(), c.umask());
+                Created created = fs.create(ctx, node, c.name(), c.mode(), c.flags(), c.umask(), c.openFlags());
                 yield reply(chain, unique, ReplyEncoder.createOut(created.entry(), created.opened(), minor));
             }
             case Fallocate f -> {

@@ -4,8 +4,6 @@ import io.jvhost.backend.DeviceException;
 import io.jvhost.devices.fs.fuse.InitFlags;
 import io.jvhost.devices.fs.fuse.InitReply;
 import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The FUSE session a guest has with virtiofsd, for a guest that moves from virtiofsd to jvhost
@@ -17,12 +15,12 @@ import org.slf4j.LoggerFactory;
  * POSIX ACLs, refused here) and CREATE_SUPP_GROUP (sup_group_extension, so the guest's
  * supplementary-group extension is parsed). The session minor is jvhost's 7.38: jvhost's struct
  * sizes differ only below 7.12, and virtio-fs guests speak 7.31 or newer. The writeback cache and
- * POSIX ACLs, which jvhost does not offer and the guest relies on (how it writes, the xattrs and
- * setxattr layout it sends), are refused, as virtiofsd's destination refuses them when started
- * without them; announce-submounts (virtiofsd's default) is taken with a warning.
+ * announced submounts are taken where this back-end was started with them (--writeback,
+ * announcing by default) and refused otherwise, as virtiofsd's destination refuses them; POSIX
+ * ACLs, which jvhost does not offer, are refused. KILLPRIV_V2 is not in virtiofsd's state: it is
+ * granted if this back-end offers it, as virtiofsd's destination takes it from its own flags.
  */
 final class VirtiofsdSession {
-    private static final Logger LOG = LoggerFactory.getLogger(VirtiofsdSession.class);
     /** What virtiofsd grants whenever the guest offers it (its "supported" set and default readdirplus). */
     static final long VIRTIOFSD_GRANTS = InitFlags.ASYNC_READ
             | InitFlags.PARALLEL_DIROPS
@@ -47,16 +45,12 @@ final class VirtiofsdSession {
      *                      how requests look)
      */
     static InitReply derive(VirtiofsdState.NegotiatedOpts o, long supportedByFs) throws DeviceException {
-        if (o.writeback()) throw refused("the writeback cache");
         if (o.posixAcl()) throw refused("POSIX ACLs");
-        if (o.announceSubmounts()) {
-            // virtiofsd's default. It only marks mount points in replies; the guest keeps the
-            // submounts it has, and a shared directory without mount points sees no difference.
-            LOG.warn("migration from virtiofsd: it announced submounts, jvhost does not: mount points inside the"
-                    + " shared directory look like plain directories to the guest from now on");
-        }
         long grantable = (supportedByFs & ~InitFlags.SERVER_CANNOT) | InitFlags.SERVER_OWNED;
         long flags = VIRTIOFSD_GRANTS & grantable;
+        if (o.writeback()) flags |= granted(InitFlags.WRITEBACK_CACHE, grantable, "the writeback cache (--writeback)");
+        if (o.announceSubmounts()) flags |= granted(InitFlags.SUBMOUNTS, grantable, "announced submounts");
+        flags |= grantable & InitFlags.HANDLE_KILLPRIV_V2;
         if (o.supGroupExtension()) flags |= InitFlags.CREATE_SUPP_GROUP; // the guest sends it either way
         return new InitReply(
                 FuseServer.MAJOR,
@@ -71,8 +65,14 @@ final class VirtiofsdSession {
                 MAX_WRITE / PAGE_SIZE);
     }
 
+    /** {@code flag}, which the source negotiated, if this back-end grants it; else the migration fails. */
+    private static long granted(long flag, long grantable, String what) throws DeviceException {
+        if ((grantable & flag) == 0) throw refused(what);
+        return flag;
+    }
+
     private static DeviceException refused(String what) {
         return new DeviceException(
-                "the virtiofsd source negotiated " + what + " with the guest, which jvhost does not offer");
+                "the virtiofsd source negotiated " + what + " with the guest, which this back-end does not offer");
     }
 }

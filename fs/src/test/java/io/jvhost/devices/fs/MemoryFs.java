@@ -66,7 +66,7 @@ final class MemoryFs implements FileSystem {
         Attr attr() {
             long s = isDir() ? 4096 : target != null ? target.length : size;
             return new Attr(
-                    1000 + id, s, (s + 511) / 512, atime, mtime, ctime, 1, 2, 3, mode, nlink, uid, gid, rdev, 4096);
+                    1000 + id, s, (s + 511) / 512, atime, mtime, ctime, 1, 2, 3, mode, nlink, uid, gid, rdev, 4096, 0);
         }
 
         Entry entry() {
@@ -400,7 +400,7 @@ final class MemoryFs implements FileSystem {
     }
 
     @Override
-    public synchronized Opened open(RequestContext ctx, long node, int flags) throws FsException {
+    public synchronized Opened open(RequestContext ctx, long node, int flags, int openFlags) throws FsException {
         call("open");
         Node n = node(node, Errno.ENOENT);
         if (n.isDir()) throw new FsException(Errno.EISDIR);
@@ -418,7 +418,8 @@ final class MemoryFs implements FileSystem {
     }
 
     @Override
-    public synchronized Created create(RequestContext ctx, long parent, byte[] name, int mode, int flags, int umask)
+    public synchronized Created create(
+            RequestContext ctx, long parent, byte[] name, int mode, int flags, int umask, int openFlags)
             throws FsException {
         call("create");
         Node n = newNode(dir(parent), name, S_IFREG | (mode & ~umask & 07777));

@@ -33,11 +33,36 @@ class VirtiofsdStateLoadTest {
     }
 
     private FsDevice device() throws Exception {
+        return device(io.jvhost.devices.fs.passthrough.PassthroughConfig.defaults());
+    }
+
+    private FsDevice device(io.jvhost.devices.fs.passthrough.PassthroughConfig config) throws Exception {
         Files.createDirectories(share.resolve("sub"));
         Files.writeString(share.resolve("sub/nested.txt"), "nested");
         Files.writeString(share.resolve("grüße ☃.txt"), "unicode");
-        return new FsDevice(
-                "myfs", PassthroughFs.open(share, io.jvhost.devices.fs.passthrough.PassthroughConfig.defaults()));
+        return new FsDevice("myfs", PassthroughFs.open(share, config));
+    }
+
+    /** defaults() with announcing and the writeback cache as given. */
+    private static io.jvhost.devices.fs.passthrough.PassthroughConfig config(boolean announce, boolean writeback) {
+        var d = io.jvhost.devices.fs.passthrough.PassthroughConfig.defaults();
+        return new io.jvhost.devices.fs.passthrough.PassthroughConfig(
+                d.cache(),
+                d.xattr(),
+                d.fileHandles(),
+                d.denyPrivilegedFiles(),
+                d.inodeFileHandles(),
+                d.readdirplus(),
+                d.allowMmap(),
+                d.allowDirectIo(),
+                d.preserveNoatime(),
+                d.readOnly(),
+                d.posixAcl(),
+                d.securityLabel(),
+                d.xattrMap(),
+                announce,
+                writeback,
+                d.killprivV2());
     }
 
     @Test
@@ -80,7 +105,7 @@ class VirtiofsdStateLoadTest {
     }
 
     @Test
-    void announcedSubmountsAreTakenWithoutTheFlag() throws Exception {
+    void announcedSubmountsAreTakenWhereAnnouncingAndRefusedElsewhere() throws Exception {
         VirtiofsdState s = VirtiofsdStateCodec.decode(golden("lookups-v2.bin"));
         VirtiofsdState announced = new VirtiofsdState(
                 s.version(),
@@ -93,7 +118,22 @@ class VirtiofsdStateLoadTest {
         FsDevice d = device();
         d.prepareLoad(new ByteArrayInputStream(VirtiofsdStateCodec.encode(announced)))
                 .commit();
-        assertEquals(0, d.server().session().orElseThrow().flags() & InitFlags.SUBMOUNTS);
+        assertEquals(InitFlags.SUBMOUNTS, d.server().session().orElseThrow().flags() & InitFlags.SUBMOUNTS);
+        DeviceException e = assertThrows(
+                DeviceException.class,
+                () -> device(config(false, false))
+                        .prepareLoad(new ByteArrayInputStream(VirtiofsdStateCodec.encode(announced))));
+        assertTrue(e.getMessage().contains("announced submounts"), e.getMessage());
+    }
+
+    @Test
+    void theWritebackCacheIsTakenByADestinationWithWriteback() throws Exception {
+        VirtiofsdState s = VirtiofsdStateCodec.decode(golden("lookups-v2.bin"));
+        FsDevice d = device(config(true, true));
+        d.prepareLoad(new ByteArrayInputStream(VirtiofsdStateCodec.encode(withOpts(s, true, false))))
+                .commit();
+        assertEquals(
+                InitFlags.WRITEBACK_CACHE, d.server().session().orElseThrow().flags() & InitFlags.WRITEBACK_CACHE);
     }
 
     @Test

@@ -8,6 +8,6 @@ package io.jvhost.devices.fs.api;
 public record Entry(long nodeId, long generation, Attr attr, long entryTimeoutNanos, long attrTimeoutNanos) {
     /** A negative entry: "no such name", cacheable for the entry timeout (node id 0). */
     public static Entry negative(long entryTimeoutNanos) {
-        return new Entry(0, 0, new Attr(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), entryTimeoutNanos, 0);
+        return new Entry(0, 0, new Attr(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), entryTimeoutNanos, 0);
     }
 }

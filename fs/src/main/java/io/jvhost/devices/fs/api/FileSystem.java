@@ -57,16 +57,43 @@ public interface FileSystem {
 
     Entry link(RequestContext ctx, long node, long newParent, byte[] newName) throws FsException;
 
-    /** OPEN with the guest's open(2) flags (O_CREAT/O_EXCL/O_NOCTTY ignored, as the kernel strips them). */
-    Opened open(RequestContext ctx, long node, int flags) throws FsException;
+    /**
+     * fuse_open_in/fuse_create_in.open_flags FUSE_OPEN_KILL_SUIDGID (with HANDLE_KILLPRIV_V2): the
+     * O_TRUNC of this open is to clear the file's set-user-ID and set-group-ID bits.
+     */
+    int OPEN_KILL_SUIDGID = 1 << 0;
 
-    /** CREATE: open(O_CREAT) of a new name in {@code parent}. */
-    Created create(RequestContext ctx, long parent, byte[] name, int mode, int flags, int umask) throws FsException;
+    /** fuse_write_in.write_flags FUSE_WRITE_CACHE: the write comes from the guest's page cache (writeback, mmap). */
+    int WRITE_CACHE = 1 << 0;
+
+    /** fuse_write_in.write_flags FUSE_WRITE_KILL_SUIDGID (with HANDLE_KILLPRIV_V2): the write clears set-user-ID/set-group-ID. */
+    int WRITE_KILL_SUIDGID = 1 << 2;
+
+    /**
+     * OPEN with the guest's open(2) flags (O_CREAT/O_EXCL/O_NOCTTY ignored, as the kernel strips
+     * them) and FUSE's {@code openFlags} ({@link #OPEN_KILL_SUIDGID}).
+     */
+    Opened open(RequestContext ctx, long node, int flags, int openFlags) throws FsException;
+
+    /** OPEN without FUSE open flags. */
+    default Opened open(RequestContext ctx, long node, int flags) throws FsException {
+        return open(ctx, node, flags, 0);
+    }
+
+    /** CREATE: open(O_CREAT) of a new name in {@code parent}, with FUSE's {@code openFlags} as OPEN's. */
+    Created create(RequestContext ctx, long parent, byte[] name, int mode, int flags, int umask, int openFlags)
+            throws FsException;
+
+    /** CREATE without FUSE open flags. */
+    default Created create(RequestContext ctx, long parent, byte[] name, int mode, int flags, int umask)
+            throws FsException {
+        return create(ctx, parent, name, mode, flags, umask, 0);
+    }
 
     /** READ of {@code size} bytes at {@code offset} into {@code sink}; returns bytes read. */
     long read(RequestContext ctx, long node, long fh, long offset, int size, ReadSink sink) throws FsException;
 
-    /** WRITE of the data in {@code source} at {@code offset}; returns bytes written. */
+    /** WRITE of the data in {@code source} at {@code offset} ({@code writeFlags}: {@link #WRITE_CACHE}...); returns bytes written. */
     long write(RequestContext ctx, long node, long fh, long offset, WriteSource source, int writeFlags)
             throws FsException;
 

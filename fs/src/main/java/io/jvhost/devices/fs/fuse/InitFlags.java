@@ -56,15 +56,12 @@ public final class InitFlags {
      * Flags whose wire consequences the server cannot carry, whatever the file system says:
      * DAX windows and mappings, kernel-side passthrough and io_uring, id-mapped mounts, resend
      * semantics of {@code unique}, POSIX/BSD locks (GETLK/SETLK get -ENOSYS), ioctl and request
-     * timeouts. HANDLE_KILLPRIV_V2 too: it moves suid/sgid clearing on open into
-     * fuse_open_in/fuse_create_in.open_flags, which {@link io.jvhost.devices.fs.api.FileSystem#open}
-     * and {@code create} do not receive; without it the guest kernel clears those bits itself.
+     * timeouts.
      */
     public static final long SERVER_CANNOT = POSIX_LOCKS
             | FLOCK_LOCKS
             | FILE_OPS
             | HAS_IOCTL_DIR
-            | HANDLE_KILLPRIV_V2
             | MAP_ALIGNMENT
             | INIT_RESERVED
             | HAS_INODE_DAX

@@ -74,7 +74,7 @@ public final class ReplyEncoder {
                 .putInt(a.uid())
                 .putInt(a.gid())
                 .putInt(a.rdev());
-        if (minor >= 9) b.putInt(a.blksize()).putInt(0); // flags: no submounts, no DAX
+        if (minor >= 9) b.putInt(a.blksize()).putInt(a.flags()); // never FUSE_ATTR_DAX: no DAX window
     }
 
     /** A timeout as fuse's (seconds, nanoseconds) pair; negative means "do not cache". */

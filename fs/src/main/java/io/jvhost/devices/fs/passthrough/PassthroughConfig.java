@@ -1,9 +1,7 @@
 package io.jvhost.devices.fs.passthrough;
 
 /**
- * Options of a {@link PassthroughFs}. The guest's writeback cache is never offered: with it the
- * guest would send writes for files it opened write-only as reads too, which this file system
- * does not emulate.
+ * Options of a {@link PassthroughFs}.
  *
  * @param cache                timeouts and guest caching (see {@link CachePolicy})
  * @param xattr                serve extended attributes (else the xattr calls answer ENOSYS,
@@ -38,6 +36,18 @@ package io.jvhost.devices.fs.passthrough;
  *                             before answering (virtiofsd's --security-label; needs xattr)
  * @param xattrMap             how xattr names are translated between guest and host (virtiofsd's
  *                             --xattrmap), or null to pass them as they are
+ * @param announceSubmounts    tell the guest which directories are mount points
+ *                             (FUSE_ATTR_SUBMOUNT), so that it gives each file system inside the
+ *                             share a device number of its own and their inode numbers do not
+ *                             collide (virtiofsd's default; --no-announce-submounts)
+ * @param writeback            offer the guest's writeback cache (FUSE_WRITEBACK_CACHE): it then
+ *                             reads pages of files opened write-only and appends itself, so files
+ *                             open read-write and without O_APPEND on the host; only for a
+ *                             directory no one else changes (virtiofsd's --writeback; off)
+ * @param killprivV2           offer FUSE_HANDLE_KILLPRIV_V2: the guest leaves clearing set-user-ID
+ *                             and set-group-ID bits on write, truncation and open with O_TRUNC to
+ *                             this file system, which makes those calls without CAP_FSETID
+ *                             (virtiofsd's --killpriv-v2; off)
  */
 public record PassthroughConfig(
         CachePolicy cache,
@@ -52,7 +62,10 @@ public record PassthroughConfig(
         boolean readOnly,
         boolean posixAcl,
         boolean securityLabel,
-        XattrMap xattrMap) {
+        XattrMap xattrMap,
+        boolean announceSubmounts,
+        boolean writeback,
+        boolean killprivV2) {
     public PassthroughConfig {
         java.util.Objects.requireNonNull(cache, "cache");
         java.util.Objects.requireNonNull(inodeFileHandles, "inodeFileHandles");
@@ -61,7 +74,10 @@ public record PassthroughConfig(
         }
     }
 
-    /** Plain xattrs: no ACLs, no labels, names as they are. */
+    /**
+     * Plain xattrs (no ACLs, no labels, names as they are); submounts announced, no writeback
+     * cache, no KILLPRIV_V2, as in virtiofsd.
+     */
     public PassthroughConfig(
             CachePolicy cache,
             boolean xattr,
@@ -86,7 +102,10 @@ public record PassthroughConfig(
                 readOnly,
                 false,
                 false,
-                null);
+                null,
+                true,
+                false,
+                false);
     }
 
     /** virtiofsd's defaults for what is not given. */
@@ -134,7 +153,10 @@ public record PassthroughConfig(
                 readOnly,
                 posixAcl,
                 securityLabel,
-                xattrMap);
+                xattrMap,
+                announceSubmounts,
+                writeback,
+                killprivV2);
     }
 
     /** This configuration with virtiofsd's --posix-acl, --security-label and --xattrmap as given (xattrs on if any is). */
@@ -152,7 +174,10 @@ public record PassthroughConfig(
                 readOnly,
                 acl,
                 label,
-                map);
+                map,
+                announceSubmounts,
+                writeback,
+                killprivV2);
     }
 
     /** The open flags a file is opened with on the host for the guest's {@code flags}, before the file system's own. */

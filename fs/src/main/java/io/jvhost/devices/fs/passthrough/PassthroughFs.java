@@ -66,8 +66,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             FUSE_AUTO_INVAL_DATA = 1L << 12,
             FUSE_DO_READDIRPLUS = 1L << 13,
             FUSE_READDIRPLUS_AUTO = 1L << 14,
+            FUSE_WRITEBACK_CACHE = 1L << 16,
             FUSE_PARALLEL_DIROPS = 1L << 18,
             FUSE_POSIX_ACL = 1L << 20,
+            FUSE_SUBMOUNTS = 1L << 27,
+            FUSE_HANDLE_KILLPRIV_V2 = 1L << 28,
             FUSE_SETXATTR_EXT = 1L << 29,
             FUSE_SECURITY_CTX = 1L << 32,
             FUSE_CREATE_SUPP_GROUP = 1L << 34,
@@ -265,6 +268,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     /** Restores {@code saved} (read from a blob since {@code t0}) without touching the live state. */
     private Prepared prepare(SavedFs saved, long t0) throws FsException {
         long t1 = System.nanoTime();
+        acceptsSession(saved.snapshot().initFlags());
         FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration).restore(saved);
         LOG.info(
                 "migration: checked {} inodes and {} handles in {} ms; reopened {} inodes and {} handles"
@@ -295,6 +299,21 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         };
     }
 
+    /**
+     * What the source agreed with the guest, and the guest goes on relying on, this file system
+     * must have been started with (as virtiofsd's destination refuses it): the writeback cache
+     * (the guest reads through files it opened write-only, and appends itself), submounts
+     * announced (the guest has submounts whose entries must stay marked).
+     */
+    private void acceptsSession(long sourceFlags) throws FsException {
+        if ((sourceFlags & FUSE_WRITEBACK_CACHE) != 0 && !config.writeback())
+            throw new FsException(
+                    Errno.EINVAL, "the source has the writeback cache enabled, this back-end was started without it");
+        if ((sourceFlags & FUSE_SUBMOUNTS) != 0 && !config.announceSubmounts())
+            throw new FsException(
+                    Errno.EINVAL, "the source announces submounts, this back-end was started without announcing them");
+    }
+
     /** Closes every descriptor, the root's too. */
     @Override
     public void close() {
@@ -314,6 +333,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         if (config.allowMmap()) flags |= FUSE_DIRECT_IO_ALLOW_MMAP;
         if (config.posixAcl()) flags |= FUSE_POSIX_ACL | FUSE_SETXATTR_EXT;
         if (config.securityLabel()) flags |= FUSE_SECURITY_CTX;
+        // The guest only offers SUBMOUNTS, and never acts on it in the answer: granted, it records
+        // (and a migration carries) that FUSE_ATTR_SUBMOUNT may be sent.
+        if (config.announceSubmounts()) flags |= FUSE_SUBMOUNTS;
+        if (config.writeback()) flags |= FUSE_WRITEBACK_CACHE;
+        if (config.killprivV2()) flags |= FUSE_HANDLE_KILLPRIV_V2;
         // The guest then names the parent's group when its caller is in it only as a supplementary group.
         return CallerIdentity.takesSupplementaryGroups() ? flags | FUSE_CREATE_SUPP_GROUP : flags;
     }
@@ -330,6 +354,12 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             throw new FsException(Errno.EPROTO, "--security-label: the guest offers no SECURITY_CTX");
         }
         initFlags = negotiatedFlags;
+        if (config.announceSubmounts() && (negotiatedFlags & FUSE_SUBMOUNTS) == 0)
+            LOG.warn("cannot announce submounts: the guest does not support it");
+        if (config.writeback() && (negotiatedFlags & FUSE_WRITEBACK_CACHE) == 0)
+            LOG.warn("cannot enable the writeback cache: the guest does not support it");
+        if (config.killprivV2() && (negotiatedFlags & FUSE_HANDLE_KILLPRIV_V2) == 0)
+            LOG.warn("cannot enable KILLPRIV_V2: the guest does not support it");
     }
 
     @Override
@@ -509,11 +539,14 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             if (a.has(SetAttr.SIZE)) {
                 if (a.size() < 0) throw new FsException(Errno.EINVAL, "negative size");
                 if (h != null) {
-                    Libc.ftruncate(h.fd, a.size());
+                    try (WithoutFsetid _ = WithoutFsetid.enterIf(kills(a.valid(), SetAttr.KILL_SUIDGID))) {
+                        Libc.ftruncate(h.fd, a.size());
+                    }
                 } else {
                     if (n.isDirectory()) throw new FsException(Errno.EISDIR);
                     if (!n.isRegularFile()) throw new FsException(Errno.EINVAL, "truncate of a special file");
-                    try (Fd w = openFile(n.fd(), n.fileType, Libc.O_WRONLY)) {
+                    try (Fd w = openFile(n.fd(), n.fileType, Libc.O_WRONLY);
+                            WithoutFsetid _ = WithoutFsetid.enterIf(kills(a.valid(), SetAttr.KILL_SUIDGID))) {
                         Libc.ftruncate(w, a.size());
                     }
                 }
@@ -724,15 +757,36 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     // ---- files ----
 
     @Override
-    public Opened open(RequestContext ctx, long node, int guestFlags) throws FsException {
+    public Opened open(RequestContext ctx, long node, int guestFlags, int openFlags) throws FsException {
         int flags = config.guestOpenFlags(guestFlags);
         openableReadOnly(flags);
+        flags = cachedOpenFlags(flags);
         try (Inode n = inodes.pin(node)) {
-            Fd fd = openFile(n.fd(), n.fileType, flags);
+            Fd fd;
+            try (WithoutFsetid _ = WithoutFsetid.enterIf(kills(openFlags, FileSystem.OPEN_KILL_SUIDGID))) {
+                fd = openFile(n.fd(), n.fileType, flags);
+            }
             return new Opened(handles.add(n, fd, NodeOpener.handleFlags(flags), Kind.FILE).fh, fileOpenFlags());
         } catch (NativeException e) {
             throw fsError(e);
         }
+    }
+
+    /**
+     * With the writeback cache the guest reads pages of a file its caller opened write-only (to
+     * fill a partly written page), so such a file is opened read-write; and it appends itself, at
+     * offsets it knows (virtiofsd's open_inode), so O_APPEND, which would make the host append
+     * every write wherever the guest put it, goes.
+     */
+    private int cachedOpenFlags(int flags) {
+        if (!config.writeback() || (initFlags & FUSE_WRITEBACK_CACHE) == 0) return flags;
+        if ((flags & Libc.O_ACCMODE) == Libc.O_WRONLY) flags = (flags & ~Libc.O_ACCMODE) | Libc.O_RDWR;
+        return flags & ~Libc.O_APPEND;
+    }
+
+    /** Whether the guest asked (with {@code bit} in {@code flags}) for this call to clear set-user-ID/set-group-ID, and may. */
+    private boolean kills(int flags, int bit) {
+        return config.killprivV2() && (flags & bit) != 0;
     }
 
     /**
@@ -742,17 +796,21 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
      * descriptor of that name, never by opening the name with O_CREAT.
      */
     @Override
-    public Created create(RequestContext ctx, long parent, byte[] name, int mode, int guestFlags, int umask)
+    public Created create(
+            RequestContext ctx, long parent, byte[] name, int mode, int guestFlags, int umask, int openFlags)
             throws FsException {
         Names.component(name);
         int flags = config.guestOpenFlags(guestFlags);
         if (config.readOnly()) return openExisting(ctx, parent, name, flags);
+        flags = cachedOpenFlags(flags);
         try (Inode dir = inodes.pin(parent)) {
             if (!dir.isDirectory()) throw new FsException(Errno.ENOTDIR);
             Fd io;
             Fd opath = null;
             Fd at = dir.fd(); // before the caller's fsuid, which drops CAP_DAC_READ_SEARCH (open_by_handle_at)
-            try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
+            // Without CAP_FSETID once the caller's (whose fsuid change may raise it again) is taken.
+            try (CallerIdentity id = CallerIdentity.become(ctx, umask);
+                    WithoutFsetid _ = WithoutFsetid.enterIf(kills(openFlags, FileSystem.OPEN_KILL_SUIDGID))) {
                 try {
                     io = FileCalls.openat(
                             at,
@@ -820,8 +878,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             throws FsException {
         writable();
         if (offset < 0) throw new FsException(Errno.EINVAL, "negative offset");
-        try (Handle h = handles.pin(fh, node, Kind.FILE)) {
+        try (Handle h = handles.pin(fh, node, Kind.FILE);
+                WithoutFsetid _ = WithoutFsetid.enterIf(kills(writeFlags, FileSystem.WRITE_KILL_SUIDGID))) {
             return source.writeTo(h.fd, offset);
+        } catch (NativeException e) {
+            throw fsError(e);
         }
     }
 
@@ -1034,7 +1095,18 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             throw e;
         }
         long t = timeout();
-        return new Entry(n.nodeId, 0, attr(st), t, t);
+        return new Entry(n.nodeId, 0, announced(attr(st), dir, st), t, t);
+    }
+
+    /**
+     * {@code a} marked FUSE_ATTR_SUBMOUNT where {@code st} is a directory on another mount than its
+     * parent {@code dir} (another device or mount id), once the guest agreed to submounts: it
+     * then mounts it apart, with a device number of its own (virtiofsd's do_lookup).
+     */
+    private Attr announced(Attr a, Inode dir, Stat st) {
+        if (!config.announceSubmounts() || (initFlags & FUSE_SUBMOUNTS) == 0 || !st.isDirectory()) return a;
+        boolean mountPoint = st.dev() != dir.key.dev() || st.mountId() != dir.key.mountId();
+        return mountPoint ? a.withFlags(a.flags() | Attr.SUBMOUNT) : a;
     }
 
     /** {@link NodeOpener#file}, after the --deny-privileged-files check of what is opened. */
@@ -1079,7 +1151,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 s.uid(),
                 s.gid(),
                 devToFuse(s.rdev()),
-                s.blksize());
+                s.blksize(),
+                0);
     }
 
     /** dev_t to the 32-bit encoding FUSE carries (the kernel's new_encode_dev). */

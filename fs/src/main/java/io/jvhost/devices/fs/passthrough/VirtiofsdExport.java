@@ -71,7 +71,10 @@ final class VirtiofsdExport {
                     new VirtiofsdState.Handle(h.fh(), h.nodeId(), new VirtiofsdState.HandleSource.OpenInode(flags)));
         }
         var opts = new VirtiofsdState.NegotiatedOpts(
-                false, false, false, (s.initFlags() & PassthroughFs.FUSE_CREATE_SUPP_GROUP) != 0);
+                (s.initFlags() & PassthroughFs.FUSE_WRITEBACK_CACHE) != 0,
+                (s.initFlags() & PassthroughFs.FUSE_SUBMOUNTS) != 0,
+                false,
+                (s.initFlags() & PassthroughFs.FUSE_CREATE_SUPP_GROUP) != 0);
         return new VirtiofsdState(
                 VirtiofsdState.Version.V2, inodes, s.nextNodeId(), handles, s.nextFh(), opts, List.of());
     }
