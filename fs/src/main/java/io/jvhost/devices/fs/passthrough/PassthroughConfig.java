@@ -1,5 +1,7 @@
 package io.jvhost.devices.fs.passthrough;
 
+import io.jvhost.devices.fs.idmap.GuestIds;
+
 /**
  * Options of a {@link PassthroughFs}. The guest's writeback cache is never offered: with it the
  * guest would send writes for files it opened write-only as reads too, which this file system
@@ -29,6 +31,8 @@ package io.jvhost.devices.fs.passthrough;
  *                             the file and lacks CAP_FOWNER)
  * @param readOnly             refuse every change to the shared directory with EROFS, and files
  *                             opened for writing (virtiofsd's --readonly)
+ * @param guestIds             uids and gids translated between guest and host (virtiofsd's
+ *                             --translate-uid/--translate-gid; none: ids pass as they are)
  */
 public record PassthroughConfig(
         CachePolicy cache,
@@ -40,10 +44,38 @@ public record PassthroughConfig(
         boolean allowMmap,
         boolean allowDirectIo,
         boolean preserveNoatime,
-        boolean readOnly) {
+        boolean readOnly,
+        GuestIds guestIds) {
     public PassthroughConfig {
         java.util.Objects.requireNonNull(cache, "cache");
         java.util.Objects.requireNonNull(inodeFileHandles, "inodeFileHandles");
+        java.util.Objects.requireNonNull(guestIds, "guestIds");
+    }
+
+    /** No id translation. */
+    public PassthroughConfig(
+            CachePolicy cache,
+            boolean xattr,
+            boolean fileHandles,
+            boolean denyPrivilegedFiles,
+            InodeFileHandles inodeFileHandles,
+            boolean readdirplus,
+            boolean allowMmap,
+            boolean allowDirectIo,
+            boolean preserveNoatime,
+            boolean readOnly) {
+        this(
+                cache,
+                xattr,
+                fileHandles,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                readdirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly,
+                GuestIds.NONE);
     }
 
     /** virtiofsd's defaults for what is not given. */
@@ -88,7 +120,24 @@ public record PassthroughConfig(
                 allowMmap,
                 allowDirectIo,
                 preserveNoatime,
-                readOnly);
+                readOnly,
+                guestIds);
+    }
+
+    /** This configuration with ids translated as {@code ids} says. */
+    public PassthroughConfig withGuestIds(GuestIds ids) {
+        return new PassthroughConfig(
+                cache,
+                xattr,
+                fileHandles,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                readdirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly,
+                ids);
     }
 
     /** The open flags a file is opened with on the host for the guest's {@code flags}, before the file system's own. */
