@@ -105,8 +105,12 @@ for l in /bin /lib /lib64 /sbin; do [ -L "$l" ] && ln -s "$(readlink "$l")" "$VI
 mkdir "$VIEW/proc"
 case $MODE in
     namespace)
-        # This process is pid 1 of the new pid namespace: its /proc shows the daemon alone.
-        mount -t proc -o ro,nosuid,nodev,noexec proc "$VIEW/proc" || fail "cannot mount /proc"
+        # This process is pid 1 of the new pid namespace: its /proc shows the daemon alone. Read-
+        # write only where the daemon enters a user namespace of its own, which writes its maps
+        # there (an unprivileged user without --uid-map; as virtiofsd's /proc, always read-write).
+        proc=ro
+        [ "${JVHOST_SANDBOX_PROC_RW:-0}" = 1 ] && proc=rw
+        mount -t proc -o "$proc",nosuid,nodev,noexec proc "$VIEW/proc" || fail "cannot mount /proc"
         cd "$VIEW"
         mkdir .old-root
         pivot_root . .old-root || fail "pivot_root failed"

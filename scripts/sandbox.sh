@@ -68,7 +68,7 @@ sandbox_plan() {
     done
     [ -n "$mode" ] || { [ "$command" = virtiofsd ] && mode=namespace || mode=none; }
     SANDBOX_MODE=none SANDBOX_SHARED= SANDBOX_SOCKET=$socket SANDBOX_SYSLOG=$syslog SANDBOX_UNAVAILABLE=
-    SANDBOX_USERNS=0 SANDBOX_UID_MAP=() SANDBOX_GID_MAP=()
+    SANDBOX_USERNS=0 SANDBOX_UID_MAP=() SANDBOX_GID_MAP=() SANDBOX_INNER_UID= SANDBOX_INNER_GID=
     case ${mode,,} in namespace | chroot) ;; *) return 0 ;; esac
     ((info == 0)) && [ -n "$shared" ] && [ -d "$shared" ] || return 0
     if [ "$(id -u)" != 0 ]; then
@@ -79,6 +79,22 @@ sandbox_plan() {
         fi
         # A map the daemon will refuse (its syntax checked there) gets no sandbox: the daemon says why.
         sandbox_id_maps SANDBOX_UID_MAP "${uidmaps[@]}" && sandbox_id_maps SANDBOX_GID_MAP "${gidmaps[@]}" || return 0
+        # The sandbox is set up by the namespace's root (umount(8) refuses anyone else), so uid 0
+        # must be mapped. Without --uid-map (virtiofsd: the user's uid mapped to itself) it is the
+        # user, and the daemon then runs in a second user namespace that maps the user back to its
+        # own uid (the launcher's PRIVILEGES), so the host sees the map virtiofsd makes.
+        SANDBOX_INNER_UID= SANDBOX_INNER_GID=
+        if ((${#SANDBOX_UID_MAP[@]} == 0)); then
+            SANDBOX_UID_MAP=("0 $(id -u) 1") SANDBOX_INNER_UID=$(id -u)
+        elif ! printf '%s\n' "${SANDBOX_UID_MAP[@]}" | grep -q '^0 '; then
+            SANDBOX_UNAVAILABLE="--uid-map: jvhost needs uid 0 of the namespace mapped (it sets the sandbox up as that root), e.g. :0:$(id -u):1:"
+            return 0
+        fi
+        if ((${#SANDBOX_GID_MAP[@]} == 0)); then
+            SANDBOX_GID_MAP=("0 $(id -g) 1") SANDBOX_INNER_GID=$(id -g)
+        elif [ -n "$SANDBOX_INNER_UID" ] && printf '%s\n' "${SANDBOX_GID_MAP[@]}" | grep -q '^0 '; then
+            SANDBOX_INNER_GID=0
+        fi
         SANDBOX_USERNS=1
         if sandbox_needs_helper "$(id -u)" "${SANDBOX_UID_MAP[@]}" && ! command -v newuidmap >/dev/null; then
             SANDBOX_UNAVAILABLE="--uid-map: mapping more than the user's own uid needs newuidmap (package uidmap)"
@@ -126,15 +142,13 @@ sandbox_needs_helper() {
 }
 
 # sandbox_map_ids PID: writes the uid and gid maps of the user namespace PID (unshare) made, from
-# outside it, as virtiofsd: the user's own id alone (the default: mapped to itself) directly, with
+# outside it, as virtiofsd: the user's own id alone directly, with
 # setgroups denied (the kernel's rule for an unprivileged map of gids); anything more through
 # newuidmap/newgidmap, which check /etc/subuid and /etc/subgid.
 sandbox_map_ids() {
     local pid=$1 uid gid out
     local -a um=("${SANDBOX_UID_MAP[@]}") gm=("${SANDBOX_GID_MAP[@]}")
     uid=$(id -u) gid=$(id -g)
-    ((${#um[@]})) || um=("$uid $uid 1")
-    ((${#gm[@]})) || gm=("$gid $gid 1")
     if sandbox_needs_helper "$uid" "${um[@]}"; then
         # shellcheck disable=SC2068 # each map is three words
         out=$(newuidmap "$pid" ${um[@]} 2>&1) || { echo "error: --uid-map: write to uid map failed: $out" >&2; return 1; }
@@ -175,6 +189,7 @@ sandbox_run() {
     # which waits for the id maps this shell writes from outside.
     ((SANDBOX_USERNS)) && ns=(--user --keep-caps "${ns[@]}")
     JVHOST_SANDBOX=$SANDBOX_MODE JVHOST_SANDBOX_SHARED=$SANDBOX_SHARED JVHOST_SANDBOX_USERNS=$SANDBOX_USERNS \
+        JVHOST_SANDBOX_PROC_RW=${SANDBOX_INNER_UID:+1} \
         setpriv --pdeathsig KILL -- unshare "${ns[@]}" -- "$HERE/scripts/sandbox-enter.sh" \
         "$SANDBOX_MODE" "$work/view" "$SANDBOX_SHARED" "$sockdir" "$work/socket" "$SANDBOX_SYSLOG" -- "$@" &
     child=$!
