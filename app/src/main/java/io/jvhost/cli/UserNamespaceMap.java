@@ -32,8 +32,9 @@ record UserNamespaceMap(long inside, long outside, long count) {
         if (v.size() != 3) throw bad(text, "expected 3 numbers, inside, outside and count, found " + v.size());
         UserNamespaceMap m = new UserNamespaceMap(v.get(0), v.get(1), v.get(2));
         if (m.count == 0) throw bad(text, "the count is 0");
-        if (m.inside + m.count > MAX_ID + 1 || m.outside + m.count > MAX_ID + 1)
-            throw bad(text, "range overflow: a range ends beyond " + MAX_ID);
+        // The kernel's rule: first + count must not wrap a u32 (4294967295 itself is no id).
+        if (m.inside + m.count > MAX_ID || m.outside + m.count > MAX_ID)
+            throw bad(text, "range overflow: a range ends beyond " + (MAX_ID - 1));
         return m;
     }
 

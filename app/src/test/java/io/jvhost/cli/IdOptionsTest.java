@@ -52,6 +52,7 @@ class IdOptionsTest {
             --gid-map=:0:x:1:                    | --gid-map       | ':0:x:1:': 'x' is not an id
             --gid-map=:0:1:0:                    | --gid-map       | ':0:1:0:': the count is 0
             --uid-map=:4294967295:0:2:           | --uid-map       | ':4294967295:0:2:': range overflow
+            --gid-map=:0:1:4294967295:           | --gid-map       | ':0:1:4294967295:': range overflow
             --uid-map=a0a1a2a                    | --uid-map       | 'a0a1a2a': expected :inside:outside:count:
             """)
     void badValuesAreRefusedNamingTheOption(String arg, String option, String detail) {
