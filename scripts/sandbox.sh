@@ -208,8 +208,10 @@ sandbox_run() {
     forward() {
         local target=$child kids
         # namespace: unshare ignores the signal; its one child is the daemon (pid 1 inside).
-        if [ "$SANDBOX_MODE" = namespace ] && read -r kids <"/proc/$child/task/$child/children" 2>/dev/null; then
-            target=${kids%% *}
+        # (The file ends with a space, no newline: read fails at its end but has read the pids.)
+        if [ "$SANDBOX_MODE" = namespace ]; then
+            read -r kids <"/proc/$child/task/$child/children" 2>/dev/null || true
+            [ -n "${kids:-}" ] && target=${kids%% *}
         fi
         kill -"$1" "$target" 2>/dev/null || true
     }

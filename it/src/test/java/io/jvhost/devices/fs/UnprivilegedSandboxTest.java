@@ -155,6 +155,35 @@ class UnprivilegedSandboxTest {
                 maps, daemon.pid());
     }
 
+    /**
+     * SIGTERM to the launcher reaches the daemon (pid 1 of its namespace, whose handler exits with
+     * 143), not only the launcher's SIGKILL fallback two seconds later (137): the launcher reads
+     * the daemon's pid from unshare's /proc/PID/task/PID/children, which ends without a newline.
+     */
+    @ParameterizedTest(name = "as {0}")
+    @ValueSource(strings = {"root", "user"})
+    void sigtermToTheLauncherIsHandledByTheDaemon(String who, TestRun run) throws Exception {
+        buildAsRoot(run);
+        Path shared = Files.createDirectory(owned(run, "term-" + who).resolve("share"));
+        Path sockets = socketDir(run);
+        Files.setAttribute(shared, "unix:uid", USER);
+        Path socket = sockets.resolve("t.sock");
+        String[] args = {"--socket-path", socket.toString(), "--shared-dir", shared.toString()};
+        List<String> argv = new ArrayList<>(asUser(run, args));
+        if (who.equals("root")) argv = argv.subList(argv.indexOf("--") + 1, argv.size());
+        ManagedProcess launcher = run.start("term-" + who, argv);
+        UnixSockets.awaitSocketFile(socket, Duration.ofSeconds(60), launcher);
+        launcher.handle()
+                .descendants()
+                .filter(h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no java under the launcher"));
+        Thread.sleep(300); // the JVM's handler is installed before it listens; this leaves it settled
+        launcher.process().destroy(); // SIGTERM
+        assertTrue(launcher.awaitExit(Duration.ofSeconds(30)));
+        assertEquals(143, launcher.exitCode().getAsInt(), "the daemon's own exit on SIGTERM: " + launcher.logTail(10));
+    }
+
     @Test
     void whatVirtiofsdRefusesAnUnprivilegedUserIsRefused(TestRun run) throws Exception {
         buildAsRoot(run);
