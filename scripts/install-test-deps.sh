@@ -74,7 +74,8 @@ install_host_packages() {
         log "installing qemu-system-x86 from bookworm-backports"
         as_root apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
     fi
-    for p in busybox-static cpio xz-utils attr maven; do
+    # uidmap: newuidmap/newgidmap, for an unprivileged --sandbox namespace mapping more than the user's own id.
+    for p in busybox-static cpio xz-utils attr maven uidmap; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
     done
     if [ ${#need[@]} -gt 0 ]; then

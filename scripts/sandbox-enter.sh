@@ -25,6 +25,26 @@
 #   VIEW: an empty directory to mount the view on; SOCKET_DIR: where the daemon's socket is
 #   (empty: none to provide); PRIVATE_SOCKET_DIR: the host directory shown there.
 set -euo pipefail
+# An unprivileged user's sandbox (JVHOST_SANDBOX_USERNS=1): unshare(1) made a user namespace with
+# the others and kept its capabilities; the launcher writes the id maps from outside. Wait for
+# them, then, as virtiofsd, become the namespace's root if uid 0 is mapped (else stay the user,
+# who keeps the capabilities for the mounts below).
+if [ "${JVHOST_SANDBOX_USERNS:-0}" = 1 ]; then
+    for ((i = 0; i < 1000; i++)); do
+        read -r gmap </proc/self/gid_map || true
+        [ -n "${gmap:-}" ] && break
+        sleep 0.01
+    done
+    [ -n "${gmap:-}" ] || { echo "error: --sandbox namespace: no id maps written" >&2; exit 1; }
+    export JVHOST_SANDBOX_USERNS=mapped
+    root=()
+    while read -r inside _ _; do [ "$inside" = 0 ] && root+=(--reuid=0); done </proc/self/uid_map
+    while read -r inside _ _; do [ "$inside" = 0 ] && root+=(--regid=0); done </proc/self/gid_map
+    groups=--keep-groups
+    read -r policy </proc/self/setgroups
+    [ "$policy" = allow ] && groups=--clear-groups
+    [ ${#root[@]} -gt 0 ] && exec setpriv "${root[@]}" "$groups" -- "$0" "$@"
+fi
 MODE=$1 VIEW=$2 SHARED=$3 SOCKET_DIR=$4 PRIVATE_SOCKET_DIR=$5 SYSLOG=$6
 shift 6
 [ "$1" = -- ] && shift
@@ -85,15 +105,22 @@ for l in /bin /lib /lib64 /sbin; do [ -L "$l" ] && ln -s "$(readlink "$l")" "$VI
 mkdir "$VIEW/proc"
 case $MODE in
     namespace)
-        # This process is pid 1 of the new pid namespace: its /proc shows the daemon alone.
-        mount -t proc -o ro,nosuid,nodev,noexec proc "$VIEW/proc" || fail "cannot mount /proc"
+        # This process is pid 1 of the new pid namespace: its /proc shows the daemon alone. Read-
+        # write only where the daemon enters a user namespace of its own, which writes its maps
+        # there (an unprivileged user without --uid-map; as virtiofsd's /proc, always read-write).
+        proc=ro
+        [ "${JVHOST_SANDBOX_PROC_RW:-0}" = 1 ] && proc=rw
+        mount -t proc -o "$proc",nosuid,nodev,noexec proc "$VIEW/proc" || fail "cannot mount /proc"
         cd "$VIEW"
         mkdir .old-root
         pivot_root . .old-root || fail "pivot_root failed"
         cd /
         umount -l /.old-root || fail "cannot detach the old root"
         rmdir /.old-root
-        mount -o remount,ro,nosuid,nodev / || fail "cannot make the root read-only"
+        # In a user namespace the tmpfs's own flags cannot be remounted; its mount's can.
+        ro=remount,ro,nosuid,nodev
+        [ "${JVHOST_SANDBOX_USERNS:-0}" = mapped ] && ro=remount,bind,ro,nosuid,nodev
+        mount -o "$ro" / || fail "cannot make the root read-only"
         exec "$@"
         ;;
     chroot)

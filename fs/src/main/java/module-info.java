@@ -10,6 +10,7 @@ module io.jvhost.fs {
     exports io.jvhost.devices.fs;
     exports io.jvhost.devices.fs.api;
     exports io.jvhost.devices.fs.passthrough;
+    exports io.jvhost.devices.fs.idmap;
     exports io.jvhost.devices.fs.passthrough.virtiofsd;
     exports io.jvhost.devices.fs.fuse;
     exports io.jvhost.devices.fs.client;

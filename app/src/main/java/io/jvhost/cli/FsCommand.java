@@ -4,6 +4,8 @@ import io.jvhost.backend.StatefulDevice;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.FuseServer;
 import io.jvhost.devices.fs.StateFormat;
+import io.jvhost.devices.fs.idmap.GuestIds;
+import io.jvhost.devices.fs.idmap.IdMapEntry;
 import io.jvhost.devices.fs.passthrough.CachePolicy;
 import io.jvhost.devices.fs.passthrough.InodeFileHandles;
 import io.jvhost.devices.fs.passthrough.MigrationConfig;
@@ -16,6 +18,8 @@ import io.jvhost.nativeio.Capability;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -203,6 +207,24 @@ public final class FsCommand implements Callable<Integer> {
     boolean denyPrivilegedFiles;
 
     @Option(
+            names = "--translate-uid",
+            paramLabel = "TYPE:A:B:N",
+            converter = IdMapOption.Converter.class,
+            description = "Translate uids between guest and host in the daemon, as virtiofsd's (repeatable): "
+                    + "guest:G:H:N (guest uids G.. act as host uids H..), host:H:G:N (host uids H.. shown as G..), "
+                    + "map:G:H:N (both ways), squash-guest:G:H:N (N guest uids all act as host uid H), "
+                    + "squash-host:H:G:N (N host uids all shown as G), forbid-guest:G:N (EPERM for a request acting "
+                    + "as, or giving a file, one of them). Ids no entry covers pass unchanged.")
+    List<IdMapEntry> translateUid = new ArrayList<>();
+
+    @Option(
+            names = "--translate-gid",
+            paramLabel = "TYPE:A:B:N",
+            converter = IdMapOption.Converter.class,
+            description = "The same as --translate-uid, for gids (and the request's supplementary groups).")
+    List<IdMapEntry> translateGid = new ArrayList<>();
+
+    @Option(
             names = "--rlimit-nofile",
             paramLabel = "N",
             description = "Limit on open file descriptors, as virtiofsd's: 0 leaves it unchanged "
@@ -227,6 +249,23 @@ public final class FsCommand implements Callable<Integer> {
                     + "by chroot; none). Set up by the ./jvhost launcher before the JVM starts "
                     + "(default: ${DEFAULT-VALUE}; jvhost-virtiofsd's: namespace).")
     Sandbox.Mode sandbox;
+
+    @Option(
+            names = "--uid-map",
+            paramLabel = ":INSIDE:OUTSIDE:COUNT:",
+            converter = UserNamespaceMap.Converter.class,
+            description = "For an unprivileged user's --sandbox namespace, as virtiofsd's (repeatable): COUNT host "
+                    + "uids from OUTSIDE on are uids from INSIDE on in the daemon's user namespace (written by the "
+                    + "launcher; more than the user's own uid through newuidmap and /etc/subuid). Without it the "
+                    + "user's uid maps to itself.")
+    List<UserNamespaceMap> uidMap = new ArrayList<>();
+
+    @Option(
+            names = "--gid-map",
+            paramLabel = ":INSIDE:OUTSIDE:COUNT:",
+            converter = UserNamespaceMap.Converter.class,
+            description = "The same as --uid-map, for gids (newgidmap, /etc/subgid).")
+    List<UserNamespaceMap> gidMap = new ArrayList<>();
 
     @Option(
             names = "--seccomp",
@@ -298,8 +337,19 @@ public final class FsCommand implements Callable<Integer> {
         if (daemon.endpoint == null)
             throw new ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
         if (sharedDir == null) throw new ParameterException(spec.commandLine(), "--shared-dir is required");
+        GuestIds guestIds = IdMapOption.guestIds(translateUid, translateGid, spec);
+        // As virtiofsd: the ACLs the guest sets name guest ids the host would read as its own.
+        if (posixAcl && !translateUid.isEmpty())
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--translate-uid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
+        if (posixAcl && !translateGid.isEmpty())
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--translate-gid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
         // In a sandbox, the shared directory as the daemon sees it there.
         Path shared = Sandbox.sharedDir(sandbox, sharedDir, System.getenv(), spec);
+        Sandbox.checkUserNamespace(sandbox, uidMap, gidMap, System.getenv(), spec);
         if (!Files.isDirectory(shared))
             throw new ParameterException(spec.commandLine(), "--shared-dir " + sharedDir + " is not a directory");
         // Once, in the image that still may raise the hard limit (the restart keeps it).
@@ -321,7 +371,8 @@ public final class FsCommand implements Callable<Integer> {
                 xattrMap,
                 announceSubmounts,
                 writeback,
-                killprivV2);
+                killprivV2,
+                guestIds);
         try (PassthroughFs fs =
                         PassthroughFs.open(shared, config, new MigrationConfig(migrationMode, migrationOnError));
                 FsDevice device =

@@ -169,16 +169,32 @@ public final class VirtiofsdCommand implements Callable<Integer> {
                     + "file is stored on it.")
     boolean securityLabel;
 
-    @Option(names = "--uid-map", paramLabel = "UID_MAP", description = "Refused: no user namespace.")
+    @Option(
+            names = "--uid-map",
+            paramLabel = "UID_MAP",
+            description = "Map a range of UIDs from the host into the namespace, given as "
+                    + ":namespace_uid:host_uid:count: (unprivileged --sandbox namespace).")
     List<String> uidMap = new ArrayList<>();
 
-    @Option(names = "--gid-map", paramLabel = "GID_MAP", description = "Refused: no user namespace.")
+    @Option(
+            names = "--gid-map",
+            paramLabel = "GID_MAP",
+            description = "Map a range of GIDs from the host into the namespace, given as "
+                    + ":namespace_gid:host_gid:count: (unprivileged --sandbox namespace).")
     List<String> gidMap = new ArrayList<>();
 
-    @Option(names = "--translate-uid", paramLabel = "TRANSLATE_UID", description = "Refused: no id translation.")
+    @Option(
+            names = "--translate-uid",
+            paramLabel = "TRANSLATE_UID",
+            description =
+                    "Translate UIDs between guest and host, given as '<type>:<source base>:<target base>:<count>' "
+                            + "(guest, host, squash-guest, squash-host, forbid-guest, map).")
     List<String> translateUid = new ArrayList<>();
 
-    @Option(names = "--translate-gid", paramLabel = "TRANSLATE_GID", description = "Refused: no id translation.")
+    @Option(
+            names = "--translate-gid",
+            paramLabel = "TRANSLATE_GID",
+            description = "Same as '--translate-uid', but for GIDs.")
     List<String> translateGid = new ArrayList<>();
 
     @Option(names = "--preserve-noatime", description = "Preserve O_NOATIME (cleared by default).")
@@ -263,6 +279,10 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (killprivV2) out.add("--killpriv-v2");
         add(out, "--sandbox", Spelled.spelling(sandbox));
         add(out, "--seccomp", Spelled.spelling(seccomp));
+        for (String m : uidMap) add(out, "--uid-map", m);
+        for (String m : gidMap) add(out, "--gid-map", m);
+        for (String m : translateUid) add(out, "--translate-uid", m);
+        for (String m : translateGid) add(out, "--translate-gid", m);
         if (inodeFileHandles != null) add(out, "--inode-file-handles", inodeMode());
         add(out, "--migration-mode", migrationMode);
         add(out, "--migration-on-error", migrationOnError);
@@ -306,10 +326,6 @@ public final class VirtiofsdCommand implements Callable<Integer> {
             r.add("--translate-uid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
         if (posixAcl && !translateGid.isEmpty())
             r.add("--translate-gid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
-        if (!uidMap.isEmpty()) r.add("--uid-map: not yet supported: jvhost sets up no user namespace (run as root)");
-        if (!gidMap.isEmpty()) r.add("--gid-map: not yet supported: jvhost sets up no user namespace (run as root)");
-        if (!translateUid.isEmpty()) r.add("--translate-uid: not supported: jvhost does not translate ids");
-        if (!translateGid.isEmpty()) r.add("--translate-gid: not supported: jvhost does not translate ids");
         if (migrationConfirmPaths)
             r.add(
                     migrationMode.equals("file-handles")

@@ -112,6 +112,13 @@ class VirtiofsdCommandTest {
             BASE -o readdirplus,no_writeback               | --announce-submounts --sandbox
             BASE --cache never --cache always              | --cache always
             --print-capabilities                           | --print-capabilities
+            BASE --uid-map=:0:100000:65536:                | --uid-map :0:100000:65536:
+            BASE --uid-map :0:1000:1: --uid-map=:1:100000:65536: | --uid-map :0:1000:1: --uid-map :1:100000:65536:
+            BASE --gid-map=/0/100000/65536/                | --gid-map /0/100000/65536/
+            BASE --translate-uid map:0:1000:1              | --translate-uid map:0:1000:1
+            BASE --translate-uid guest:0:1000:1 --translate-uid=host:1000:0:1 | --translate-uid guest:0:1000:1 --translate-uid host:1000:0:1
+            BASE --translate-gid squash-guest:0:1000:10    | --translate-gid squash-guest:0:1000:10
+            BASE --translate-gid=forbid-guest:5:1          | --translate-gid forbid-guest:5:1
             """)
     void anImplementedFlagBecomesJvhostFsArguments(String args, String expected) {
         List<String> fs = translate(args.replace("BASE", BASE));
@@ -129,10 +136,7 @@ class VirtiofsdCommandTest {
             BASE --posix-acl --translate-uid map:0:1000:1 | --translate-uid: cannot be used with --posix-acl
             BASE -o posix_acl --translate-gid guest:0:1000:1 | --translate-gid: cannot be used with --posix-acl
             BASE --inode-file-handles=sometimes         | --inode-file-handles=sometimes: expected one of never, prefer, mandatory
-            BASE --uid-map=:0:100000:65536:             | --uid-map: not yet supported: jvhost sets up no user namespace
-            BASE --gid-map=:0:100000:65536:             | --gid-map: not yet supported: jvhost sets up no user namespace
-            BASE --translate-uid map:0:1000:1           | --translate-uid: not supported
-            BASE --translate-gid guest:0:1000:1         | --translate-gid: not supported
+            BASE --translate-gid map:0:1:1 --posix-acl  | --translate-gid: cannot be used with --posix-acl
             BASE --migration-confirm-paths              | --migration-confirm-paths: not supported
             BASE --migration-mode=file-handles --migration-confirm-paths  | --migration-confirm-paths: cannot be used with --migration-mode=file-handles
             BASE --migration-mode=file-handles --migration-verify-handles | --migration-verify-handles: cannot be used with --migration-mode=file-handles

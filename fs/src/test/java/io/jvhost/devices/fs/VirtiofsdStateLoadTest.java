@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.jvhost.backend.DeviceException;
 import io.jvhost.devices.fs.fuse.InitFlags;
 import io.jvhost.devices.fs.fuse.InitReply;
+import io.jvhost.devices.fs.idmap.GuestIds;
 import io.jvhost.devices.fs.passthrough.PassthroughFs;
 import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
 import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdStateCodec;
@@ -62,7 +63,8 @@ class VirtiofsdStateLoadTest {
                 d.xattrMap(),
                 announce,
                 writeback,
-                d.killprivV2());
+                d.killprivV2(),
+                GuestIds.NONE);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.jvhost.devices.fs.passthrough;
 
+import io.jvhost.devices.fs.idmap.GuestIds;
+
 /**
  * Options of a {@link PassthroughFs}.
  *
@@ -48,6 +50,8 @@ package io.jvhost.devices.fs.passthrough;
  *                             and set-group-ID bits on write, truncation and open with O_TRUNC to
  *                             this file system, which makes those calls without CAP_FSETID
  *                             (virtiofsd's --killpriv-v2; off)
+ * @param guestIds             uids and gids translated between guest and host (virtiofsd's
+ *                             --translate-uid/--translate-gid; none: ids pass as they are)
  */
 public record PassthroughConfig(
         CachePolicy cache,
@@ -65,10 +69,12 @@ public record PassthroughConfig(
         XattrMap xattrMap,
         boolean announceSubmounts,
         boolean writeback,
-        boolean killprivV2) {
+        boolean killprivV2,
+        GuestIds guestIds) {
     public PassthroughConfig {
         java.util.Objects.requireNonNull(cache, "cache");
         java.util.Objects.requireNonNull(inodeFileHandles, "inodeFileHandles");
+        java.util.Objects.requireNonNull(guestIds, "guestIds");
         if (!xattr && (posixAcl || securityLabel || xattrMap != null)) {
             throw new IllegalArgumentException("POSIX ACLs, security labels and an xattr map need xattrs on");
         }
@@ -105,7 +111,8 @@ public record PassthroughConfig(
                 null,
                 true,
                 false,
-                false);
+                false,
+                GuestIds.NONE);
     }
 
     /** virtiofsd's defaults for what is not given. */
@@ -156,7 +163,8 @@ public record PassthroughConfig(
                 xattrMap,
                 announceSubmounts,
                 writeback,
-                killprivV2);
+                killprivV2,
+                guestIds);
     }
 
     /** This configuration with virtiofsd's --posix-acl, --security-label and --xattrmap as given (xattrs on if any is). */
@@ -177,7 +185,30 @@ public record PassthroughConfig(
                 map,
                 announceSubmounts,
                 writeback,
-                killprivV2);
+                killprivV2,
+                guestIds);
+    }
+
+    /** This configuration with ids translated as {@code ids} says. */
+    public PassthroughConfig withGuestIds(GuestIds ids) {
+        return new PassthroughConfig(
+                cache,
+                xattr,
+                fileHandles,
+                denyPrivilegedFiles,
+                inodeFileHandles,
+                readdirplus,
+                allowMmap,
+                allowDirectIo,
+                preserveNoatime,
+                readOnly,
+                posixAcl,
+                securityLabel,
+                xattrMap,
+                announceSubmounts,
+                writeback,
+                killprivV2,
+                ids);
     }
 
     /** The open flags a file is opened with on the host for the guest's {@code flags}, before the file system's own. */

@@ -16,6 +16,7 @@ import io.jvhost.devices.fs.api.SecurityContext;
 import io.jvhost.devices.fs.api.SetAttr;
 import io.jvhost.devices.fs.api.StatFs;
 import io.jvhost.devices.fs.api.WriteSource;
+import io.jvhost.devices.fs.idmap.GuestIds;
 import io.jvhost.devices.fs.passthrough.HandleTable.Kind;
 import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
 import io.jvhost.nativeio.DirEntries;
@@ -392,7 +393,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
             Fd at = dir.fd(); // before the caller's fsuid, which drops CAP_DAC_READ_SEARCH (open_by_handle_at)
-            try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
+            try (CallerIdentity id = CallerIdentity.become(config.guestIds().hostCaller(ctx), umask)) {
                 FileCalls.mknodat(at, name, id.mode(privileged.newFileMode(mode), umask), fuseToDev(rdev));
             }
             label(ctx, at, name, null, 0);
@@ -408,7 +409,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.component(name);
         try (Inode dir = inodes.pin(parent)) {
             Fd at = dir.fd();
-            try (CallerIdentity id = CallerIdentity.become(ctx, umask)) {
+            try (CallerIdentity id = CallerIdentity.become(config.guestIds().hostCaller(ctx), umask)) {
                 FileCalls.mkdirat(at, name, id.mode(mode & 07777, umask));
             }
             label(ctx, at, name, null, FileCalls.AT_REMOVEDIR);
@@ -425,7 +426,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         Names.symlinkTarget(target);
         try (Inode dir = inodes.pin(parent)) {
             Fd at = dir.fd();
-            try (CallerIdentity _ = CallerIdentity.become(ctx, 0)) {
+            try (CallerIdentity _ = CallerIdentity.become(config.guestIds().hostCaller(ctx), 0)) {
                 FileCalls.symlinkat(target, at, name);
             }
             label(ctx, at, name, null, 0);
@@ -508,7 +509,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             if (fhValid)
                 handles.pin(fh, node, n.isDirectory() ? Kind.DIRECTORY : Kind.FILE)
                         .close();
-            return new AttrReply(attr(FileCalls.fstat(n.fd())), timeout());
+            return new AttrReply(guestAttr(FileCalls.fstat(n.fd())), timeout());
         } catch (NativeException e) {
             throw fsError(e);
         }
@@ -519,7 +520,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         writable();
         try (Inode n = inodes.pin(node);
                 Handle h = a.has(SetAttr.FH) ? handles.pin(a.fh(), node, Kind.FILE) : null) {
-            if (privileged.denies()) checkPrivileges(n, a);
+            // The owner the guest gives, as the host's (forbid-guest: EPERM before anything is changed).
+            int uid = a.has(SetAttr.UID) ? config.guestIds().hostUid(a.uid()) : -1;
+            int gid = a.has(SetAttr.GID) ? config.guestIds().hostGid(a.gid()) : -1;
+            if (privileged.denies()) checkPrivileges(n, a, uid, gid);
             if (a.has(SetAttr.MODE)) {
                 if (h != null) {
                     FileCalls.fchmod(h.fd, a.mode() & 07777);
@@ -530,11 +534,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             }
             if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
                 FileCalls.fchownat(
-                        n.fd(),
-                        new byte[0],
-                        a.has(SetAttr.UID) ? a.uid() : -1,
-                        a.has(SetAttr.GID) ? a.gid() : -1,
-                        FileCalls.AT_EMPTY_PATH | FileCalls.AT_SYMLINK_NOFOLLOW);
+                        n.fd(), new byte[0], uid, gid, FileCalls.AT_EMPTY_PATH | FileCalls.AT_SYMLINK_NOFOLLOW);
             }
             if (a.has(SetAttr.SIZE)) {
                 if (a.size() < 0) throw new FsException(Errno.EINVAL, "negative size");
@@ -565,20 +565,18 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                     FileCalls.utimensat(null, FileCalls.procSelfFd(n.fd()), a.atime(), aNsec, a.mtime(), mNsec, 0);
                 }
             }
-            return new AttrReply(attr(FileCalls.fstat(n.fd())), timeout());
+            return new AttrReply(guestAttr(FileCalls.fstat(n.fd())), timeout());
         } catch (NativeException e) {
             throw fsError(e);
         }
     }
 
     /** The --deny-privileged-files checks of a SETATTR, before any of it is done. */
-    private void checkPrivileges(Inode n, SetAttr a) throws NativeException, FsException {
+    private void checkPrivileges(Inode n, SetAttr a, int hostUid, int hostGid) throws NativeException, FsException {
         Stat st = FileCalls.fstat(n.fd());
         int mode = a.has(SetAttr.MODE) ? a.mode() & 07777 : st.mode();
         if (a.has(SetAttr.MODE)) privileged.checkChmod(st, mode);
-        if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) {
-            privileged.checkChown(st, mode, a.has(SetAttr.UID) ? a.uid() : -1, a.has(SetAttr.GID) ? a.gid() : -1);
-        }
+        if (a.has(SetAttr.UID) || a.has(SetAttr.GID)) privileged.checkChown(st, mode, hostUid, hostGid);
     }
 
     @Override
@@ -610,7 +608,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 if ((mask & X_OK) != 0 && !st.isDirectory() && (mode & 0111) == 0) throw new FsException(Errno.EACCES);
                 return;
             }
-            int bits = ctx.uid() == st.uid() ? mode >> 6 : ctx.gid() == st.gid() ? mode >> 3 : mode;
+            // The owner as the guest sees it, against the guest's caller (as virtiofsd).
+            GuestIds ids = config.guestIds();
+            int bits = ctx.uid() == ids.guestUid(st.uid())
+                    ? mode >> 6
+                    : ctx.gid() == ids.guestGid(st.gid()) ? mode >> 3 : mode;
             if ((bits & mask & 7) != mask) throw new FsException(Errno.EACCES);
         } catch (NativeException e) {
             throw fsError(e);
@@ -809,7 +811,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             Fd opath = null;
             Fd at = dir.fd(); // before the caller's fsuid, which drops CAP_DAC_READ_SEARCH (open_by_handle_at)
             // Without CAP_FSETID once the caller's (whose fsuid change may raise it again) is taken.
-            try (CallerIdentity id = CallerIdentity.become(ctx, umask);
+            try (CallerIdentity id = CallerIdentity.become(config.guestIds().hostCaller(ctx), umask);
                     WithoutFsetid _ = WithoutFsetid.enterIf(kills(openFlags, FileSystem.OPEN_KILL_SUIDGID))) {
                 try {
                     io = FileCalls.openat(
@@ -1095,7 +1097,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
             throw e;
         }
         long t = timeout();
-        return new Entry(n.nodeId, 0, announced(attr(st), dir, st), t, t);
+        return new Entry(n.nodeId, 0, announced(guestAttr(st), dir, st), t, t);
     }
 
     /**
@@ -1133,6 +1135,30 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
 
     static FsException fsError(NativeException e) {
         return new FsException(e.errno(), e.getMessage(), e);
+    }
+
+    /** The attributes the guest is shown: the owner translated host to guest (--translate-uid/gid). */
+    private Attr guestAttr(Stat s) {
+        Attr a = attr(s);
+        GuestIds ids = config.guestIds();
+        if (ids.isIdentity()) return a;
+        return new Attr(
+                a.ino(),
+                a.size(),
+                a.blocks(),
+                a.atime(),
+                a.mtime(),
+                a.ctime(),
+                a.atimeNsec(),
+                a.mtimeNsec(),
+                a.ctimeNsec(),
+                a.mode(),
+                a.nlink(),
+                ids.guestUid(a.uid()),
+                ids.guestGid(a.gid()),
+                a.rdev(),
+                a.blksize(),
+                a.flags());
     }
 
     static Attr attr(Stat s) {

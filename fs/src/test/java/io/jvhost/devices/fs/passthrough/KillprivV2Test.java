@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.devices.fs.api.SetAttr;
+import io.jvhost.devices.fs.idmap.GuestIds;
 import io.jvhost.nativeio.Capability;
 import io.jvhost.nativeio.FileCalls;
 import io.jvhost.nativeio.Privileges;
@@ -38,7 +39,8 @@ class KillprivV2Test extends FsTestBase {
                 null,
                 true,
                 false,
-                on);
+                on,
+                GuestIds.NONE);
     }
 
     @Override

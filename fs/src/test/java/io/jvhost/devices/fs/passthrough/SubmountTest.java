@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.jvhost.devices.fs.api.Attr;
 import io.jvhost.devices.fs.api.Entry;
 import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.idmap.GuestIds;
 import io.jvhost.nativeio.Errno;
 import io.jvhost.nativeio.FsCredentials;
 import java.nio.file.Files;
@@ -100,7 +101,8 @@ class SubmountTest extends FsTestBase {
                 null,
                 false,
                 false,
-                false);
+                false,
+                GuestIds.NONE);
         try (PassthroughFs hidden = PassthroughFs.open(share, off)) {
             assertEquals(0, hidden.supportedInitFlags() & PassthroughFs.FUSE_SUBMOUNTS);
             hidden.init(PassthroughFs.FUSE_SUBMOUNTS);
@@ -166,7 +168,8 @@ class SubmountTest extends FsTestBase {
                 null,
                 false,
                 false,
-                false);
+                false,
+                GuestIds.NONE);
         try (PassthroughFs dst = PassthroughFs.open(share, off)) {
             FsException e = assertThrows(FsException.class, () -> MigrationTest.load(dst, blob));
             assertEquals(Errno.EINVAL, e.errno());

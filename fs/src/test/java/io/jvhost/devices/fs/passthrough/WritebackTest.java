@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.jvhost.devices.fs.api.Created;
 import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.idmap.GuestIds;
 import io.jvhost.nativeio.Errno;
 import java.nio.file.Files;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,8 @@ class WritebackTest extends FsTestBase {
                 null,
                 true,
                 on,
-                false);
+                false,
+                GuestIds.NONE);
     }
 
     @Override
