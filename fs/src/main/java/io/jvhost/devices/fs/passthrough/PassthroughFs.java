@@ -254,7 +254,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     /** Restores {@code saved} (read from a blob since {@code t0}) without touching the live state. */
     private Prepared prepare(SavedFs saved, long t0) throws FsException {
         long t1 = System.nanoTime();
-        FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration).restore(saved);
+        FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration, config.readOnly()).restore(saved);
         LOG.info(
                 "migration: checked {} inodes and {} handles in {} ms; reopened {} inodes and {} handles"
                         + " ({} unavailable) in {} ms, inodes kept as {}",
