@@ -191,10 +191,10 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     @Override
-    public Capture capture() {
+    public Capture capture() throws FsException {
         long t0 = System.nanoTime();
         SavedFs saved = new SavedFs(
-                captureSnapshot(),
+                confirmedPaths(captureSnapshot()),
                 migration.mode(),
                 inodes.root().key.dev(),
                 inodes.root().key.ino());
@@ -207,8 +207,18 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     @Override
-    public VirtiofsdState captureVirtiofsd() {
-        return VirtiofsdExport.toVirtiofsd(captureSnapshot());
+    public VirtiofsdState captureVirtiofsd() throws FsException {
+        return VirtiofsdExport.toVirtiofsd(confirmedPaths(captureSnapshot()));
+    }
+
+    /** {@code snap}, its paths re-checked if --migration-confirm-paths asks it. */
+    private FsSnapshot confirmedPaths(FsSnapshot snap) throws FsException {
+        if (!migration.confirmPaths()) return snap;
+        try {
+            return PathConfirmation.confirm(snap, inodes);
+        } catch (NativeException e) {
+            throw new FsException(e.errno(), "--migration-confirm-paths: the shared directory: " + e.getMessage(), e);
+        }
     }
 
     @Override
