@@ -160,6 +160,12 @@ public final class FsCommand implements Callable<Integer> {
     MigrationOnError migrationOnError;
 
     @Option(
+            names = "--migration-confirm-paths",
+            description = "At switch-over, re-check that each saved path still names its file, and save the path a "
+                    + "file moved to on the host (costs one lookup per inode in the downtime; find-paths only).")
+    boolean migrationConfirmPaths;
+
+    @Option(
             names = "--migration-state-format",
             paramLabel = "FORMAT",
             defaultValue = "jvhost",
@@ -251,6 +257,10 @@ public final class FsCommand implements Callable<Integer> {
         if (daemon.endpoint == null)
             throw new ParameterException(spec.commandLine(), "one of --socket-path or --fd is required");
         if (sharedDir == null) throw new ParameterException(spec.commandLine(), "--shared-dir is required");
+        if (migrationConfirmPaths && migrationMode != MigrationMode.FIND_PATHS)
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--migration-confirm-paths cannot be used with --migration-mode=file-handles (it is unnecessary)");
         // In a sandbox, the shared directory as the daemon sees it there.
         Path shared = Sandbox.sharedDir(sandbox, sharedDir, System.getenv(), spec);
         if (!Files.isDirectory(shared))
@@ -269,8 +279,8 @@ public final class FsCommand implements Callable<Integer> {
                 allowDirectIo,
                 preserveNoatime,
                 readOnly);
-        try (PassthroughFs fs =
-                        PassthroughFs.open(shared, config, new MigrationConfig(migrationMode, migrationOnError));
+        try (PassthroughFs fs = PassthroughFs.open(
+                        shared, config, new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths));
                 FsDevice device =
                         new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize, migrationStateFormat)) {
             daemon.serve(
@@ -285,8 +295,10 @@ public final class FsCommand implements Callable<Integer> {
      * for it in the VM's downtime, and neither does the start.
      */
     private void warmUpStatePath(PassthroughConfig config) {
-        try (PassthroughFs fs =
-                        PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
+        try (PassthroughFs fs = PassthroughFs.open(
+                        sharedDir,
+                        config,
+                        new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths));
                 FsDevice device = new FsDevice(tag, 1, new FuseServer(fs), 0, migrationStateFormat)) {
             device.warmUpStatePath();
         } catch (IOException | RuntimeException e) {

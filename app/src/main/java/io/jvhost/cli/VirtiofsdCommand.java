@@ -192,7 +192,9 @@ public final class VirtiofsdCommand implements Callable<Integer> {
             description = "Check the destination opened the same inodes (always).")
     boolean migrationVerifyHandles;
 
-    @Option(names = "--migration-confirm-paths", description = "Refused: not supported.")
+    @Option(
+            names = "--migration-confirm-paths",
+            description = "Re-check the saved paths at switch-over (find-paths only).")
     boolean migrationConfirmPaths;
 
     @Spec
@@ -249,6 +251,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (inodeFileHandles != null) add(out, "--inode-file-handles", inodeMode());
         add(out, "--migration-mode", migrationMode);
         add(out, "--migration-on-error", migrationOnError);
+        if (migrationConfirmPaths) out.add("--migration-confirm-paths");
         out.add("--exit-on-disconnect");
         return out;
     }
@@ -290,11 +293,8 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (!gidMap.isEmpty()) r.add("--gid-map: not yet supported: jvhost sets up no user namespace (run as root)");
         if (!translateUid.isEmpty()) r.add("--translate-uid: not supported: jvhost does not translate ids");
         if (!translateGid.isEmpty()) r.add("--translate-gid: not supported: jvhost does not translate ids");
-        if (migrationConfirmPaths)
-            r.add(
-                    migrationMode.equals("file-handles")
-                            ? "--migration-confirm-paths: cannot be used with --migration-mode=file-handles (it is unnecessary)"
-                            : "--migration-confirm-paths: not supported: jvhost does not re-check paths at switch-over");
+        if (migrationConfirmPaths && migrationMode.equals("file-handles"))
+            r.add("--migration-confirm-paths: cannot be used with --migration-mode=file-handles (it is unnecessary)");
         if (migrationVerifyHandles && migrationMode.equals("file-handles"))
             r.add("--migration-verify-handles: cannot be used with --migration-mode=file-handles (it is unnecessary)");
         return r;

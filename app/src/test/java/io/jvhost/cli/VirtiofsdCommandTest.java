@@ -84,6 +84,7 @@ class VirtiofsdCommandTest {
             BASE --preserve-noatime                        | --preserve-noatime
             BASE --migration-mode file-handles             | --migration-mode file-handles
             BASE --migration-on-error guest-error          | --migration-on-error guest-error
+            BASE --migration-confirm-paths                 | --migration-on-error abort --migration-confirm-paths
             BASE --migration-verify-handles                | --migration-mode find-paths
             --socket-path /s -o source=/x,cache=none,xattr | --cache never --xattr
             --socket-path /s -o source=/x,cache=none,xattr | --socket-path /s --shared-dir /x
@@ -119,7 +120,6 @@ class VirtiofsdCommandTest {
             BASE --gid-map=:0:100000:65536:             | --gid-map: not yet supported: jvhost sets up no user namespace
             BASE --translate-uid map:0:1000:1           | --translate-uid: not supported
             BASE --translate-gid guest:0:1000:1         | --translate-gid: not supported
-            BASE --migration-confirm-paths              | --migration-confirm-paths: not supported
             BASE --migration-mode=file-handles --migration-confirm-paths  | --migration-confirm-paths: cannot be used with --migration-mode=file-handles
             BASE --migration-mode=file-handles --migration-verify-handles | --migration-verify-handles: cannot be used with --migration-mode=file-handles
             BASE -o bogus                               | Invalid compat argument '-o bogus'
