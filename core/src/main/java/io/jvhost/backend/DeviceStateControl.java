@@ -191,10 +191,11 @@ final class DeviceStateControl {
     private void growPipe(Fd channel) {
         try {
             int size = Libc.fcntl(channel.value(), Libc.F_GETPIPE_SZ, "fcntl(F_GETPIPE_SZ)");
-            if (size < options.pipeCapacity())
-                Libc.fcntl(channel.value(), Libc.F_SETPIPE_SZ, options.pipeCapacity(), "fcntl(F_SETPIPE_SZ)");
+            if (size >= options.pipeCapacity()) return;
+            int grown = Libc.fcntl(channel.value(), Libc.F_SETPIPE_SZ, options.pipeCapacity(), "fcntl(F_SETPIPE_SZ)");
+            LOG.info("the front-end's transfer pipe was grown from {} to {} bytes", size, grown);
         } catch (NativeException e) {
-            LOG.debug("the transfer channel keeps its size: {}", e.getMessage());
+            LOG.info("the transfer channel keeps its size: {}", e.getMessage());
         }
     }
 
