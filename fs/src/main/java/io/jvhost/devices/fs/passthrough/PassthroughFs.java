@@ -35,6 +35,7 @@ import io.jvhost.state.StateWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -160,7 +161,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     /** Writes {@code snap} as a save would, into {@code sink} (see {@link StatePreparation.Rehearsal}). */
-    private void rehearse(FsSnapshot snap, java.io.OutputStream sink) throws IOException {
+    private void rehearse(FsSnapshot snap, Map<FsSnapshot.InodeState, byte[]> encoded, java.io.OutputStream sink)
+            throws IOException {
         StateWriter w = StateWriter.create(sink, "rehearsal");
         FsStateCodec.write(
                 new SavedFs(
@@ -168,6 +170,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                         migration.mode(),
                         inodes.root().key.dev(),
                         inodes.root().key.ino()),
+                encoded,
                 w);
         w.finish();
     }
@@ -181,9 +184,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     /** The snapshot a save writes: what was prepared plus the changes since (which ends the preparation), else a fresh one. */
-    private synchronized FsSnapshot captureSnapshot() {
+    private synchronized StatePreparation.Finished captureSnapshot() {
         StatePreparation p = preparation;
-        if (p == null) return snapshot();
+        if (p == null) return new StatePreparation.Finished(snapshot(), Map.of());
         preparation = null;
         try (p) {
             return p.finish(initFlags);
@@ -193,8 +196,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     @Override
     public Capture capture() throws FsException {
         long t0 = System.nanoTime();
+        StatePreparation.Finished captured = captureSnapshot();
         SavedFs saved = new SavedFs(
-                confirmedPaths(captureSnapshot()),
+                confirmedPaths(captured.snapshot()),
                 migration.mode(),
                 inodes.root().key.dev(),
                 inodes.root().key.ino());
@@ -203,12 +207,12 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 saved.snapshot().inodes().size(),
                 saved.snapshot().handles().size(),
                 ms(System.nanoTime() - t0));
-        return out -> FsStateCodec.write(saved, out);
+        return out -> FsStateCodec.write(saved, captured.encoded(), out);
     }
 
     @Override
     public VirtiofsdState captureVirtiofsd() throws FsException {
-        return VirtiofsdExport.toVirtiofsd(confirmedPaths(captureSnapshot()));
+        return VirtiofsdExport.toVirtiofsd(confirmedPaths(captureSnapshot().snapshot()));
     }
 
     /** {@code snap}, its paths re-checked if --migration-confirm-paths asks it. */
