@@ -165,6 +165,12 @@ public final class FsCommand implements Callable<Integer> {
     MigrationOnError migrationOnError;
 
     @Option(
+            names = "--migration-confirm-paths",
+            description = "At switch-over, re-check that each saved path still names its file, and save the path a "
+                    + "file moved to on the host (costs one lookup per inode in the downtime; find-paths only).")
+    boolean migrationConfirmPaths;
+
+    @Option(
             names = "--migration-state-format",
             paramLabel = "FORMAT",
             defaultValue = "jvhost",
@@ -347,6 +353,10 @@ public final class FsCommand implements Callable<Integer> {
             throw new ParameterException(
                     spec.commandLine(),
                     "--translate-gid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
+        if (migrationConfirmPaths && migrationMode != MigrationMode.FIND_PATHS)
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--migration-confirm-paths cannot be used with --migration-mode=file-handles (it is unnecessary)");
         // In a sandbox, the shared directory as the daemon sees it there.
         Path shared = Sandbox.sharedDir(sandbox, sharedDir, System.getenv(), spec);
         Sandbox.checkUserNamespace(sandbox, uidMap, gidMap, System.getenv(), spec);
@@ -373,8 +383,8 @@ public final class FsCommand implements Callable<Integer> {
                 writeback,
                 killprivV2,
                 guestIds);
-        try (PassthroughFs fs =
-                        PassthroughFs.open(shared, config, new MigrationConfig(migrationMode, migrationOnError));
+        try (PassthroughFs fs = PassthroughFs.open(
+                        shared, config, new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths));
                 FsDevice device =
                         new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize, migrationStateFormat)) {
             daemon.serve(
@@ -389,8 +399,10 @@ public final class FsCommand implements Callable<Integer> {
      * for it in the VM's downtime, and neither does the start.
      */
     private void warmUpStatePath(PassthroughConfig config) {
-        try (PassthroughFs fs =
-                        PassthroughFs.open(sharedDir, config, new MigrationConfig(migrationMode, migrationOnError));
+        try (PassthroughFs fs = PassthroughFs.open(
+                        sharedDir,
+                        config,
+                        new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths));
                 FsDevice device = new FsDevice(tag, 1, new FuseServer(fs), 0, migrationStateFormat)) {
             device.warmUpStatePath();
         } catch (IOException | RuntimeException e) {

@@ -219,7 +219,9 @@ public final class VirtiofsdCommand implements Callable<Integer> {
             description = "Check the destination opened the same inodes (always).")
     boolean migrationVerifyHandles;
 
-    @Option(names = "--migration-confirm-paths", description = "Refused: not supported.")
+    @Option(
+            names = "--migration-confirm-paths",
+            description = "Re-check the saved paths at switch-over (find-paths only).")
     boolean migrationConfirmPaths;
 
     @Spec
@@ -286,6 +288,7 @@ public final class VirtiofsdCommand implements Callable<Integer> {
         if (inodeFileHandles != null) add(out, "--inode-file-handles", inodeMode());
         add(out, "--migration-mode", migrationMode);
         add(out, "--migration-on-error", migrationOnError);
+        if (migrationConfirmPaths) out.add("--migration-confirm-paths");
         out.add("--exit-on-disconnect");
         return out;
     }
@@ -326,11 +329,8 @@ public final class VirtiofsdCommand implements Callable<Integer> {
             r.add("--translate-uid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
         if (posixAcl && !translateGid.isEmpty())
             r.add("--translate-gid: cannot be used with --posix-acl (translating ids would break POSIX ACLs)");
-        if (migrationConfirmPaths)
-            r.add(
-                    migrationMode.equals("file-handles")
-                            ? "--migration-confirm-paths: cannot be used with --migration-mode=file-handles (it is unnecessary)"
-                            : "--migration-confirm-paths: not supported: jvhost does not re-check paths at switch-over");
+        if (migrationConfirmPaths && migrationMode.equals("file-handles"))
+            r.add("--migration-confirm-paths: cannot be used with --migration-mode=file-handles (it is unnecessary)");
         if (migrationVerifyHandles && migrationMode.equals("file-handles"))
             r.add("--migration-verify-handles: cannot be used with --migration-mode=file-handles (it is unnecessary)");
         return r;

@@ -104,6 +104,7 @@ class VirtiofsdCommandTest {
             BASE --preserve-noatime                        | --preserve-noatime
             BASE --migration-mode file-handles             | --migration-mode file-handles
             BASE --migration-on-error guest-error          | --migration-on-error guest-error
+            BASE --migration-confirm-paths                 | --migration-on-error abort --migration-confirm-paths
             BASE --migration-verify-handles                | --migration-mode find-paths
             --socket-path /s -o source=/x,cache=none,xattr | --cache never --xattr
             --socket-path /s -o source=/x,cache=none,xattr | --socket-path /s --shared-dir /x
@@ -137,7 +138,6 @@ class VirtiofsdCommandTest {
             BASE -o posix_acl --translate-gid guest:0:1000:1 | --translate-gid: cannot be used with --posix-acl
             BASE --inode-file-handles=sometimes         | --inode-file-handles=sometimes: expected one of never, prefer, mandatory
             BASE --translate-gid map:0:1:1 --posix-acl  | --translate-gid: cannot be used with --posix-acl
-            BASE --migration-confirm-paths              | --migration-confirm-paths: not supported
             BASE --migration-mode=file-handles --migration-confirm-paths  | --migration-confirm-paths: cannot be used with --migration-mode=file-handles
             BASE --migration-mode=file-handles --migration-verify-handles | --migration-verify-handles: cannot be used with --migration-mode=file-handles
             BASE -o bogus                               | Invalid compat argument '-o bogus'

@@ -2,6 +2,7 @@ package io.jvhost.backend;
 
 import io.jvhost.nativeio.CancellableFd;
 import io.jvhost.nativeio.Fd;
+import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.NativeException;
 import io.jvhost.nativeio.Pipe;
 import io.jvhost.protocol.DeviceStateDirection;
@@ -152,6 +153,7 @@ final class DeviceStateControl {
             if (!options.backendChannel()) {
                 Fd dup = theirs.dup();
                 try {
+                    growPipe(dup);
                     return new Channel(StateTransfer.open(dup, direction), Reply.DeviceStateFd.accepted());
                 } catch (NativeException e) {
                     dup.close();
@@ -176,6 +178,24 @@ final class DeviceStateControl {
             }
         } catch (NativeException e) {
             throw new RequestRejected("setting up the transfer channel: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Grows the front-end's channel, if it is a pipe smaller than {@link
+     * DeviceStateOptions#pipeCapacity()}, to that size: QEMU's pipe holds 64 KiB, so a state of a few
+     * hundred KiB would otherwise be written in as many turns of the two processes, each one a
+     * wake-up inside the guest's downtime. Refused (not a pipe, or past the user's pipe-size
+     * limit): the channel works as it is.
+     */
+    private void growPipe(Fd channel) {
+        try {
+            int size = Libc.fcntl(channel.value(), Libc.F_GETPIPE_SZ, "fcntl(F_GETPIPE_SZ)");
+            if (size >= options.pipeCapacity()) return;
+            int grown = Libc.fcntl(channel.value(), Libc.F_SETPIPE_SZ, options.pipeCapacity(), "fcntl(F_SETPIPE_SZ)");
+            LOG.info("the front-end's transfer pipe was grown from {} to {} bytes", size, grown);
+        } catch (NativeException e) {
+            LOG.info("the transfer channel keeps its size: {}", e.getMessage());
         }
     }
 

@@ -102,6 +102,16 @@ public final class SectionOutput {
         return this;
     }
 
+    /**
+     * Fields encoded ahead by {@link StateWriter#encoder} (for this section's name and version),
+     * copied as they are: the bytes that writing those fields here would write.
+     */
+    public SectionOutput encoded(byte[] fields) throws IOException {
+        fieldCheck();
+        writer.putBytes(fields, 0, fields.length);
+        return this;
+    }
+
     /** UTF-8 length (varint) and bytes; a string with an unpaired surrogate is refused, not mangled. */
     public SectionOutput string(String s) throws IOException {
         byte[] utf8 = utf8(s);

@@ -45,6 +45,8 @@ public final class StateWriter {
     private int scopeCount;
     private boolean finished;
     private boolean broken;
+    /** An {@link #encode} writer: its fields must fit the one frame it returns. */
+    private boolean tooLargeToEncode;
 
     private StateWriter(OutputStream out, String deviceType) {
         this.out = new BlobOutput(out);
@@ -61,6 +63,35 @@ public final class StateWriter {
         w.out.u8(type.length);
         w.out.write(type, 0, type.length);
         return w;
+    }
+
+    /**
+     * Encodes list elements of section {@code section} (version {@code version}) ahead of a save,
+     * for {@link SectionOutput#encoded}: a device that knows its state before the save (a
+     * migration prepared while the guest runs) encodes it then, with the same field methods, and
+     * the save only copies the bytes. Not thread-safe; reuse it for many elements.
+     */
+    public static ElementEncoder encoder(String section, int version) {
+        return new ElementEncoder(new ScopeHeader(section, version, version, IfUnknown.FAIL));
+    }
+
+    /** See {@link #encoder}. */
+    public static final class ElementEncoder {
+        private final StateWriter w = new StateWriter(OutputStream.nullOutputStream(), "encoded");
+        private final SectionOutput scope;
+
+        private ElementEncoder(ScopeHeader header) {
+            scope = new SectionOutput(w, header, 1);
+            w.tooLargeToEncode = true;
+        }
+
+        /** The bytes {@code element} writes for {@code item}: at most one DATA frame (64 KiB). */
+        public <E> byte[] encode(ElementWriter<? super E> element, E item) throws IOException {
+            w.chunkLen = FRAME_HEADER;
+            w.current = scope;
+            element.write(scope, item);
+            return java.util.Arrays.copyOfRange(w.chunk, FRAME_HEADER, w.chunkLen);
+        }
     }
 
     /** A section every reader must have a loader for ({@link IfUnknown#FAIL}). */
@@ -205,6 +236,9 @@ public final class StateWriter {
         int payload = chunkLen - FRAME_HEADER;
         if (payload == 0) {
             return;
+        }
+        if (tooLargeToEncode) {
+            throw new IllegalArgumentException("an element encoded ahead must fit " + Wire.WRITER_CHUNK + " bytes");
         }
         chunk[0] = (byte) Wire.TAG_DATA;
         for (int i = 0; i < 4; i++) {

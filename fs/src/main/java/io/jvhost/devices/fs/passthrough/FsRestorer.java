@@ -60,6 +60,9 @@ final class FsRestorer {
     private final Inode root;
     private final InodeFiles files;
     private final MigrationConfig migration;
+    /** --readonly here: a handle the source had open for writing is one this side cannot reopen. */
+    private final boolean readOnly;
+
     private final Map<Long, Inode> opened = new ConcurrentHashMap<>();
     /** Guarded by itself. */
     private final Map<Long, String> failed = new LinkedHashMap<>();
@@ -126,7 +129,8 @@ final class FsRestorer {
         void run() throws FsException;
     }
 
-    FsRestorer(Inode root, InodeFiles files, MigrationConfig migration) {
+    FsRestorer(Inode root, InodeFiles files, MigrationConfig migration, boolean readOnly) {
+        this.readOnly = readOnly;
         this.root = root;
         this.files = files;
         this.migration = migration;
@@ -295,6 +299,15 @@ final class FsRestorer {
         Inode n = inode(h.nodeId());
         if (n == null) {
             fail(h.fh(), "fh " + h.fh() + ": its node " + h.nodeId() + " could not be reopened", failedHandles);
+            return;
+        }
+        if (readOnly && !h.directory() && (h.flags() & Libc.O_ACCMODE) != Libc.O_RDONLY) {
+            // Reopened as saved it would write to a read-only share; reopened read-only, the guest's
+            // writes through it would fail only later, and less clearly: it fails here, by the policy.
+            fail(
+                    h.fh(),
+                    "fh " + h.fh() + " of node " + h.nodeId() + " is open for writing, this share is read-only",
+                    failedHandles);
             return;
         }
         try {

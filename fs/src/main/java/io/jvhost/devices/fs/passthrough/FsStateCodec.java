@@ -38,6 +38,24 @@ final class FsStateCodec {
     record Header(long nextNodeId, long nextFh, long initFlags, MigrationMode sourceMode, long rootDev, long rootIno) {}
 
     static void write(SavedFs s, StateWriter w) throws IOException {
+        write(s, Map.of(), w);
+    }
+
+    /** An encoder of "inodes" elements ahead of the save ({@link #encode}). */
+    static StateWriter.ElementEncoder inodeEncoder() {
+        return StateWriter.encoder(INODES, 1);
+    }
+
+    /** The bytes {@code n} is written as in the "inodes" section. */
+    static byte[] encode(StateWriter.ElementEncoder encoder, FsSnapshot.InodeState n) throws IOException {
+        return encoder.encode(FsStateCodec::writeInode, n);
+    }
+
+    /**
+     * Writes {@code s}; a node whose very record (the same instance) is in {@code encoded} is
+     * written as those bytes ({@link #encode}), any other is encoded here.
+     */
+    static void write(SavedFs s, Map<FsSnapshot.InodeState, byte[]> encoded, StateWriter w) throws IOException {
         FsSnapshot snap = s.snapshot();
         w.section(
                 PASSTHROUGH,
@@ -49,7 +67,14 @@ final class FsStateCodec {
                         .u8(s.sourceMode().ordinal())
                         .u64(s.rootDev())
                         .u64(s.rootIno()));
-        w.section(INODES, 1, 1, o -> o.list(snap.inodes(), FsStateCodec::writeInode));
+        w.section(INODES, 1, 1, o -> {
+            o.count(snap.inodes().size());
+            for (FsSnapshot.InodeState n : snap.inodes()) {
+                byte[] ahead = encoded.isEmpty() ? null : encoded.get(n);
+                if (ahead != null) o.encoded(ahead);
+                else writeInode(o, n);
+            }
+        });
         w.section(
                 HANDLES,
                 1,

@@ -162,6 +162,11 @@ final class InodeTable {
         unavailable.putAll(lost);
     }
 
+    /** The node of the file {@code key}, or null if the guest does not know it. */
+    synchronized Inode known(InodeKey key) {
+        return byKey.get(key);
+    }
+
     synchronized int size() {
         return byId.size();
     }

@@ -38,6 +38,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -175,7 +176,8 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     /** Writes {@code snap} as a save would, into {@code sink} (see {@link StatePreparation.Rehearsal}). */
-    private void rehearse(FsSnapshot snap, java.io.OutputStream sink) throws IOException {
+    private void rehearse(FsSnapshot snap, Map<FsSnapshot.InodeState, byte[]> encoded, java.io.OutputStream sink)
+            throws IOException {
         StateWriter w = StateWriter.create(sink, "rehearsal");
         FsStateCodec.write(
                 new SavedFs(
@@ -183,6 +185,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                         migration.mode(),
                         inodes.root().key.dev(),
                         inodes.root().key.ino()),
+                encoded,
                 w);
         w.finish();
     }
@@ -196,9 +199,9 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     /** The snapshot a save writes: what was prepared plus the changes since (which ends the preparation), else a fresh one. */
-    private synchronized FsSnapshot captureSnapshot() {
+    private synchronized StatePreparation.Finished captureSnapshot() {
         StatePreparation p = preparation;
-        if (p == null) return snapshot();
+        if (p == null) return new StatePreparation.Finished(snapshot(), Map.of());
         preparation = null;
         try (p) {
             return p.finish(initFlags);
@@ -206,10 +209,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     @Override
-    public Capture capture() {
+    public Capture capture() throws FsException {
         long t0 = System.nanoTime();
+        StatePreparation.Finished captured = captureSnapshot();
         SavedFs saved = new SavedFs(
-                captureSnapshot(),
+                confirmedPaths(captured.snapshot()),
                 migration.mode(),
                 inodes.root().key.dev(),
                 inodes.root().key.ino());
@@ -218,12 +222,22 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 saved.snapshot().inodes().size(),
                 saved.snapshot().handles().size(),
                 ms(System.nanoTime() - t0));
-        return out -> FsStateCodec.write(saved, out);
+        return out -> FsStateCodec.write(saved, captured.encoded(), out);
     }
 
     @Override
-    public VirtiofsdState captureVirtiofsd() {
-        return VirtiofsdExport.toVirtiofsd(captureSnapshot());
+    public VirtiofsdState captureVirtiofsd() throws FsException {
+        return VirtiofsdExport.toVirtiofsd(confirmedPaths(captureSnapshot().snapshot()));
+    }
+
+    /** {@code snap}, its paths re-checked if --migration-confirm-paths asks it. */
+    private FsSnapshot confirmedPaths(FsSnapshot snap) throws FsException {
+        if (!migration.confirmPaths()) return snap;
+        try {
+            return PathConfirmation.confirm(snap, inodes);
+        } catch (NativeException e) {
+            throw new FsException(e.errno(), "--migration-confirm-paths: the shared directory: " + e.getMessage(), e);
+        }
     }
 
     @Override
@@ -270,7 +284,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     private Prepared prepare(SavedFs saved, long t0) throws FsException {
         long t1 = System.nanoTime();
         acceptsSession(saved.snapshot().initFlags());
-        FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration).restore(saved);
+        FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration, config.readOnly()).restore(saved);
         LOG.info(
                 "migration: checked {} inodes and {} handles in {} ms; reopened {} inodes and {} handles"
                         + " ({} unavailable) in {} ms, inodes kept as {}",

@@ -1,6 +1,9 @@
 package io.jvhost.devices.fs.passthrough;
 
+import io.jvhost.state.StateWriter;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadFactory;
@@ -34,6 +37,13 @@ final class StatePreparation implements AutoCloseable {
     private final List<Long> nodeIds, fhs;
     private final TreeMap<Long, FsSnapshot.InodeState> nodes = new TreeMap<>();
     private final TreeMap<Long, FsSnapshot.HandleState> open = new TreeMap<>();
+    /**
+     * Guarded by this: the bytes of the records copied, encoded while the guest runs, keyed by
+     * the record itself (identity): a record replaced since (a change) is not among them, so it
+     * is encoded at the save, and no stale bytes can be written.
+     */
+    private Map<FsSnapshot.InodeState, byte[]> encoded = Map.of();
+
     private final Thread thread;
     private final long started = System.nanoTime();
     /** Guarded by this: how far the copy got. */
@@ -50,7 +60,8 @@ final class StatePreparation implements AutoCloseable {
      */
     @FunctionalInterface
     interface Rehearsal {
-        void write(FsSnapshot snapshot, java.io.OutputStream sink) throws java.io.IOException;
+        void write(FsSnapshot snapshot, Map<FsSnapshot.InodeState, byte[]> encoded, java.io.OutputStream sink)
+                throws java.io.IOException;
     }
 
     /** Counts what a rehearsal writes; stops it (at its next frame, 64 KiB) once the preparation ends, so no stop waits for it. */
@@ -116,22 +127,32 @@ final class StatePreparation implements AutoCloseable {
         synchronized (this) {
             prepared = new FsSnapshot(0, 0, 0, List.copyOf(nodes.values()), List.copyOf(open.values()));
         }
+        Map<FsSnapshot.InodeState, byte[]> bytes =
+                new IdentityHashMap<>(prepared.inodes().size() * 2);
+        StateWriter.ElementEncoder encoder = FsStateCodec.inodeEncoder();
         Sink sink = new Sink();
         try {
-            rehearsal.write(prepared, sink);
+            int k = 0;
+            for (FsSnapshot.InodeState n : prepared.inodes()) {
+                if ((++k & (BATCH - 1)) == 0 && stopped) return;
+                bytes.put(n, FsStateCodec.encode(encoder, n));
+            }
+            synchronized (this) {
+                encoded = bytes;
+            }
+            rehearsal.write(prepared, bytes, sink);
         } catch (Stopped e) {
             return; // the save or a cancel came first
         } catch (java.io.IOException | RuntimeException e) {
             LOG.warn("migration: rehearsing the save failed: {}", e.toString());
             return;
         }
-        long bytes = sink.count;
         LOG.info(
-                "migration: prepared {} inodes and {} open handles in {} ms, rehearsed their save ({} bytes) in {} ms",
+                "migration: prepared {} inodes and {} open handles in {} ms, encoded them and rehearsed their save ({} bytes) in {} ms",
                 nodeIds.size(),
                 fhs.size(),
                 PassthroughFs.ms(copied - started),
-                bytes,
+                sink.count,
                 PassthroughFs.ms(System.nanoTime() - copied));
     }
 
@@ -159,7 +180,7 @@ final class StatePreparation implements AutoCloseable {
      * The snapshot at this moment: call with no request in flight (the device suspended). Ends
      * the preparation; close it afterwards all the same.
      */
-    FsSnapshot finish(long initFlags) {
+    Finished finish(long initFlags) {
         stop();
         synchronized (this) {
             synchronized (handles) {
@@ -184,16 +205,21 @@ final class StatePreparation implements AutoCloseable {
                             changedNodes.size(),
                             changedFhs.size(),
                             waited ? " (its preparation had not finished: the rest was copied now)" : "");
-                    return new FsSnapshot(
-                            inodes.nextNodeId(),
-                            handles.nextFh(),
-                            initFlags,
-                            List.copyOf(nodes.values()),
-                            List.copyOf(open.values()));
+                    return new Finished(
+                            new FsSnapshot(
+                                    inodes.nextNodeId(),
+                                    handles.nextFh(),
+                                    initFlags,
+                                    List.copyOf(nodes.values()),
+                                    List.copyOf(open.values())),
+                            encoded);
                 }
             }
         }
     }
+
+    /** The snapshot, and the bytes of those of its records encoded beforehand (see {@link FsStateCodec#write(SavedFs, Map, StateWriter)}). */
+    record Finished(FsSnapshot snapshot, Map<FsSnapshot.InodeState, byte[]> encoded) {}
 
     private void stop() {
         stopped = true;
@@ -221,6 +247,7 @@ final class StatePreparation implements AutoCloseable {
         synchronized (this) {
             nodes.clear();
             open.clear();
+            encoded = Map.of();
         }
     }
 }

@@ -2,14 +2,19 @@ package io.jvhost.devices.fs.passthrough;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jvhost.devices.fs.api.Created;
 import io.jvhost.devices.fs.api.Entry;
+import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.devices.fs.api.SetAttr;
 import io.jvhost.nativeio.Errno;
 import java.nio.file.Files;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * --readonly (virtiofsd's): the guest reads everything it could read, and every change answers
@@ -72,6 +77,48 @@ class ReadOnlyShareTest extends FsTestBase {
         Created c = fs.create(ROOT, ROOT_ID, b("f"), 0644, O_CREAT | O_RDONLY, 0);
         assertArrayEquals(b("data"), readAll(c.entry().nodeId(), c.opened().fh(), 16));
         fails(Errno.EROFS, () -> fs.create(ROOT, ROOT_ID, b("f"), 0644, O_CREAT | O_RDWR, 0));
+    }
+
+    /**
+     * A read-write source's handle open for writing, loaded by this read-only side: reopening it
+     * as saved would write to a read-only share, so it is treated as a file that cannot be
+     * reopened: the whole load fails (abort, nothing left open) or that handle alone answers EIO
+     * (guest-error), while a read-only handle of the same file reads on.
+     */
+    @ParameterizedTest
+    @EnumSource(MigrationOnError.class)
+    void aHandleOpenForWritingOnTheSourceIsOneThisSideCannotReopen(MigrationOnError onError) throws Exception {
+        Files.writeString(share.resolve("f"), "data");
+        byte[] blob;
+        long node, writer, reader;
+        try (PassthroughFs src = PassthroughFs.open(share, PassthroughConfig.defaults())) {
+            node = src.lookup(ROOT, ROOT_ID, b("f")).nodeId();
+            writer = src.open(ROOT, node, O_RDWR).fh();
+            reader = src.open(ROOT, node, O_RDONLY).fh();
+            blob = MigrationTest.save(src);
+        }
+        try (PassthroughFs dst =
+                PassthroughFs.open(share, config(), new MigrationConfig(MigrationMode.FIND_PATHS, onError))) {
+            int fds = openFds();
+            if (onError == MigrationOnError.ABORT) {
+                FsException e = assertThrows(FsException.class, () -> MigrationTest.load(dst, blob));
+                assertEquals(Errno.EIO, e.errno(), e.getMessage());
+                assertTrue(e.getMessage().contains("read-only"), e.getMessage());
+                assertEquals(fds, openFds(), "nothing the load opened stays open");
+                assertEquals(1, dst.snapshot().inodes().size(), "nothing was installed");
+            } else {
+                MigrationTest.load(dst, blob).commit();
+                assertArrayEquals(b("data"), MigrationTest.read(dst, node, reader, 16));
+                fails(Errno.EIO, () -> MigrationTest.read(dst, node, writer, 16));
+            }
+        }
+        assertEquals("data", Files.readString(share.resolve("f")));
+    }
+
+    private static int openFds() throws Exception {
+        try (var s = Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            return (int) s.count();
+        }
     }
 
     private List<String> listing() throws Exception {
