@@ -190,6 +190,21 @@ class PreparedStateTest extends FsTestBase {
         assertArrayEquals(MigrationTest.save(fs), prepared);
     }
 
+    /**
+     * A device reset (the front-end's RESET_DEVICE, or a new session) while the state is being
+     * prepared ends the preparation as a cancelled migration does: the thread is gone once reset
+     * returns. Many nodes, so that the preparer is still at work when the reset comes.
+     */
+    @Test
+    void aDeviceResetCancelsThePreparation() throws Exception {
+        populate(10, 500);
+        io.jvhost.devices.fs.FsDevice device =
+                new io.jvhost.devices.fs.FsDevice("tag", 1, new io.jvhost.devices.fs.FuseServer(fs));
+        device.migrationStarting();
+        device.reset();
+        assertTrue(preparers().isEmpty(), "no preparer thread after the reset");
+    }
+
     @Test
     void aResetOrADestroyDuringThePreparationIsSavedAsItIs() throws Exception {
         populate(2, 4);
