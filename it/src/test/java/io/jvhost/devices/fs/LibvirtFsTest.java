@@ -4,8 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jvhost.testing.qemu.Initramfs;
-import io.jvhost.testing.qemu.KernelImage;
+import io.jvhost.testing.qemu.FsTickDomain;
 import io.jvhost.testing.qemu.Libvirt;
 import io.jvhost.testing.qemu.QemuTest;
 import io.jvhost.testing.qemu.SerialConsole;
@@ -15,11 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import java.util.regex.MatchResult;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -34,7 +30,6 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 8, unit = TimeUnit.MINUTES)
 class LibvirtFsTest {
     private static final Duration BOOT = Duration.ofSeconds(150), STEP = Duration.ofSeconds(60);
-    private static final Pattern TICK = Pattern.compile("^TICK (\\d+) up=\\S+ write=(\\S+) readback=\\[(.*)]");
 
     /** The usual options of a libvirt user, as the issue lists them. */
     private static final String BINARY_OPTIONS = """
@@ -71,19 +66,25 @@ class LibvirtFsTest {
         Path serial = run.logDir().resolve("serial-" + name + ".log");
         String domainName =
                 "jvhost-test-" + name + "-" + ProcessHandle.current().pid();
-        Libvirt.Domain domain = libvirt.create(domainName, domainXml(domainName, binary, options, shared, serial));
+        Libvirt.Domain domain = libvirt.create(
+                domainName,
+                FsTickDomain.xml(
+                        domainName,
+                        "<binary path='" + binary + "' xattr='on'>\n" + options + "</binary>",
+                        shared,
+                        serial));
         SerialConsole console = new SerialConsole(serial);
 
-        MatchResult before = awaitTick(console, 5, 0, domain, BOOT);
+        MatchResult before = FsTickDomain.awaitTick(console, 5, 0, domain, BOOT);
         if (name.startsWith("jvhost")) assertSandboxed(shared, options.contains("chroot") ? "chroot" : "namespace");
         Path saved = run.runDir().resolve(name + ".save");
         domain.save(saved);
         assertFalse(domain.isRunning(), "the domain still runs after virsh save");
         int linesAtSave = console.lines(true).size();
-        int written = Integer.parseInt(lastTick(console));
+        int written = FsTickDomain.lastTick(console);
 
         domain.restore(saved);
-        MatchResult after = awaitTick(console, written + 5, linesAtSave, domain, STEP);
+        MatchResult after = FsTickDomain.awaitTick(console, written + 5, linesAtSave, domain, STEP);
         assertEquals("ok", after.group(2), after.group());
         domain.close();
 
@@ -120,69 +121,5 @@ class LibvirtFsTest {
         boolean ownPidNamespace = !Files.readSymbolicLink(proc.resolve("ns/pid"))
                 .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")));
         assertEquals(mode.equals("namespace"), ownPidNamespace, "a pid namespace of its own in " + mode + " mode");
-    }
-
-    private static MatchResult awaitTick(
-            SerialConsole console, int atLeast, int fromLine, Libvirt.Domain domain, Duration timeout) {
-        Pattern p = Pattern.compile("^(?:TICK (\\d+) up=\\S+ write=(\\S+) readback=\\[(.*)]|FS-FAIL (.*))");
-        int from = fromLine;
-        while (true) {
-            MatchResult m = console.await(p, timeout, from, stopped(domain), AssertionError::new);
-            if (m.group(4) != null) throw new AssertionError("guest: FS-FAIL " + m.group(4));
-            if (Integer.parseInt(m.group(1)) >= atLeast) return m;
-            from = indexOf(console, m.group()) + 1;
-        }
-    }
-
-    /** Asks libvirt at most every two seconds (each ask is a virsh process). */
-    private static Supplier<Optional<String>> stopped(Libvirt.Domain domain) {
-        long[] next = {0};
-        return () -> {
-            if (System.nanoTime() < next[0]) return Optional.empty();
-            next[0] = System.nanoTime() + 2_000_000_000L;
-            return domain.isRunning() ? Optional.empty() : Optional.of("the domain stopped");
-        };
-    }
-
-    private static int indexOf(SerialConsole console, String line) {
-        return console.lines(false).lastIndexOf(line);
-    }
-
-    private static String lastTick(SerialConsole console) {
-        List<String> lines = console.lines(true);
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            var m = TICK.matcher(lines.get(i));
-            if (m.find()) return m.group(1);
-        }
-        throw new AssertionError("no TICK line on the console");
-    }
-
-    private static String domainXml(String name, Path binary, String options, Path shared, Path serial) {
-        return """
-                <domain type='qemu'>
-                  <name>%s</name>
-                  <memory unit='MiB'>256</memory>
-                  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
-                  <vcpu>1</vcpu>
-                  <os>
-                    <type arch='x86_64' machine='pc'>hvm</type>
-                    <kernel>%s</kernel>
-                    <initrd>%s</initrd>
-                    <cmdline>console=ttyS0 quiet panic=-1 scenario=fs-tick vfs_tag=myfs tick=0.3</cmdline>
-                  </os>
-                  <on_reboot>destroy</on_reboot>
-                  <devices>
-                    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-                    <filesystem type='mount' accessmode='passthrough'>
-                      <driver type='virtiofs'/>
-                      <binary path='%s' xattr='on'>
-                %s      </binary>
-                      <source dir='%s'/>
-                      <target dir='myfs'/>
-                    </filesystem>
-                    <serial type='file'><source path='%s' append='on'/><target port='0'/></serial>
-                  </devices>
-                </domain>
-                """.formatted(name, KernelImage.forBoot(), Initramfs.standard(), binary, options, shared, serial);
     }
 }

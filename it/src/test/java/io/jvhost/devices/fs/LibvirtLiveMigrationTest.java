@@ -4,8 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jvhost.testing.qemu.Initramfs;
-import io.jvhost.testing.qemu.KernelImage;
+import io.jvhost.testing.qemu.FsTickDomain;
 import io.jvhost.testing.qemu.Libvirt;
 import io.jvhost.testing.qemu.QemuTest;
 import io.jvhost.testing.qemu.SerialConsole;
@@ -15,11 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import java.util.regex.MatchResult;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -35,8 +31,6 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class LibvirtLiveMigrationTest {
     private static final Duration BOOT = Duration.ofSeconds(150), STEP = Duration.ofSeconds(90);
-    private static final Pattern TICK =
-            Pattern.compile("^(?:TICK (\\d+) up=\\S+ write=(\\S+) readback=\\[(.*)]|FS-FAIL (.*))");
 
     @Test
     void anOpenFileKeepsEveryLineAcrossLiveMigrationWithJvhostAndWithVirtiofsd(TestRun run) throws Exception {
@@ -56,18 +50,19 @@ class LibvirtLiveMigrationTest {
         Path serial = run.logDir().resolve("serial-" + name + ".log");
         String domainName =
                 "jvhost-live-" + name + "-" + ProcessHandle.current().pid();
-        Libvirt.Domain here = source.create(domainName, domainXml(domainName, binary, shared, serial));
+        Libvirt.Domain here = source.create(
+                domainName, FsTickDomain.xml(domainName, "<binary path='" + binary + "'/>", shared, serial));
         SerialConsole console = new SerialConsole(serial);
 
-        MatchResult before = awaitTick(console, 5, 0, here, BOOT);
+        MatchResult before = FsTickDomain.awaitTick(console, 5, 0, here, BOOT);
         Libvirt.Domain there = here.migrateLive(destination);
         assertFalse(here.isRunning(), "the domain still runs on the source after the migration");
         assertTrue(there.isRunning(), "the domain does not run on the destination");
         long downtime = there.completedDowntimeMs();
         int linesAtSwitch = console.lines(true).size();
-        int written = lastTick(console);
+        int written = FsTickDomain.lastTick(console);
 
-        MatchResult after = awaitTick(console, written + 5, linesAtSwitch, there, STEP);
+        MatchResult after = FsTickDomain.awaitTick(console, written + 5, linesAtSwitch, there, STEP);
         assertEquals("ok", after.group(2), after.group());
         there.close();
 
@@ -81,64 +76,5 @@ class LibvirtLiveMigrationTest {
                         + " downtime %d ms",
                 name, before.group(1), written, after.group(1), lines.size(), downtime);
         return downtime;
-    }
-
-    private static MatchResult awaitTick(
-            SerialConsole console, int atLeast, int fromLine, Libvirt.Domain domain, Duration timeout) {
-        int from = fromLine;
-        while (true) {
-            MatchResult m = console.await(TICK, timeout, from, stopped(domain), AssertionError::new);
-            if (m.group(4) != null) throw new AssertionError("guest: FS-FAIL " + m.group(4));
-            if (Integer.parseInt(m.group(1)) >= atLeast) return m;
-            from = console.lines(false).lastIndexOf(m.group()) + 1;
-        }
-    }
-
-    /** Asks libvirt at most every two seconds (each ask is a virsh process). */
-    private static Supplier<Optional<String>> stopped(Libvirt.Domain domain) {
-        long[] next = {0};
-        return () -> {
-            if (System.nanoTime() < next[0]) return Optional.empty();
-            next[0] = System.nanoTime() + 2_000_000_000L;
-            return domain.isRunning() ? Optional.empty() : Optional.of(domain + " stopped");
-        };
-    }
-
-    private static int lastTick(SerialConsole console) {
-        List<String> lines = console.lines(true);
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            var m = TICK.matcher(lines.get(i));
-            if (m.find() && m.group(1) != null) return Integer.parseInt(m.group(1));
-        }
-        throw new AssertionError("no TICK line on the console");
-    }
-
-    /** libvirt's default virtio-fs XML (the back-ends sandbox themselves), on shared memfd memory. */
-    private static String domainXml(String name, Path binary, Path shared, Path serial) {
-        return """
-                <domain type='qemu'>
-                  <name>%s</name>
-                  <memory unit='MiB'>256</memory>
-                  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
-                  <vcpu>1</vcpu>
-                  <os>
-                    <type arch='x86_64' machine='pc'>hvm</type>
-                    <kernel>%s</kernel>
-                    <initrd>%s</initrd>
-                    <cmdline>console=ttyS0 quiet panic=-1 scenario=fs-tick vfs_tag=myfs tick=0.3</cmdline>
-                  </os>
-                  <on_reboot>destroy</on_reboot>
-                  <devices>
-                    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-                    <filesystem type='mount' accessmode='passthrough'>
-                      <driver type='virtiofs'/>
-                      <binary path='%s'/>
-                      <source dir='%s'/>
-                      <target dir='myfs'/>
-                    </filesystem>
-                    <serial type='file'><source path='%s' append='on'/><target port='0'/></serial>
-                  </devices>
-                </domain>
-                """.formatted(name, KernelImage.forBoot(), Initramfs.standard(), binary, shared, serial);
     }
 }
