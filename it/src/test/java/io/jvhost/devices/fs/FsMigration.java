@@ -3,6 +3,7 @@ package io.jvhost.devices.fs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jvhost.testing.qemu.GuestPause;
 import io.jvhost.testing.qemu.ManagedProcess;
 import io.jvhost.testing.qemu.QemuGuest;
 import io.jvhost.testing.qemu.Qmp;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.MatchResult;
 
 /**
@@ -24,8 +26,19 @@ final class FsMigration {
     static final Duration STEP = Duration.ofSeconds(120);
     static final String DIR = "mig";
 
-    /** The outcome: QMP's numbers, the destination's check lines. */
-    record Outcome(Qmp.MigrationResult migration, List<String> checks, String doneLine, int ticksBefore) {}
+    /** The outcome: QMP's numbers, the guest's pause, the destination's check lines. */
+    record Outcome(
+            Qmp.MigrationResult migration,
+            Optional<Duration> pause,
+            List<String> checks,
+            String doneLine,
+            int ticksBefore) {
+        /** "QEMU downtime N ms, guest paused M ms". */
+        String times() {
+            return "QEMU downtime " + migration.downtimeMs() + " ms"
+                    + pause.map(p -> ", guest paused " + p.toMillis() + " ms").orElse("");
+        }
+    }
 
     private FsMigration() {}
 
@@ -38,6 +51,7 @@ final class FsMigration {
                 .kernelArg("mig_entries", entries)
                 .vhostUserFs(socket, "myfs")
                 .traceVhostUser()
+                .traceDowntime()
                 .watch(backend);
     }
 
@@ -49,11 +63,15 @@ final class FsMigration {
             throws Exception {
         QemuGuest src = boot(source);
         Hop hop = hop(run, src, destination, "migration");
-        return finish(shared, hop.guest(), hop.result(), hop.ticksBefore());
+        return finish(shared, hop);
     }
 
-    /** One migration: the running guest moved onto a new QEMU (its source QEMU quits). */
-    record Hop(QemuGuest guest, Qmp.MigrationResult result, int ticksBefore) {}
+    /**
+     * One migration: the running guest moved onto a new QEMU (its source QEMU quits); {@code
+     * pause} is how long the guest stood still ({@link GuestPause}), the destination's load
+     * included, which QEMU's downtime is not.
+     */
+    record Hop(QemuGuest guest, Qmp.MigrationResult result, Duration pause, int ticksBefore) {}
 
     static QemuGuest boot(QemuGuest.Builder source) throws Exception {
         QemuGuest src = source.start();
@@ -71,6 +89,7 @@ final class FsMigration {
                 src.qmp().migrate("unix:" + migration, STEP).requireCompleted();
         dst.qmp().awaitStatus("running", Duration.ofSeconds(30));
         assertEquals("postmigrate", src.qmp().queryStatus());
+        Duration pause = GuestPause.between(src, dst, Duration.ofSeconds(10));
         int before = src.serialLines().stream()
                 .filter(l -> l.startsWith("MTICK "))
                 .mapToInt(l -> Integer.parseInt(l.split(" ")[1]))
@@ -80,17 +99,23 @@ final class FsMigration {
         src.awaitExit(Duration.ofSeconds(30));
         // A few ticks on the destination before anything else happens to it.
         dst.awaitSerialLine("^MTICK " + (before + 3) + " ", STEP);
-        return new Hop(dst, result, before);
+        return new Hop(dst, result, pause, before);
     }
 
-    static Outcome finish(Path shared, QemuGuest dst, Qmp.MigrationResult result, int before) throws Exception {
+    static Outcome finish(Path shared, Hop hop) throws Exception {
+        return finish(shared, hop.guest(), hop.result(), Optional.of(hop.pause()), hop.ticksBefore());
+    }
+
+    /** The checks of a guest that went on after {@code result} ({@code pause}: how long it stood still, if it moved). */
+    static Outcome finish(Path shared, QemuGuest dst, Qmp.MigrationResult result, Optional<Duration> pause, int before)
+            throws Exception {
         Files.writeString(shared.resolve(DIR).resolve("migrated"), "");
         dst.awaitSerialLine("^MIG-SEEN ", STEP);
         MatchResult done = dst.awaitSerialLine("^MIG-DONE pass=(\\d+) fail=(\\d+)", STEP);
         List<String> checks =
                 dst.serialLines().stream().filter(l -> l.startsWith("MIG ")).toList();
         assertEquals(0, dst.awaitExit(Duration.ofSeconds(60)), "destination QEMU exit code");
-        return new Outcome(result, checks, done.group(), before);
+        return new Outcome(result, pause, checks, done.group(), before);
     }
 
     static void assertAllPassed(Outcome o) {

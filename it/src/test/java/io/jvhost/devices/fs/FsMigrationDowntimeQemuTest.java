@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jvhost.testing.qemu.JvhostDaemon;
 import io.jvhost.testing.qemu.ManagedProcess;
+import io.jvhost.testing.qemu.QemuGuest;
 import io.jvhost.testing.qemu.QemuTest;
 import io.jvhost.testing.qemu.TestRun;
 import io.jvhost.testing.qemu.Virtiofsd;
@@ -34,12 +35,12 @@ class FsMigrationDowntimeQemuTest {
         Path shared = run.dir("shared-jvhost");
         Path sa = run.socket("jvhost-a"), sb = run.socket("jvhost-b");
         ManagedProcess a = JvhostDaemon.start(run, "jvhost-a", sa, "fs", "--shared-dir", shared.toString());
+        QemuGuest ja = FsMigration.boot(FsMigration.guest(run, "vm-jvhost-a", sa, a, ENTRIES));
+        // The destination's daemon starts for the incoming migration, as libvirt starts it: on a
+        // shared directory that already holds the guest's files.
         ManagedProcess b = JvhostDaemon.start(run, "jvhost-b", sb, "fs", "--shared-dir", shared.toString());
-        FsMigration.Outcome j = FsMigration.migrate(
-                run,
-                shared,
-                FsMigration.guest(run, "vm-jvhost-a", sa, a, ENTRIES),
-                FsMigration.guest(run, "vm-jvhost-b", sb, b, ENTRIES));
+        FsMigration.Outcome j = FsMigration.finish(
+                shared, FsMigration.hop(run, ja, FsMigration.guest(run, "vm-jvhost-b", sb, b, ENTRIES), "mig-jvhost"));
         FsMigration.assertAllPassed(j);
         String source = Files.readString(a.log()), destination = Files.readString(b.log());
         assertTrue(source.contains("migration: preparing the state of"), "LOG_ALL started the preparation");
@@ -53,23 +54,24 @@ class FsMigrationDowntimeQemuTest {
                 .migrationMode("find-paths")
                 .args("--migration-on-error", "guest-error")
                 .start();
+        QemuGuest vma = FsMigration.boot(FsMigration.guest(run, "vm-virtiofsd-a", va.socket(), va.process(), ENTRIES));
         Virtiofsd vb = Virtiofsd.builder(run, "virtiofsd-b")
                 .sharedDir(vshared)
                 .migrationMode("find-paths")
                 .args("--migration-on-error", "guest-error")
                 .start();
-        FsMigration.Outcome v = FsMigration.migrate(
-                run,
+        FsMigration.Outcome v = FsMigration.finish(
                 vshared,
-                FsMigration.guest(run, "vm-virtiofsd-a", va.socket(), va.process(), ENTRIES),
-                FsMigration.guest(run, "vm-virtiofsd-b", vb.socket(), vb.process(), ENTRIES));
+                FsMigration.hop(
+                        run,
+                        vma,
+                        FsMigration.guest(run, "vm-virtiofsd-b", vb.socket(), vb.process(), ENTRIES),
+                        "mig-virtiofsd"));
         List<String> failed =
                 v.checks().stream().filter(c -> !c.matches("^MIG \\S+ ok.*")).toList();
         assertEquals(1, failed.size(), () -> "virtiofsd: only the file unlinked while open fails: " + v.checks());
 
-        run.note(
-                "%d looked-up files, QEMU downtime: jvhost→jvhost %d ms, virtiofsd→virtiofsd %d ms",
-                ENTRIES, j.migration().downtimeMs(), v.migration().downtimeMs());
+        run.note("%d looked-up files: jvhost→jvhost %s; virtiofsd→virtiofsd %s", ENTRIES, j.times(), v.times());
         run.note(
                 "jvhost source: %s",
                 lines(source, "migration: (preparing|prepared|the prepared|captured)|save timeline"));

@@ -74,7 +74,7 @@ class FsMigrationFaultQemuTest {
                 attempt(run, src, FsMigration.guest(run, "vm-killed", sk, killed, 200), "mig-killed", killed);
         notes.add("destination killed mid-load: " + r.status() + " (" + r.errorDesc() + ")");
 
-        FsMigration.Outcome o = FsMigration.finish(shared, src, r, 0);
+        FsMigration.Outcome o = FsMigration.finish(shared, src, r, java.util.Optional.empty(), 0);
         run.note("faults: %s; the source's checks afterwards: %s", notes, o.checks());
         FsMigration.assertAllPassed(o);
         assertTrue(

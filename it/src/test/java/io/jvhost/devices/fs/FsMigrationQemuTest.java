@@ -47,15 +47,19 @@ class FsMigrationQemuTest {
         FsMigration.Hop there = FsMigration.hop(run, first, FsMigration.guest(run, "vm-b", sb, b, 2000), "mig-ab");
         FsMigration.Hop back =
                 FsMigration.hop(run, there.guest(), FsMigration.guest(run, "vm-a2", sa, a, 2000), "mig-ba");
-        FsMigration.Outcome o = FsMigration.finish(shared, back.guest(), back.result(), back.ticksBefore());
+        FsMigration.Outcome o = FsMigration.finish(shared, back);
         for (String vm : List.of("vm-a", "vm-b")) {
             String trace = Files.readString(run.logDir().resolve("trace-" + vm + ".log"));
             assertTrue(trace.contains("vhost_user_write req:42 "), vm + " sent SET_DEVICE_STATE_FD");
             assertTrue(trace.contains("vhost_user_write req:43 "), vm + " sent CHECK_DEVICE_STATE");
         }
         run.note(
-                "jvhost→jvhost→jvhost: downtime %d ms there, %d ms back; checks %s",
-                there.result().downtimeMs(), back.result().downtimeMs(), o.checks());
+                "jvhost→jvhost→jvhost: QEMU downtime %d ms there, %d ms back; guest paused %d ms there, %d ms back; checks %s",
+                there.result().downtimeMs(),
+                back.result().downtimeMs(),
+                there.pause().toMillis(),
+                back.pause().toMillis(),
+                o.checks());
         FsMigration.assertAllPassed(o);
     }
 
@@ -79,7 +83,7 @@ class FsMigrationQemuTest {
                 shared,
                 FsMigration.guest(run, "src", a.socket(), a.process(), 2000),
                 FsMigration.guest(run, "dst", b.socket(), b.process(), 2000));
-        run.note("virtiofsd→virtiofsd: downtime %d ms, checks %s", o.migration().downtimeMs(), o.checks());
+        run.note("virtiofsd→virtiofsd: %s, checks %s", o.times(), o.checks());
         List<String> failed =
                 o.checks().stream().filter(c -> !c.matches("^MIG \\S+ ok.*")).toList();
         assertEquals(1, failed.size(), () -> "only the unlinked file fails on virtiofsd: " + o.checks());
@@ -108,7 +112,7 @@ class FsMigrationQemuTest {
                 shared,
                 FsMigration.guest(run, "src", a.socket(), a.process(), 2000),
                 FsMigration.guest(run, "dst", sb, b, 2000));
-        run.note("virtiofsd→jvhost: downtime %d ms, checks %s", o.migration().downtimeMs(), o.checks());
+        run.note("virtiofsd→jvhost: %s, checks %s", o.times(), o.checks());
         String log = Files.readString(b.log());
         List<String> failed =
                 o.checks().stream().filter(c -> !c.matches("^MIG \\S+ ok.*")).toList();
@@ -144,7 +148,7 @@ class FsMigrationQemuTest {
                 shared,
                 FsMigration.guest(run, "src", sa, a, 2000),
                 FsMigration.guest(run, "dst", b.socket(), b.process(), 2000));
-        run.note("jvhost→virtiofsd: downtime %d ms, checks %s", o.migration().downtimeMs(), o.checks());
+        run.note("jvhost→virtiofsd: %s, checks %s", o.times(), o.checks());
         assertOnlyUnlinkedHeldFails(o);
     }
 
@@ -178,10 +182,14 @@ class FsMigrationQemuTest {
         FsMigration.Hop there = FsMigration.hop(run, first, FsMigration.guest(run, "vm-b", sb, b, 2000), "mig-ab");
         FsMigration.Hop back = FsMigration.hop(
                 run, there.guest(), FsMigration.guest(run, "vm-c", c.socket(), c.process(), 2000), "mig-bc");
-        FsMigration.Outcome o = FsMigration.finish(shared, back.guest(), back.result(), back.ticksBefore());
+        FsMigration.Outcome o = FsMigration.finish(shared, back);
         run.note(
-                "virtiofsd→jvhost→virtiofsd: downtime %d ms, %d ms; checks %s",
-                there.result().downtimeMs(), back.result().downtimeMs(), o.checks());
+                "virtiofsd→jvhost→virtiofsd: QEMU downtime %d ms, %d ms; guest paused %d ms, %d ms; checks %s",
+                there.result().downtimeMs(),
+                back.result().downtimeMs(),
+                there.pause().toMillis(),
+                back.pause().toMillis(),
+                o.checks());
         assertOnlyUnlinkedHeldFails(o);
     }
 

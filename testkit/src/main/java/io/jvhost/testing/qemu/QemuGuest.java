@@ -365,6 +365,15 @@ public final class QemuGuest implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Traces QEMU's migration downtime checkpoints with time stamps ({@code -msg
+         * timestamp=on}), from which {@link GuestPause} reads how long the guest stood still.
+         */
+        public Builder traceDowntime() {
+            if (!extraArgs.contains("timestamp=on")) extraArgs.addAll(List.of("-msg", "timestamp=on"));
+            return trace("vmstate_downtime_checkpoint");
+        }
+
         /** Traces the vhost-user messages QEMU sends and receives (vhost_user_write/read). */
         public Builder traceVhostUser() {
             return trace("vhost_user_write", "vhost_user_read");
