@@ -348,21 +348,38 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         };
     }
 
+    /** Nodes the state-path warm-up looks up, at most: enough for the JIT, few enough to cost no fd limit. */
+    static final int WARM_UP_NODES = 1024;
+    /** Save-and-load rounds of the warm-up: the per-node code then runs ~16,000 times and is compiled. */
+    static final int WARM_UP_ROUNDS = 16;
+
     /**
-     * Runs the save and load code once on an empty state, off the request path, so that the
-     * first real migration does not pay for class loading inside the VM's downtime (a cold JVM
-     * spent ~100 ms there). Call on a device that serves no front-end (the state is then just the
-     * root); changes nothing: the prepared load is never committed.
+     * Runs the save and load code off the request path on real nodes (up to {@link
+     * #WARM_UP_NODES} existing entries of the shared directory, looked up as a guest would), so
+     * that the first real migration does not run it cold inside the VM's downtime: a fresh
+     * destination daemon is the usual one (libvirt starts it for the incoming migration), and
+     * cold it reopened a node in ~150 µs instead of ~30. Call on a device that serves no
+     * front-end; the prepared loads are never committed, and the lookups are the device's own.
      */
     public void warmUpStatePath() {
         if (!canMigrate()) return;
+        long started = System.nanoTime();
+        int nodes = WarmUpNodes.lookUp(server.fileSystem(), WARM_UP_NODES);
+        int rounds = 0;
         try {
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            captureState().writeTo(out);
-            prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray())).discard();
+            for (; rounds < WARM_UP_ROUNDS; rounds++) {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                captureState().writeTo(out);
+                prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray())).discard();
+            }
         } catch (IOException | DeviceException | RuntimeException e) {
             LOG.debug("state path warm-up: {}", e.toString());
         }
+        LOG.debug(
+                "state path warm-up: {} rounds of {} nodes in {} ms",
+                rounds,
+                nodes + 1,
+                (System.nanoTime() - started) / 1_000_000);
     }
 
     private MigratableFileSystem migratable() throws DeviceException {

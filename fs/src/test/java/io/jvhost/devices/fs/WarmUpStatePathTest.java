@@ -1,0 +1,82 @@
+package io.jvhost.devices.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.jvhost.devices.fs.passthrough.InodeFileHandles;
+import io.jvhost.devices.fs.passthrough.MigrationConfig;
+import io.jvhost.devices.fs.passthrough.PassthroughConfig;
+import io.jvhost.devices.fs.passthrough.PassthroughFs;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The state-path warm-up a daemon runs once listening: it saves and loads a state of the shared
+ * directory's real entries (up to {@link FsDevice#WARM_UP_NODES}), so a first migration's load
+ * does not reopen nodes with cold code, and it changes nothing: no file, and no descriptor left
+ * once its file system is closed.
+ */
+class WarmUpStatePathTest {
+    @TempDir
+    Path share;
+
+    private static List<String> tree(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.map(p -> {
+                        try {
+                            return root.relativize(p) + " "
+                                    + Files.getLastModifiedTime(p).toMillis();
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    })
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    private PassthroughFs open() throws IOException {
+        // One descriptor per node, so the descriptors count the nodes the warm-up holds.
+        return PassthroughFs.open(
+                share,
+                PassthroughConfig.defaults().withInodeFileHandles(InodeFileHandles.NEVER),
+                MigrationConfig.defaults());
+    }
+
+    @Test
+    void savesAndLoadsUpToItsNodesOfTheShareAndChangesNothing() throws Exception {
+        for (int d = 0; d < 30; d++) {
+            Path dir = Files.createDirectories(share.resolve("d" + d));
+            for (int f = 0; f < 50; f++) Files.writeString(dir.resolve("f" + f), "x");
+        }
+        List<String> before = tree(share);
+        int fds = ProcessFds.count();
+        PassthroughFs fs = open();
+        try (FsDevice device = new FsDevice("warm", 1, new FuseServer(fs))) {
+            device.warmUpStatePath();
+            assertEquals(FsDevice.WARM_UP_NODES + 1, fs.snapshot().inodes().size(), "its nodes and the root");
+            // The loads it prepared were discarded: only the nodes' own descriptors are open.
+            assertEquals(FsDevice.WARM_UP_NODES, ProcessFds.count() - fds - 1, "descriptors beyond the nodes'");
+        } finally {
+            fs.close();
+        }
+        assertEquals(fds, ProcessFds.count(), "nothing left open");
+        assertEquals(before, tree(share), "the share is as it was");
+    }
+
+    @Test
+    void aSmallShareIsTakenWhole() throws Exception {
+        Files.createDirectories(share.resolve("a/b"));
+        Files.writeString(share.resolve("a/b/c"), "c");
+        Files.writeString(share.resolve("top"), "t");
+        try (PassthroughFs fs = open();
+                FsDevice device = new FsDevice("warm", 1, new FuseServer(fs))) {
+            device.warmUpStatePath();
+            assertEquals(5, fs.snapshot().inodes().size(), "root, a, a/b, a/b/c, top");
+        }
+    }
+}
