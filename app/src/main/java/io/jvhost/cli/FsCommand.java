@@ -394,19 +394,44 @@ public final class FsCommand implements Callable<Integer> {
     }
 
     /**
-     * Once listening, runs the state save and load code on a device of its own over the same
+     * Once listening, runs the state save and load code on devices of its own over the same
      * directory (the served one may have a front-end by then), so a first migration does not pay
-     * for it in the VM's downtime, and neither does the start.
+     * for cold code in the VM's downtime, and neither does the start: the state path on the
+     * directory's real entries ({@link FsDevice#warmUpStatePath}), then one whole migration
+     * through the session code ({@link MigrationRehearsal}).
      */
     private void warmUpStatePath(PassthroughConfig config) {
-        try (PassthroughFs fs = PassthroughFs.open(
-                        sharedDir,
-                        config,
-                        new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths));
+        long started = System.nanoTime();
+        MigrationConfig migration =
+                new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths).unreported();
+        try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration);
                 FsDevice device = new FsDevice(tag, 1, new FuseServer(fs), 0, migrationStateFormat)) {
             device.warmUpStatePath();
         } catch (IOException | RuntimeException e) {
             LOG.debug("state path warm-up: {}", e.toString());
+        }
+        try (PassthroughFs a = PassthroughFs.open(sharedDir, config, migration);
+                PassthroughFs b = PassthroughFs.open(sharedDir, config, migration);
+                FsDevice source = new FsDevice(tag, 1, new FuseServer(a), 0, migrationStateFormat);
+                FsDevice destination = new FsDevice(tag, 1, new FuseServer(b), 0, migrationStateFormat)) {
+            if (!source.canMigrate()) return;
+            LOG.info("migration rehearsal: an in-process migration between two devices of this daemon's own follows");
+            int kept = MigrationRehearsal.run(source, destination, rootNames());
+            LOG.info(
+                    "migration rehearsal: done in {} ms ({} nodes moved)",
+                    (System.nanoTime() - started) / 1_000_000,
+                    kept);
+        } catch (IOException | RuntimeException e) {
+            LOG.info("migration rehearsal: ended early ({}); a first migration may take longer", e.toString());
+        }
+    }
+
+    /** Names in the shared directory's root, a few, for the rehearsal's lookups. */
+    private List<String> rootNames() {
+        try (java.util.stream.Stream<Path> s = Files.list(sharedDir)) {
+            return s.limit(64).map(p -> p.getFileName().toString()).toList();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return List.of();
         }
     }
 }
