@@ -46,8 +46,7 @@ class VirtiofsdProcessModelTest {
                             "--socket-group",
                             "daemon"));
             UnixSockets.awaitSocketFile(socket, T, daemon);
-            awaitGroup(socket, "daemon");
-            assertEquals("rwxrwx---", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+            awaitGroupAndMode(socket, "daemon", "rwxrwx---");
             try (GuestDriver d = GuestDriver.connect(socket, GuestDriver.Options.defaults(2))) {
                 CallerRequests guest = new CallerRequests(d);
                 guest.init().ok();
@@ -62,14 +61,17 @@ class VirtiofsdProcessModelTest {
         }
     }
 
-    /** The group is given right after the socket file appears. */
-    private static void awaitGroup(Path socket, String group) throws Exception {
+    /**
+     * The group, then the mode, are given right after the socket file appears (in that order, so
+     * the group never has a wider mode than meant; a look between the two sees the group alone).
+     */
+    private static void awaitGroupAndMode(Path socket, String group, String mode) throws Exception {
         long deadline = System.nanoTime() + T.toNanos();
-        while (!Files.readAttributes(socket, PosixFileAttributes.class)
-                .group()
-                .getName()
-                .equals(group)) {
-            assertTrue(System.nanoTime() < deadline, () -> socket + " never went to group " + group);
+        while (true) {
+            PosixFileAttributes a = Files.readAttributes(socket, PosixFileAttributes.class);
+            String seen = a.group().getName() + " " + PosixFilePermissions.toString(a.permissions());
+            if (seen.equals(group + " " + mode)) return;
+            assertTrue(System.nanoTime() < deadline, () -> socket + " is " + seen + ", never " + group + " " + mode);
             Thread.sleep(20);
         }
     }
