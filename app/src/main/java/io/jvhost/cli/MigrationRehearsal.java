@@ -3,6 +3,7 @@ package io.jvhost.cli;
 import io.jvhost.backend.BackendSession;
 import io.jvhost.devices.fs.FsDevice;
 import io.jvhost.devices.fs.client.FuseClient;
+import io.jvhost.devices.fs.fuse.InitFlags;
 import io.jvhost.frontend.DeviceStateTransfer;
 import io.jvhost.frontend.FrontendClient;
 import io.jvhost.frontend.GuestDriver;
@@ -48,7 +49,8 @@ final class MigrationRehearsal {
         List<Thread> sessions = new ArrayList<>();
         try (GuestDriver driver = GuestDriver.start(serve(source, sessions), GuestDriver.Options.defaults(QUEUES))) {
             FuseClient fuse = new FuseClient(driver, TIMEOUT);
-            fuse.init();
+            fuse.init(InitFlags.SUBMOUNTS); // as a Linux guest offers it: without, the daemon warns it cannot announce
+            // them
             List<Long> nodes = new ArrayList<>();
             for (String name : names.subList(0, Math.min(FILES, names.size()))) {
                 long node;
