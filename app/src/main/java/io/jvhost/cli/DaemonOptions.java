@@ -86,11 +86,19 @@ final class DaemonOptions {
             throw new picocli.CommandLine.ParameterException(
                     spec.commandLine(), "--socket-group needs --socket-path (an inherited --fd is not ours to change)");
         }
-        try (io.jvhost.backend.BackendServer server = endpoint.socketPath != null
-                ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
-                : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
+        // The socket main listened on before parsing (EarlyListener), if it is this one.
+        java.util.Optional<io.jvhost.nativeio.UnixSocket> early =
+                endpoint.socketPath != null ? EarlyListener.take(endpoint.socketPath) : java.util.Optional.empty();
+        EarlyListener.discard(); // one for another path: this daemon listens where it was told
+        try (io.jvhost.backend.BackendServer server = early.isPresent()
+                ? io.jvhost.backend.BackendServer.adopt(early.get().fd().release(), device)
+                : endpoint.socketPath != null
+                        ? io.jvhost.backend.BackendServer.listen(endpoint.socketPath, device)
+                        : io.jvhost.backend.BackendServer.adopt(endpoint.fd, device)) {
             if (socketGroup != null) giveSocketTo(socketGroup);
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close)); // System.exit
+            // System.exit; an adopted socket's file is not the server's to remove (an --fd's never is).
+            java.nio.file.Path adoptedFile = early.isPresent() ? endpoint.socketPath : null;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> closeAndRemove(server, adoptedFile)));
             SignalExit.install(endpoint.socketPath);
             // Listening: the downcalls not linked yet are linked now, before any request needs them;
             // then what else the command does once listening (it runs under the filter, if any).
@@ -105,6 +113,16 @@ final class DaemonOptions {
             } else if (server.serveOne()) {
                 org.slf4j.LoggerFactory.getLogger(DaemonOptions.class).info("front-end disconnected, shutting down");
             }
+        }
+    }
+
+    private static void closeAndRemove(io.jvhost.backend.BackendServer server, java.nio.file.Path file) {
+        server.close();
+        if (file == null) return;
+        try {
+            java.nio.file.Files.deleteIfExists(file);
+        } catch (java.io.IOException e) {
+            // on the way out: nothing more to do
         }
     }
 

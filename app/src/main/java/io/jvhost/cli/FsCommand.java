@@ -24,7 +24,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
-import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -48,8 +47,6 @@ import picocli.CommandLine.Spec;
         description = "Serve a directory as a virtio-fs device (QEMU: -device vhost-user-fs-pci).")
 public final class FsCommand implements Callable<Integer> {
     /** What is served in place of the device: the device itself for {@code jvhost fs}. */
-    private static final Logger LOG = LoggerFactory.getLogger(FsCommand.class);
-
     private final UnaryOperator<StatefulDevice> served;
 
     FsCommand() {
@@ -408,7 +405,8 @@ public final class FsCommand implements Callable<Integer> {
                 FsDevice device = new FsDevice(tag, 1, new FuseServer(fs), 0, migrationStateFormat)) {
             device.warmUpStatePath();
         } catch (IOException | RuntimeException e) {
-            LOG.debug("state path warm-up: {}", e.toString());
+            // Not a static logger: that would read the log level before --log-level sets it.
+            LoggerFactory.getLogger(FsCommand.class).debug("state path warm-up: {}", e.toString());
         }
         try (PassthroughFs a = PassthroughFs.open(sharedDir, config, migration);
                 PassthroughFs b = PassthroughFs.open(sharedDir, config, migration);

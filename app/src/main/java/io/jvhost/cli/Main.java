@@ -52,12 +52,15 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        EarlyListener.listen(args); // before picocli: see EarlyListener
         if (args.length > 0 && args[0].equals("virtiofsd")) {
             // A program of its own (jvhost-virtiofsd) with virtiofsd's error conventions.
             String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
             System.exit(VirtiofsdErrors.install(new CommandLine(new VirtiofsdCommand()))
                     .execute(rest));
         }
-        System.exit(commandLine(args).execute(args));
+        int status = commandLine(args).execute(args);
+        EarlyListener.discard();
+        System.exit(status);
     }
 }

@@ -17,10 +17,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * How fast a virtio-fs daemon is ready and how much it holds while idle, jvhost's next to
  * virtiofsd in one run: each round starts each daemon once (alternating who goes first), times
- * exec → its socket at the path (jvhost binds a staging name and renames it into place once
+ * exec → its socket at the path (jvhost binds a staging name and links it into place once
  * listening; virtiofsd binds the path and listens right after), lets it settle, reads VmRSS and
  * Threads from /proc/PID/status, then connects once to check it was listening (not before:
- * virtiofsd serves one front-end and exits when it leaves) and stops it. Not a test: numbers
+ * virtiofsd serves one front-end and exits when it leaves) and stops it; then starts it again and
+ * times exec → the reply to VHOST_USER_GET_FEATURES, since a daemon may listen (jvhost does, see
+ * cli/EarlyListener) well before it serves. Not a test: numbers
  * depend on the machine.
  */
 public final class StartupBench {
@@ -37,13 +39,20 @@ public final class StartupBench {
         }
     }
 
-    /** One start: exec → listening, and the idle process's resident set and thread count. */
-    public record Sample(double listeningMillis, long rssKib, int threads) {}
+    /**
+     * Two starts: exec → listening, and the idle process's resident set and thread count; and
+     * exec → the reply to a front-end's first message (a daemon may listen before it serves).
+     */
+    public record Sample(double listeningMillis, long rssKib, int threads, double firstReplyMillis) {}
 
     /** One daemon's samples, in start order. */
     public record Result(String name, List<Sample> samples) {
         double[] listeningMillis() {
             return samples.stream().mapToDouble(Sample::listeningMillis).toArray();
+        }
+
+        double[] firstReplyMillis() {
+            return samples.stream().mapToDouble(Sample::firstReplyMillis).toArray();
         }
 
         double[] rssMib() {
@@ -102,13 +111,21 @@ public final class StartupBench {
     }
 
     private void print(List<Result> results) {
-        out.printf(Locale.ROOT, "%-18s %-26s %-24s %s%n", "", "listening ms", "idle RSS MiB", "threads");
+        out.printf(
+                Locale.ROOT,
+                "%-18s %-26s %-26s %-24s %s%n",
+                "",
+                "listening ms",
+                "first reply ms",
+                "idle RSS MiB",
+                "threads");
         for (Result r : results) {
             out.printf(
                     Locale.ROOT,
-                    "%-18s %-26s %-24s %s%n",
+                    "%-18s %-26s %-26s %-24s %s%n",
                     r.name(),
                     spread(r.listeningMillis()),
+                    spread(r.firstReplyMillis()),
                     spread(r.rssMib()),
                     spread(r.threads()));
         }
@@ -116,9 +133,10 @@ public final class StartupBench {
             Result j = results.get(0), v = results.get(1);
             out.printf(
                     Locale.ROOT,
-                    "%-18s %-26s %-24s %s%n",
+                    "%-18s %-26s %-26s %-24s %s%n",
                     "jvhost/virtiofsd",
                     ratio(j.listeningMillis(), v.listeningMillis()),
+                    ratio(j.firstReplyMillis(), v.firstReplyMillis()),
                     ratio(j.rssMib(), v.rssMib()),
                     ratio(j.threads(), v.threads()));
         }
@@ -155,26 +173,76 @@ public final class StartupBench {
         }
 
         Sample measure(Duration settle) throws IOException {
+            long start = System.nanoTime();
+            Process p = start();
+            double listening;
+            ProcStatus s;
+            try {
+                awaitListening(p, start);
+                listening = (System.nanoTime() - start) / 1e6;
+                sleep(settle);
+                s = ProcStatus.of(p.pid());
+                SocketChannel.open(UnixDomainSocketAddress.of(socket)).close(); // connected: it was listening
+            } finally {
+                stop(p);
+            }
+            // A start of its own: a front-end connected from the start would change the idle footprint.
+            start = System.nanoTime();
+            p = start();
+            try {
+                awaitListening(p, start);
+                firstReply(p, start);
+                return new Sample(listening, s.rssKib(), s.threads(), (System.nanoTime() - start) / 1e6);
+            } finally {
+                stop(p);
+            }
+        }
+
+        private Process start() throws IOException {
             Files.deleteIfExists(socket);
             BackendProcess.Command c =
                     command.withArgs(List.of("--socket-path", socket.toString(), "--shared-dir", shared.toString()));
-            ProcessBuilder pb = c.processBuilder().redirectErrorStream(true).redirectOutput(log.toFile());
-            long start = System.nanoTime();
-            Process p = pb.start();
-            try {
-                awaitListening(p, start);
-                double millis = (System.nanoTime() - start) / 1e6;
-                sleep(settle);
-                ProcStatus s = ProcStatus.of(p.pid());
-                SocketChannel.open(UnixDomainSocketAddress.of(socket)).close(); // connected: it was listening
-                return new Sample(millis, s.rssKib(), s.threads());
-            } finally {
-                p.destroy();
+            return c.processBuilder()
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
+        }
+
+        /**
+         * Connects (virtiofsd binds before it listens: a refused connect is tried again) and waits
+         * for the reply to VHOST_USER_GET_FEATURES, a front-end's first message.
+         */
+        private void firstReply(Process p, long start) throws IOException {
+            SocketChannel ch = null;
+            while (ch == null) {
                 try {
-                    if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                    ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+                } catch (java.net.ConnectException refused) {
+                    if (!p.isAlive()) throw new IOException(name + " exited with " + p.exitValue() + "; see " + log);
+                    if (System.nanoTime() - start > LISTEN_TIMEOUT.toNanos()) throw refused;
+                    sleep(Duration.ofNanos(500_000));
                 }
+            }
+            try (SocketChannel c = ch) {
+                // Header: request 1 (GET_FEATURES), flags 1 (version), size 0; little-endian.
+                java.nio.ByteBuffer request = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                request.putInt(1).putInt(1).putInt(0).flip();
+                while (request.hasRemaining()) c.write(request);
+                java.nio.ByteBuffer reply = java.nio.ByteBuffer.allocate(20).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                while (reply.hasRemaining()) {
+                    if (c.read(reply) < 0) throw new IOException(name + ": closed before replying to GET_FEATURES");
+                }
+                if (reply.getInt(0) != 1 || (reply.getInt(4) & 0x4) == 0 || reply.getInt(8) != 8)
+                    throw new IOException(name + ": not a GET_FEATURES reply");
+            }
+        }
+
+        private static void stop(Process p) {
+            p.destroy();
+            try {
+                if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
 
