@@ -413,14 +413,18 @@ public final class FsCommand implements Callable<Integer> {
                 FsDevice source = new FsDevice(tag, 1, new FuseServer(a), 0, migrationStateFormat);
                 FsDevice destination = new FsDevice(tag, 1, new FuseServer(b), 0, migrationStateFormat)) {
             if (!source.canMigrate()) return;
-            LOG.info("migration rehearsal: an in-process migration between two devices of this daemon's own follows");
+            LoggerFactory.getLogger(FsCommand.class)
+                    .info(
+                            "migration rehearsal: an in-process migration between two devices of this daemon's own follows");
             int kept = MigrationRehearsal.run(source, destination, rootNames());
-            LOG.info(
-                    "migration rehearsal: done in {} ms ({} nodes moved)",
-                    (System.nanoTime() - started) / 1_000_000,
-                    kept);
+            LoggerFactory.getLogger(FsCommand.class)
+                    .info(
+                            "migration rehearsal: done in {} ms ({} nodes moved)",
+                            (System.nanoTime() - started) / 1_000_000,
+                            kept);
         } catch (IOException | RuntimeException e) {
-            LOG.info("migration rehearsal: ended early ({}); a first migration may take longer", e.toString());
+            LoggerFactory.getLogger(FsCommand.class)
+                    .info("migration rehearsal: ended early ({}); a first migration may take longer", e.toString());
         }
     }
 
