@@ -11,6 +11,11 @@ import java.nio.ByteOrder;
  * is a {@link VirtqueueException}, not an unchecked one.
  */
 public final class ChainReader {
+    // Built once: a layout made per call costs a VarHandle lookup in a map (LayoutPath) per read.
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final MemorySegment[] buffers;
     private final long total;
     private int index;
@@ -95,12 +100,9 @@ public final class ChainReader {
         if (current.byteSize() - offsetInBuffer >= size) { // fast path: inside one buffer
             long v = switch (size) {
                 case 1 -> current.get(ValueLayout.JAVA_BYTE, offsetInBuffer);
-                case 2 ->
-                    current.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
-                case 4 ->
-                    current.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
-                default ->
-                    current.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), offsetInBuffer);
+                case 2 -> current.get(U16, offsetInBuffer);
+                case 4 -> current.get(U32, offsetInBuffer);
+                default -> current.get(U64, offsetInBuffer);
             };
             advance(size, null, 0);
             return v;

@@ -473,7 +473,7 @@ public final class FuseServer {
         }
         try {
             ChainWriter w = chain.writer();
-            w.write(ReplyEncoder.outHeader(len, 0, unique));
+            putOutHeader(w, len, 0, unique);
             w.write(payload);
         } catch (VirtqueueException e) {
             throw new IllegalStateException("room was checked", e);
@@ -490,10 +490,20 @@ public final class FuseServer {
 
     private static void writeHeader(DescriptorChain chain, long len, int error, long unique) {
         try {
-            chain.writer().write(ReplyEncoder.outHeader(len, error, unique));
+            putOutHeader(chain.writer(), len, error, unique);
         } catch (VirtqueueException e) {
             throw new IllegalStateException("room was checked", e);
         }
+    }
+
+    /**
+     * fuse_out_header (len, error, unique; {@link ReplyEncoder#OUT_HEADER_SIZE} bytes) field by
+     * field, straight into the guest's buffers: no array per reply; a field cut by a descriptor boundary is split there.
+     */
+    private static void putOutHeader(ChainWriter w, long len, int error, long unique) throws VirtqueueException {
+        w.writeInt((int) len);
+        w.writeInt(error);
+        w.writeLong(unique);
     }
 
     private static long malformed(DescriptorChain chain, long unique, MalformedRequestException e) {

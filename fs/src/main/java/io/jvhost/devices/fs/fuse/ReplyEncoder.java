@@ -50,15 +50,6 @@ public final class ReplyEncoder {
         return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** fuse_out_header. */
-    public static byte[] outHeader(long len, int error, long unique) {
-        return buffer(OUT_HEADER_SIZE)
-                .putInt((int) len)
-                .putInt(error)
-                .putLong(unique)
-                .array();
-    }
-
     static void putAttr(ByteBuffer b, Attr a, int minor) {
         b.putLong(a.ino())
                 .putLong(a.size())

@@ -6,9 +6,6 @@ import io.jvhost.virtqueue.ChainReader;
 import io.jvhost.virtqueue.DescriptorChain;
 import io.jvhost.virtqueue.VirtqueueException;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,11 +21,6 @@ public final class RequestDecoder {
     static final int MAX_HEAP_BODY = 1 << 20;
 
     private static final long FUSE_GETATTR_FH = 1;
-    // Fields are copied out in one go and decoded from the array: ChainReader.readInt/readLong
-    // build a byte-order layout per call, whose VarHandle the JDK then looks up in a map.
-    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private RequestDecoder() {}
 
@@ -37,21 +29,18 @@ public final class RequestDecoder {
         if (chain.readableBytes() < InHeader.SIZE) {
             throw new MalformedRequestException("request of " + chain.readableBytes() + " bytes has no in header");
         }
-        byte[] b = new byte[InHeader.SIZE];
-        try {
-            in.readFully(b);
+        try { // field by field: typed reads split a field cut by a descriptor boundary themselves
+            long len = Integer.toUnsignedLong(in.readInt());
+            int opcode = in.readInt();
+            long unique = in.readLong();
+            long nodeId = in.readLong();
+            int uid = in.readInt(), gid = in.readInt(), pid = in.readInt();
+            int totalExtlen = Short.toUnsignedInt(in.readShort());
+            in.skip(2); // padding
+            return new InHeader(len, opcode, unique, nodeId, uid, gid, pid, totalExtlen);
         } catch (VirtqueueException e) {
             throw new MalformedRequestException(e.getMessage(), e);
         }
-        return new InHeader(
-                Integer.toUnsignedLong((int) I32.get(b, 0)),
-                (int) I32.get(b, 4),
-                (long) I64.get(b, 8),
-                (long) I64.get(b, 16),
-                (int) I32.get(b, 24),
-                (int) I32.get(b, 28),
-                (int) I32.get(b, 32),
-                Short.toUnsignedInt((short) I16.get(b, 36)));
     }
 
     /**
@@ -295,7 +284,6 @@ public final class RequestDecoder {
         private final ChainReader in;
         private final long start;
         private final long end;
-        private final byte[] scratch = new byte[8];
 
         Body(ChainReader in, long length) {
             this.in = in;
@@ -321,14 +309,12 @@ public final class RequestDecoder {
 
         int u32() throws MalformedRequestException, VirtqueueException {
             need(4);
-            in.readFully(scratch, 0, 4);
-            return (int) I32.get(scratch, 0);
+            return in.readInt();
         }
 
         long u64() throws MalformedRequestException, VirtqueueException {
             need(8);
-            in.readFully(scratch, 0, 8);
-            return (long) I64.get(scratch, 0);
+            return in.readLong();
         }
 
         /** An unsigned 32-bit size, capped at Integer.MAX_VALUE (callers clip to the buffers anyway). */
