@@ -96,8 +96,19 @@ final class FsRestorer {
         }
     }
 
-    /** A file found and verified: its descriptor, status, and file handle if the check made it. */
-    private record Found(Fd fd, Stat stat, FileHandle handle) {}
+    /**
+     * A file found and verified: its descriptor, status, and file handle if the check made it; or,
+     * found by name alone ({@code fd} null), the handle it is kept by.
+     */
+    private record Found(Fd fd, Stat stat, FileHandle handle, InodeFile.ByHandle byName) {
+        Found(Fd fd, Stat stat, FileHandle handle) {
+            this(fd, stat, handle, null);
+        }
+
+        static Found byName(Stat stat, InodeFile.ByHandle kept) {
+            return new Found(null, stat, kept.handle(), kept);
+        }
+    }
 
     /**
      * The parent directory one task's last node was found in, kept pinned (its descriptor open,
@@ -370,6 +381,13 @@ final class FsRestorer {
             }
             return;
         }
+        if (f.byName() != null) {
+            Inode inode = new Inode(n.nodeId(), InodeKey.of(f.stat()), f.stat().fileType(), f.byName(), f.handle());
+            inode.lookups = n.lookups();
+            inode.location = n.location();
+            opened.put(n.nodeId(), inode);
+            return;
+        }
         Fd fd = f.fd();
         try {
             Stat st = f.stat(); // its type is the saved one, unless the source recorded none
@@ -414,8 +432,57 @@ final class FsRestorer {
     }
 
     private Found openByPath(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
+        if (files.mode() != InodeFileHandles.NEVER && sameDirectory && n.fileHandle() != null && n.ino() != 0) {
+            Found f = byName(n, parent, tried);
+            if (f != NOT_BY_NAME) return f;
+        }
         Fd fd = FileCalls.openPath(parent.fd(), n.location().name());
         return verified(fd, n, "path", tried, false);
+    }
+
+    /** {@link #byName}'s answer where it cannot decide without a descriptor. */
+    private static final Found NOT_BY_NAME = new Found(null, null, null);
+
+    /**
+     * A node this side keeps as a file handle, found without opening it: its handle by name
+     * (name_to_handle_at without following a final symlink, as the O_NOFOLLOW open) and its status
+     * by name, two syscalls where a descriptor costs four (open, status, handle, close). As strict
+     * as {@link #verified}: the type and inode the source saved, and the very handle it saved (the
+     * handle names one inode and its generation, so both lookups found the saved file even if the
+     * name changed in between; the handle kept is the one made here, in the share). A mount this
+     * side has no descriptor of yet, or a file system without handles, takes the descriptor way.
+     */
+    private Found byName(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
+        byte[] name = n.location().name();
+        FileHandle mine;
+        try {
+            mine = FileHandles.nameToHandle(parent.fd(), name, 0);
+        } catch (NativeException e) {
+            if (e.errno() == Errno.EOPNOTSUPP || e.errno() == Errno.EOVERFLOW) return NOT_BY_NAME;
+            throw e;
+        }
+        InodeFile.ByHandle kept = files.byHandle(mine);
+        if (kept == null) return NOT_BY_NAME;
+        Stat st = FileCalls.statx(parent.fd(), name, FileCalls.AT_SYMLINK_NOFOLLOW);
+        String problem = mismatch(n, st);
+        if (problem == null && !sameHandle(mine, n.fileHandle()))
+            problem = "found another file of inode " + st.ino() + " (its file handle differs)";
+        if (problem == null) return Found.byName(st, kept);
+        tried.add("path: " + problem);
+        return null;
+    }
+
+    /** Why {@code st} is not the file {@code n} the source had (type, and inode on the very same directory), or null. */
+    private String mismatch(FsSnapshot.InodeState n, Stat st) {
+        if (n.fileType() != 0 && st.fileType() != n.fileType()) { // 0: unknown (virtiofsd's state)
+            return "found a file of type " + Integer.toOctalString(st.fileType()) + ", not "
+                    + Integer.toOctalString(n.fileType());
+        }
+        if (sameDirectory && n.ino() != 0 && (st.dev() != n.dev() || st.ino() != n.ino())) {
+            // ino 0: none saved (virtiofsd's state); a handle then names the file by itself
+            return "found inode " + st.ino() + ", the source had " + n.ino();
+        }
+        return null;
     }
 
     /** A node of this restore (not in any table yet, so never retired), pinned for one use of its descriptor. */
@@ -449,16 +516,10 @@ final class FsRestorer {
         try {
             Stat st = FileCalls.fstat(fd);
             FileHandle mine = null;
-            String problem = null;
-            if (n.fileType() != 0 && st.fileType() != n.fileType()) { // 0: unknown (virtiofsd's state)
-                problem = "found a file of type " + Integer.toOctalString(st.fileType()) + ", not "
-                        + Integer.toOctalString(n.fileType());
-            } else if (sameDirectory && n.ino() != 0 && (st.dev() != n.dev() || st.ino() != n.ino())) {
-                // ino 0: none saved (virtiofsd's state); a handle then names the file by itself
-                problem = "found inode " + st.ino() + ", the source had " + n.ino();
-            } else if (checkInside && !inside(fd, st)) {
+            String problem = mismatch(n, st);
+            if (problem == null && checkInside && !inside(fd, st)) {
                 problem = "the file lies outside the shared directory";
-            } else if (!checkInside && sameDirectory && n.fileHandle() != null) {
+            } else if (problem == null && !checkInside && sameDirectory && n.fileHandle() != null) {
                 mine = handleOf(fd);
                 if (!sameHandle(mine, n.fileHandle()))
                     problem = "found another file of inode " + st.ino() + " (its file handle differs)";

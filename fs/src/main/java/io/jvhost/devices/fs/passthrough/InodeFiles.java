@@ -128,6 +128,19 @@ final class InodeFiles implements AutoCloseable {
         return new InodeFile.ByHandle(handle, mountFd);
     }
 
+    /**
+     * A handle inode kept by {@code handle} without opening anything, or null if this side keeps
+     * descriptors or knows no descriptor of the handle's mount (then {@link #keep} decides, from a
+     * descriptor). Only for a handle made here, by name_to_handle_at inside the share.
+     */
+    InodeFile.ByHandle byHandle(FileHandle handle) {
+        if (mode == InodeFileHandles.NEVER) return null;
+        synchronized (mountFds) {
+            Fd mountFd = mountFds.get(handle.mountId());
+            return mountFd == null ? null : new InodeFile.ByHandle(handle, mountFd);
+        }
+    }
+
     /** null (prefer: the caller keeps a descriptor), or EOPNOTSUPP (mandatory). Warns once per mount. */
     private FileHandle noHandle(Fd opath, String why) throws NativeException {
         long mount = FileCalls.fstat(opath).mountId();

@@ -192,6 +192,31 @@ class MigrationTest extends FsTestBase {
     }
 
     @Test
+    void aNodeCarryingAnotherFilesHandleIsRefusedEvenWithItsPathAndInode() throws Exception {
+        Files.writeString(share.resolve("a"), "a");
+        Files.writeString(share.resolve("b"), "b");
+        Entry a = fs.lookup(ROOT, ROOT_ID, b("a"));
+        Entry other = fs.lookup(ROOT, ROOT_ID, b("b"));
+        FsSnapshot honest = fs.snapshot();
+        FsSnapshot.InodeState in = honest.inode(a.nodeId());
+        // a's path, inode and type, b's handle: only the handle comparison tells them apart.
+        FsSnapshot.InodeState forged = new FsSnapshot.InodeState(
+                in.nodeId(),
+                1,
+                in.dev(),
+                in.ino(),
+                in.mountId(),
+                in.fileType(),
+                in.location(),
+                honest.inode(other.nodeId()).fileHandle());
+        byte[] blob = blob(
+                new FsSnapshot(honest.nextNodeId(), 1, 0, List.of(honest.inode(ROOT_ID), forged), List.of()),
+                MigrationMode.FIND_PATHS);
+        FsException e = assertThrows(FsException.class, () -> load(destination(MigrationConfig.defaults()), blob));
+        assertTrue(e.getMessage().contains("its file handle differs"), e.getMessage());
+    }
+
+    @Test
     void forgedStateNeverReachesOutsideTheShare() throws Exception {
         Files.writeString(tmp.resolve("secret"), "secret");
         Files.writeString(share.resolve("inside"), "x");
