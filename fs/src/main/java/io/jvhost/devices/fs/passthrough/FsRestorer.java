@@ -359,8 +359,20 @@ final class FsRestorer {
         List<String> tried = new ArrayList<>();
         boolean handleFirst = state.sourceMode() == MigrationMode.FILE_HANDLES;
         Found f = null;
-        if (handleFirst) f = attempt(n, tried, null, held);
-        if (f == null) {
+        boolean pathTried = false;
+        if (handleFirst && byName(n)) {
+            // Found at its saved name with its saved handle, it is the very file the handle opens,
+            // and inside the share: the cheaper proof, tried first (a file renamed since is not
+            // there, and the handle finds it next).
+            Inode parent =
+                    loops || n.location() == null ? null : inode(n.location().parentId());
+            if (parent != null) {
+                f = attempt(n, tried, parent, held);
+                pathTried = true;
+            }
+        }
+        if (f == null && handleFirst) f = attempt(n, tried, null, held);
+        if (f == null && !pathTried) {
             Location loc = n.location();
             if (loc != null && loops) {
                 tried.add("path: its parent chain loops back to node " + loc.parentId());
@@ -432,12 +444,20 @@ final class FsRestorer {
     }
 
     private Found openByPath(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
-        if (files.mode() != InodeFileHandles.NEVER && sameDirectory && n.fileHandle() != null && n.ino() != 0) {
+        if (byName(n)) {
             Found f = byName(n, parent, tried);
             if (f != NOT_BY_NAME) return f;
         }
         Fd fd = FileCalls.openPath(parent.fd(), n.location().name());
         return verified(fd, n, "path", tried, false);
+    }
+
+    /**
+     * Whether {@code n} can be found by name alone: this side keeps handle inodes, and the source
+     * saved the handle and inode of the very same directory's file to compare with.
+     */
+    private boolean byName(FsSnapshot.InodeState n) {
+        return files.mode() != InodeFileHandles.NEVER && sameDirectory && n.fileHandle() != null && n.ino() != 0;
     }
 
     /** {@link #byName}'s answer where it cannot decide without a descriptor. */
