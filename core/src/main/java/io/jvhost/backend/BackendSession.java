@@ -142,7 +142,18 @@ public final class BackendSession implements AutoCloseable {
 
     private void dispatch(ReceivedMessage<FrontendMessage> received) throws IOException {
         FrontendMessage m = received.message();
+        // Read before the message is handled: how long a front-end waits on each answer (a
+        // migration's downtime is made of a few of them) shows at debug level.
+        long t0 = LOG.isDebugEnabled() ? System.nanoTime() : 0;
         LOG.debug("<- {}", m);
+        try {
+            answer(received, m);
+        } finally {
+            if (t0 != 0) LOG.debug("-> {} answered in {} µs", m.request(), (System.nanoTime() - t0) / 1000);
+        }
+    }
+
+    private void answer(ReceivedMessage<FrontendMessage> received, FrontendMessage m) throws IOException {
         Reply reply;
         try {
             reply = handle(m);
