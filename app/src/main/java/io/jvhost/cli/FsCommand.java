@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -385,7 +386,10 @@ public final class FsCommand implements Callable<Integer> {
                 FsDevice device =
                         new FsDevice(tag, requestQueues, new FuseServer(fs), threadPoolSize, migrationStateFormat)) {
             daemon.serve(
-                    served.apply(device), spec, () -> SyscallFilter.install(seccomp), () -> warmUpStatePath(config));
+                    served.apply(device),
+                    spec,
+                    () -> SyscallFilter.install(seccomp),
+                    () -> warmUpStatePath(config, device::migrationBegun));
         }
         return 0;
     }
@@ -395,15 +399,17 @@ public final class FsCommand implements Callable<Integer> {
      * directory (the served one may have a front-end by then), so a first migration does not pay
      * for cold code in the VM's downtime, and neither does the start: the state path on the
      * directory's real entries ({@link FsDevice#warmUpStatePath}), then one whole migration
-     * through the session code ({@link MigrationRehearsal}).
+     * through the session code ({@link MigrationRehearsal}). Both give way ({@code giveWay}) to
+     * a migration the served device has begun meanwhile (libvirt starts a destination's daemon
+     * just before the migration it receives).
      */
-    private void warmUpStatePath(PassthroughConfig config) {
+    private void warmUpStatePath(PassthroughConfig config, BooleanSupplier giveWay) {
         long started = System.nanoTime();
         MigrationConfig migration =
                 new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths).unreported();
         try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration);
                 FsDevice device = new FsDevice(tag, 1, new FuseServer(fs), 0, migrationStateFormat)) {
-            device.warmUpStatePath();
+            device.warmUpStatePath(giveWay);
         } catch (IOException | RuntimeException e) {
             // Not a static logger: that would read the log level before --log-level sets it.
             LoggerFactory.getLogger(FsCommand.class).debug("state path warm-up: {}", e.toString());
@@ -416,7 +422,8 @@ public final class FsCommand implements Callable<Integer> {
             LoggerFactory.getLogger(FsCommand.class)
                     .info(
                             "migration rehearsal: an in-process migration between two devices of this daemon's own follows");
-            int kept = MigrationRehearsal.run(source, destination, rootNames());
+            if (giveWay.getAsBoolean()) return; // a real migration began: the CPU is its
+            int kept = MigrationRehearsal.run(source, destination, rootNames(), giveWay);
             LoggerFactory.getLogger(FsCommand.class)
                     .info(
                             "migration rehearsal: done in {} ms ({} nodes moved)",

@@ -47,7 +47,7 @@ class MigrationRehearsalTest {
                 FsDevice source = new FsDevice("rehearsal", 1, new FuseServer(a));
                 FsDevice destination = new FsDevice("rehearsal", 1, new FuseServer(b))) {
             // Five files and the directory ("missing" is not there): each answers on the destination.
-            assertEquals(6, MigrationRehearsal.run(source, destination, names));
+            assertEquals(6, MigrationRehearsal.run(source, destination, names, () -> false));
         }
         assertEquals(0, sessionThreads(), "the sessions ended with their drivers");
         assertEquals(fds, openFds(), "no descriptor left open");

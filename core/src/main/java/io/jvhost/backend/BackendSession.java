@@ -243,7 +243,9 @@ public final class BackendSession implements AutoCloseable {
             case GetVringBase g -> {
                 int base = rings.get(g.index()).stop();
                 deviceState.ringStopped();
-                LOG.info("ring {} stopped at avail index {}", g.index(), base);
+                // Debug, not info: a migration's save timeline reports the stop at info, and a
+                // daemon's start-up rehearsal stops its own rings many times.
+                LOG.debug("ring {} stopped at avail index {}", g.index(), base);
                 yield new Reply.VringState(g.index(), base);
             }
             case SetVringKick s ->

@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -191,7 +192,16 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     /** LOG_ALL set: the file system prepares its state while the guest runs (jvhost's format and virtiofsd's alike). */
     @Override
     public void migrationStarting() {
+        migrationBegun = true;
         if (server.fileSystem() instanceof MigratableFileSystem m) m.prepareMigration();
+    }
+
+    /**
+     * Whether a front-end has begun a migration on this device (LOG_ALL set, or a state to load):
+     * a warm-up running beside it then gives way, as the CPU it would take is the migration's.
+     */
+    public boolean migrationBegun() {
+        return migrationBegun;
     }
 
     @Override
@@ -261,6 +271,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
      */
     @Override
     public PreparedState prepareLoad(InputStream in) throws IOException, DeviceException {
+        migrationBegun = true;
         MigratableFileSystem fs = migratable();
         PushbackInputStream p = new PushbackInputStream(in, StateReader.MAGIC_LENGTH);
         byte[] head = p.readNBytes(StateReader.MAGIC_LENGTH);
@@ -348,6 +359,9 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         };
     }
 
+    /** Set by the front-end's migration (see {@link #migrationBegun}); read by a warm-up's thread. */
+    private volatile boolean migrationBegun;
+
     /** Nodes the state-path warm-up looks up, at most: enough for the JIT, few enough to cost no fd limit. */
     static final int WARM_UP_NODES = 1024;
     /** Save-and-load rounds of the warm-up: the per-node code then runs ~16,000 times and is compiled. */
@@ -360,14 +374,16 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
      * destination daemon is the usual one (libvirt starts it for the incoming migration), and
      * cold it reopened a node in ~150 µs instead of ~30. Call on a device that serves no
      * front-end; the prepared loads are never committed, and the lookups are the device's own.
+     * Stops after the round in which {@code giveWay} turns true (a real migration began); returns
+     * the rounds run.
      */
-    public void warmUpStatePath() {
-        if (!canMigrate()) return;
+    public int warmUpStatePath(BooleanSupplier giveWay) {
+        if (!canMigrate()) return 0;
         long started = System.nanoTime();
         int nodes = WarmUpNodes.lookUp(server.fileSystem(), WARM_UP_NODES);
         int rounds = 0;
         try {
-            for (; rounds < WARM_UP_ROUNDS; rounds++) {
+            for (; rounds < WARM_UP_ROUNDS && !giveWay.getAsBoolean(); rounds++) {
                 java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
                 captureState().writeTo(out);
                 prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray())).discard();
@@ -380,6 +396,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
                 rounds,
                 nodes + 1,
                 (System.nanoTime() - started) / 1_000_000);
+        return rounds;
     }
 
     private MigratableFileSystem migratable() throws DeviceException {

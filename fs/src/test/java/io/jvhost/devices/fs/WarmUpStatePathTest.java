@@ -1,6 +1,8 @@
 package io.jvhost.devices.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jvhost.devices.fs.passthrough.InodeFileHandles;
 import io.jvhost.devices.fs.passthrough.MigrationConfig;
@@ -57,7 +59,7 @@ class WarmUpStatePathTest {
         int fds = ProcessFds.count();
         PassthroughFs fs = open();
         try (FsDevice device = new FsDevice("warm", 1, new FuseServer(fs))) {
-            device.warmUpStatePath();
+            assertEquals(FsDevice.WARM_UP_ROUNDS, device.warmUpStatePath(() -> false));
             assertEquals(FsDevice.WARM_UP_NODES + 1, fs.snapshot().inodes().size(), "its nodes and the root");
             // The loads it prepared were discarded: only the nodes' own descriptors are open.
             assertEquals(FsDevice.WARM_UP_NODES, ProcessFds.count() - fds - 1, "descriptors beyond the nodes'");
@@ -75,8 +77,33 @@ class WarmUpStatePathTest {
         Files.writeString(share.resolve("top"), "t");
         try (PassthroughFs fs = open();
                 FsDevice device = new FsDevice("warm", 1, new FuseServer(fs))) {
-            device.warmUpStatePath();
+            device.warmUpStatePath(() -> false);
             assertEquals(5, fs.snapshot().inodes().size(), "root, a, a/b, a/b/c, top");
+        }
+    }
+
+    @Test
+    void givesWayToAMigrationTheServedDeviceBegan() throws Exception {
+        Files.writeString(share.resolve("f"), "x");
+        try (PassthroughFs served = open();
+                FsDevice device = new FsDevice("served", 1, new FuseServer(served));
+                PassthroughFs fs = open();
+                FsDevice warm = new FsDevice("warm", 1, new FuseServer(fs))) {
+            assertFalse(device.migrationBegun());
+            device.migrationStarting(); // LOG_ALL from the served device's front-end
+            assertTrue(device.migrationBegun());
+            assertEquals(0, warm.warmUpStatePath(device::migrationBegun), "no round once the migration began");
+            device.migrationCancelled();
+        }
+        try (PassthroughFs served = open();
+                FsDevice device = new FsDevice("served", 1, new FuseServer(served))) {
+            // A state arriving to load begins a migration too (a destination gets no LOG_ALL).
+            try {
+                device.prepareLoad(new java.io.ByteArrayInputStream(new byte[0]));
+            } catch (IOException | io.jvhost.backend.DeviceException expected) {
+                // an empty state is refused; what counts is that the load began
+            }
+            assertTrue(device.migrationBegun());
         }
     }
 }
