@@ -197,7 +197,7 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     }
 
     /**
-     * Whether a front-end has begun a migration on this device (LOG_ALL set, or a state to load):
+     * Whether a migration has begun on this device (LOG_ALL set, or a state loaded into it):
      * a warm-up running beside it then gives way, as the CPU it would take is the migration's.
      */
     public boolean migrationBegun() {
@@ -373,7 +373,8 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
      * that the first real migration does not run it cold inside the VM's downtime: a fresh
      * destination daemon is the usual one (libvirt starts it for the incoming migration), and
      * cold it reopened a node in ~150 µs instead of ~30. Call on a device that serves no
-     * front-end; the prepared loads are never committed, and the lookups are the device's own.
+     * front-end: each load is committed into it, in place of the same nodes, and the lookups are
+     * its own.
      * Stops after the round in which {@code giveWay} turns true (a real migration began); returns
      * the rounds run.
      */
@@ -386,7 +387,9 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             for (; rounds < WARM_UP_ROUNDS && !giveWay.getAsBoolean(); rounds++) {
                 java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
                 captureState().writeTo(out);
-                prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray())).discard();
+                // Committed into this device itself (the same nodes again): the commit's per-node
+                // code, inside the downtime too, runs as often as the load's.
+                prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray())).commit();
             }
         } catch (IOException | DeviceException | RuntimeException e) {
             LOG.debug("state path warm-up: {}", e.toString());

@@ -61,7 +61,7 @@ class WarmUpStatePathTest {
         try (FsDevice device = new FsDevice("warm", 1, new FuseServer(fs))) {
             assertEquals(FsDevice.WARM_UP_ROUNDS, device.warmUpStatePath(() -> false));
             assertEquals(FsDevice.WARM_UP_NODES + 1, fs.snapshot().inodes().size(), "its nodes and the root");
-            // The loads it prepared were discarded: only the nodes' own descriptors are open.
+            // Each load replaced the nodes by the same ones: only the nodes' own descriptors are open.
             assertEquals(FsDevice.WARM_UP_NODES, ProcessFds.count() - fds - 1, "descriptors beyond the nodes'");
         } finally {
             fs.close();
