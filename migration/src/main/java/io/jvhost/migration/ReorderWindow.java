@@ -1,5 +1,6 @@
 package io.jvhost.migration;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -20,8 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * can no longer arrive.
  */
 final class ReorderWindow {
-    /** A packet whose data has been read; {@code data} may be longer than the header's length (pooled). */
-    record Packet(PacketHeader header, byte[] data) {}
+    /** A packet whose data has been read: {@code data}'s position 0 to its limit, the header's length. */
+    record Packet(PacketHeader header, ByteBuffer data) {}
 
     private static final long ENDED = Long.MAX_VALUE;
 
