@@ -298,6 +298,9 @@ public final class MigrationDestination implements AutoCloseable {
                         window.peakHeld(),
                         pool.allocated(),
                         Duration.ofNanos(System.nanoTime() - start));
+            } catch (ConnectionLostException e) {
+                failure.failTransport(e); // the source's reason, if it comes within the grace period
+                throw failure.cause();
             } catch (MigrationException e) {
                 failure.fail(e);
                 throw failure.cause();

@@ -177,8 +177,11 @@ final class ReorderWindow {
                 }
                 if (stuck()) {
                     if (lastIdx < 0 && allEnded()) {
-                        throw new MigrationException("the state channels ended without the last (CONFIG_STATE) packet; "
-                                + "packet " + next + " was expected next");
+                        // The source closed every channel early: a cancelled source does that right
+                        // after its Abort on the main channel, which may still be on its way.
+                        throw new ConnectionLostException(
+                                "the state channels ended without the last (CONFIG_STATE) packet; " + "packet " + next
+                                        + " was expected next");
                     }
                     throw new MigrationException("packet " + next + " is missing: every state channel has moved past it"
                             + (allEnded() ? " or closed" : ""));
