@@ -5,6 +5,9 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.util.Objects;
 
 /**
@@ -131,68 +134,122 @@ public final class CancellableFd implements AutoCloseable {
 
     /**
      * An InputStream over this fd; closing it closes the fd. Reads go straight into the caller's
-     * array ({@link HeapIo}: the fd is non-blocking), one read(2) per call.
+     * array ({@link HeapIo}: the fd is non-blocking), one read(2) per call. It is also a
+     * {@link ReadableByteChannel}: a direct buffer is read into without any copy in between.
      */
     public InputStream input() {
-        return new InputStream() {
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                int n = read(one, 0, 1);
-                return n <= 0 ? -1 : one[0] & 0xff;
-            }
-
-            @Override
-            public synchronized int read(byte[] b, int off, int len) throws IOException {
-                Objects.checkFromIndexSize(off, len, b.length);
-                if (len == 0) return 0;
-                while (true) {
-                    if (cancelled) throw new InterruptedIOException("transfer cancelled");
-                    int r = HeapIo.read(fd, b, off, len);
-                    if (r > 0) return r;
-                    if (r == 0) return -1;
-                    awaitReady();
-                }
-            }
-
-            @Override
-            public synchronized void close() { // after a read or write in progress: its fd stays ours
-                CancellableFd.this.close();
-            }
-        };
+        return new Input();
     }
 
     /**
      * An OutputStream over this fd; closing it closes the fd (EOF for a pipe's reader). Writes go
-     * straight from the caller's array ({@link HeapIo}).
+     * straight from the caller's array ({@link HeapIo}). It is also a {@link WritableByteChannel}
+     * that writes a direct buffer straight from its native memory.
      */
     public OutputStream output() {
-        return new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
+        return new Output();
+    }
 
-            @Override
-            public synchronized void write(byte[] b, int off, int len) throws IOException {
-                Objects.checkFromIndexSize(off, len, b.length);
-                while (len > 0) {
-                    if (cancelled) throw new InterruptedIOException("transfer cancelled");
-                    int w = HeapIo.write(fd, b, off, len);
-                    if (w >= 0) {
-                        off += w;
-                        len -= w;
-                    } else {
-                        awaitReady();
-                    }
+    private final class Input extends InputStream implements ReadableByteChannel {
+        private volatile boolean open = true;
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n <= 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public synchronized int read(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            if (len == 0) return 0;
+            while (true) {
+                if (cancelled) throw new InterruptedIOException("transfer cancelled");
+                int r = HeapIo.read(fd, b, off, len);
+                if (r > 0) return r;
+                if (r == 0) return -1;
+                awaitReady();
+            }
+        }
+
+        /** One read(2) (after waiting as needed) into {@code dst}'s remaining bytes; -1 at EOF. */
+        @Override
+        public synchronized int read(ByteBuffer dst) throws IOException {
+            if (!dst.hasRemaining()) return 0;
+            if (!dst.isDirect()) {
+                int n = read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+                if (n > 0) dst.position(dst.position() + n);
+                return n;
+            }
+            int n = (int) CancellableFd.this.read(MemorySegment.ofBuffer(dst), dst.remaining());
+            if (n == 0) return -1;
+            dst.position(dst.position() + n);
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public synchronized void close() { // after a read or write in progress: its fd stays ours
+            open = false;
+            CancellableFd.this.close();
+        }
+    }
+
+    private final class Output extends OutputStream implements WritableByteChannel {
+        private volatile boolean open = true;
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            while (len > 0) {
+                if (cancelled) throw new InterruptedIOException("transfer cancelled");
+                int w = HeapIo.write(fd, b, off, len);
+                if (w >= 0) {
+                    off += w;
+                    len -= w;
+                } else {
+                    awaitReady();
                 }
             }
+        }
 
-            @Override
-            public synchronized void close() { // after a read or write in progress: its fd stays ours
-                CancellableFd.this.close();
+        /** Writes all of {@code src}'s remaining bytes (waiting as needed), as the stream's write does. */
+        @Override
+        public synchronized int write(ByteBuffer src) throws IOException {
+            int n = src.remaining();
+            if (src.isDirect()) {
+                writeFully(MemorySegment.ofBuffer(src), n);
+            } else if (src.hasArray()) {
+                write(src.array(), src.arrayOffset() + src.position(), n);
+            } else { // a read-only heap buffer
+                byte[] copy = new byte[n];
+                src.duplicate().get(copy);
+                write(copy, 0, n);
             }
-        };
+            src.position(src.limit());
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public synchronized void close() { // after a read or write in progress: its fd stays ours
+            open = false;
+            CancellableFd.this.close();
+        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.jvhost.migration;
 
+import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -9,24 +10,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class BufferPool {
     private final int bufferSize;
-    private final ConcurrentLinkedQueue<byte[]> free = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
     private final AtomicInteger allocated = new AtomicInteger();
 
     BufferPool(int bufferSize) {
         this.bufferSize = bufferSize;
     }
 
-    byte[] take() {
-        byte[] b = free.poll();
+    /** A direct buffer of the pool's size: the socket is read into it and the output written from it. */
+    ByteBuffer take() {
+        ByteBuffer b = free.poll();
         if (b == null) {
             allocated.incrementAndGet();
-            b = new byte[bufferSize];
+            b = ByteBuffer.allocateDirect(bufferSize);
         }
         return b;
     }
 
-    void give(byte[] b) {
-        if (b.length == bufferSize) {
+    void give(ByteBuffer b) {
+        if (b.isDirect() && b.capacity() == bufferSize) {
             free.add(b);
         }
     }

@@ -5,12 +5,15 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.channels.WritableByteChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +59,8 @@ public final class MigrationDestination implements AutoCloseable {
 
     /** Listens on {@code address} (port 0 picks a free one; see {@link #address()}). */
     public static MigrationDestination listen(InetSocketAddress address, DestinationConfig config) throws IOException {
-        ServerSocket s = new ServerSocket();
+        // A channel's socket: the state channels it accepts read into direct buffers (ChannelReader).
+        ServerSocket s = ServerSocketChannel.open().socket();
         try {
             s.bind(address, 16);
         } catch (IOException e) {
@@ -78,6 +82,15 @@ public final class MigrationDestination implements AutoCloseable {
      *                            did not match its checksum; {@code out} is then not closed
      */
     public ReceiveResult receive(OutputStream out) throws IOException {
+        return receive(StreamChannels.writable(out));
+    }
+
+    /**
+     * {@link #receive(OutputStream)} into a channel, which gets the packets' direct buffers as
+     * they are (no copy in user space for a channel over a pipe's fd) and is closed likewise
+     * only once everything verified.
+     */
+    public ReceiveResult receive(WritableByteChannel out) throws IOException {
         if (!receiving.compareAndSet(false, true)) {
             throw new IllegalStateException(
                     "receive() is already running: a destination takes one migration at a time");
@@ -89,7 +102,7 @@ public final class MigrationDestination implements AutoCloseable {
         }
     }
 
-    private ReceiveResult receiveOne(OutputStream out) throws IOException {
+    private ReceiveResult receiveOne(WritableByteChannel out) throws IOException {
         Opening opening = acceptMain();
         Session session;
         try {
@@ -235,7 +248,7 @@ public final class MigrationDestination implements AutoCloseable {
             failure.onFailure(this::tearDown);
         }
 
-        ReceiveResult run(OutputStream out) throws IOException {
+        ReceiveResult run(WritableByteChannel out) throws IOException {
             long start = System.nanoTime();
             try {
                 DataInputStream mainIn = new DataInputStream(new BufferedInputStream(main.getInputStream()));
@@ -247,7 +260,7 @@ public final class MigrationDestination implements AutoCloseable {
                 window = new ReorderWindow(config.window(), maxPackets, hello.channels());
                 main.setSoTimeout(0); // the End message comes when the source is done, however long that is
                 MigrationSource.startDaemon("migration-destination-main", () -> readControl(mainIn));
-                List<InputStream> channels = acceptStateChannels(hello.channels());
+                List<SocketChannel> channels = acceptStateChannels(hello.channels());
                 BufferPool pool = new BufferPool(hello.packetSize());
                 AtomicLongArray perChannel = new AtomicLongArray(hello.channels());
                 ProgressMeter meter =
@@ -262,7 +275,6 @@ public final class MigrationDestination implements AutoCloseable {
                 Loaded loaded = loader.awaitLoaded();
                 verify(hello, loaded);
                 try {
-                    out.flush();
                     out.close(); // the "complete" signal: only now, with everything verified
                 } catch (IOException e) {
                     throw new MigrationException("completing the state output failed: " + e.getMessage(), e);
@@ -286,6 +298,9 @@ public final class MigrationDestination implements AutoCloseable {
                         window.peakHeld(),
                         pool.allocated(),
                         Duration.ofNanos(System.nanoTime() - start));
+            } catch (ConnectionLostException e) {
+                failure.failTransport(e); // the source's reason, if it comes within the grace period
+                throw failure.cause();
             } catch (MigrationException e) {
                 failure.fail(e);
                 throw failure.cause();
@@ -347,15 +362,14 @@ public final class MigrationDestination implements AutoCloseable {
         }
 
         /** A connection that arrived while the state channels were expected, after its preamble was read. */
-        private record Arrival(
-                Socket socket, DataInputStream in, ControlCodec.Preamble preamble, int channel, String rejection) {}
+        private record Arrival(Socket socket, ControlCodec.Preamble preamble, int channel, String rejection) {}
 
         /**
          * Accepts connections until every announced channel is there. Each newcomer's preamble is
          * read on its own thread, so a silent stray connection can't hold up the real ones.
          */
-        private List<InputStream> acceptStateChannels(int count) throws IOException {
-            InputStream[] channels = new InputStream[count];
+        private List<SocketChannel> acceptStateChannels(int count) throws IOException {
+            SocketChannel[] channels = new SocketChannel[count];
             int connected = 0;
             List<String> rejected = new ArrayList<>();
             Arrivals<Arrival> arrivals = new Arrivals<>();
@@ -397,8 +411,7 @@ public final class MigrationDestination implements AutoCloseable {
                         if (channels[a.channel()] != null) {
                             throw new MigrationException("state channel " + a.channel() + " connected twice");
                         }
-                        a.socket().setSoTimeout(millis(config.idleTimeout()));
-                        channels[a.channel()] = a.in();
+                        channels[a.channel()] = a.socket().getChannel();
                         connected++;
                     }
                 }
@@ -412,49 +425,47 @@ public final class MigrationDestination implements AutoCloseable {
         private Arrival handshake(Socket s) {
             try {
                 s.setSoTimeout(millis(config.acceptTimeout()));
-                // A buffer of one packet header: the preamble and the headers are read through it, but
-                // every packet's data is read straight into its own buffer (a larger buffer here would
-                // hold most of the next packet's data and copy it once more).
-                DataInputStream in = new DataInputStream(
-                        new BufferedInputStream(s.getInputStream(), StreamFormat.PACKET_HEADER_BYTES));
+                // Unbuffered: nothing past the preamble and the channel number may be read here,
+                // the packets are read from the socket's channel (ChannelReader).
+                DataInputStream in = new DataInputStream(s.getInputStream());
                 ControlCodec.Preamble p = ControlCodec.readPreamble(in);
                 if (p.role() != StreamFormat.ROLE_STATE) {
-                    return new Arrival(s, null, p, -1, "a second main channel (session " + p.session() + ")");
+                    return new Arrival(s, p, -1, "a second main channel (session " + p.session() + ")");
                 }
                 if (!p.session().equals(id)) {
-                    return new Arrival(s, null, p, -1, "a state channel of unknown session " + p.session());
+                    return new Arrival(s, p, -1, "a state channel of unknown session " + p.session());
                 }
-                return new Arrival(s, in, p, in.readInt(), null);
+                return new Arrival(s, p, in.readInt(), null);
             } catch (IOException e) {
-                return new Arrival(s, null, null, -1, e.getMessage());
+                return new Arrival(s, null, -1, e.getMessage());
             }
         }
 
         private void readPackets(
-                int channel, InputStream stream, int packetSize, BufferPool pool, AtomicLongArray perChannel) {
-            DataInputStream in = new DataInputStream(stream);
-            byte[] headerBytes = new byte[StreamFormat.PACKET_HEADER_BYTES];
+                int channel, SocketChannel socket, int packetSize, BufferPool pool, AtomicLongArray perChannel) {
+            ByteBuffer headerBytes = ByteBuffer.allocateDirect(StreamFormat.PACKET_HEADER_BYTES);
             String name = "state channel " + channel;
-            try {
+            try (ChannelReader in = new ChannelReader(socket, config.idleTimeout())) {
                 while (true) {
-                    int got = in.readNBytes(headerBytes, 0, headerBytes.length);
+                    int got = in.readFully(headerBytes.clear());
                     if (got == 0) {
                         window.channelEnded(channel);
                         return;
                     }
-                    if (got < headerBytes.length) {
+                    if (got < StreamFormat.PACKET_HEADER_BYTES) {
                         throw new ConnectionLostException(name + " was cut in the middle of a packet header");
                     }
                     PacketHeader h = PacketHeader.decode(headerBytes);
                     checkHeader(name, h, packetSize);
                     window.admit(channel, h);
-                    byte[] data = h.isConfigState() ? new byte[h.length()] : pool.take();
-                    int n = in.readNBytes(data, 0, h.length());
+                    // Data straight from the socket into a direct buffer, and from there into the output.
+                    ByteBuffer data = h.isConfigState() ? ByteBuffer.allocate(h.length()) : pool.take();
+                    int n = in.readFully(data.clear().limit(h.length()));
                     if (n < h.length()) {
                         throw new ConnectionLostException(name + " was cut in the middle of packet " + h.idx() + " ("
                                 + n + " of " + h.length() + " bytes)");
                     }
-                    window.put(channel, new ReorderWindow.Packet(h, data));
+                    window.put(channel, new ReorderWindow.Packet(h, data.flip()));
                     perChannel.incrementAndGet(channel);
                     loader.pump();
                 }
@@ -496,7 +507,7 @@ public final class MigrationDestination implements AutoCloseable {
          * holds {@code token}; the receiving thread only waits for the end.
          */
         private final class Loader {
-            private final OutputStream out;
+            private final WritableByteChannel out;
             private final ProgressMeter meter;
             private final BufferPool pool;
             private final ReentrantLock token = new ReentrantLock();
@@ -506,7 +517,7 @@ public final class MigrationDestination implements AutoCloseable {
             private long packets;
             private VirtioDeviceState virtio;
 
-            Loader(OutputStream out, ProgressMeter meter, BufferPool pool) {
+            Loader(WritableByteChannel out, ProgressMeter meter, BufferPool pool) {
                 this.out = out;
                 this.meter = meter;
                 this.pool = pool;
@@ -535,12 +546,14 @@ public final class MigrationDestination implements AutoCloseable {
 
             private void load(ReorderWindow.Packet p) throws MigrationException {
                 int len = p.header().length();
-                crc.update(p.data(), 0, len);
+                ByteBuffer data = p.data(); // position 0, limit len
+                crc.update(data);
+                data.rewind();
                 total += len;
                 packets++;
                 if (p.header().isConfigState()) {
                     try {
-                        virtio = VirtioStateCodec.decode(p.data());
+                        virtio = VirtioStateCodec.decode(data.array()); // a heap buffer of exactly len
                     } catch (IOException e) {
                         throw new MigrationException(
                                 "the CONFIG_STATE packet is not a valid virtio device state: " + e.getMessage(), e);
@@ -548,7 +561,9 @@ public final class MigrationDestination implements AutoCloseable {
                     return;
                 }
                 try {
-                    out.write(p.data(), 0, len);
+                    while (data.hasRemaining()) {
+                        out.write(data);
+                    }
                 } catch (IOException e) {
                     throw new MigrationException("writing the state to its output failed: " + e.getMessage(), e);
                 }

@@ -6,10 +6,13 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.channels.WritableByteChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,6 +74,21 @@ public final class MigrationSource {
             InputStream state,
             long stateSize)
             throws IOException {
+        return send(destination, deviceType, virtio, StreamChannels.readable(state), stateSize);
+    }
+
+    /**
+     * {@link #send(InetSocketAddress, String, VirtioDeviceState, InputStream, long)} from a
+     * blocking channel: the state is read into the packets' direct buffers, so a channel over a
+     * pipe or socket fd moves it with no copy in user space.
+     */
+    public SendResult send(
+            InetSocketAddress destination,
+            String deviceType,
+            VirtioDeviceState virtio,
+            ReadableByteChannel state,
+            long stateSize)
+            throws IOException {
         synchronized (this) {
             if (started) {
                 throw new IllegalStateException("a MigrationSource sends once");
@@ -96,7 +114,7 @@ public final class MigrationSource {
             InetSocketAddress destination,
             String deviceType,
             VirtioDeviceState virtio,
-            InputStream state,
+            ReadableByteChannel state,
             long stateSize,
             long start)
             throws IOException {
@@ -118,14 +136,19 @@ public final class MigrationSource {
         }
         awaitAccept(main, mainIn);
 
-        List<OutputStream> channelOut = new ArrayList<>();
+        List<WritableByteChannel> channelOut = new ArrayList<>();
         for (int ch = 0; ch < config.channels(); ch++) {
             Socket s = connect(destination);
             DataOutputStream out = new DataOutputStream(s.getOutputStream());
             ControlCodec.writePreamble(out, StreamFormat.ROLE_STATE, session);
             out.writeInt(ch);
             out.flush();
-            channelOut.add(config.channelFilter().wrap(ch, s.getOutputStream()));
+            // Unfiltered, the packets' direct buffers go to the socket as they are; a filter is a
+            // java.io stream and gets each packet copied into an array, as one write.
+            channelOut.add(
+                    config.channelFilter() == ChannelFilter.NONE
+                            ? s.getChannel()
+                            : StreamChannels.writable(config.channelFilter().wrap(ch, s.getOutputStream())));
         }
         failure.throwIfFailed();
 
@@ -173,8 +196,9 @@ public final class MigrationSource {
                 Duration.ofNanos(System.nanoTime() - start));
     }
 
+    /** A socket of a {@link SocketChannel} (blocking), so state channels can write direct buffers. */
     private Socket connect(InetSocketAddress destination) throws IOException {
-        Socket s = new Socket();
+        Socket s = SocketChannel.open().socket();
         synchronized (sockets) {
             failure.throwIfFailed();
             sockets.add(s);
@@ -204,12 +228,19 @@ public final class MigrationSource {
     }
 
     private void sendPackets(
-            int channel, OutputStream out, PacketProducer producer, ProgressMeter meter, AtomicLongArray perChannel) {
+            int channel,
+            WritableByteChannel out,
+            PacketProducer producer,
+            ProgressMeter meter,
+            AtomicLongArray perChannel) {
         try {
-            byte[] buffer = producer.newBuffer();
+            ByteBuffer buffer = producer.newBuffer();
             PacketProducer.Outgoing p;
             while ((p = producer.next(buffer)) != null) {
-                out.write(p.bytes(), 0, p.length());
+                ByteBuffer bytes = p.bytes();
+                while (bytes.hasRemaining()) {
+                    out.write(bytes); // blocking: returns after writing some bytes
+                }
                 perChannel.incrementAndGet(channel);
                 if (!p.header().isConfigState()) {
                     meter.add(p.header().length());
@@ -218,7 +249,6 @@ public final class MigrationSource {
             if (failure.hasFailed()) {
                 return;
             }
-            out.flush();
             // FIN tells the destination this channel carries nothing more.
             out.close();
         } catch (IOException e) {

@@ -1,7 +1,8 @@
 package io.jvhost.migration;
 
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
@@ -14,12 +15,17 @@ import java.util.zip.CRC32C;
  * writing while a single channel sends. Each channel sends increasing indices, and a channel
  * that finishes its packet sooner simply takes the next one. After EOF comes exactly one
  * CONFIG_STATE packet with the virtio device state; then {@link #next} returns null to everyone.
+ *
+ * <p>A channel's buffer is direct (native): the state's pipe is read into it and the socket
+ * written from it by the kernel, and the CRC32C runs over it (intrinsic), with no copy of the
+ * packet in user space (a heap array costs one, into the JDK's temporary direct buffer of the
+ * socket write).
  */
 final class PacketProducer {
-    /** One packet ready to write: header and data contiguous in {@code bytes[0..length)}. */
-    record Outgoing(PacketHeader header, byte[] bytes, int length) {}
+    /** One packet ready to write: header and data contiguous in {@code bytes}' position..limit. */
+    record Outgoing(PacketHeader header, ByteBuffer bytes) {}
 
-    private final InputStream in;
+    private final ReadableByteChannel in;
     private final int packetSize;
     private final byte[] configState;
     private final FirstFailure failure;
@@ -35,7 +41,7 @@ final class PacketProducer {
      * @param failure read errors fail the session through it; once it failed, {@link #next}
      *                returns null
      */
-    PacketProducer(InputStream in, int packetSize, byte[] configState, FirstFailure failure) {
+    PacketProducer(ReadableByteChannel in, int packetSize, byte[] configState, FirstFailure failure) {
         this.in = in;
         this.packetSize = packetSize;
         this.configState = configState.clone();
@@ -43,8 +49,8 @@ final class PacketProducer {
     }
 
     /** A buffer for one channel's packets: {@link #next} fills it. */
-    byte[] newBuffer() {
-        return new byte[StreamFormat.PACKET_HEADER_BYTES + packetSize];
+    ByteBuffer newBuffer() {
+        return ByteBuffer.allocateDirect(StreamFormat.PACKET_HEADER_BYTES + packetSize);
     }
 
     /**
@@ -52,11 +58,11 @@ final class PacketProducer {
      * the CONFIG_STATE packet, into an array of its own; null once everything was handed out, or
      * when the session failed (a read error fails it here).
      */
-    Outgoing next(byte[] buffer) {
+    Outgoing next(ByteBuffer buffer) {
         lock.lock();
         try {
             if (failure.hasFailed() || configSent) return null;
-            int n = in.readNBytes(buffer, StreamFormat.PACKET_HEADER_BYTES, packetSize);
+            int n = readFully(buffer);
             return n > 0 ? data(buffer, n) : configStatePacket();
         } catch (MigrationException e) {
             failure.fail(e);
@@ -68,13 +74,24 @@ final class PacketProducer {
         return null;
     }
 
-    private Outgoing data(byte[] buffer, int n) throws MigrationException {
+    /** Fills the buffer's data part up to a packet (fewer bytes only at EOF); the bytes read. */
+    private int readFully(ByteBuffer buffer) throws IOException {
+        buffer.clear().position(StreamFormat.PACKET_HEADER_BYTES);
+        while (buffer.hasRemaining()) {
+            if (in.read(buffer) < 0) break; // a blocking channel reads at least a byte per call
+        }
+        return buffer.position() - StreamFormat.PACKET_HEADER_BYTES;
+    }
+
+    private Outgoing data(ByteBuffer buffer, int n) throws MigrationException {
         PacketHeader h = PacketHeader.data(nextIndex(), n);
+        buffer.flip();
         h.encode(buffer, 0);
-        crc.update(buffer, StreamFormat.PACKET_HEADER_BYTES, n);
+        crc.update(buffer.position(StreamFormat.PACKET_HEADER_BYTES));
+        buffer.position(0);
         total += n;
         stateBytes = total;
-        return new Outgoing(h, buffer, StreamFormat.PACKET_HEADER_BYTES + n);
+        return new Outgoing(h, buffer);
     }
 
     private Outgoing configStatePacket() throws MigrationException {
@@ -85,7 +102,7 @@ final class PacketProducer {
         crc.update(configState);
         end = new ControlMessage.End(total + configState.length, idx, (int) crc.getValue());
         configSent = true;
-        return new Outgoing(h, packet, packet.length);
+        return new Outgoing(h, ByteBuffer.wrap(packet));
     }
 
     private int nextIndex() throws MigrationException {

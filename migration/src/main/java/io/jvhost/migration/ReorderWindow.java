@@ -1,5 +1,6 @@
 package io.jvhost.migration;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -20,8 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * can no longer arrive.
  */
 final class ReorderWindow {
-    /** A packet whose data has been read; {@code data} may be longer than the header's length (pooled). */
-    record Packet(PacketHeader header, byte[] data) {}
+    /** A packet whose data has been read: {@code data}'s position 0 to its limit, the header's length. */
+    record Packet(PacketHeader header, ByteBuffer data) {}
 
     private static final long ENDED = Long.MAX_VALUE;
 
@@ -176,8 +177,11 @@ final class ReorderWindow {
                 }
                 if (stuck()) {
                     if (lastIdx < 0 && allEnded()) {
-                        throw new MigrationException("the state channels ended without the last (CONFIG_STATE) packet; "
-                                + "packet " + next + " was expected next");
+                        // The source closed every channel early: a cancelled source does that right
+                        // after its Abort on the main channel, which may still be on its way.
+                        throw new ConnectionLostException(
+                                "the state channels ended without the last (CONFIG_STATE) packet; " + "packet " + next
+                                        + " was expected next");
                     }
                     throw new MigrationException("packet " + next + " is missing: every state channel has moved past it"
                             + (allEnded() ? " or closed" : ""));

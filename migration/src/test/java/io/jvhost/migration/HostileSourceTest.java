@@ -11,6 +11,8 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** A source that breaks the rules: the destination fails clearly, says why, and never completes its output. */
 class HostileSourceTest {
@@ -282,6 +284,32 @@ class HostileSourceTest {
                         || t.getMessage().contains("source closed the main channel"),
                 t.getMessage());
         assertFalse(out.closed());
+    }
+
+    /** A state channel that ends at any byte of a packet (header or data), in two partial writes. */
+    @ParameterizedTest(name = "cut after {0} bytes")
+    @MethodSource("everyOffsetOfAPacket")
+    void aPacketCutAtEveryOffset(int cut) throws Exception {
+        handshake(1, -1);
+        src.data(0, 0, bytes(PACKET));
+        byte[] packet = new byte[StreamFormat.PACKET_HEADER_BYTES + PACKET];
+        PacketHeader.data(1, PACKET).encode(packet, 0);
+        System.arraycopy(bytes(PACKET), 0, packet, StreamFormat.PACKET_HEADER_BYTES, PACKET);
+        src.raw(0, java.util.Arrays.copyOfRange(packet, 0, cut / 2));
+        Thread.sleep(1); // the destination may see the first part on its own
+        src.raw(0, java.util.Arrays.copyOfRange(packet, cut / 2, cut));
+        src.closeChannels();
+        Throwable t = Harness.failureOf(received);
+        int data = cut - StreamFormat.PACKET_HEADER_BYTES;
+        String expected = data < 0
+                ? "state channel 0 was cut in the middle of a packet header"
+                : "state channel 0 was cut in the middle of packet 1 (" + data + " of " + PACKET + " bytes)";
+        assertTrue(t.getMessage().contains(expected), t.getMessage());
+        assertFalse(out.closed());
+    }
+
+    static java.util.stream.IntStream everyOffsetOfAPacket() {
+        return java.util.stream.IntStream.range(1, StreamFormat.PACKET_HEADER_BYTES + PACKET);
     }
 
     @Test

@@ -21,6 +21,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -207,7 +211,11 @@ public final class DeviceMigration {
         SaveStream save = new SaveStream(transfer.openSave(), transfer, saveStart);
         try {
             long t = System.nanoTime();
-            SendResult result = new MigrationSource(config).send(to, deviceType, virtio, filter.wrap(save), -1);
+            // Unfiltered, A's pipe is read as a channel, into the packets' direct buffers.
+            InputStream state = filter.wrap(save);
+            SendResult result = state == save
+                    ? new MigrationSource(config).send(to, deviceType, virtio, (ReadableByteChannel) save, -1)
+                    : new MigrationSource(config).send(to, deviceType, virtio, state, -1);
             Duration sending = since(t);
             return new Streamed(result, save.saveTime(), save.checkTime(), sending);
         } finally {
@@ -219,8 +227,11 @@ public final class DeviceMigration {
      * A's state channel. At EOF, before the stream's reader sees it, asks CHECK on A: a save that
      * A reports as failed must not reach the destination as complete.
      */
-    private static final class SaveStream extends InputStream {
+    private static final class SaveStream extends InputStream implements ReadableByteChannel {
         private final InputStream channel;
+        /** The same pipe as a channel (a CancellableFd's stream is one), for direct buffers. */
+        private final ReadableByteChannel direct;
+
         private final DeviceStateTransfer transfer;
         private final long start;
         private long eofAt;
@@ -229,6 +240,7 @@ public final class DeviceMigration {
 
         SaveStream(InputStream channel, DeviceStateTransfer transfer, long start) {
             this.channel = channel;
+            this.direct = channel instanceof ReadableByteChannel c ? c : Channels.newChannel(channel);
             this.transfer = transfer;
             this.start = start;
         }
@@ -244,12 +256,30 @@ public final class DeviceMigration {
             if (finished) return -1;
             int n = channel.read(b, off, len);
             if (n >= 0) return n;
+            finish();
+            return -1;
+        }
+
+        @Override
+        public synchronized int read(ByteBuffer dst) throws IOException {
+            if (finished) return -1;
+            int n = direct.read(dst);
+            if (n >= 0) return n;
+            finish();
+            return -1;
+        }
+
+        private void finish() throws IOException {
             eofAt = System.nanoTime();
             finished = true;
             channel.close();
             transfer.check();
             checkedAt = System.nanoTime();
-            return -1;
+        }
+
+        @Override
+        public synchronized boolean isOpen() {
+            return !finished;
         }
 
         Duration saveTime() {
@@ -298,7 +328,7 @@ public final class DeviceMigration {
     public static Received receive(FrontendClient b, MigrationDestination destination) throws IOException {
         LoadStream out = new LoadStream(new DeviceStateTransfer(b, STATE_IDLE_TIMEOUT));
         try {
-            ReceiveResult r = destination.receive(out);
+            ReceiveResult r = destination.receive((WritableByteChannel) out);
             return new Received(r, out.loadTime(), out.checkTime());
         } catch (IOException | RuntimeException e) {
             b.close();
@@ -313,7 +343,7 @@ public final class DeviceMigration {
      * EOF completes B's load and CHECK runs; a failed CHECK fails close(), so the destination
      * answers the source with an Abort carrying B's reason instead of OK.
      */
-    private static final class LoadStream extends OutputStream {
+    private static final class LoadStream extends OutputStream implements WritableByteChannel {
         private final DeviceStateTransfer transfer;
         private OutputStream channel;
         private long firstByteAt;
@@ -342,6 +372,24 @@ public final class DeviceMigration {
         public synchronized void write(byte[] b, int off, int len) throws IOException {
             if (closed) throw new IOException("the load channel is closed");
             channel().write(b, off, len);
+        }
+
+        /** Straight from the (direct) buffer into B's pipe, when the pipe's stream is a channel. */
+        @Override
+        public synchronized int write(ByteBuffer src) throws IOException {
+            if (closed) throw new IOException("the load channel is closed");
+            OutputStream c = channel();
+            if (c instanceof WritableByteChannel w) return w.write(src);
+            int n = src.remaining();
+            byte[] copy = new byte[n];
+            src.get(copy);
+            c.write(copy);
+            return n;
+        }
+
+        @Override
+        public synchronized boolean isOpen() {
+            return !closed;
         }
 
         @Override
