@@ -6,12 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jvhost.nativeio.UnixSocket;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,6 +72,24 @@ class EarlyListenerTest {
         EarlyListener.discard(); // not the discarded one's: the file stays
         assertTrue(Files.exists(sock, LinkOption.NOFOLLOW_LINKS));
         s.get().close();
+    }
+
+    @Test
+    void aConnectionQueuedBeforeTheHandOverIsAcceptedAfterIt(@TempDir Path dir) throws Exception {
+        Path sock = dir.resolve("s.sock");
+        EarlyListener.listenOn(sock);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(sock), files.toList()); // no staging name left
+        }
+        try (SocketChannel front = SocketChannel.open(UnixDomainSocketAddress.of(sock))) {
+            front.write(ByteBuffer.wrap(new byte[] {42}));
+            try (UnixSocket server = EarlyListener.take(sock).orElseThrow();
+                    UnixSocket peer = server.accept()) {
+                ByteBuffer b = ByteBuffer.allocate(1);
+                peer.recvFully(b);
+                assertEquals(42, b.get(0));
+            }
+        }
     }
 
     @Test
