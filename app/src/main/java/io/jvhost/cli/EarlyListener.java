@@ -49,11 +49,14 @@ final class EarlyListener {
 
     /**
      * The socket path {@code args} ({@code main}'s) would have the fs daemon listen on, if it
-     * names one plainly: "fs" with exactly one --socket-path, no --fd and nothing that only
-     * prints (help, version, capabilities).
+     * names one plainly: "fs" with exactly one --socket-path, or "virtiofsd" (which runs "fs"
+     * with its --socket-path) with exactly one --socket-path or (deprecated) --socket; no --fd
+     * and nothing that only prints (help, version, capabilities).
      */
     static Optional<Path> socketPathOf(List<String> args) {
-        if (args.isEmpty() || !args.getFirst().equals("fs")) return Optional.empty();
+        if (args.isEmpty()) return Optional.empty();
+        boolean virtiofsd = args.getFirst().equals("virtiofsd");
+        if (!virtiofsd && !args.getFirst().equals("fs")) return Optional.empty();
         String found = null;
         int seen = 0;
         for (int i = 1; i < args.size(); i++) {
@@ -62,7 +65,8 @@ final class EarlyListener {
                 case "-h", "--help", "-V", "--version", "--print-capabilities", "--" -> {
                     return Optional.empty();
                 }
-                case "--socket-path" -> {
+                case "--socket-path", "--socket" -> {
+                    if (!virtiofsd && a.equals("--socket")) continue;
                     if (i + 1 == args.size()) return Optional.empty();
                     found = args.get(++i);
                     seen++;
@@ -70,6 +74,9 @@ final class EarlyListener {
                 default -> {
                     if (a.startsWith("--socket-path=")) {
                         found = a.substring("--socket-path=".length());
+                        seen++;
+                    } else if (virtiofsd && a.startsWith("--socket=")) {
+                        found = a.substring("--socket=".length());
                         seen++;
                     } else if (a.equals("--fd") || a.startsWith("--fd=")) {
                         return Optional.empty();

@@ -34,9 +34,24 @@ class EarlyListenerTest {
     }
 
     @Test
+    void theVirtiofsdSpellingsSocket() {
+        assertEquals(
+                Optional.of(Path.of("/run/a.sock")),
+                of("virtiofsd", "--socket-path", "/run/a.sock", "-o", "source=/x"));
+        assertEquals(Optional.of(Path.of("/run/a.sock")), of("virtiofsd", "--socket-path=/run/a.sock"));
+        assertEquals(Optional.of(Path.of("/run/a.sock")), of("virtiofsd", "--socket", "/run/a.sock"));
+        assertEquals(Optional.of(Path.of("/run/a.sock")), of("virtiofsd", "--socket=/run/a.sock"));
+        // Both: which one the daemon takes is its own rule; no early socket.
+        assertEquals(Optional.empty(), of("virtiofsd", "--socket", "/run/a.sock", "--socket-path", "/run/b.sock"));
+        assertEquals(Optional.empty(), of("virtiofsd", "--socket-path", "/run/a.sock", "--print-capabilities"));
+        assertEquals(Optional.empty(), of("virtiofsd", "--fd", "3"));
+        // --socket is virtiofsd's only.
+        assertEquals(Optional.empty(), of("fs", "--socket", "/run/a.sock"));
+    }
+
+    @Test
     void nothingWhereTheDaemonWouldNotListenThere() {
         assertEquals(Optional.empty(), of("rng", "--socket-path", "/run/a.sock"));
-        assertEquals(Optional.empty(), of("virtiofsd", "--socket-path", "/run/a.sock"));
         assertEquals(Optional.empty(), of("fs", "--fd", "3"));
         assertEquals(Optional.empty(), of("fs", "--fd=3", "--socket-path", "/run/a.sock"));
         assertEquals(Optional.empty(), of("fs", "--socket-path", "/run/a.sock", "--print-capabilities"));
