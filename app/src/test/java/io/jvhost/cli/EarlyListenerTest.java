@@ -108,6 +108,15 @@ class EarlyListenerTest {
     }
 
     @Test
+    void theDaemonsOptionsAndTheseTestsLetItListenThroughTheJdk() throws Exception {
+        // Without the export it still listens, through nativeio's FFM downcalls: slower by most of a start.
+        assertTrue(Files.readAllLines(Path.of("..", "scripts", "jvm.options"))
+                .contains("--add-exports=java.base/sun.nio.ch=io.jvhost.app"));
+        // Here too (the build exports it to the tests), so the tests above take the JDK's channel.
+        assertTrue(Object.class.getModule().isExported("sun.nio.ch", EarlyListener.class.getModule()));
+    }
+
+    @Test
     void aFileThatIsNotASocketIsLeftAlone(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("s.sock"), "data");
         EarlyListener.listenOn(file);
