@@ -23,7 +23,8 @@ guest_kernel_release() {
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Finds a JDK 25 (JAVA_HOME if it is one, else under /usr/lib/jvm); prints its home.
+# Finds a JDK 25 (JAVA_HOME if it is one, else under /usr/lib/jvm); prints its home and sets JDK25
+# to it (for a caller that would rather not fork a subshell to read it).
 find_jdk25() {
     local c
     for c in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25* /usr/lib/jvm/java-25* /usr/lib/jvm/jdk-25*; do
@@ -31,9 +32,9 @@ find_jdk25() {
         # The release file says which JDK this is without starting it (a JVM start costs ~50 ms).
         if [ -f "$c/release" ]; then
             local line
-            while IFS= read -r line; do [[ $line == 'JAVA_VERSION="25'* ]] && { echo "$c"; return 0; }; done <"$c/release"
+            while IFS= read -r line; do [[ $line == 'JAVA_VERSION="25'* ]] && { JDK25=$c; echo "$c"; return 0; }; done <"$c/release"
         else
-            "$c/bin/java" -version 2>&1 | grep -q 'version "25' && { echo "$c"; return 0; }
+            "$c/bin/java" -version 2>&1 | grep -q 'version "25' && { JDK25=$c; echo "$c"; return 0; }
         fi
     done
     return 1

@@ -56,8 +56,10 @@ public final class Main implements Runnable {
         if (args.length > 0 && args[0].equals("virtiofsd")) {
             // A program of its own (jvhost-virtiofsd) with virtiofsd's error conventions.
             String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
-            System.exit(VirtiofsdErrors.install(new CommandLine(new VirtiofsdCommand()))
-                    .execute(rest));
+            int status = VirtiofsdErrors.install(new CommandLine(new VirtiofsdCommand()))
+                    .execute(rest);
+            EarlyListener.discard();
+            System.exit(status);
         }
         int status = commandLine(args).execute(args);
         EarlyListener.discard();

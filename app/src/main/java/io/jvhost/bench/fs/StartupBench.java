@@ -18,8 +18,8 @@ import java.util.concurrent.TimeUnit;
  * How fast a virtio-fs daemon is ready and how much it holds while idle, jvhost's next to
  * virtiofsd in one run: each round starts each daemon once (alternating who goes first), times
  * exec → its socket at the path (jvhost binds a staging name and links it into place once
- * listening; virtiofsd binds the path and listens right after), lets it settle, reads VmRSS and
- * Threads from /proc/PID/status, then connects once to check it was listening (not before:
+ * listening; virtiofsd binds the path and listens right after), lets it settle, reads VmRSS (with
+ * its RssAnon and RssFile parts, see {@link ProcStatus}) and Threads from /proc/PID/status, then connects once to check it was listening (not before:
  * virtiofsd serves one front-end and exits when it leaves) and stops it; then starts it again and
  * times exec → the reply to VHOST_USER_GET_FEATURES, since a daemon may listen (jvhost does, see
  * cli/EarlyListener) well before it serves. Not a test: numbers
@@ -43,7 +43,13 @@ public final class StartupBench {
      * Two starts: exec → listening, and the idle process's resident set and thread count; and
      * exec → the reply to a front-end's first message (a daemon may listen before it serves).
      */
-    public record Sample(double listeningMillis, long rssKib, int threads, double firstReplyMillis) {}
+    public record Sample(
+            double listeningMillis,
+            long rssKib,
+            long rssAnonKib,
+            long rssFileKib,
+            int threads,
+            double firstReplyMillis) {}
 
     /** One daemon's samples, in start order. */
     public record Result(String name, List<Sample> samples) {
@@ -57,6 +63,14 @@ public final class StartupBench {
 
         double[] rssMib() {
             return samples.stream().mapToDouble(s -> s.rssKib() / 1024.0).toArray();
+        }
+
+        double[] rssAnonMib() {
+            return samples.stream().mapToDouble(s -> s.rssAnonKib() / 1024.0).toArray();
+        }
+
+        double[] rssFileMib() {
+            return samples.stream().mapToDouble(s -> s.rssFileKib() / 1024.0).toArray();
         }
 
         double[] threads() {
@@ -113,31 +127,37 @@ public final class StartupBench {
     private void print(List<Result> results) {
         out.printf(
                 Locale.ROOT,
-                "%-18s %-26s %-26s %-24s %s%n",
+                "%-18s %-26s %-26s %-24s %-24s %-24s %s%n",
                 "",
                 "listening ms",
                 "first reply ms",
                 "idle RSS MiB",
+                "RssAnon MiB",
+                "RssFile MiB",
                 "threads");
         for (Result r : results) {
             out.printf(
                     Locale.ROOT,
-                    "%-18s %-26s %-26s %-24s %s%n",
+                    "%-18s %-26s %-26s %-24s %-24s %-24s %s%n",
                     r.name(),
                     spread(r.listeningMillis()),
                     spread(r.firstReplyMillis()),
                     spread(r.rssMib()),
+                    spread(r.rssAnonMib()),
+                    spread(r.rssFileMib()),
                     spread(r.threads()));
         }
         if (results.size() == 2) {
             Result j = results.get(0), v = results.get(1);
             out.printf(
                     Locale.ROOT,
-                    "%-18s %-26s %-26s %-24s %s%n",
+                    "%-18s %-26s %-26s %-24s %-24s %-24s %s%n",
                     "jvhost/virtiofsd",
                     ratio(j.listeningMillis(), v.listeningMillis()),
                     ratio(j.firstReplyMillis(), v.firstReplyMillis()),
                     ratio(j.rssMib(), v.rssMib()),
+                    ratio(j.rssAnonMib(), v.rssAnonMib()),
+                    ratio(j.rssFileMib(), v.rssFileMib()),
                     ratio(j.threads(), v.threads()));
         }
     }
@@ -192,7 +212,13 @@ public final class StartupBench {
             try {
                 awaitListening(p, start);
                 firstReply(p, start);
-                return new Sample(listening, s.rssKib(), s.threads(), (System.nanoTime() - start) / 1e6);
+                return new Sample(
+                        listening,
+                        s.rssKib(),
+                        s.rssAnonKib(),
+                        s.rssFileKib(),
+                        s.threads(),
+                        (System.nanoTime() - start) / 1e6);
             } finally {
                 stop(p);
             }
