@@ -1,7 +1,7 @@
 /**
  * The {@code jvhost} command: the CLI, the demo, the benches, and the devices that exist for them
  * (the synthetic state device). Nothing is exported except to the test kit, which
- * starts fault-injecting daemons through the CLI; picocli reads the commands reflectively.
+ * starts fault-injecting daemons through the CLI (with the benches' JVM options); picocli reads the commands reflectively.
  * XChart (the benches' plots) has no module descriptor: it is required as an automatic module.
  */
 @SuppressWarnings("requires-automatic")
@@ -19,6 +19,8 @@ module io.jvhost.app {
 
     exports io.jvhost.cli to
             io.jvhost.testkit;
+    exports io.jvhost.bench.fs to
+            io.jvhost.testkit; // BackendProcess.classPathOptions: the daemons' JVM options, as the benches pass them
 
     opens io.jvhost.cli to
             info.picocli;

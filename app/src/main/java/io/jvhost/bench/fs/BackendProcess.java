@@ -73,10 +73,31 @@ public record BackendProcess(String name, Process process, Path socket, Path sha
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> argv = new ArrayList<>(List.of(java));
         String options = System.getProperty("jvhost.jvm.options");
-        if (options != null && Files.isRegularFile(Path.of(options))) argv.add("@" + options);
+        List<String> launch = launch();
+        if (options != null && Files.isRegularFile(Path.of(options))) {
+            argv.addAll(launch.contains("-cp") ? classPathOptions(Path.of(options)) : List.of("@" + options));
+        }
         argv.addAll(jvmArgs);
-        argv.addAll(launch());
+        argv.addAll(launch);
         return new Command(argv);
+    }
+
+    /**
+     * The daemon JVM options of {@code file} (the launcher's {@code @argfile}: one option a line,
+     * '#' comments) for a JVM that runs jvhost from the class path: what they grant jvhost's
+     * application module goes to the unnamed one (the JVM would warn of a module it does not
+     * know, and the grant would miss).
+     */
+    public static List<String> classPathOptions(Path file) {
+        try {
+            return Files.readAllLines(file).stream()
+                    .map(String::strip)
+                    .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                    .map(l -> l.replace("=io.jvhost.app", "=ALL-UNNAMED"))
+                    .toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("reading " + file, e);
+        }
     }
 
     /** How this JVM runs the CLI: on the module path (the launcher) or the class path (tests). */

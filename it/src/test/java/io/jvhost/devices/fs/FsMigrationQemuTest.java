@@ -41,9 +41,11 @@ class FsMigrationQemuTest {
                 "file-handles",
                 "--thread-pool-size",
                 "4");
+        QemuGuest first = FsMigration.boot(FsMigration.guest(run, "vm-a", sa, a, 2000));
+        // B starts for the incoming migration, as libvirt starts a destination's daemon: on the
+        // directory the guest has filled by now (its start-up warm-up works on those files).
         ManagedProcess b = JvhostDaemon.start(
                 run, "jvhost-b", sb, "fs", "--shared-dir", shared.toString(), "--migration-mode", "find-paths");
-        QemuGuest first = FsMigration.boot(FsMigration.guest(run, "vm-a", sa, a, 2000));
         FsMigration.Hop there = FsMigration.hop(run, first, FsMigration.guest(run, "vm-b", sb, b, 2000), "mig-ab");
         FsMigration.Hop back =
                 FsMigration.hop(run, there.guest(), FsMigration.guest(run, "vm-a2", sa, a, 2000), "mig-ba");

@@ -27,7 +27,9 @@ public final class JvhostDaemon {
         List<String> argv = new ArrayList<>(List.of(java));
         // The launcher's JVM options (-Djvhost.jvm.options, set by the build), so tests run what users do.
         String options = System.getProperty("jvhost.jvm.options");
-        if (options != null && Files.isRegularFile(Path.of(options))) argv.add("@" + options);
+        if (options != null && Files.isRegularFile(Path.of(options))) {
+            argv.addAll(io.jvhost.bench.fs.BackendProcess.classPathOptions(Path.of(options)));
+        }
         argv.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", cp, mainClass.getName()));
         argv.addAll(List.of(args));
         return argv;
