@@ -56,4 +56,22 @@ class MigrationRehearsalTest {
         }
         assertTrue(Files.readString(share.resolve("f3")).equals("file 3"));
     }
+
+    @Test
+    void aRealMigrationEndsItBetweenStepsAndNothingStaysBehind() throws Exception {
+        Files.writeString(share.resolve("f"), "f");
+        long fds = openFds();
+        try (PassthroughFs a = PassthroughFs.open(share, PassthroughConfig.defaults(), MigrationConfig.defaults());
+                PassthroughFs b = PassthroughFs.open(share, PassthroughConfig.defaults(), MigrationConfig.defaults());
+                FsDevice source = new FsDevice("rehearsal", 1, new FuseServer(a));
+                FsDevice destination = new FsDevice("rehearsal", 1, new FuseServer(b))) {
+            java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.io.IOException.class,
+                    () -> MigrationRehearsal.run(source, destination, List.of("f"), () -> true));
+            assertTrue(e.getMessage().contains("gave way"), e.getMessage());
+            assertTrue(!destination.migrationBegun(), "it stopped before loading anything into the destination");
+        }
+        assertEquals(0, sessionThreads(), "the session ended with its driver");
+        assertEquals(fds, openFds(), "no descriptor left open");
+    }
 }
