@@ -38,24 +38,65 @@ final class FsStateCodec {
     record Header(long nextNodeId, long nextFh, long initFlags, MigrationMode sourceMode, long rootDev, long rootIno) {}
 
     static void write(SavedFs s, StateWriter w) throws IOException {
-        write(s, Map.of(), w);
-    }
-
-    /** An encoder of "inodes" elements ahead of the save ({@link #encode}). */
-    static StateWriter.ElementEncoder inodeEncoder() {
-        return StateWriter.encoder(INODES, 1);
-    }
-
-    /** The bytes {@code n} is written as in the "inodes" section. */
-    static byte[] encode(StateWriter.ElementEncoder encoder, FsSnapshot.InodeState n) throws IOException {
-        return encoder.encode(FsStateCodec::writeInode, n);
+        write(s, EncodedInodes.NONE, w);
     }
 
     /**
-     * Writes {@code s}; a node whose very record (the same instance) is in {@code encoded} is
-     * written as those bytes ({@link #encode}), any other is encoded here.
+     * What an "inodes" v2 record leaves out when it matches: the root's device, mount id and
+     * file-handle mount id. Nearly every node of a share lies on the root's file system, so its
+     * record holds id, lookups, type, inode number, name and handle bytes, and nothing else.
      */
-    static void write(SavedFs s, Map<FsSnapshot.InodeState, byte[]> encoded, StateWriter w) throws IOException {
+    record InodeDefaults(long dev, long mountId, int handleMountId) {
+        static InodeDefaults of(FsSnapshot snap) {
+            return snap.inodes().isEmpty()
+                    ? new InodeDefaults(0, 0, 0)
+                    : of(snap.inodes().getFirst());
+        }
+
+        static InodeDefaults of(FsSnapshot.InodeState root) {
+            return new InodeDefaults(
+                    root.dev(),
+                    root.mountId(),
+                    root.fileHandle() == null ? 0 : root.fileHandle().mountId());
+        }
+    }
+
+    /**
+     * "inodes" records encoded ahead of the save ({@link InodeEncoder}), keyed by the very record
+     * (identity), with the defaults they were encoded against.
+     */
+    record EncodedInodes(InodeDefaults defaults, Map<FsSnapshot.InodeState, byte[]> bytes) {
+        static final EncodedInodes NONE = new EncodedInodes(null, Map.of());
+    }
+
+    /** Encodes "inodes" records ahead of the save, against the defaults of the snapshot's root. Not thread-safe. */
+    static final class InodeEncoder {
+        private final InodeDefaults defaults;
+        private final StateWriter.ElementEncoder encoder = StateWriter.encoder(INODES, INODES_VERSION);
+
+        InodeEncoder(FsSnapshot.InodeState root) {
+            defaults = InodeDefaults.of(root);
+        }
+
+        InodeDefaults defaults() {
+            return defaults;
+        }
+
+        byte[] encode(FsSnapshot.InodeState n) throws IOException {
+            return encoder.encode((o, node) -> writeInode(o, defaults, node), n);
+        }
+    }
+
+    static final int INODES_VERSION = 2;
+    // The flags byte of an "inodes" v2 record: which optional fields follow.
+    private static final int F_DEV = 1, F_MOUNT = 2, F_LOCATION = 4, F_HANDLE = 8, F_HANDLE_MOUNT = 16;
+    private static final int F_ALL = F_DEV | F_MOUNT | F_LOCATION | F_HANDLE | F_HANDLE_MOUNT;
+
+    /**
+     * Writes {@code s}; a node whose very record (the same instance) is in {@code encoded}, encoded
+     * against the defaults this save writes, is written as those bytes; any other is encoded here.
+     */
+    static void write(SavedFs s, EncodedInodes encoded, StateWriter w) throws IOException {
         FsSnapshot snap = s.snapshot();
         w.section(
                 PASSTHROUGH,
@@ -67,12 +108,16 @@ final class FsStateCodec {
                         .u8(s.sourceMode().ordinal())
                         .u64(s.rootDev())
                         .u64(s.rootIno()));
-        w.section(INODES, 1, 1, o -> {
+        InodeDefaults defaults = InodeDefaults.of(snap);
+        Map<FsSnapshot.InodeState, byte[]> ahead = defaults.equals(encoded.defaults()) ? encoded.bytes() : Map.of();
+        // A v1 reader cannot parse v2 records: the minimum is 2, so it refuses the blob naming the section.
+        w.section(INODES, INODES_VERSION, INODES_VERSION, o -> {
+            o.u64(defaults.dev()).u64(defaults.mountId()).u32(defaults.handleMountId() & 0xFFFF_FFFFL);
             o.count(snap.inodes().size());
             for (FsSnapshot.InodeState n : snap.inodes()) {
-                byte[] ahead = encoded.isEmpty() ? null : encoded.get(n);
-                if (ahead != null) o.encoded(ahead);
-                else writeInode(o, n);
+                byte[] bytes = ahead.isEmpty() ? null : ahead.get(n);
+                if (bytes != null) o.encoded(bytes);
+                else writeInode(o, defaults, n);
             }
         });
         w.section(
@@ -87,21 +132,23 @@ final class FsStateCodec {
                                 .bool(h.directory())));
     }
 
-    private static void writeInode(SectionOutput o, FsSnapshot.InodeState n) throws IOException {
-        o.varint(n.nodeId())
-                .varint(n.lookups())
-                .u32(n.fileType() & 0xFFFF_FFFFL)
-                .u64(n.dev())
-                .u64(n.ino())
-                .u64(n.mountId());
-        o.bool(n.location() != null);
+    private static void writeInode(SectionOutput o, InodeDefaults d, FsSnapshot.InodeState n) throws IOException {
+        int type = n.fileType();
+        if ((type & ~Stat.S_IFMT) != 0) throw new IllegalArgumentException("file type " + Integer.toOctalString(type));
+        FileHandle h = n.fileHandle();
+        int flags = (n.dev() != d.dev() ? F_DEV : 0)
+                | (n.mountId() != d.mountId() ? F_MOUNT : 0)
+                | (n.location() != null ? F_LOCATION : 0)
+                | (h != null ? F_HANDLE : 0)
+                | (h != null && h.mountId() != d.handleMountId() ? F_HANDLE_MOUNT : 0);
+        o.varint(n.nodeId()).varint(n.lookups()).u8(flags).u8(type >>> 12).varint(n.ino());
+        if ((flags & F_DEV) != 0) o.u64(n.dev());
+        if ((flags & F_MOUNT) != 0) o.u64(n.mountId());
         if (n.location() != null)
             o.varint(n.location().parentId()).bytes(n.location().name());
-        o.bool(n.fileHandle() != null);
-        if (n.fileHandle() != null) {
-            o.u32(n.fileHandle().mountId() & 0xFFFF_FFFFL)
-                    .u32(n.fileHandle().type() & 0xFFFF_FFFFL)
-                    .bytes(n.fileHandle().bytes());
+        if (h != null) {
+            if ((flags & F_HANDLE_MOUNT) != 0) o.u32(h.mountId() & 0xFFFF_FFFFL);
+            o.varint(h.type() & 0xFFFF_FFFFL).bytes(h.bytes()); // small: 1 on ext4 (FILEID_INO32_GEN), 0x4d on btrfs
         }
     }
 
@@ -113,7 +160,11 @@ final class FsStateCodec {
             if (nextNode < 2 || nextFh < 1) throw in.malformed("counters " + nextNode + "/" + nextFh + " out of range");
             return new Header(nextNode, nextFh, flags, MigrationMode.values()[mode], in.u64(), in.u64());
         });
-        b.section(INODES, 1, (v, in) -> in.list(MAX_NODES, FsStateCodec::readInode));
+        b.section(INODES, 1, INODES_VERSION, (v, in) -> {
+            if (v == 1) return in.list(MAX_NODES, FsStateCodec::readInodeV1);
+            InodeDefaults d = new InodeDefaults(in.u64(), in.u64(), (int) in.u32());
+            return in.list(MAX_NODES, r -> readInode(r, d));
+        });
         b.section(
                 HANDLES,
                 1,
@@ -124,17 +175,41 @@ final class FsStateCodec {
                 }));
     }
 
-    private static FsSnapshot.InodeState readInode(SectionInput in) throws IOException {
+    private static FsSnapshot.InodeState readInode(SectionInput in, InodeDefaults d) throws IOException {
+        long id = in.varint(), lookups = in.varint();
+        int flags = in.u8(), type = in.u8();
+        if ((flags & ~F_ALL) != 0)
+            throw in.malformed("node " + id + " has unknown flags " + Integer.toHexString(flags));
+        if ((flags & F_HANDLE_MOUNT) != 0 && (flags & F_HANDLE) == 0)
+            throw in.malformed("node " + id + " has a handle mount id but no handle");
+        if (type > (Stat.S_IFMT >>> 12)) throw in.malformed("node " + id + " has file type " + type);
+        long ino = in.varint();
+        long dev = (flags & F_DEV) != 0 ? in.u64() : d.dev();
+        long mnt = (flags & F_MOUNT) != 0 ? in.u64() : d.mountId();
+        Location loc = (flags & F_LOCATION) != 0 ? location(in, id) : null;
+        FileHandle fh = null;
+        if ((flags & F_HANDLE) != 0) {
+            int mountId = (flags & F_HANDLE_MOUNT) != 0 ? (int) in.u32() : d.handleMountId();
+            long htype = in.varint();
+            if (htype < 0 || htype > 0xFFFF_FFFFL) throw in.malformed("node " + id + " has handle type " + htype);
+            fh = new FileHandle(mountId, (int) htype, in.bytes(MAX_HANDLE_BYTES));
+        }
+        return new FsSnapshot.InodeState(id, lookups, dev, ino, mnt, type << 12, loc, fh);
+    }
+
+    private static Location location(SectionInput in, long id) throws IOException {
+        long parent = in.varint();
+        byte[] name = in.bytes(Names.NAME_MAX);
+        if (!Names.isValidComponent(name)) throw in.malformed("node " + id + " has an invalid name");
+        return new Location(parent, name);
+    }
+
+    /** The first layout, every field written out: still loaded, as a source may run an older jvhost. */
+    private static FsSnapshot.InodeState readInodeV1(SectionInput in) throws IOException {
         long id = in.varint(), lookups = in.varint();
         int type = (int) in.u32();
         long dev = in.u64(), ino = in.u64(), mnt = in.u64();
-        Location loc = null;
-        if (in.bool()) {
-            long parent = in.varint();
-            byte[] name = in.bytes(Names.NAME_MAX);
-            if (!Names.isValidComponent(name)) throw in.malformed("node " + id + " has an invalid name");
-            loc = new Location(parent, name);
-        }
+        Location loc = in.bool() ? location(in, id) : null;
         FileHandle fh = null;
         if (in.bool()) {
             int mountId = (int) in.u32(), htype = (int) in.u32();

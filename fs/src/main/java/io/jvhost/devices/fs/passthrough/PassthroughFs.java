@@ -38,7 +38,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -176,7 +175,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     }
 
     /** Writes {@code snap} as a save would, into {@code sink} (see {@link StatePreparation.Rehearsal}). */
-    private void rehearse(FsSnapshot snap, Map<FsSnapshot.InodeState, byte[]> encoded, java.io.OutputStream sink)
+    private void rehearse(FsSnapshot snap, FsStateCodec.EncodedInodes encoded, java.io.OutputStream sink)
             throws IOException {
         StateWriter w = StateWriter.create(sink, "rehearsal");
         FsStateCodec.write(
@@ -201,7 +200,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     /** The snapshot a save writes: what was prepared plus the changes since (which ends the preparation), else a fresh one. */
     private synchronized StatePreparation.Finished captureSnapshot() {
         StatePreparation p = preparation;
-        if (p == null) return new StatePreparation.Finished(snapshot(), Map.of());
+        if (p == null) return new StatePreparation.Finished(snapshot(), FsStateCodec.EncodedInodes.NONE);
         preparation = null;
         try (p) {
             return p.finish(initFlags);

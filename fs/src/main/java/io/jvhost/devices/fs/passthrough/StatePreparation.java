@@ -47,7 +47,7 @@ final class StatePreparation implements AutoCloseable {
      * the record itself (identity): a record replaced since (a change) is not among them, so it
      * is encoded at the save, and no stale bytes can be written.
      */
-    private Map<FsSnapshot.InodeState, byte[]> encoded = Map.of();
+    private FsStateCodec.EncodedInodes encoded = FsStateCodec.EncodedInodes.NONE;
 
     private final Thread thread;
     private final long started = System.nanoTime();
@@ -65,7 +65,7 @@ final class StatePreparation implements AutoCloseable {
      */
     @FunctionalInterface
     interface Rehearsal {
-        void write(FsSnapshot snapshot, Map<FsSnapshot.InodeState, byte[]> encoded, java.io.OutputStream sink)
+        void write(FsSnapshot snapshot, FsStateCodec.EncodedInodes encoded, java.io.OutputStream sink)
                 throws java.io.IOException;
     }
 
@@ -134,21 +134,24 @@ final class StatePreparation implements AutoCloseable {
         }
         Map<FsSnapshot.InodeState, byte[]> bytes =
                 new IdentityHashMap<>(prepared.inodes().size() * 2);
-        StateWriter.ElementEncoder encoder = FsStateCodec.inodeEncoder();
+        if (prepared.inodes().isEmpty()) return;
+        FsStateCodec.InodeEncoder encoder =
+                new FsStateCodec.InodeEncoder(prepared.inodes().getFirst());
         Sink sink = new Sink();
         int rounds = Math.max(1, REHEARSED_NODES / Math.max(1, prepared.inodes().size()));
         try {
             int k = 0;
             for (FsSnapshot.InodeState n : prepared.inodes()) {
                 if ((++k & (BATCH - 1)) == 0 && stopped) return;
-                bytes.put(n, FsStateCodec.encode(encoder, n));
+                bytes.put(n, encoder.encode(n));
             }
+            FsStateCodec.EncodedInodes done = new FsStateCodec.EncodedInodes(encoder.defaults(), bytes);
             synchronized (this) {
-                encoded = bytes;
+                encoded = done;
             }
             for (int r = 0; r < rounds; r++) {
                 sink.count = 0;
-                rehearsal.write(prepared, bytes, sink);
+                rehearsal.write(prepared, done, sink);
             }
         } catch (Stopped e) {
             return; // the save or a cancel came first
@@ -228,8 +231,8 @@ final class StatePreparation implements AutoCloseable {
         }
     }
 
-    /** The snapshot, and the bytes of those of its records encoded beforehand (see {@link FsStateCodec#write(SavedFs, Map, StateWriter)}). */
-    record Finished(FsSnapshot snapshot, Map<FsSnapshot.InodeState, byte[]> encoded) {}
+    /** The snapshot, and the bytes of those of its records encoded beforehand (see {@link FsStateCodec#write(SavedFs, FsStateCodec.EncodedInodes, StateWriter)}). */
+    record Finished(FsSnapshot snapshot, FsStateCodec.EncodedInodes encoded) {}
 
     private void stop() {
         stopped = true;
@@ -257,7 +260,7 @@ final class StatePreparation implements AutoCloseable {
         synchronized (this) {
             nodes.clear();
             open.clear();
-            encoded = Map.of();
+            encoded = FsStateCodec.EncodedInodes.NONE;
         }
     }
 }
