@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +44,13 @@ final class StateTransfer {
     private final Thread thread;
     private final TransferTimeline times;
     private volatile Outcome outcome;
+    /**
+     * Counted down once CHECK may be answered: at a success as soon as its outcome is known (the
+     * thread's tail, closing and exiting, is no business of the front-end's, which waits inside
+     * the guest's downtime), at a failure only once the thread has released everything.
+     */
+    private final CountDownLatch answerable = new CountDownLatch(1);
+
     private boolean cancelled;
     private boolean committing;
 
@@ -57,7 +66,13 @@ final class StateTransfer {
         this.thread = Thread.ofPlatform()
                 .daemon()
                 .name("jvhost-" + deviceName + "-state-" + direction.name().toLowerCase())
-                .unstarted(body);
+                .unstarted(() -> {
+                    try {
+                        body.run();
+                    } finally {
+                        answerable.countDown();
+                    }
+                });
     }
 
     DeviceStateDirection direction() {
@@ -175,8 +190,12 @@ final class StateTransfer {
 
     private void finish(Outcome o) {
         outcome = o;
-        if (o.succeeded()) LOG.info("device state {}: {}", direction.name().toLowerCase(), o.detail());
-        else LOG.warn("device state {}: {}", direction.name().toLowerCase(), o.detail());
+        if (o.succeeded()) {
+            answerable.countDown();
+            LOG.debug("device state {}: {}", direction.name().toLowerCase(), o.detail()); // CHECK logs it at info
+        } else {
+            LOG.warn("device state {}: {}", direction.name().toLowerCase(), o.detail());
+        }
     }
 
     /** Past this point a cancel no longer stops a load: the commit is short and runs to its end. */
@@ -211,9 +230,7 @@ final class StateTransfer {
     Outcome await(Duration timeout, BooleanSupplier peerGone) {
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
-            while (thread.isAlive()) {
-                thread.join(100);
-                if (!thread.isAlive()) break;
+            while (!answerable.await(100, TimeUnit.MILLISECONDS)) {
                 if (peerGone.getAsBoolean()) {
                     cancel(Duration.ofSeconds(5));
                     return Outcome.failed("the front-end went away during the transfer");
