@@ -216,12 +216,11 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 migration.mode(),
                 inodes.root().key.dev(),
                 inodes.root().key.ino());
-        LOG.atLevel(reportLevel())
-                .log(
-                        "migration: captured {} inodes and {} open handles in {} ms",
-                        saved.snapshot().inodes().size(),
-                        saved.snapshot().handles().size(),
-                        ms(System.nanoTime() - t0));
+        report(
+                "migration: captured {} inodes and {} open handles in {} ms",
+                saved.snapshot().inodes().size(),
+                saved.snapshot().handles().size(),
+                ms(System.nanoTime() - t0));
         return out -> FsStateCodec.write(saved, captured.encoded(), out);
     }
 
@@ -280,8 +279,13 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         return prepare(saved, t0);
     }
 
-    private org.slf4j.event.Level reportLevel() {
-        return migration.reported() ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.DEBUG;
+    /**
+     * A migration's report at info, a warm-up's at debug. Plain info/debug calls, not the fluent
+     * {@code atLevel}: its builder classes would first load inside a real migration's downtime.
+     */
+    private void report(String format, Object... args) {
+        if (migration.reported()) LOG.info(format, args);
+        else LOG.debug(format, args);
     }
 
     /** Restores {@code saved} (read from a blob since {@code t0}) without touching the live state. */
@@ -289,18 +293,17 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         long t1 = System.nanoTime();
         acceptsSession(saved.snapshot().initFlags());
         FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration, config.readOnly()).restore(saved);
-        LOG.atLevel(reportLevel())
-                .log(
-                        "migration: checked {} inodes and {} handles in {} ms; reopened {} inodes and {} handles"
-                                + " ({} unavailable) in {} ms, inodes kept as {}",
-                        saved.snapshot().inodes().size(),
-                        saved.snapshot().handles().size(),
-                        ms(t1 - t0),
-                        r.inodes().size() + 1,
-                        r.handles().size(),
-                        r.failedNodes().size() + r.failedHandles().size(),
-                        ms(System.nanoTime() - t1),
-                        files.mode() == InodeFileHandles.NEVER ? "O_PATH descriptors" : "file handles where possible");
+        report(
+                "migration: checked {} inodes and {} handles in {} ms; reopened {} inodes and {} handles"
+                        + " ({} unavailable) in {} ms, inodes kept as {}",
+                saved.snapshot().inodes().size(),
+                saved.snapshot().handles().size(),
+                ms(t1 - t0),
+                r.inodes().size() + 1,
+                r.handles().size(),
+                r.failedNodes().size() + r.failedHandles().size(),
+                ms(System.nanoTime() - t1),
+                files.mode() == InodeFileHandles.NEVER ? "O_PATH descriptors" : "file handles where possible");
         return new Prepared() {
             @Override
             public void commit() {

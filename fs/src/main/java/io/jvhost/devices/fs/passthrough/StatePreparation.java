@@ -250,7 +250,10 @@ final class StatePreparation implements AutoCloseable {
      * bulk. Call with the tables locked.
      */
     private List<FsSnapshot.InodeState> patched(FsSnapshot.InodeState[] records, Set<Long> changed) {
-        long[] ids = changed.stream().mapToLong(Long::longValue).sorted().toArray();
+        long[] ids = new long[changed.size()]; // a loop, not a stream: no lambda to link inside the downtime
+        int k = 0;
+        for (long id : changed) ids[k++] = id;
+        java.util.Arrays.sort(ids);
         FsSnapshot.InodeState[] out = new FsSnapshot.InodeState[records.length + ids.length];
         int from = 0, n = 0;
         for (long id : ids) {
