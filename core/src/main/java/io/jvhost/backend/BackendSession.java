@@ -175,6 +175,7 @@ public final class BackendSession implements AutoCloseable {
             // Honoured even without REPLY_ACK, as libvhost-user does (see ReplyRule).
             connection.sendReply(m.request(), Reply.U64.SUCCESS);
         }
+        if (m instanceof SetDeviceStateFd) deviceState.answered();
     }
 
     /**

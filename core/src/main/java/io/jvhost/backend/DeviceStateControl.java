@@ -199,6 +199,12 @@ final class DeviceStateControl {
         }
     }
 
+    /** SET_DEVICE_STATE_FD was answered: the transfer it set up starts (see {@link StateTransfer#start}). */
+    void answered() {
+        StateTransfer t = transfer;
+        if (t != null) t.start();
+    }
+
     /** CHECK_DEVICE_STATE: joins the latest transfer; returns its direction only if it completed. */
     DeviceStateDirection check() throws RequestRejected {
         statefulDevice();

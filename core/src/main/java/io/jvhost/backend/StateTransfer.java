@@ -52,6 +52,9 @@ final class StateTransfer {
     private final CountDownLatch answerable = new CountDownLatch(1);
 
     private boolean cancelled;
+    /** Guarded by this: {@link #start} ran. */
+    private boolean started;
+
     private boolean committing;
 
     private StateTransfer(
@@ -85,8 +88,8 @@ final class StateTransfer {
     }
 
     /**
-     * Writes {@code snapshot} into {@code channel} (ours to close), through vmsplice when
-     * {@code zeroCopy} (the channel is then a pipe the back-end created).
+     * A transfer that, once {@link #start}ed, writes {@code snapshot} into {@code channel} (ours to
+     * close), through vmsplice when {@code zeroCopy} (the channel is then a pipe the back-end created).
      */
     static StateTransfer save(
             String deviceName,
@@ -98,11 +101,10 @@ final class StateTransfer {
         StateTransfer t = new StateTransfer(
                 deviceName, DeviceStateDirection.SAVE, channel, times, () -> self[0].runSave(snapshot, zeroCopy));
         self[0] = t;
-        t.thread.start();
         return t;
     }
 
-    /** Reads a state from {@code channel} (ours to close) and commits it through {@code committer}. */
+    /** A transfer that, once {@link #start}ed, reads a state from {@code channel} (ours to close) and commits it through {@code committer}. */
     static StateTransfer load(
             String deviceName,
             StatefulDevice device,
@@ -113,8 +115,18 @@ final class StateTransfer {
         StateTransfer t = new StateTransfer(
                 deviceName, DeviceStateDirection.LOAD, channel, times, () -> self[0].runLoad(device, committer));
         self[0] = t;
-        t.thread.start();
         return t;
+    }
+
+    /**
+     * Starts the transfer's thread (once; not after a cancel). The session does it once the
+     * SET_DEVICE_STATE_FD is answered: started before, a save's writer would take the CPU from
+     * the reply the front-end waits for, inside the guest's downtime.
+     */
+    synchronized void start() {
+        if (started || cancelled) return;
+        started = true;
+        thread.start();
     }
 
     private void runSave(StatefulDevice.SavedState snapshot, boolean zeroCopy) {
@@ -212,6 +224,11 @@ final class StateTransfer {
     boolean cancel(Duration timeout) {
         synchronized (this) {
             if (!committing) cancelled = true;
+            if (!started) { // no thread to close the channel
+                channel.close();
+                answerable.countDown();
+                return true;
+            }
         }
         channel.cancel();
         try {

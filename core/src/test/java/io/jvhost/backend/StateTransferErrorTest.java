@@ -111,6 +111,7 @@ class StateTransferErrorTest {
                 CancellableFd.forReading(p.readEnd(), 0),
                 prepared -> prepared.commit(),
                 TIMES);
+        t.start();
         StateTransfer.Outcome o = t.await(T, () -> false);
         assertFalse(o.succeeded());
         assertTrue(o.detail().contains("StackOverflowError"), o.detail());
@@ -135,6 +136,7 @@ class StateTransferErrorTest {
                     throw new OutOfMemoryError("in commit");
                 },
                 TIMES);
+        t.start();
         StateTransfer.Outcome o = t.await(T, () -> false);
         assertFalse(o.succeeded());
         assertTrue(o.detail().contains("in commit"), o.detail());
@@ -150,6 +152,7 @@ class StateTransferErrorTest {
                 CancellableFd.forWriting(p.writeEnd(), 0),
                 false,
                 TIMES);
+        t.start();
         try (InputStream r = FdStreams.input(p.readEnd(), true)) {
             assertEquals(100, r.readAllBytes().length, "the reader sees the bytes written, then EOF");
         }
@@ -188,8 +191,10 @@ class StateTransferErrorTest {
                 return prepared;
             }
         };
-        return StateTransfer.load("counted", device, CancellableFd.forReading(p.readEnd(), 0), committer, TIMES)
-                .await(T, () -> false);
+        StateTransfer t =
+                StateTransfer.load("counted", device, CancellableFd.forReading(p.readEnd(), 0), committer, TIMES);
+        t.start();
+        return t.await(T, () -> false);
     }
 
     @Test
@@ -240,6 +245,27 @@ class StateTransferErrorTest {
             assertThrows(BackendRefusedException.class, c::checkDeviceState);
             assertTrue(c.getFeatures() != 0, "the session still answers");
         }
+        assertEquals(List.of(), uncaught);
+    }
+
+    @Test
+    void aTransferCancelledBeforeItStartedClosesItsChannel() throws Exception {
+        Pipe p = Pipe.create(0);
+        StateTransfer t = StateTransfer.save(
+                "never-started",
+                new Failing(() -> new OutOfMemoryError("not reached")).captureState(),
+                CancellableFd.forWriting(p.writeEnd(), 0),
+                false,
+                TIMES);
+        assertTrue(t.cancel(T));
+        t.start(); // too late: nothing runs
+        try (InputStream r = FdStreams.input(p.readEnd(), true)) {
+            assertEquals(
+                    0,
+                    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(T, () -> r.readAllBytes()).length,
+                    "EOF at once: the channel was closed");
+        }
+        assertFalse(t.await(T, () -> false).succeeded());
         assertEquals(List.of(), uncaught);
     }
 }
