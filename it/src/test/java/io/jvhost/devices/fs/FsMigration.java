@@ -82,6 +82,14 @@ final class FsMigration {
     }
 
     static Hop hop(TestRun run, QemuGuest src, QemuGuest.Builder destination, String socketName) throws Exception {
+        Hop hop = move(run, src, destination, socketName);
+        // A few ticks on the destination before anything else happens to it.
+        hop.guest().awaitSerialLine("^MTICK " + (hop.ticksBefore() + 3) + " ", STEP);
+        return hop;
+    }
+
+    /** {@link #hop} up to the source QEMU's exit: the destination runs, nothing more is known of it. */
+    static Hop move(TestRun run, QemuGuest src, QemuGuest.Builder destination, String socketName) throws Exception {
         Path migration = run.socket(socketName);
         QemuGuest dst = destination.incoming("unix:" + migration).start();
         UnixSockets.awaitSocketFile(migration, STEP, dst.process());
@@ -97,8 +105,6 @@ final class FsMigration {
                 .orElse(0);
         src.qmp().quit();
         src.awaitExit(Duration.ofSeconds(30));
-        // A few ticks on the destination before anything else happens to it.
-        dst.awaitSerialLine("^MTICK " + (before + 3) + " ", STEP);
         return new Hop(dst, result, pause, before);
     }
 
