@@ -405,14 +405,6 @@ public final class FsCommand implements Callable<Integer> {
      */
     private void warmUpStatePath(PassthroughConfig config, BooleanSupplier giveWay) {
         long started = System.nanoTime();
-        // Background work, and its threads inherit the policy: on a host where the CPUs are busy
-        // (a destination started beside its source, as libvirt starts it) it no longer slows the
-        // migration it is meant to speed up; on an idle host it runs as fast as before.
-        try {
-            io.jvhost.nativeio.Scheduling.idleThisThread();
-        } catch (io.jvhost.nativeio.NativeException e) {
-            LoggerFactory.getLogger(FsCommand.class).debug("state path warm-up at normal priority: {}", e.getMessage());
-        }
         MigrationConfig migration =
                 new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths).unreported();
         try (PassthroughFs fs = PassthroughFs.open(sharedDir, config, migration);

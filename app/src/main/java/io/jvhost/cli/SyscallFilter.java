@@ -75,8 +75,7 @@ final class SyscallFilter {
             # threads, time
             futex=202 futex_waitv=449 set_robust_list=273 get_robust_list=274 rseq=334 clone=56 clone3=435
             exit=60 exit_group=231 set_tid_address=218 gettid=186 getpid=39 getppid=110 tgkill=234 sched_yield=24
-            sched_getaffinity=204 sched_getparam=143 sched_getscheduler=145 sched_setscheduler=144
-            nanosleep=35
+            sched_getaffinity=204 sched_getparam=143 sched_getscheduler=145 nanosleep=35
             clock_nanosleep=230 clock_gettime=228 clock_getres=229 gettimeofday=96 time=201
             # signals, the JVM's bookkeeping
             rt_sigaction=13 rt_sigprocmask=14 rt_sigreturn=15 rt_sigtimedwait=128 sigaltstack=131
