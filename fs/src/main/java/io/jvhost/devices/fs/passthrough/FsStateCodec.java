@@ -114,11 +114,9 @@ final class FsStateCodec {
         w.section(INODES, INODES_VERSION, INODES_VERSION, o -> {
             o.u64(defaults.dev()).u64(defaults.mountId()).u32(defaults.handleMountId() & 0xFFFF_FFFFL);
             o.count(snap.inodes().size());
-            for (FsSnapshot.InodeState n : snap.inodes()) {
-                byte[] bytes = ahead.isEmpty() ? null : ahead.get(n);
-                if (bytes != null) o.encoded(bytes);
-                else writeInode(o, defaults, n);
-            }
+            // The loop's body is a method of its own: run a few times only, the loop itself stays
+            // interpreted (too few back-edges to be compiled), the body is compiled by the save's end.
+            for (FsSnapshot.InodeState n : snap.inodes()) writeInode(o, defaults, ahead, n);
         });
         w.section(
                 HANDLES,
@@ -130,6 +128,14 @@ final class FsStateCodec {
                                 .varint(h.nodeId())
                                 .u32(h.flags() & 0xFFFF_FFFFL)
                                 .bool(h.directory())));
+    }
+
+    private static void writeInode(
+            SectionOutput o, InodeDefaults d, Map<FsSnapshot.InodeState, byte[]> ahead, FsSnapshot.InodeState n)
+            throws IOException {
+        byte[] bytes = ahead.isEmpty() ? null : ahead.get(n);
+        if (bytes != null) o.encoded(bytes);
+        else writeInode(o, d, n);
     }
 
     private static void writeInode(SectionOutput o, InodeDefaults d, FsSnapshot.InodeState n) throws IOException {
