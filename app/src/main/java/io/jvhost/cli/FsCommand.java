@@ -389,16 +389,10 @@ public final class FsCommand implements Callable<Integer> {
                     served.apply(device),
                     spec,
                     () -> SyscallFilter.install(seccomp),
-                    () -> warmUpStatePath(
-                            config,
-                            new WarmUpPacing(
-                                    device::migrationBegun, SpareCpu.ofThisHost()::available, WARM_UP_PATIENCE)));
+                    () -> warmUpStatePath(config, device::migrationBegun));
         }
         return 0;
     }
-
-    /** How long the warm-up waits in all for a spare CPU before it gives up. */
-    private static final java.time.Duration WARM_UP_PATIENCE = java.time.Duration.ofSeconds(60);
 
     /**
      * Once listening, runs the state save and load code on devices of its own over the same
@@ -407,8 +401,7 @@ public final class FsCommand implements Callable<Integer> {
      * directory's real entries ({@link FsDevice#warmUpStatePath}), then one whole migration
      * through the session code ({@link MigrationRehearsal}). Both give way ({@code giveWay}) to
      * a migration the served device has begun meanwhile (libvirt starts a destination's daemon
-     * just before the migration it receives), and wait while the host has no CPU to spare
-     * ({@link WarmUpPacing}).
+     * just before the migration it receives).
      */
     private void warmUpStatePath(PassthroughConfig config, BooleanSupplier giveWay) {
         long started = System.nanoTime();
