@@ -135,7 +135,7 @@ class DeviceMigrationTest {
         try (GuestDriver d = pair.driverOnA()) {
             FuseClient fuse = FsPair.fuse(d);
             fuse.init();
-            for (int i = 0; i < 300; i++) fuse.create(FuseClient.ROOT_ID, "trickle-" + i);
+            for (int i = 0; i < 600; i++) fuse.create(FuseClient.ROOT_ID, "trickle-" + i); // ~24 KB: 6 packets
             int packet = 4 * 1024;
             DeviceMigration.StateFilter trickle = in -> new java.io.FilterInputStream(in) {
                 @Override
