@@ -568,7 +568,7 @@ public final class MigrationDestination implements AutoCloseable {
                     throw new MigrationException("writing the state to its output failed: " + e.getMessage(), e);
                 }
                 stateBytes += len;
-                meter.add(len);
+                meter.add(len, 1);
                 pool.give(p.data());
             }
 
