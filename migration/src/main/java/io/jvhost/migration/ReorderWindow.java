@@ -21,8 +21,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * can no longer arrive.
  */
 final class ReorderWindow {
-    /** A packet whose data has been read: {@code data}'s position 0 to its limit, the header's length. */
-    record Packet(PacketHeader header, ByteBuffer data) {}
+    /**
+     * A packet whose data has been read: {@code data}'s position 0 to its limit, the header's
+     * length; a slice of {@code chunk}, released once loaded (null: a buffer of its own).
+     */
+    record Packet(PacketHeader header, ByteBuffer data, BufferPool.Chunk chunk) {}
 
     private static final long ENDED = Long.MAX_VALUE;
 
