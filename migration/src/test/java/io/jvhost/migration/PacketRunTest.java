@@ -225,4 +225,28 @@ class PacketRunTest {
         assertTrue(failure.hasFailed());
         assertTrue(failure.cause().getMessage().contains("reading the device state failed: pipe broke"));
     }
+
+    @Test
+    void aBrokenStateChannelFailsTheSessionInsteadOfKillingTheThread() {
+        ReadableByteChannel closedUnderUs = new ReadableByteChannel() {
+            @Override
+            public int read(ByteBuffer dst) {
+                throw new IllegalStateException("file descriptor already closed");
+            }
+
+            @Override
+            public boolean isOpen() {
+                return false;
+            }
+
+            @Override
+            public void close() {}
+        };
+        FirstFailure failure = new FirstFailure();
+        PacketProducer producer = new PacketProducer(closedUnderUs, PACKET, CONFIG, failure);
+        assertFalse(producer.next(producer.newBatch()));
+        assertTrue(
+                failure.cause().getMessage().contains("file descriptor already closed"),
+                failure.cause().getMessage());
+    }
 }
