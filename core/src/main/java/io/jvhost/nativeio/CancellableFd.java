@@ -150,19 +150,8 @@ public final class CancellableFd implements AutoCloseable {
         return new Output();
     }
 
-    /** A stream of {@link #input()} or {@link #output()}: its fd may be used directly (splice), with care. */
-    public interface Stream {
-        /** The CancellableFd the stream reads or writes: its fd, its waits, its cancel. */
-        CancellableFd owner();
-    }
-
-    private final class Input extends InputStream implements ReadableByteChannel, Stream {
+    private final class Input extends InputStream implements ReadableByteChannel {
         private volatile boolean open = true;
-
-        @Override
-        public CancellableFd owner() {
-            return CancellableFd.this;
-        }
 
         @Override
         public int read() throws IOException {
@@ -211,13 +200,8 @@ public final class CancellableFd implements AutoCloseable {
         }
     }
 
-    private final class Output extends OutputStream implements WritableByteChannel, Stream {
+    private final class Output extends OutputStream implements WritableByteChannel {
         private volatile boolean open = true;
-
-        @Override
-        public CancellableFd owner() {
-            return CancellableFd.this;
-        }
 
         @Override
         public void write(int b) throws IOException {

@@ -63,11 +63,7 @@ public final class Libc {
             SOCK_CLOEXEC = 02000000,
             SOL_SOCKET = 1,
             SCM_RIGHTS = 1;
-    public static final int MSG_CTRUNC = 0x8,
-            MSG_DONTWAIT = 0x40,
-            MSG_MORE = 0x8000,
-            MSG_NOSIGNAL = 0x4000,
-            MSG_CMSG_CLOEXEC = 0x40000000;
+    public static final int MSG_CTRUNC = 0x8, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
     public static final int SPLICE_F_MOVE = 1, SPLICE_F_NONBLOCK = 2, SPLICE_F_MORE = 4, SPLICE_F_GIFT = 8;
     public static final int POLLIN = 1, POLLOUT = 4, POLLERR = 8, POLLHUP = 0x10, POLLNVAL = 0x20;
@@ -152,10 +148,6 @@ public final class Libc {
             errnoCall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SPLICE = errnoCall(
             "splice", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle TEE =
-            errnoCall("tee", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle SEND =
-            errnoCall("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle VMSPLICE =
             errnoCall("vmsplice", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle STRERROR = plainCall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -407,47 +399,6 @@ public final class Libc {
                 if (e == Errno.EINTR) continue;
                 if (e == Errno.EAGAIN) return -1;
                 throw new NativeException("splice", e);
-            }
-        } catch (NativeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /**
-     * tee(2): duplicates up to {@code len} bytes from the head of one pipe into another without
-     * consuming them; 0 at EOF, -1 on EAGAIN.
-     */
-    public static long tee(Fd pipeIn, Fd pipeOut, long len, int flags) throws NativeException {
-        MemorySegment st = capture();
-        try {
-            while (true) {
-                long r = (long) TEE.invokeExact(st, pipeIn.value(), pipeOut.value(), len, flags);
-                if (r >= 0) return r;
-                int e = errno(st);
-                if (e == Errno.EINTR) continue;
-                if (e == Errno.EAGAIN) return -1;
-                throw new NativeException("tee", e);
-            }
-        } catch (NativeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** send(2) of a native buffer on a socket; -1 on EAGAIN. */
-    public static long send(Fd socket, MemorySegment buf, long len, int flags) throws NativeException {
-        MemorySegment st = capture();
-        try {
-            while (true) {
-                long r = (long) SEND.invokeExact(st, socket.value(), buf, len, flags);
-                if (r >= 0) return r;
-                int e = errno(st);
-                if (e == Errno.EINTR) continue;
-                if (e == Errno.EAGAIN) return -1;
-                throw new NativeException("send", e);
             }
         } catch (NativeException e) {
             throw e;

@@ -1,6 +1,5 @@
 package io.jvhost.migration;
 
-import io.jvhost.nativeio.CancellableFd;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -16,7 +15,6 @@ import java.nio.channels.WritableByteChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -137,12 +135,7 @@ public final class MigrationSource {
         }
         awaitAccept(main, mainIn);
 
-        // Unfiltered, from a pipe: the channels splice the state to their sockets (SpliceLane).
-        Optional<CancellableFd> statePipe = config.channelFilter() == ChannelFilter.NONE && state instanceof StatePipe p
-                ? p.pipe()
-                : Optional.empty();
         List<WritableByteChannel> channelOut = new ArrayList<>();
-        List<SpliceLane> lanes = new ArrayList<>();
         for (int ch = 0; ch < config.channels(); ch++) {
             Socket s = connect(destination);
             DataOutputStream out = new DataOutputStream(s.getOutputStream());
@@ -155,9 +148,6 @@ public final class MigrationSource {
                     config.channelFilter() == ChannelFilter.NONE
                             ? s.getChannel()
                             : StreamChannels.writable(config.channelFilter().wrap(ch, s.getOutputStream())));
-            lanes.add(statePipe
-                    .flatMap(pipe -> SpliceLane.open(pipe, s.getChannel(), failure))
-                    .orElse(null));
         }
         failure.throwIfFailed();
 
@@ -174,7 +164,7 @@ public final class MigrationSource {
             CompletableFuture<Void> done = new CompletableFuture<>();
             senders.add(done);
             startDaemon("migration-source-ch" + ch, () -> {
-                sendPackets(channel, channelOut.get(channel), lanes.get(channel), producer, meter, perChannel);
+                sendPackets(channel, channelOut.get(channel), producer, meter, perChannel);
                 done.complete(null);
             });
         }
@@ -239,24 +229,18 @@ public final class MigrationSource {
     private void sendPackets(
             int channel,
             WritableByteChannel out,
-            SpliceLane lane,
             PacketProducer producer,
             ProgressMeter meter,
             AtomicLongArray perChannel) {
         try {
-            try {
-                PacketProducer.Batch batch = producer.newBatch();
-                PacketWriter copying = PacketWriter.over(out);
-                PacketWriter writer = lane == null ? copying : new PacketWriter.Spliced(lane, copying);
-                while (producer.next(batch, lane)) {
-                    writer.write(batch);
-                    perChannel.addAndGet(channel, batch.packets());
-                    if (!batch.isConfigState()) {
-                        meter.add(batch.stateBytes(), batch.packets());
-                    }
+            PacketProducer.Batch batch = producer.newBatch();
+            PacketWriter writer = PacketWriter.over(out);
+            while (producer.next(batch)) {
+                writer.write(batch);
+                perChannel.addAndGet(channel, batch.packets());
+                if (!batch.isConfigState()) {
+                    meter.add(batch.stateBytes(), batch.packets());
                 }
-            } finally {
-                if (lane != null) lane.close(); // its duplicate of the socket first: the close below ends it
             }
             if (failure.hasFailed()) {
                 return;
@@ -346,12 +330,6 @@ public final class MigrationSource {
             all = List.copyOf(sockets);
         }
         for (Socket s : all) {
-            try {
-                // A splice lane may hold a duplicate of the fd: only a shutdown ends the connection then.
-                if (s.isConnected() && !s.isClosed()) s.shutdownOutput();
-            } catch (IOException e) {
-                LOG.debug("shutdown: {}", e.toString());
-            }
             try {
                 s.close();
             } catch (IOException e) {

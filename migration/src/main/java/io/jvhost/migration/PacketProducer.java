@@ -42,9 +42,6 @@ final class PacketProducer {
     private final CRC32C crc = new CRC32C();
     private long total;
     private int idx;
-    /** The state's EOF was read: its channel may have closed the pipe, nothing is left to splice. */
-    private boolean inputEnded;
-
     private boolean configSent;
     private volatile ControlMessage.End end;
     private volatile long stateBytes;
@@ -81,9 +78,6 @@ final class PacketProducer {
         private int firstIndex;
         private long stateBytes;
         private boolean configState;
-        private boolean spliced;
-        /** The last {@link #fill} read the state's EOF. */
-        private boolean reachedEof;
 
         private Batch(int packetSize, int runPackets) {
             this.packetSize = packetSize;
@@ -117,14 +111,6 @@ final class PacketProducer {
             return configState;
         }
 
-        /**
-         * Whether the run's data waits in a {@link SpliceLane}'s pipe: its data frames then only
-         * mirror it (the CRC's copy, the lengths to splice), for {@link SpliceLane#send}.
-         */
-        boolean isSpliced() {
-            return spliced;
-        }
-
         /** The buffers to write, in order, each from its position to its limit; see the class comment. */
         ByteBuffer[] frames() {
             return frames;
@@ -148,28 +134,20 @@ final class PacketProducer {
          */
         private int fill(ReadableByteChannel in) throws IOException {
             data.clear();
-            reachedEof = false;
             while (data.position() == 0) { // a blocking channel reads at least a byte per call
-                if (in.read(data) < 0) {
-                    reachedEof = true;
-                    return 0;
-                }
+                if (in.read(data) < 0) return 0;
             }
             int boundary = Math.min(data.capacity(), (data.position() + packetSize - 1) / packetSize * packetSize);
             data.limit(boundary);
             while (data.hasRemaining()) {
-                if (in.read(data) < 0) {
-                    reachedEof = true;
-                    break;
-                }
+                if (in.read(data) < 0) break;
             }
             return data.position();
         }
 
-        private void cut(int first, int n, boolean inLane) {
+        private void cut(int first, int n) {
             firstIndex = first;
             configState = false;
-            spliced = inLane;
             stateBytes = n;
             packets = (n + packetSize - 1) / packetSize;
             for (int i = 0; i < packets; i++) {
@@ -184,7 +162,6 @@ final class PacketProducer {
         private void configState(int index, byte[] packet) {
             firstIndex = index;
             configState = true;
-            spliced = false;
             stateBytes = 0;
             packets = 1;
             frames[0] = ByteBuffer.wrap(packet);
@@ -197,26 +174,12 @@ final class PacketProducer {
      * session failed (a read error fails it here).
      */
     boolean next(Batch batch) {
-        return next(batch, null);
-    }
-
-    /**
-     * {@link #next(Batch)}, the run's whole packets moved into {@code lane} (see {@link
-     * SpliceLane#take}) when the state pipe holds any; null: no lane, read as ever.
-     */
-    boolean next(Batch batch, SpliceLane lane) {
         lock.lock();
         try {
             if (failure.hasFailed() || configSent) return false;
-            int spliced = lane == null || inputEnded ? 0 : lane.take(batch.data, packetSize);
-            if (spliced > 0) {
-                data(batch, spliced, true);
-                return true;
-            }
             int n = batch.fill(in);
-            if (batch.reachedEof) inputEnded = true;
             if (n > 0) {
-                data(batch, n, false);
+                data(batch, n);
             } else {
                 configStatePacket(batch);
             }
@@ -233,15 +196,14 @@ final class PacketProducer {
         return false;
     }
 
-    private void data(Batch batch, int n, boolean inLane) throws MigrationException {
+    private void data(Batch batch, int n) throws MigrationException {
         int packets = (n + packetSize - 1) / packetSize;
         if (idx > Integer.MAX_VALUE - packets) {
             throw new MigrationException("state needs more than " + Integer.MAX_VALUE + " packets; use larger packets");
         }
-        batch.cut(idx, n, inLane);
+        batch.cut(idx, n);
         idx += packets;
-        // The run's data in index order: the CRC of its packets one by one.
-        crc.update(batch.data.position(0).limit(n));
+        crc.update(batch.data.flip()); // the run's data in index order: the CRC of its packets one by one
         total += n;
         stateBytes = total;
     }

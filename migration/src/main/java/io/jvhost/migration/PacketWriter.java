@@ -18,18 +18,6 @@ sealed interface PacketWriter {
         return out instanceof GatheringByteChannel g ? new Gathering(g) : new PerPacket(out);
     }
 
-    /** Runs moved into {@code lane} leave through it; the others (the back-end was slower, the end) through {@code out}. */
-    record Spliced(SpliceLane lane, PacketWriter out) implements PacketWriter {
-        @Override
-        public void write(PacketProducer.Batch batch) throws IOException {
-            if (batch.isSpliced()) {
-                lane.send(batch);
-            } else {
-                out.write(batch);
-            }
-        }
-    }
-
     /** Whole runs, writev by writev; a short write continues where it stopped. */
     record Gathering(GatheringByteChannel out) implements PacketWriter {
         @Override

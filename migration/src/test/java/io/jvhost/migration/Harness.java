@@ -49,7 +49,7 @@ final class Harness {
     }
 
     /** An OutputStream that keeps what it got and remembers whether it was told "complete" (closed). */
-    static class CapturingOutput extends OutputStream {
+    static final class CapturingOutput extends OutputStream {
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         private volatile boolean closed;
 

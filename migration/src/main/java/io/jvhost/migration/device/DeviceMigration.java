@@ -12,9 +12,7 @@ import io.jvhost.migration.MigrationSource;
 import io.jvhost.migration.ReceiveResult;
 import io.jvhost.migration.SendResult;
 import io.jvhost.migration.SourceConfig;
-import io.jvhost.migration.StatePipe;
 import io.jvhost.migration.VirtioDeviceState;
-import io.jvhost.nativeio.CancellableFd;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.protocol.VirtioFeatures;
 import io.jvhost.virtqueue.DriverQueue;
@@ -229,7 +227,7 @@ public final class DeviceMigration {
      * A's state channel. At EOF, before the stream's reader sees it, asks CHECK on A: a save that
      * A reports as failed must not reach the destination as complete.
      */
-    private static final class SaveStream extends InputStream implements StatePipe {
+    private static final class SaveStream extends InputStream implements ReadableByteChannel {
         private final InputStream channel;
         /** The same pipe as a channel (a CancellableFd's stream is one), for direct buffers. */
         private final ReadableByteChannel direct;
@@ -282,12 +280,6 @@ public final class DeviceMigration {
         @Override
         public synchronized boolean isOpen() {
             return !finished;
-        }
-
-        /** A's pipe itself, when the transfer reads it directly (always, but for a back-end's other channel kinds). */
-        @Override
-        public Optional<CancellableFd> pipe() {
-            return channel instanceof CancellableFd.Stream s ? Optional.of(s.owner()) : Optional.empty();
         }
 
         Duration saveTime() {
