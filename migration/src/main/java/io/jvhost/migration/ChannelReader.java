@@ -54,6 +54,23 @@ final class ChannelReader implements Closeable {
         return dst.position() - start;
     }
 
+    /**
+     * Reads at least {@code atLeast} bytes into {@code dst}, and whatever more the socket holds up
+     * to {@code dst}'s limit (a non-blocking read takes all there is): the bytes read, fewer than
+     * {@code atLeast} only at EOF.
+     *
+     * @throws SocketTimeoutException if no byte came for the idle timeout
+     */
+    int readAtLeast(ByteBuffer dst, int atLeast) throws IOException {
+        int start = dst.position();
+        while (dst.position() - start < atLeast && dst.hasRemaining()) {
+            int n = channel.read(dst);
+            if (n < 0) break;
+            if (n == 0) awaitReadable();
+        }
+        return dst.position() - start;
+    }
+
     private void awaitReadable() throws IOException {
         long deadline = System.nanoTime() + idleNanos;
         while (true) {

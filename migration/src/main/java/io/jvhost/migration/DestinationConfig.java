@@ -11,7 +11,7 @@ import java.util.Objects;
  * @param maxChannels       most state channels a source may open
  * @param maxPacketSize     largest packet size a source may announce (bounds each buffer)
  * @param window            packets held at most while waiting for a gap to fill: memory is bounded by
- *                          (window + channels) buffers of the packet size
+ *                          (window + channels) receive chunks of 256 KiB, or of a packet if larger
  * @param maxPackets        bound on packet indices when the source does not announce its state size
  * @param acceptTimeout     for the state channels to connect, and for each handshake read
  * @param idleTimeout       a state channel silent this long while data is expected fails the session

@@ -265,7 +265,7 @@ public final class MigrationDestination implements AutoCloseable {
                 AtomicLongArray perChannel = new AtomicLongArray(hello.channels());
                 ProgressMeter meter =
                         new ProgressMeter(config.progress(), hello.stateSize(), config.progressInterval());
-                loader = new Loader(out, meter, pool);
+                loader = new Loader(out, meter);
                 for (int ch = 0; ch < channels.size(); ch++) {
                     int channel = ch;
                     MigrationSource.startDaemon(
@@ -443,29 +443,25 @@ public final class MigrationDestination implements AutoCloseable {
 
         private void readPackets(
                 int channel, SocketChannel socket, int packetSize, BufferPool pool, AtomicLongArray perChannel) {
-            ByteBuffer headerBytes = ByteBuffer.allocateDirect(StreamFormat.PACKET_HEADER_BYTES);
             String name = "state channel " + channel;
-            try (ChannelReader in = new ChannelReader(socket, config.idleTimeout())) {
+            try (ChannelReader reader = new ChannelReader(socket, config.idleTimeout());
+                    ChannelInput in = new ChannelInput(reader, pool, name)) {
                 while (true) {
-                    int got = in.readFully(headerBytes.clear());
-                    if (got == 0) {
+                    PacketHeader h = in.nextHeader();
+                    if (h == null) {
                         window.channelEnded(channel);
                         return;
                     }
-                    if (got < StreamFormat.PACKET_HEADER_BYTES) {
-                        throw new ConnectionLostException(name + " was cut in the middle of a packet header");
-                    }
-                    PacketHeader h = PacketHeader.decode(headerBytes);
                     checkHeader(name, h, packetSize);
                     window.admit(channel, h);
-                    // Data straight from the socket into a direct buffer, and from there into the output.
-                    ByteBuffer data = h.isConfigState() ? ByteBuffer.allocate(h.length()) : pool.take();
-                    int n = in.readFully(data.clear().limit(h.length()));
-                    if (n < h.length()) {
-                        throw new ConnectionLostException(name + " was cut in the middle of packet " + h.idx() + " ("
-                                + n + " of " + h.length() + " bytes)");
+                    // Data straight from the socket into a direct chunk, and from there into the output.
+                    ReorderWindow.Packet p = in.data(h);
+                    try {
+                        window.put(channel, p);
+                    } catch (MigrationException e) {
+                        if (p.chunk() != null) p.chunk().release();
+                        throw e;
                     }
-                    window.put(channel, new ReorderWindow.Packet(h, data.flip()));
                     perChannel.incrementAndGet(channel);
                     loader.pump();
                 }
@@ -509,7 +505,6 @@ public final class MigrationDestination implements AutoCloseable {
         private final class Loader {
             private final WritableByteChannel out;
             private final ProgressMeter meter;
-            private final BufferPool pool;
             private final ReentrantLock token = new ReentrantLock();
             private final CRC32C crc = new CRC32C();
             private long stateBytes;
@@ -517,10 +512,9 @@ public final class MigrationDestination implements AutoCloseable {
             private long packets;
             private VirtioDeviceState virtio;
 
-            Loader(WritableByteChannel out, ProgressMeter meter, BufferPool pool) {
+            Loader(WritableByteChannel out, ProgressMeter meter) {
                 this.out = out;
                 this.meter = meter;
-                this.pool = pool;
             }
 
             /**
@@ -568,8 +562,8 @@ public final class MigrationDestination implements AutoCloseable {
                     throw new MigrationException("writing the state to its output failed: " + e.getMessage(), e);
                 }
                 stateBytes += len;
-                meter.add(len);
-                pool.give(p.data());
+                meter.add(len, 1);
+                if (p.chunk() != null) p.chunk().release();
             }
 
             /** Once the last packet was loaded and every channel ended: the totals. */

@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.WritableByteChannel;
@@ -234,16 +233,13 @@ public final class MigrationSource {
             ProgressMeter meter,
             AtomicLongArray perChannel) {
         try {
-            ByteBuffer buffer = producer.newBuffer();
-            PacketProducer.Outgoing p;
-            while ((p = producer.next(buffer)) != null) {
-                ByteBuffer bytes = p.bytes();
-                while (bytes.hasRemaining()) {
-                    out.write(bytes); // blocking: returns after writing some bytes
-                }
-                perChannel.incrementAndGet(channel);
-                if (!p.header().isConfigState()) {
-                    meter.add(p.header().length());
+            PacketProducer.Batch batch = producer.newBatch();
+            PacketWriter writer = PacketWriter.over(out);
+            while (producer.next(batch)) {
+                writer.write(batch);
+                perChannel.addAndGet(channel, batch.packets());
+                if (!batch.isConfigState()) {
+                    meter.add(batch.stateBytes(), batch.packets());
                 }
             }
             if (failure.hasFailed()) {

@@ -22,9 +22,10 @@ final class ProgressMeter {
         this.nextReport = new AtomicLong(start + intervalNanos);
     }
 
-    void add(long n) {
+    /** {@code n} more bytes of state in {@code packetCount} more packets. */
+    void add(long n, int packetCount) {
         bytes.addAndGet(n);
-        packets.incrementAndGet();
+        packets.addAndGet(packetCount);
         long now = System.nanoTime();
         long due = nextReport.get();
         // One thread wins the slot; the others skip rather than queue behind the listener.

@@ -13,7 +13,8 @@ import java.util.List;
  * @param crc32c             CRC32C over every packet's data in index order (matched the source's)
  * @param packetsPerChannel  how many packets each state channel carried
  * @param peakHeldPackets    most packets buffered at once waiting for their turn (at most the window)
- * @param buffersAllocated   packet buffers ever allocated (at most window + channels)
+ * @param buffersAllocated   receive chunks ever allocated (at most window + channels: each held
+ *                           packet pins one, each channel reader fills one)
  */
 public record ReceiveResult(
         VirtioDeviceState virtio,

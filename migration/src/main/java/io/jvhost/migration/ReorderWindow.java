@@ -21,8 +21,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * can no longer arrive.
  */
 final class ReorderWindow {
-    /** A packet whose data has been read: {@code data}'s position 0 to its limit, the header's length. */
-    record Packet(PacketHeader header, ByteBuffer data) {}
+    /**
+     * A packet whose data has been read: {@code data}'s position 0 to its limit, the header's
+     * length; a slice of {@code chunk}, released once loaded (null: a buffer of its own).
+     */
+    record Packet(PacketHeader header, ByteBuffer data, BufferPool.Chunk chunk) {}
 
     private static final long ENDED = Long.MAX_VALUE;
 
@@ -33,8 +36,16 @@ final class ReorderWindow {
     private final long[] channelLast;
 
     private final ReentrantLock lock = new ReentrantLock();
-    /** Room in the window, a channel's end, an abort: what channel readers and awaitAllEnded wait for. */
+    /** A channel's end, an abort: what awaitAllEnded waits for. */
     private final Condition changed = lock.newCondition();
+    /**
+     * Per channel: room in the window for the index its reader waits for, or an abort. One each,
+     * so a release wakes only the reader whose packet it let in, not every waiting reader per
+     * packet (with runs of 16 packets per channel, that was a wasted wake-up per packet).
+     */
+    private final Condition[] room;
+    /** Per channel: the index its reader waits to admit, -1 if it does not wait. */
+    private final long[] waitingFor;
     /** Everything loaded, a gap that can no longer fill, an abort: what {@link #awaitLoaded} waits for. */
     private final Condition settled = lock.newCondition();
 
@@ -51,6 +62,10 @@ final class ReorderWindow {
         this.slots = new Packet[window];
         this.channelLast = new long[channels];
         Arrays.fill(channelLast, -1);
+        this.room = new Condition[channels];
+        for (int c = 0; c < channels; c++) room[c] = lock.newCondition();
+        this.waitingFor = new long[channels];
+        Arrays.fill(waitingFor, -1);
     }
 
     /**
@@ -96,9 +111,14 @@ final class ReorderWindow {
             channelLast[channel] = idx;
             highestSeen = Math.max(highestSeen, idx);
             if (stuck()) settled.signalAll(); // a gap that can never fill: no need to wait for it
-            while (idx >= next + window) {
-                checkAborted();
-                changed.await();
+            waitingFor[channel] = idx;
+            try {
+                while (idx >= next + window) {
+                    checkAborted();
+                    room[channel].await();
+                }
+            } finally {
+                waitingFor[channel] = -1;
             }
             checkAborted();
         } finally {
@@ -209,7 +229,9 @@ final class ReorderWindow {
             slots[(int) (next % window)] = null;
             held--;
             next++;
-            changed.signalAll();
+            for (int c = 0; c < waitingFor.length; c++) {
+                if (waitingFor[c] >= 0 && waitingFor[c] < next + window) room[c].signal();
+            }
             if (finished() || stuck()) settled.signalAll();
         } finally {
             lock.unlock();
@@ -244,6 +266,7 @@ final class ReorderWindow {
                 aborted = cause;
             }
             changed.signalAll();
+            for (Condition r : room) r.signalAll();
             settled.signalAll();
         } finally {
             lock.unlock();
