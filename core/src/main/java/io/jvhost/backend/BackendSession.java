@@ -176,6 +176,7 @@ public final class BackendSession implements AutoCloseable {
             connection.sendReply(m.request(), Reply.U64.SUCCESS);
         }
         if (m instanceof SetDeviceStateFd) deviceState.answered();
+        else if (m instanceof CheckDeviceState) deviceState.checkAnswered();
     }
 
     /**

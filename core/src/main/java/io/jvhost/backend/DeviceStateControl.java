@@ -10,6 +10,8 @@ import io.jvhost.protocol.DeviceStatePhase;
 import io.jvhost.protocol.FrontendMessage.SetDeviceStateFd;
 import io.jvhost.protocol.Reply;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +33,18 @@ final class DeviceStateControl {
     private StateTransfer transfer;
     /** When GET_VRING_BASE last stopped a ring (System.nanoTime), where a save's downtime starts; 0 before. */
     private long ringStoppedNanos;
+    /**
+     * What a device-state request has to report once it is answered: the front-end waits for
+     * these replies inside the guest's downtime, and a log line is no business of its. (Lines,
+     * not lambdas: a lambda's first call site is linked when first run, inside the downtime.)
+     */
+    private final List<Line> report = new ArrayList<>();
+
+    private record Line(String format, Object[] args) {}
+
+    private void report(String format, Object... args) {
+        report.add(new Line(format, args));
+    }
 
     /**
      * @param negotiated   whether the front-end acked DEVICE_STATE
@@ -117,7 +131,8 @@ final class DeviceStateControl {
         }
         times.mark("capture");
         Channel c = channel(theirs, DeviceStateDirection.SAVE);
-        transfer = StateTransfer.save(device.name(), snapshot, c.ours(), options.backendChannel(), times);
+        times.mark("channel");
+        transfer = StateTransfer.save(device.name(), snapshot, c.ours(), options.backendChannel(), c.buffered(), times);
         return c.reply();
     }
 
@@ -141,7 +156,8 @@ final class DeviceStateControl {
         }
     }
 
-    private record Channel(CancellableFd ours, Reply reply) {}
+    /** Our end of the channel, the reply, and how many bytes the channel holds without a reader (0: unknown). */
+    private record Channel(CancellableFd ours, Reply reply, int buffered) {}
 
     /**
      * Our end of the transfer channel: a dup of the front-end's fd (the message's own copy is
@@ -153,8 +169,8 @@ final class DeviceStateControl {
             if (!options.backendChannel()) {
                 Fd dup = theirs.dup();
                 try {
-                    growPipe(dup);
-                    return new Channel(StateTransfer.open(dup, direction), Reply.DeviceStateFd.accepted());
+                    int buffered = growPipe(dup);
+                    return new Channel(StateTransfer.open(dup, direction), Reply.DeviceStateFd.accepted(), buffered);
                 } catch (NativeException e) {
                     dup.close();
                     throw e;
@@ -162,15 +178,18 @@ final class DeviceStateControl {
             }
             Pipe pipe = Pipe.create(options.pipeCapacity());
             try {
+                int buffered = Libc.fcntl(pipe.writeEnd().value(), Libc.F_GETPIPE_SZ, "fcntl(F_GETPIPE_SZ)");
                 return switch (direction) {
                     case SAVE ->
                         new Channel(
                                 StateTransfer.open(pipe.writeEnd(), direction),
-                                Reply.DeviceStateFd.acceptedWith(pipe.readEnd()));
+                                Reply.DeviceStateFd.acceptedWith(pipe.readEnd()),
+                                buffered);
                     case LOAD ->
                         new Channel(
                                 StateTransfer.open(pipe.readEnd(), direction),
-                                Reply.DeviceStateFd.acceptedWith(pipe.writeEnd()));
+                                Reply.DeviceStateFd.acceptedWith(pipe.writeEnd()),
+                                buffered);
                 };
             } catch (NativeException e) {
                 pipe.close();
@@ -186,23 +205,48 @@ final class DeviceStateControl {
      * DeviceStateOptions#pipeCapacity()}, to that size: QEMU's pipe holds 64 KiB, so a state of a few
      * hundred KiB would otherwise be written in as many turns of the two processes, each one a
      * wake-up inside the guest's downtime. Refused (not a pipe, or past the user's pipe-size
-     * limit): the channel works as it is.
+     * limit): the channel works as it is. Returns the pipe's size, 0 if it is not a pipe.
      */
-    private void growPipe(Fd channel) {
+    private int growPipe(Fd channel) {
+        int size;
         try {
-            int size = Libc.fcntl(channel.value(), Libc.F_GETPIPE_SZ, "fcntl(F_GETPIPE_SZ)");
-            if (size >= options.pipeCapacity()) return;
-            int grown = Libc.fcntl(channel.value(), Libc.F_SETPIPE_SZ, options.pipeCapacity(), "fcntl(F_SETPIPE_SZ)");
-            LOG.info("the front-end's transfer pipe was grown from {} to {} bytes", size, grown);
+            size = Libc.fcntl(channel.value(), Libc.F_GETPIPE_SZ, "fcntl(F_GETPIPE_SZ)");
         } catch (NativeException e) {
-            LOG.info("the transfer channel keeps its size: {}", e.getMessage());
+            report("the transfer channel is not a pipe: {}", e.getMessage());
+            return 0;
+        }
+        if (size >= options.pipeCapacity()) return size;
+        try {
+            int grown = Libc.fcntl(channel.value(), Libc.F_SETPIPE_SZ, options.pipeCapacity(), "fcntl(F_SETPIPE_SZ)");
+            report("the front-end's transfer pipe was grown from {} to {} bytes", size, grown);
+            return grown;
+        } catch (NativeException e) {
+            report("the transfer pipe keeps its size ({} bytes): {}", size, e.getMessage());
+            return size;
         }
     }
 
-    /** SET_DEVICE_STATE_FD was answered: the transfer it set up starts (see {@link StateTransfer#start}). */
+    /**
+     * SET_DEVICE_STATE_FD was answered: the transfer it set up starts (see {@link
+     * StateTransfer#start}), then what the request had to report is logged.
+     */
     void answered() {
         StateTransfer t = transfer;
-        if (t != null) t.start();
+        if (t != null) {
+            t.times().mark("answered");
+            t.start();
+        }
+        reported();
+    }
+
+    /** CHECK_DEVICE_STATE was answered: what it had to report is logged. */
+    void checkAnswered() {
+        reported();
+    }
+
+    private void reported() {
+        for (Line l : report) LOG.info(l.format(), l.args());
+        report.clear();
     }
 
     /** CHECK_DEVICE_STATE: joins the latest transfer; returns its direction only if it completed. */
@@ -214,11 +258,9 @@ final class DeviceStateControl {
         StateTransfer.Outcome o = t.await(options.checkTimeout(), frontendGone);
         if (!o.succeeded()) throw new RequestRejected(o.detail());
         t.times().mark("CHECK");
-        LOG.info("device state {} checked: {}", t.direction().name().toLowerCase(), o.detail());
-        LOG.info(
-                "device state {} timeline: {}",
-                t.direction().name().toLowerCase(),
-                t.times().describe());
+        String direction = t.direction().name().toLowerCase();
+        report("device state {} checked: {}", direction, o.detail());
+        report("device state {} timeline: {}", direction, t.times());
         return t.direction();
     }
 

@@ -29,6 +29,11 @@ final class TransferTimeline {
     }
 
     /** "rings stopped → capture 0.41 ms → bytes written 12.02 ms (10486 bytes) → ...; 13.9 ms in all". */
+    @Override
+    public String toString() {
+        return describe();
+    }
+
     synchronized String describe() {
         StringBuilder b = new StringBuilder(marks.getFirst().phase());
         for (int i = 1; i < marks.size(); i++) {

@@ -133,6 +133,22 @@ public final class CancellableFd implements AutoCloseable {
     }
 
     /**
+     * Writes what the fd takes now of {@code b[off, off + len)}, without waiting: the bytes
+     * written, 0 when it has no room.
+     */
+    public int writeNow(byte[] b, int off, int len) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        int done = 0;
+        while (done < len) {
+            if (cancelled) throw new InterruptedIOException("transfer cancelled");
+            int w = HeapIo.write(fd, b, off + done, len - done);
+            if (w < 0) break;
+            done += w;
+        }
+        return done;
+    }
+
+    /**
      * An InputStream over this fd; closing it closes the fd. Reads go straight into the caller's
      * array ({@link HeapIo}: the fd is non-blocking), one read(2) per call. It is also a
      * {@link ReadableByteChannel}: a direct buffer is read into without any copy in between.

@@ -107,8 +107,14 @@ public final class SectionOutput {
      * copied as they are: the bytes that writing those fields here would write.
      */
     public SectionOutput encoded(byte[] fields) throws IOException {
+        return encoded(fields, 0, fields.length);
+    }
+
+    /** {@code fields[off, off + len)}, encoded ahead as for {@link #encoded(byte[])} (e.g. many elements' fields in a row). */
+    public SectionOutput encoded(byte[] fields, int off, int len) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, fields.length);
         fieldCheck();
-        writer.putBytes(fields, 0, fields.length);
+        writer.putBytes(fields, off, len);
         return this;
     }
 

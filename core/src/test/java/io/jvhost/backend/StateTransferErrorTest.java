@@ -143,14 +143,17 @@ class StateTransferErrorTest {
         assertEquals(List.of(), uncaught);
     }
 
-    @Test
-    void anErrorWhileSavingFailsTheTransferAndEndsTheStream() throws Exception {
+    /** On the transfer's thread (no buffer known) and on the caller's (a state that fits the pipe). */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 65536})
+    void anErrorWhileSavingFailsTheTransferAndEndsTheStream(int channelBuffer) throws Exception {
         Pipe p = Pipe.create(0);
         StateTransfer t = StateTransfer.save(
                 "failing",
                 new Failing(() -> new OutOfMemoryError("in save")).captureState(),
                 CancellableFd.forWriting(p.writeEnd(), 0),
                 false,
+                channelBuffer,
                 TIMES);
         t.start();
         try (InputStream r = FdStreams.input(p.readEnd(), true)) {
@@ -256,6 +259,7 @@ class StateTransferErrorTest {
                 new Failing(() -> new OutOfMemoryError("not reached")).captureState(),
                 CancellableFd.forWriting(p.writeEnd(), 0),
                 false,
+                65536,
                 TIMES);
         assertTrue(t.cancel(T));
         t.start(); // too late: nothing runs

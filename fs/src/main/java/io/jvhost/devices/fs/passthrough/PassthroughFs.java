@@ -211,17 +211,21 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     public Capture capture() throws FsException {
         long t0 = System.nanoTime();
         StatePreparation.Finished captured = captureSnapshot();
+        FsSnapshot snap = confirmedPaths(captured.snapshot());
         SavedFs saved = new SavedFs(
-                confirmedPaths(captured.snapshot()),
+                snap,
                 migration.mode(),
                 inodes.root().key.dev(),
                 inodes.root().key.ino());
+        // Records re-checked by --migration-confirm-paths are not the ones encoded ahead.
+        FsStateCodec.EncodedInodes encoded =
+                snap == captured.snapshot() ? captured.encoded() : FsStateCodec.EncodedInodes.NONE;
         report(
                 "migration: captured {} inodes and {} open handles in {} ms",
                 saved.snapshot().inodes().size(),
                 saved.snapshot().handles().size(),
                 ms(System.nanoTime() - t0));
-        return out -> FsStateCodec.write(saved, captured.encoded(), out);
+        return out -> FsStateCodec.write(saved, encoded, out);
     }
 
     @Override

@@ -1,9 +1,9 @@
 package io.jvhost.devices.fs.passthrough;
 
 import io.jvhost.state.StateWriter;
-import java.util.IdentityHashMap;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadFactory;
@@ -33,9 +33,11 @@ final class StatePreparation implements AutoCloseable {
     static final int BATCH = 256;
     /**
      * Nodes the rehearsals write in all (as many rounds as that takes, at least one): the save's
-     * per-node code then runs often enough to be compiled, not interpreted inside the downtime.
+     * per-node code then runs often enough to be compiled by C2, not interpreted or run as C1's
+     * profiling code inside the downtime. At 16,384 (3 rounds of 5,000 nodes) C2 compiled it
+     * during the save, beside it on the other CPU (the QEMU test's JIT log).
      */
-    static final int REHEARSED_NODES = 16_384;
+    static final int REHEARSED_NODES = 65_536;
 
     private final InodeTable inodes;
     private final HandleTable handles;
@@ -43,11 +45,90 @@ final class StatePreparation implements AutoCloseable {
     private final TreeMap<Long, FsSnapshot.InodeState> nodes = new TreeMap<>();
     private final TreeMap<Long, FsSnapshot.HandleState> open = new TreeMap<>();
     /**
-     * Guarded by this: the bytes of the records copied, encoded while the guest runs, keyed by
-     * the record itself (identity): a record replaced since (a change) is not among them, so it
-     * is encoded at the save, and no stale bytes can be written.
+     * Guarded by this: the records of {@link #inOrder}, encoded while the guest runs, null until
+     * all of them are. The save writes them as they are except where a node changed since.
      */
-    private FsStateCodec.EncodedInodes encoded = FsStateCodec.EncodedInodes.NONE;
+    private Ahead ahead;
+
+    /**
+     * {@code records} (id order) encoded one after the other against {@code defaults}: record
+     * {@code i} is {@code blob[ends[i - 1], ends[i])} (from 0 for the first).
+     */
+    private record Ahead(
+            FsStateCodec.InodeDefaults defaults, FsSnapshot.InodeState[] records, byte[] blob, int[] ends) {
+        int start(int i) {
+            return i == 0 ? 0 : ends[i - 1];
+        }
+
+        /** All of it, unchanged. */
+        FsStateCodec.EncodedInodes whole() {
+            Pieces p = new Pieces(this);
+            p.run(0, records.length);
+            return p.done();
+        }
+
+        /**
+         * As if one node in {@value #GAP} had changed: what the rehearsal writes, so that the save's
+         * code for a changed node has run before it (a branch the JIT never saw taken is compiled
+         * as a trap: a deoptimisation inside the downtime, in the QEMU test's JIT log).
+         */
+        FsStateCodec.EncodedInodes withGaps() {
+            Pieces p = new Pieces(this);
+            int from = 0;
+            for (int i = GAP - 1; i < records.length; i += GAP) {
+                p.run(from, i);
+                p.fresh(records[i]);
+                from = i + 1;
+            }
+            p.run(from, records.length);
+            return p.done();
+        }
+    }
+
+    private static final int GAP = 16;
+
+    /**
+     * The pieces of a list made of {@link Ahead}'s records and changes: runs of records as they
+     * were encoded, and records to encode at the save (the changed ones, and the one after each
+     * change, which may be coded against its predecessor).
+     */
+    private static final class Pieces {
+        private final Ahead ahead;
+        private final List<FsStateCodec.Piece> out = new ArrayList<>();
+        /** The list changed just before the next run: its first record is no longer after the one it was encoded after. */
+        private boolean changed;
+
+        Pieces(Ahead ahead) {
+            this.ahead = ahead;
+        }
+
+        /** Records {@code [from, to)} of the prepared ones, unchanged. */
+        void run(int from, int to) {
+            if (from >= to) return;
+            if (changed) {
+                out.add(new FsStateCodec.Fresh(ahead.records()[from++]));
+                changed = false;
+                if (from == to) return;
+            }
+            out.add(new FsStateCodec.Encoded(
+                    ahead.blob(), ahead.start(from), ahead.ends()[to - 1], to - from, ahead.records()[to - 1]));
+        }
+
+        /** A node's record now, new or changed. */
+        void fresh(FsSnapshot.InodeState n) {
+            out.add(new FsStateCodec.Fresh(n));
+            changed = true;
+        }
+
+        /** A prepared record left out (the node is gone or changed). */
+        void dropped() {
+            changed = true;
+        }
+
+        FsStateCodec.EncodedInodes done() {
+            return new FsStateCodec.EncodedInodes(ahead.defaults(), List.copyOf(out));
+        }
+    }
 
     private final Thread thread;
     private final long started = System.nanoTime();
@@ -136,30 +217,38 @@ final class StatePreparation implements AutoCloseable {
         if (stopped) return;
         long copied = System.nanoTime();
         FsSnapshot prepared;
+        FsSnapshot.InodeState[] records;
         synchronized (this) {
             prepared = new FsSnapshot(0, 0, 0, List.copyOf(nodes.values()), List.copyOf(open.values()));
-            inOrder = prepared.inodes().toArray(FsSnapshot.InodeState[]::new);
+            records = inOrder = prepared.inodes().toArray(FsSnapshot.InodeState[]::new);
         }
-        Map<FsSnapshot.InodeState, byte[]> bytes =
-                new IdentityHashMap<>(prepared.inodes().size() * 2);
-        if (prepared.inodes().isEmpty()) return;
-        FsStateCodec.InodeEncoder encoder =
-                new FsStateCodec.InodeEncoder(prepared.inodes().getFirst());
+        if (records.length == 0) return;
+        FsStateCodec.InodeEncoder encoder = new FsStateCodec.InodeEncoder(records[0]);
         Sink sink = new Sink();
-        int rounds = Math.max(1, REHEARSED_NODES / Math.max(1, prepared.inodes().size()));
+        int rounds = Math.max(1, REHEARSED_NODES / records.length);
         try {
-            int k = 0;
-            for (FsSnapshot.InodeState n : prepared.inodes()) {
-                if ((++k & (BATCH - 1)) == 0 && stopped) return;
-                bytes.put(n, encoder.encode(n));
+            byte[] blob = new byte[64 << 10];
+            int size = 0;
+            int[] ends = new int[records.length];
+            FsSnapshot.InodeState previous = null;
+            for (int i = 0; i < records.length; i++) {
+                if ((i & (BATCH - 1)) == 0 && stopped) return;
+                byte[] b = encoder.encode(previous, records[i]);
+                if (b.length > blob.length - size)
+                    blob = Arrays.copyOf(blob, Math.max(2 * blob.length, size + b.length));
+                System.arraycopy(b, 0, blob, size, b.length);
+                size += b.length;
+                ends[i] = size;
+                previous = records[i];
             }
-            FsStateCodec.EncodedInodes done = new FsStateCodec.EncodedInodes(encoder.defaults(), bytes);
+            Ahead done = new Ahead(encoder.defaults(), records, Arrays.copyOf(blob, size), ends);
             synchronized (this) {
-                encoded = done;
+                ahead = done;
             }
+            FsStateCodec.EncodedInodes whole = done.whole(), gaps = done.withGaps();
             for (int r = 0; r < rounds; r++) {
                 sink.count = 0;
-                rehearsal.write(prepared, done, sink);
+                rehearsal.write(prepared, r == 0 ? whole : gaps, sink);
             }
         } catch (Stopped e) {
             return; // the save or a cancel came first
@@ -212,8 +301,11 @@ final class StatePreparation implements AutoCloseable {
                     }
                     Set<Long> changedNodes = inodes.takeChanges(), changedFhs = handles.takeChanges();
                     List<FsSnapshot.InodeState> all;
+                    FsStateCodec.EncodedInodes pieces = FsStateCodec.EncodedInodes.NONE;
                     if (inOrder != null && !waited) {
-                        all = patched(inOrder, changedNodes);
+                        Pieces p = ahead != null ? new Pieces(ahead) : null;
+                        all = patched(inOrder, changedNodes, p);
+                        if (p != null) pieces = p.done();
                     } else {
                         for (long id : changedNodes) {
                             FsSnapshot.InodeState s = inodes.state(id);
@@ -235,7 +327,7 @@ final class StatePreparation implements AutoCloseable {
                     return new Finished(
                             new FsSnapshot(
                                     inodes.nextNodeId(), handles.nextFh(), initFlags, all, List.copyOf(open.values())),
-                            encoded);
+                            pieces);
                 }
             }
         }
@@ -247,13 +339,14 @@ final class StatePreparation implements AutoCloseable {
     /**
      * {@code records} (in id order) with each of {@code changed} replaced by its record now, removed
      * if the node is gone, inserted in order if new: the unchanged runs between are copied in
-     * bulk. Call with the tables locked.
+     * bulk, and {@code pieces} (if given: the records were encoded ahead) told the same. Call with
+     * the tables locked.
      */
-    private List<FsSnapshot.InodeState> patched(FsSnapshot.InodeState[] records, Set<Long> changed) {
+    private List<FsSnapshot.InodeState> patched(FsSnapshot.InodeState[] records, Set<Long> changed, Pieces pieces) {
         long[] ids = new long[changed.size()]; // a loop, not a stream: no lambda to link inside the downtime
         int k = 0;
         for (long id : changed) ids[k++] = id;
-        java.util.Arrays.sort(ids);
+        Arrays.sort(ids);
         FsSnapshot.InodeState[] out = new FsSnapshot.InodeState[records.length + ids.length];
         int from = 0, n = 0;
         for (long id : ids) {
@@ -261,13 +354,19 @@ final class StatePreparation implements AutoCloseable {
             int end = at >= 0 ? at : -at - 1;
             System.arraycopy(records, from, out, n, end - from);
             n += end - from;
+            if (pieces != null) pieces.run(from, end);
             from = at >= 0 ? at + 1 : end; // the old record of a changed node is dropped
+            if (at >= 0 && pieces != null) pieces.dropped();
             FsSnapshot.InodeState now = inodes.state(id);
-            if (now != null) out[n++] = now;
+            if (now != null) {
+                out[n++] = now;
+                if (pieces != null) pieces.fresh(now);
+            }
         }
         System.arraycopy(records, from, out, n, records.length - from);
         n += records.length - from;
-        return java.util.Collections.unmodifiableList(java.util.Arrays.asList(java.util.Arrays.copyOf(out, n)));
+        if (pieces != null) pieces.run(from, records.length);
+        return List.of(Arrays.copyOf(out, n));
     }
 
     /** Binary search by node id in {@code records[from..]}: the index, or -(insertion point) - 1. */
@@ -310,7 +409,7 @@ final class StatePreparation implements AutoCloseable {
             nodes.clear();
             open.clear();
             inOrder = null;
-            encoded = FsStateCodec.EncodedInodes.NONE;
+            ahead = null;
         }
     }
 }

@@ -16,9 +16,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The "inodes" section's compact v2 records, and the v1 records an older source still writes. */
@@ -165,50 +163,55 @@ class FsStateCodecTest {
         assertTrue(v2 * 2 < v1, "v2 " + v2 + " bytes, v1 " + v1);
     }
 
+    /** {@code nodes[from, to)} encoded ahead as one piece. */
+    private static FsStateCodec.Encoded encodedAhead(
+            FsStateCodec.InodeEncoder encoder, List<FsSnapshot.InodeState> nodes, int from, int to) throws IOException {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (int i = from; i < to; i++) b.write(encoder.encode(i == 0 ? null : nodes.get(i - 1), nodes.get(i)));
+        byte[] bytes = b.toByteArray();
+        return new FsStateCodec.Encoded(bytes, 0, bytes.length, to - from, nodes.get(to - 1));
+    }
+
     @Test
     void recordsEncodedAheadAreWrittenAsTheyWouldBeAtTheSave() throws IOException {
         FsSnapshot snap = varied();
-        FsStateCodec.InodeEncoder encoder =
-                new FsStateCodec.InodeEncoder(snap.inodes().getFirst());
-        Map<FsSnapshot.InodeState, byte[]> bytes = new IdentityHashMap<>();
-        for (FsSnapshot.InodeState n : snap.inodes()) bytes.put(n, encoder.encode(n));
-        assertArrayEquals(blob(snap), blob(snap, new FsStateCodec.EncodedInodes(encoder.defaults(), bytes)));
+        List<FsSnapshot.InodeState> nodes = snap.inodes();
+        FsStateCodec.InodeEncoder encoder = new FsStateCodec.InodeEncoder(nodes.getFirst());
+        FsStateCodec.EncodedInodes whole = new FsStateCodec.EncodedInodes(
+                encoder.defaults(), List.of(encodedAhead(encoder, nodes, 0, nodes.size())));
+        assertArrayEquals(blob(snap), blob(snap, whole));
+        // Runs ahead around records encoded at the save, as after changes.
+        FsStateCodec.EncodedInodes mixed = new FsStateCodec.EncodedInodes(
+                encoder.defaults(),
+                List.of(
+                        encodedAhead(encoder, nodes, 0, 2),
+                        new FsStateCodec.Fresh(nodes.get(2)),
+                        new FsStateCodec.Fresh(nodes.get(3)),
+                        encodedAhead(encoder, nodes, 4, nodes.size())));
+        assertArrayEquals(blob(snap), blob(snap, mixed));
     }
 
     @Test
     void recordsEncodedAgainstOtherDefaultsAreNotWritten() throws Exception {
         FsSnapshot snap = varied();
-        Map<FsSnapshot.InodeState, byte[]> stale = new IdentityHashMap<>();
-        for (FsSnapshot.InodeState n : snap.inodes()) stale.put(n, new byte[] {1, 2, 3});
-        FsStateCodec.EncodedInodes other =
-                new FsStateCodec.EncodedInodes(new FsStateCodec.InodeDefaults(DEV + 1, MOUNT, HANDLE_MOUNT), stale);
+        byte[] junk = {1, 2, 3};
+        FsStateCodec.EncodedInodes other = new FsStateCodec.EncodedInodes(
+                new FsStateCodec.InodeDefaults(DEV + 1, MOUNT, HANDLE_MOUNT),
+                List.of(new FsStateCodec.Encoded(
+                        junk, 0, 3, snap.inodes().size(), snap.inodes().getLast())));
         assertArrayEquals(blob(snap), blob(snap, other));
     }
 
     @Test
-    void aRecordEncodedAheadIsUsedOnlyForThatVeryRecord() throws Exception {
+    void piecesThatDoNotHoldEveryRecordAreNotWritten() throws Exception {
         FsSnapshot snap = varied();
-        FsStateCodec.InodeEncoder encoder =
-                new FsStateCodec.InodeEncoder(snap.inodes().getFirst());
-        Map<FsSnapshot.InodeState, byte[]> bytes = new IdentityHashMap<>();
-        for (FsSnapshot.InodeState n : snap.inodes()) bytes.put(n, encoder.encode(n));
-        // The node renamed since: an equal-looking copy is a new record, the old bytes are not used.
-        List<FsSnapshot.InodeState> changed = new ArrayList<>(snap.inodes());
-        FsSnapshot.InodeState a = changed.get(1);
-        changed.set(
-                1,
-                new FsSnapshot.InodeState(
-                        a.nodeId(),
-                        a.lookups(),
-                        a.dev(),
-                        a.ino(),
-                        a.mountId(),
-                        a.fileType(),
-                        at(1, "b"),
-                        a.fileHandle()));
-        FsSnapshot after = new FsSnapshot(snap.nextNodeId(), snap.nextFh(), 0, changed, snap.handles());
-        SavedFs back = read(blob(after, new FsStateCodec.EncodedInodes(encoder.defaults(), bytes)));
-        assertEquals(changed, back.snapshot().inodes());
+        List<FsSnapshot.InodeState> nodes = snap.inodes();
+        FsStateCodec.InodeEncoder encoder = new FsStateCodec.InodeEncoder(nodes.getFirst());
+        // A node added since: pieces of the records before it hold one record too few.
+        FsStateCodec.EncodedInodes short1 = new FsStateCodec.EncodedInodes(
+                encoder.defaults(), List.of(encodedAhead(encoder, nodes, 0, nodes.size() - 1)));
+        SavedFs back = read(blob(snap, short1));
+        assertEquals(nodes, back.snapshot().inodes());
     }
 
     /** A blob with one hand-made v2 record after the root's. */
