@@ -389,21 +389,29 @@ public final class FsCommand implements Callable<Integer> {
                     served.apply(device),
                     spec,
                     () -> SyscallFilter.install(seccomp),
-                    () -> warmUpStatePath(config, device::migrationBegun));
+                    () -> warmUp(config, device::migrating));
         }
         return 0;
     }
 
     /**
-     * Once listening, runs the state save and load code on devices of its own over the same
-     * directory (the served one may have a front-end by then), so a first migration does not pay
-     * for cold code in the VM's downtime, and neither does the start: the state path on the
-     * directory's real entries ({@link FsDevice#warmUpStatePath}), then one whole migration
-     * through the session code ({@link MigrationRehearsal}). Both give way ({@code giveWay}) to
-     * a migration the served device has begun meanwhile (libvirt starts a destination's daemon
-     * just before the migration it receives).
+     * Once listening, warms the migration code up ({@link #warmUpStatePath}), and again after a
+     * migration of the served device it gave way to ({@link WarmUpSchedule}).
      */
-    private void warmUpStatePath(PassthroughConfig config, BooleanSupplier giveWay) {
+    private void warmUp(PassthroughConfig config, BooleanSupplier migrating) {
+        WarmUpSchedule.run(
+                migrating, WarmUpSchedule.QUIET, WarmUpSchedule.TIMES, () -> warmUpStatePath(config, migrating));
+    }
+
+    /**
+     * Runs the state save and load code on devices of its own over the same directory (the
+     * served one may have a front-end by then), so a first migration does not pay for cold code
+     * in the VM's downtime, and neither does the start: the state path on the directory's real
+     * entries ({@link FsDevice#warmUpStatePath}), then one whole migration through the session
+     * code ({@link MigrationRehearsal}). Both give way ({@code giveWay}) to a migration of the
+     * served device. True if both ran to their end.
+     */
+    private boolean warmUpStatePath(PassthroughConfig config, BooleanSupplier giveWay) {
         long started = System.nanoTime();
         MigrationConfig migration =
                 new MigrationConfig(migrationMode, migrationOnError, migrationConfirmPaths).unreported();
@@ -414,24 +422,27 @@ public final class FsCommand implements Callable<Integer> {
             // Not a static logger: that would read the log level before --log-level sets it.
             LoggerFactory.getLogger(FsCommand.class).debug("state path warm-up: {}", e.toString());
         }
+        if (giveWay.getAsBoolean()) return false;
         try (PassthroughFs a = PassthroughFs.open(sharedDir, config, migration);
                 PassthroughFs b = PassthroughFs.open(sharedDir, config, migration);
                 FsDevice source = new FsDevice(tag, 1, new FuseServer(a), 0, migrationStateFormat);
                 FsDevice destination = new FsDevice(tag, 1, new FuseServer(b), 0, migrationStateFormat)) {
-            if (!source.canMigrate()) return;
+            if (!source.canMigrate()) return true;
             LoggerFactory.getLogger(FsCommand.class)
                     .info(
                             "migration rehearsal: an in-process migration between two devices of this daemon's own follows");
-            if (giveWay.getAsBoolean()) return; // a real migration began: the CPU is its
+            if (giveWay.getAsBoolean()) return false; // a real migration began: the CPU is its
             int kept = MigrationRehearsal.run(source, destination, rootNames(), giveWay);
             LoggerFactory.getLogger(FsCommand.class)
                     .info(
                             "migration rehearsal: done in {} ms ({} nodes moved)",
                             (System.nanoTime() - started) / 1_000_000,
                             kept);
+            return !giveWay.getAsBoolean(); // its ring cycles stop early without a word
         } catch (IOException | RuntimeException e) {
             LoggerFactory.getLogger(FsCommand.class)
                     .info("migration rehearsal: ended early ({}); a first migration may take longer", e.toString());
+            return !giveWay.getAsBoolean();
         }
     }
 

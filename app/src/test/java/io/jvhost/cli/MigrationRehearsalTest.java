@@ -69,7 +69,7 @@ class MigrationRehearsalTest {
                     java.io.IOException.class,
                     () -> MigrationRehearsal.run(source, destination, List.of("f"), () -> true));
             assertTrue(e.getMessage().contains("gave way"), e.getMessage());
-            assertTrue(!destination.migrationBegun(), "it stopped before loading anything into the destination");
+            assertTrue(!destination.migrating(), "it stopped before loading anything into the destination");
         }
         assertEquals(0, sessionThreads(), "the session ended with its driver");
         assertEquals(fds, openFds(), "no descriptor left open");

@@ -192,20 +192,23 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     /** LOG_ALL set: the file system prepares its state while the guest runs (jvhost's format and virtiofsd's alike). */
     @Override
     public void migrationStarting() {
-        migrationBegun = true;
+        migrating = true;
         if (server.fileSystem() instanceof MigratableFileSystem m) m.prepareMigration();
     }
 
     /**
-     * Whether a migration has begun on this device (LOG_ALL set, or a state loaded into it):
-     * a warm-up running beside it then gives way, as the CPU it would take is the migration's.
+     * Whether a migration is under way on this device: from LOG_ALL set until it is cleared
+     * before a save (a cancel), or from a state's first bytes until the load is committed or
+     * given up. A warm-up beside it gives way meanwhile, as the CPU it would take is the
+     * migration's, and may go on after an incoming one (the guest may soon move on again).
      */
-    public boolean migrationBegun() {
-        return migrationBegun;
+    public boolean migrating() {
+        return migrating;
     }
 
     @Override
     public void migrationCancelled() {
+        migrating = false;
         if (server.fileSystem() instanceof MigratableFileSystem m) m.cancelMigration();
     }
 
@@ -271,12 +274,19 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
      */
     @Override
     public PreparedState prepareLoad(InputStream in) throws IOException, DeviceException {
-        migrationBegun = true;
-        MigratableFileSystem fs = migratable();
-        PushbackInputStream p = new PushbackInputStream(in, StateReader.MAGIC_LENGTH);
-        byte[] head = p.readNBytes(StateReader.MAGIC_LENGTH);
-        p.unread(head);
-        return StateReader.hasMagic(head) ? prepareJvhost(fs, p) : prepareVirtiofsd(fs, p);
+        migrating = true; // a destination gets no LOG_ALL: the state's arrival is its migration
+        boolean prepared = false;
+        try {
+            MigratableFileSystem fs = migratable();
+            PushbackInputStream p = new PushbackInputStream(in, StateReader.MAGIC_LENGTH);
+            byte[] head = p.readNBytes(StateReader.MAGIC_LENGTH);
+            p.unread(head);
+            PreparedState state = StateReader.hasMagic(head) ? prepareJvhost(fs, p) : prepareVirtiofsd(fs, p);
+            prepared = true;
+            return state;
+        } finally {
+            if (!prepared) migrating = false; // refused: nothing of it is left to wait for
+        }
     }
 
     private PreparedState prepareJvhost(MigratableFileSystem fs, InputStream in) throws IOException, DeviceException {
@@ -350,17 +360,19 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             public void commit() {
                 server.restoreSession(session);
                 prepared.commit();
+                migrating = false;
             }
 
             @Override
             public void discard() {
                 prepared.discard();
+                migrating = false;
             }
         };
     }
 
-    /** Set by the front-end's migration (see {@link #migrationBegun}); read by a warm-up's thread. */
-    private volatile boolean migrationBegun;
+    /** Set by the front-end's migration (see {@link #migrating}); read by a warm-up's thread. */
+    private volatile boolean migrating;
 
     /** Nodes the state-path warm-up looks up, at most: enough for the JIT, few enough to cost no fd limit. */
     static final int WARM_UP_NODES = 1024;

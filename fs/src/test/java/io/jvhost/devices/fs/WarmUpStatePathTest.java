@@ -89,21 +89,39 @@ class WarmUpStatePathTest {
                 FsDevice device = new FsDevice("served", 1, new FuseServer(served));
                 PassthroughFs fs = open();
                 FsDevice warm = new FsDevice("warm", 1, new FuseServer(fs))) {
-            assertFalse(device.migrationBegun());
+            assertFalse(device.migrating());
             device.migrationStarting(); // LOG_ALL from the served device's front-end
-            assertTrue(device.migrationBegun());
-            assertEquals(0, warm.warmUpStatePath(device::migrationBegun), "no round once the migration began");
+            assertTrue(device.migrating());
+            assertEquals(0, warm.warmUpStatePath(device::migrating), "no round once the migration began");
             device.migrationCancelled();
         }
         try (PassthroughFs served = open();
-                FsDevice device = new FsDevice("served", 1, new FuseServer(served))) {
-            // A state arriving to load begins a migration too (a destination gets no LOG_ALL).
+                FsDevice device = new FsDevice("served", 1, new FuseServer(served));
+                PassthroughFs other = open();
+                FsDevice source = new FsDevice("source", 1, new FuseServer(other))) {
+            // A state arriving to load begins a migration too (a destination gets no LOG_ALL)...
+            boolean[] seen = new boolean[1];
+            java.io.InputStream empty = new java.io.InputStream() {
+                @Override
+                public int read() {
+                    seen[0] = device.migrating();
+                    return -1;
+                }
+            };
             try {
-                device.prepareLoad(new java.io.ByteArrayInputStream(new byte[0]));
+                device.prepareLoad(empty);
             } catch (IOException | io.jvhost.backend.DeviceException expected) {
-                // an empty state is refused; what counts is that the load began
+                // an empty state is refused
             }
-            assertTrue(device.migrationBegun());
+            assertTrue(seen[0], "migrating while the state arrives");
+            assertFalse(device.migrating(), "...and a refused one ends it");
+            // ...which ends with the commit: a warm-up may run again after it.
+            java.io.ByteArrayOutputStream saved = new java.io.ByteArrayOutputStream();
+            source.captureState().writeTo(saved);
+            var prepared = device.prepareLoad(new java.io.ByteArrayInputStream(saved.toByteArray()));
+            assertTrue(device.migrating(), "prepared, not yet committed");
+            prepared.commit();
+            assertFalse(device.migrating(), "committed");
         }
     }
 }
