@@ -42,7 +42,7 @@ final class FsStateCodec {
     }
 
     /**
-     * What an "inodes" v2 record leaves out when it matches: the root's device, mount id and
+     * What an "inodes" v2 or v3 record leaves out when it matches: the root's device, mount id and
      * file-handle mount id. Nearly every node of a share lies on the root's file system, so its
      * record holds id, lookups, type, inode number, name and handle bytes, and nothing else.
      */
@@ -65,14 +65,23 @@ final class FsStateCodec {
      * "inodes" records encoded ahead of the save ({@link InodeEncoder}), keyed by the very record
      * (identity), with the defaults they were encoded against.
      */
-    record EncodedInodes(InodeDefaults defaults, Map<FsSnapshot.InodeState, byte[]> bytes) {
+    record EncodedInodes(InodeDefaults defaults, Map<FsSnapshot.InodeState, EncodedInode> bytes) {
         static final EncodedInodes NONE = new EncodedInodes(null, Map.of());
     }
+
+    /**
+     * A record's v3 bytes and the very record (identity) they were coded after, null for the
+     * first: they are what the save would write only if it writes that same record just before.
+     */
+    record EncodedInode(FsSnapshot.InodeState after, byte[] bytes) {}
 
     /** Encodes "inodes" records ahead of the save, against the defaults of the snapshot's root. Not thread-safe. */
     static final class InodeEncoder {
         private final InodeDefaults defaults;
         private final StateWriter.ElementEncoder encoder = StateWriter.encoder(INODES, INODES_VERSION);
+        private FsSnapshot.InodeState after;
+        private final io.jvhost.state.ElementWriter<FsSnapshot.InodeState> record =
+                (o, n) -> DeltaInodes.write(o, defaults(), after, n);
 
         InodeEncoder(FsSnapshot.InodeState root) {
             defaults = InodeDefaults.of(root);
@@ -82,19 +91,22 @@ final class FsStateCodec {
             return defaults;
         }
 
-        byte[] encode(FsSnapshot.InodeState n) throws IOException {
-            return encoder.encode((o, node) -> writeInode(o, defaults, node), n);
+        /** {@code n}'s record as the save writes it after {@code after} (null: as the first). */
+        EncodedInode encode(FsSnapshot.InodeState after, FsSnapshot.InodeState n) throws IOException {
+            this.after = after;
+            return new EncodedInode(after, encoder.encode(record, n));
         }
     }
 
-    static final int INODES_VERSION = 2;
+    static final int INODES_VERSION = DeltaInodes.VERSION;
     // The flags byte of an "inodes" v2 record: which optional fields follow.
     private static final int F_DEV = 1, F_MOUNT = 2, F_LOCATION = 4, F_HANDLE = 8, F_HANDLE_MOUNT = 16;
     private static final int F_ALL = F_DEV | F_MOUNT | F_LOCATION | F_HANDLE | F_HANDLE_MOUNT;
 
     /**
-     * Writes {@code s}; a node whose very record (the same instance) is in {@code encoded}, encoded
-     * against the defaults this save writes, is written as those bytes; any other is encoded here.
+     * Writes {@code s}; a node whose very record (the same instance) is in {@code encoded},
+     * encoded against the defaults this save writes and after the record this save writes
+     * before it, is written as those bytes; any other is encoded here.
      */
     static void write(SavedFs s, EncodedInodes encoded, StateWriter w) throws IOException {
         FsSnapshot snap = s.snapshot();
@@ -109,14 +121,19 @@ final class FsStateCodec {
                         .u64(s.rootDev())
                         .u64(s.rootIno()));
         InodeDefaults defaults = InodeDefaults.of(snap);
-        Map<FsSnapshot.InodeState, byte[]> ahead = defaults.equals(encoded.defaults()) ? encoded.bytes() : Map.of();
-        // A v1 reader cannot parse v2 records: the minimum is 2, so it refuses the blob naming the section.
+        Map<FsSnapshot.InodeState, EncodedInode> ahead =
+                defaults.equals(encoded.defaults()) ? encoded.bytes() : Map.of();
+        // A v1 or v2 reader cannot parse v3 records: the minimum is 3, so it refuses the blob naming the section.
         w.section(INODES, INODES_VERSION, INODES_VERSION, o -> {
             o.u64(defaults.dev()).u64(defaults.mountId()).u32(defaults.handleMountId() & 0xFFFF_FFFFL);
             o.count(snap.inodes().size());
             // The loop's body is a method of its own: run a few times only, the loop itself stays
             // interpreted (too few back-edges to be compiled), the body is compiled by the save's end.
-            for (FsSnapshot.InodeState n : snap.inodes()) writeInode(o, defaults, ahead, n);
+            FsSnapshot.InodeState prev = null;
+            for (FsSnapshot.InodeState n : snap.inodes()) {
+                writeInode(o, defaults, ahead, prev, n);
+                prev = n;
+            }
         });
         w.section(
                 HANDLES,
@@ -131,31 +148,16 @@ final class FsStateCodec {
     }
 
     private static void writeInode(
-            SectionOutput o, InodeDefaults d, Map<FsSnapshot.InodeState, byte[]> ahead, FsSnapshot.InodeState n)
+            SectionOutput o,
+            InodeDefaults d,
+            Map<FsSnapshot.InodeState, EncodedInode> ahead,
+            FsSnapshot.InodeState prev,
+            FsSnapshot.InodeState n)
             throws IOException {
-        byte[] bytes = ahead.isEmpty() ? null : ahead.get(n);
-        if (bytes != null) o.encoded(bytes);
-        else writeInode(o, d, n);
-    }
-
-    private static void writeInode(SectionOutput o, InodeDefaults d, FsSnapshot.InodeState n) throws IOException {
-        int type = n.fileType();
-        if ((type & ~Stat.S_IFMT) != 0) throw new IllegalArgumentException("file type " + Integer.toOctalString(type));
-        FileHandle h = n.fileHandle();
-        int flags = (n.dev() != d.dev() ? F_DEV : 0)
-                | (n.mountId() != d.mountId() ? F_MOUNT : 0)
-                | (n.location() != null ? F_LOCATION : 0)
-                | (h != null ? F_HANDLE : 0)
-                | (h != null && h.mountId() != d.handleMountId() ? F_HANDLE_MOUNT : 0);
-        o.varint(n.nodeId()).varint(n.lookups()).u8(flags).u8(type >>> 12).varint(n.ino());
-        if ((flags & F_DEV) != 0) o.u64(n.dev());
-        if ((flags & F_MOUNT) != 0) o.u64(n.mountId());
-        if (n.location() != null)
-            o.varint(n.location().parentId()).bytes(n.location().name());
-        if (h != null) {
-            if ((flags & F_HANDLE_MOUNT) != 0) o.u32(h.mountId() & 0xFFFF_FFFFL);
-            o.varint(h.type() & 0xFFFF_FFFFL).bytes(h.bytes()); // small: 1 on ext4 (FILEID_INO32_GEN), 0x4d on btrfs
-        }
+        EncodedInode e = ahead.isEmpty() ? null : ahead.get(n);
+        // Coded after another record (one changed, inserted or removed before it): not these bytes.
+        if (e != null && e.after() == prev) o.encoded(e.bytes());
+        else DeltaInodes.write(o, d, prev, n);
     }
 
     static void register(StateReader.Builder b) {
@@ -169,7 +171,9 @@ final class FsStateCodec {
         b.section(INODES, 1, INODES_VERSION, (v, in) -> {
             if (v == 1) return in.list(MAX_NODES, FsStateCodec::readInodeV1);
             InodeDefaults d = new InodeDefaults(in.u64(), in.u64(), (int) in.u32());
-            return in.list(MAX_NODES, r -> readInode(r, d));
+            if (v == 2) return in.list(MAX_NODES, r -> readInodeV2(r, d));
+            DeltaInodes.Reader records = new DeltaInodes.Reader(d);
+            return in.list(MAX_NODES, records::read);
         });
         b.section(
                 HANDLES,
@@ -181,7 +185,8 @@ final class FsStateCodec {
                 }));
     }
 
-    private static FsSnapshot.InodeState readInode(SectionInput in, InodeDefaults d) throws IOException {
+    /** The second layout, each record on its own: still loaded, as a source may run an older jvhost. */
+    private static FsSnapshot.InodeState readInodeV2(SectionInput in, InodeDefaults d) throws IOException {
         long id = in.varint(), lookups = in.varint();
         int flags = in.u8(), type = in.u8();
         if ((flags & ~F_ALL) != 0)

@@ -44,8 +44,10 @@ final class StatePreparation implements AutoCloseable {
     private final TreeMap<Long, FsSnapshot.HandleState> open = new TreeMap<>();
     /**
      * Guarded by this: the bytes of the records copied, encoded while the guest runs, keyed by
-     * the record itself (identity): a record replaced since (a change) is not among them, so it
-     * is encoded at the save, and no stale bytes can be written.
+     * the record itself (identity) and coded after the record before it (identity too): a record
+     * replaced since (a change) is not among them, and one whose predecessor changed, came or
+     * went is coded after another, so both are encoded at the save, and no stale bytes can be
+     * written.
      */
     private FsStateCodec.EncodedInodes encoded = FsStateCodec.EncodedInodes.NONE;
 
@@ -140,7 +142,7 @@ final class StatePreparation implements AutoCloseable {
             prepared = new FsSnapshot(0, 0, 0, List.copyOf(nodes.values()), List.copyOf(open.values()));
             inOrder = prepared.inodes().toArray(FsSnapshot.InodeState[]::new);
         }
-        Map<FsSnapshot.InodeState, byte[]> bytes =
+        Map<FsSnapshot.InodeState, FsStateCodec.EncodedInode> bytes =
                 new IdentityHashMap<>(prepared.inodes().size() * 2);
         if (prepared.inodes().isEmpty()) return;
         FsStateCodec.InodeEncoder encoder =
@@ -149,9 +151,11 @@ final class StatePreparation implements AutoCloseable {
         int rounds = Math.max(1, REHEARSED_NODES / Math.max(1, prepared.inodes().size()));
         try {
             int k = 0;
+            FsSnapshot.InodeState prev = null; // each record is coded after the one before it
             for (FsSnapshot.InodeState n : prepared.inodes()) {
                 if ((++k & (BATCH - 1)) == 0 && stopped) return;
-                bytes.put(n, encoder.encode(n));
+                bytes.put(n, encoder.encode(prev, n));
+                prev = n;
             }
             FsStateCodec.EncodedInodes done = new FsStateCodec.EncodedInodes(encoder.defaults(), bytes);
             synchronized (this) {
