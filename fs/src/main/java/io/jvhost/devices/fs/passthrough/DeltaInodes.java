@@ -7,7 +7,7 @@ import io.jvhost.state.SectionOutput;
 import java.io.IOException;
 
 /**
- * The records of an "inodes" v3 section (docs/state-format.md), each coded against the record
+ * The records of an "inodes" v3 section (docs/virtio-fs.md), each coded against the record
  * written just before it, the first against an all-zero, all-empty one: the node id as a
  * positive delta, the inode number as a zigzag delta, the name as the length of the prefix it
  * shares with the previous name plus the rest, and flags for what equals the previous record
