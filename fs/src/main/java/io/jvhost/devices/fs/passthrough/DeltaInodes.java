@@ -158,21 +158,40 @@ final class DeltaInodes {
             long i = ino + unzigzag(in.varint()); // modulo 2^64, as written: inode numbers are u64
             long dev = (flags & F_DEV) != 0 ? in.u64() : d.dev();
             long mnt = (flags & F_MOUNT) != 0 ? in.u64() : d.mountId();
-            Location loc = (flags & F_LOCATION) != 0 ? location(in, node, (flags & F_SAME_PARENT) != 0) : null;
-            FileHandle fh = (flags & F_HANDLE) != 0 ? handle(in, node, flags) : null;
+            Location loc = null;
+            if ((flags & F_LOCATION) != 0) {
+                long p = (flags & F_SAME_PARENT) != 0 ? parent : in.varint();
+                byte[] full = name(in, node);
+                loc = new Location(p, full); // copies it: this.name stays the reader's own
+                parent = p;
+                name = full;
+            } else {
+                parent = 0;
+                name = EMPTY;
+            }
+            FileHandle fh = null;
+            if ((flags & F_HANDLE) != 0) {
+                int mountId = (flags & F_HANDLE_MOUNT) != 0 ? (int) in.u32() : d.handleMountId();
+                if ((flags & F_SAME_HANDLE_TYPE) == 0) {
+                    long v = in.varint();
+                    if (v < 0 || v > 0xFFFF_FFFFL) throw in.malformed("node " + node + " has handle type " + v);
+                    handleType = (int) v;
+                }
+                handle = (flags & F_HANDLE_DIFF) != 0 ? diffed(in, node) : in.bytes(FsStateCodec.MAX_HANDLE_BYTES);
+                fh = new FileHandle(mountId, handleType, handle); // copies it, as Location
+            } else {
+                handleType = 0;
+                handle = EMPTY;
+            }
             id = node;
             lookups = count;
             type = t;
             ino = i;
-            parent = loc == null ? 0 : loc.parentId();
-            name = loc == null ? EMPTY : loc.name();
-            handleType = fh == null ? 0 : fh.type();
-            handle = fh == null ? EMPTY : fh.bytes();
             return new FsSnapshot.InodeState(node, count, dev, i, mnt, t, loc, fh);
         }
 
-        private Location location(SectionInput in, long node, boolean sameParent) throws IOException {
-            long p = sameParent ? parent : in.varint();
+        /** The name: the previous record's first bytes, then the rest. */
+        private byte[] name(SectionInput in, long node) throws IOException {
             long shared = in.varint();
             if (shared > name.length)
                 throw in.malformed("node " + node + " shares " + Long.toUnsignedString(shared)
@@ -185,31 +204,24 @@ final class DeltaInodes {
             System.arraycopy(name, 0, full, 0, (int) shared);
             System.arraycopy(suffix, 0, full, (int) shared, suffix.length);
             if (!Names.isValidComponent(full)) throw in.malformed("node " + node + " has an invalid name");
-            return new Location(p, full);
+            return full;
         }
 
-        private FileHandle handle(SectionInput in, long node, long flags) throws IOException {
-            int mountId = (flags & F_HANDLE_MOUNT) != 0 ? (int) in.u32() : d.handleMountId();
-            int htype = handleType;
-            if ((flags & F_SAME_HANDLE_TYPE) == 0) {
-                long v = in.varint();
-                if (v < 0 || v > 0xFFFF_FFFFL) throw in.malformed("node " + node + " has handle type " + v);
-                htype = (int) v;
+        /** The previous handle with the bytes the bitmap marks replaced (its length: at most MAX_HANDLE_BYTES). */
+        private byte[] diffed(SectionInput in, long node) throws IOException {
+            byte[] bytes = handle; // the reader's own (FileHandle copied it): replaced in place
+            long low = 0, high = 0; // the bitmap, 128 bits at most
+            int last = 0;
+            for (int k = 0; k < bytes.length; k += 8) {
+                last = in.u8();
+                if (k < 64) low |= (long) last << k;
+                else high |= (long) last << (k - 64);
             }
-            byte[] bytes;
-            if ((flags & F_HANDLE_DIFF) == 0) bytes = in.bytes(FsStateCodec.MAX_HANDLE_BYTES);
-            else {
-                bytes = handle.clone(); // the previous handle's length, at most MAX_HANDLE_BYTES
-                int[] bits = new int[(bytes.length + 7) / 8];
-                for (int k = 0; k < bits.length; k++) bits[k] = in.u8();
-                int tail = bytes.length & 7;
-                if (tail != 0 && (bits[bits.length - 1] >>> tail) != 0)
-                    throw in.malformed(
-                            "node " + node + " marks handle bytes beyond the previous handle's " + bytes.length);
-                for (int k = 0; k < bytes.length; k++)
-                    if ((bits[k >>> 3] & (1 << (k & 7))) != 0) bytes[k] = (byte) in.u8();
-            }
-            return new FileHandle(mountId, htype, bytes);
+            if ((bytes.length & 7) != 0 && last >>> (bytes.length & 7) != 0)
+                throw in.malformed("node " + node + " marks handle bytes beyond the previous handle's " + bytes.length);
+            for (int k = 0; k < bytes.length; k++)
+                if ((((k < 64 ? low : high) >>> (k & 63)) & 1) != 0) bytes[k] = (byte) in.u8();
+            return bytes;
         }
     }
 }
