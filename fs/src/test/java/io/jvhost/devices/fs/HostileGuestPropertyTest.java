@@ -1923,15 +1923,18 @@ class HostileGuestPropertyTest {
                 FsSnapshot.InodeState root = snap.inode(1);
                 List<FsSnapshot.InodeState> chain = new ArrayList<>();
                 long first = snap.nextNodeId();
-                for (int i = 0; i < s.craftedDepth(); i++) {
+                // Leaf first: the deepest directory has the lowest id (a state's records are in id order).
+                int depth = s.craftedDepth();
+                java.util.function.IntToLongFunction id = i -> first + (s.leafFirst() ? depth - 1 - i : i);
+                for (int i = 0; i < depth; i++) {
                     chain.add(new FsSnapshot.InodeState(
-                            first + i,
+                            id.applyAsLong(i),
                             1,
                             root.dev(),
                             0x7000_0000L + i,
                             root.mountId(),
                             S_IFDIR,
-                            new Location(i == 0 ? 1 : first + i - 1, "c".getBytes(StandardCharsets.US_ASCII)),
+                            new Location(i == 0 ? 1 : id.applyAsLong(i - 1), "c".getBytes(StandardCharsets.US_ASCII)),
                             null));
                 }
                 if (s.leafFirst()) java.util.Collections.reverse(chain);

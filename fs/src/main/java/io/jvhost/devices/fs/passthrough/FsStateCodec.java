@@ -42,7 +42,7 @@ final class FsStateCodec {
     }
 
     /**
-     * What an "inodes" v2 record leaves out when it matches: the root's device, mount id and
+     * What an "inodes" v2 or v3 record leaves out when it matches: the root's device, mount id and
      * file-handle mount id. Nearly every node of a share lies on the root's file system, so its
      * record holds id, lookups, type, inode number, name and handle bytes, and nothing else.
      */
@@ -64,10 +64,10 @@ final class FsStateCodec {
     /**
      * The "inodes" list encoded ahead of the save, against {@code defaults}: the records in id
      * order as pieces, stretches of records encoded while the guest ran and single records to
-     * encode at the save (those changed since, and the one after each change: a record may be
-     * coded against the one before it). The save then copies a few runs of bytes, whatever the
-     * number of nodes: per-node code inside the downtime ran interpreted or half-compiled (its
-     * JIT log: 4–7 ms for 5,000 nodes).
+     * encode at the save (those changed since, and the one after each change, which is coded
+     * against its predecessor). The save then copies a few runs of bytes, whatever the number of
+     * nodes: per-node code inside the downtime ran interpreted or half-compiled (its JIT log:
+     * 4–7 ms for 5,000 nodes).
      */
     record EncodedInodes(InodeDefaults defaults, List<Piece> pieces) {
         static final EncodedInodes NONE = new EncodedInodes(null, List.of());
@@ -85,8 +85,12 @@ final class FsStateCodec {
         int count();
     }
 
-    /** {@code count} records encoded ahead, as {@code bytes[from, to)}; the last of them is {@code last}. */
-    record Encoded(byte[] bytes, int from, int to, int count, FsSnapshot.InodeState last) implements Piece {}
+    /**
+     * {@code count} records encoded ahead one after the other, as {@code bytes[from, to)}, the
+     * first of them after {@code after} (null: as the list's first), the last of them {@code last}.
+     */
+    record Encoded(byte[] bytes, int from, int to, int count, FsSnapshot.InodeState after, FsSnapshot.InodeState last)
+            implements Piece {}
 
     /** One record encoded at the save. */
     record Fresh(FsSnapshot.InodeState node) implements Piece {
@@ -100,6 +104,9 @@ final class FsStateCodec {
     static final class InodeEncoder {
         private final InodeDefaults defaults;
         private final StateWriter.ElementEncoder encoder = StateWriter.encoder(INODES, INODES_VERSION);
+        private FsSnapshot.InodeState after;
+        private final io.jvhost.state.ElementWriter<FsSnapshot.InodeState> record =
+                (o, n) -> DeltaInodes.write(o, defaults(), after, n);
 
         InodeEncoder(FsSnapshot.InodeState root) {
             defaults = InodeDefaults.of(root);
@@ -109,13 +116,14 @@ final class FsStateCodec {
             return defaults;
         }
 
-        /** {@code n}'s record, as written after {@code previous}'s (null: the list's first). */
-        byte[] encode(FsSnapshot.InodeState previous, FsSnapshot.InodeState n) throws IOException {
-            return encoder.encode((o, node) -> writeInode(o, defaults, node), n);
+        /** {@code n}'s record as the save writes it after {@code after} (null: as the first). */
+        byte[] encode(FsSnapshot.InodeState after, FsSnapshot.InodeState n) throws IOException {
+            this.after = after;
+            return encoder.encode(record, n);
         }
     }
 
-    static final int INODES_VERSION = 2;
+    static final int INODES_VERSION = DeltaInodes.VERSION;
     // The flags byte of an "inodes" v2 record: which optional fields follow.
     private static final int F_DEV = 1, F_MOUNT = 2, F_LOCATION = 4, F_HANDLE = 8, F_HANDLE_MOUNT = 16;
     private static final int F_ALL = F_DEV | F_MOUNT | F_LOCATION | F_HANDLE | F_HANDLE_MOUNT;
@@ -138,8 +146,9 @@ final class FsStateCodec {
                         .u64(s.rootIno()));
         InodeDefaults defaults = InodeDefaults.of(snap);
         boolean ahead = defaults.equals(encoded.defaults())
-                && encoded.count() == snap.inodes().size();
-        // A v1 reader cannot parse v2 records: the minimum is 2, so it refuses the blob naming the section.
+                && encoded.count() == snap.inodes().size()
+                && chained(encoded.pieces());
+        // A v1 or v2 reader cannot parse v3 records: the minimum is 3, so it refuses the blob naming the section.
         w.section(INODES, INODES_VERSION, INODES_VERSION, o -> {
             o.u64(defaults.dev()).u64(defaults.mountId()).u32(defaults.handleMountId() & 0xFFFF_FFFFL);
             o.count(snap.inodes().size());
@@ -158,6 +167,21 @@ final class FsStateCodec {
                                 .bool(h.directory())));
     }
 
+    /** Whether every run of bytes follows the very record (identity) it was encoded after. */
+    private static boolean chained(List<Piece> pieces) {
+        FsSnapshot.InodeState previous = null;
+        for (Piece p : pieces) {
+            switch (p) {
+                case Encoded e -> {
+                    if (e.after() != previous) return false;
+                    previous = e.last();
+                }
+                case Fresh f -> previous = f.node();
+            }
+        }
+        return true;
+    }
+
     private static void writePieces(SectionOutput o, InodeDefaults d, List<Piece> pieces) throws IOException {
         FsSnapshot.InodeState previous = null;
         for (Piece p : pieces) {
@@ -167,7 +191,7 @@ final class FsStateCodec {
                     previous = e.last();
                 }
                 case Fresh f -> {
-                    writeInode(o, d, previous, f.node());
+                    DeltaInodes.write(o, d, previous, f.node());
                     previous = f.node();
                 }
             }
@@ -178,35 +202,8 @@ final class FsStateCodec {
             throws IOException {
         FsSnapshot.InodeState previous = null;
         for (FsSnapshot.InodeState n : nodes) {
-            writeInode(o, d, previous, n);
+            DeltaInodes.write(o, d, previous, n);
             previous = n;
-        }
-    }
-
-    /** {@code n}'s record after {@code previous}'s (null: the first); v2 records stand alone. */
-    private static void writeInode(
-            SectionOutput o, InodeDefaults d, FsSnapshot.InodeState previous, FsSnapshot.InodeState n)
-            throws IOException {
-        writeInode(o, d, n);
-    }
-
-    private static void writeInode(SectionOutput o, InodeDefaults d, FsSnapshot.InodeState n) throws IOException {
-        int type = n.fileType();
-        if ((type & ~Stat.S_IFMT) != 0) throw new IllegalArgumentException("file type " + Integer.toOctalString(type));
-        FileHandle h = n.fileHandle();
-        int flags = (n.dev() != d.dev() ? F_DEV : 0)
-                | (n.mountId() != d.mountId() ? F_MOUNT : 0)
-                | (n.location() != null ? F_LOCATION : 0)
-                | (h != null ? F_HANDLE : 0)
-                | (h != null && h.mountId() != d.handleMountId() ? F_HANDLE_MOUNT : 0);
-        o.varint(n.nodeId()).varint(n.lookups()).u8(flags).u8(type >>> 12).varint(n.ino());
-        if ((flags & F_DEV) != 0) o.u64(n.dev());
-        if ((flags & F_MOUNT) != 0) o.u64(n.mountId());
-        if (n.location() != null)
-            o.varint(n.location().parentId()).bytes(n.location().name());
-        if (h != null) {
-            if ((flags & F_HANDLE_MOUNT) != 0) o.u32(h.mountId() & 0xFFFF_FFFFL);
-            o.varint(h.type() & 0xFFFF_FFFFL).bytes(h.bytes()); // small: 1 on ext4 (FILEID_INO32_GEN), 0x4d on btrfs
         }
     }
 
@@ -221,7 +218,9 @@ final class FsStateCodec {
         b.section(INODES, 1, INODES_VERSION, (v, in) -> {
             if (v == 1) return in.list(MAX_NODES, FsStateCodec::readInodeV1);
             InodeDefaults d = new InodeDefaults(in.u64(), in.u64(), (int) in.u32());
-            return in.list(MAX_NODES, r -> readInode(r, d));
+            if (v == 2) return in.list(MAX_NODES, r -> readInodeV2(r, d));
+            DeltaInodes.Reader records = new DeltaInodes.Reader(d);
+            return in.list(MAX_NODES, records::read);
         });
         b.section(
                 HANDLES,
@@ -233,7 +232,8 @@ final class FsStateCodec {
                 }));
     }
 
-    private static FsSnapshot.InodeState readInode(SectionInput in, InodeDefaults d) throws IOException {
+    /** The second layout, each record on its own: still loaded, as a source may run an older jvhost. */
+    private static FsSnapshot.InodeState readInodeV2(SectionInput in, InodeDefaults d) throws IOException {
         long id = in.varint(), lookups = in.varint();
         int flags = in.u8(), type = in.u8();
         if ((flags & ~F_ALL) != 0)

@@ -111,7 +111,12 @@ final class StatePreparation implements AutoCloseable {
                 if (from == to) return;
             }
             out.add(new FsStateCodec.Encoded(
-                    ahead.blob(), ahead.start(from), ahead.ends()[to - 1], to - from, ahead.records()[to - 1]));
+                    ahead.blob(),
+                    ahead.start(from),
+                    ahead.ends()[to - 1],
+                    to - from,
+                    from == 0 ? null : ahead.records()[from - 1],
+                    ahead.records()[to - 1]));
         }
 
         /** A node's record now, new or changed. */

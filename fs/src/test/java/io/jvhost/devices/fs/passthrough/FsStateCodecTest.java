@@ -19,27 +19,27 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The "inodes" section's compact v2 records, and the v1 records an older source still writes. */
+/** The "inodes" section's delta-coded v3 records, and the v1 and v2 records an older source still writes. */
 class FsStateCodecTest {
-    private static final long DEV = 0x803, MOUNT = 27;
-    private static final int HANDLE_MOUNT = 27;
+    static final long DEV = 0x803, MOUNT = 27;
+    static final int HANDLE_MOUNT = 27;
 
-    private static FsSnapshot.InodeState root() {
+    static FsSnapshot.InodeState root() {
         return new FsSnapshot.InodeState(1, 1, DEV, 2, MOUNT, Stat.S_IFDIR, null, handle(HANDLE_MOUNT, 2));
     }
 
-    private static FileHandle handle(int mount, int seed) {
+    static FileHandle handle(int mount, int seed) {
         byte[] b = new byte[8];
         for (int i = 0; i < b.length; i++) b[i] = (byte) (seed * 31 + i);
         return new FileHandle(mount, 0x81, b);
     }
 
-    private static Location at(long parent, String name) {
+    static Location at(long parent, String name) {
         return new Location(parent, name.getBytes(StandardCharsets.UTF_8));
     }
 
     /** A share with every kind of record: defaults, another device and mount (a submount), no handle, unlinked, a foreign handle mount, big numbers. */
-    private static FsSnapshot varied() {
+    static FsSnapshot varied() {
         List<FsSnapshot.InodeState> nodes = new ArrayList<>();
         nodes.add(root());
         nodes.add(new FsSnapshot.InodeState(2, 3, DEV, 100, MOUNT, Stat.S_IFREG, at(1, "a"), handle(HANDLE_MOUNT, 3)));
@@ -53,7 +53,7 @@ class FsStateCodecTest {
         return new FsSnapshot(8, 3, 0, nodes, List.of(new FsSnapshot.HandleState(1, 2, 2, false)));
     }
 
-    private static byte[] blob(FsSnapshot snap, FsStateCodec.EncodedInodes encoded) throws IOException {
+    static byte[] blob(FsSnapshot snap, FsStateCodec.EncodedInodes encoded) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StateWriter w = StateWriter.create(out, "virtio-fs");
         FsStateCodec.write(new SavedFs(snap, MigrationMode.FIND_PATHS, DEV, 2), encoded, w);
@@ -61,60 +61,37 @@ class FsStateCodecTest {
         return out.toByteArray();
     }
 
-    private static byte[] blob(FsSnapshot snap) throws IOException {
+    static byte[] blob(FsSnapshot snap) throws IOException {
         return blob(snap, FsStateCodec.EncodedInodes.NONE);
     }
 
-    private static SavedFs read(byte[] blob) throws Exception {
+    static SavedFs read(byte[] blob) throws Exception {
         StateReader.Builder b = StateReader.forDevice("virtio-fs");
         FsStateCodec.register(b);
         return FsStateCodec.read(b.build().readAll(new ByteArrayInputStream(blob)));
     }
 
-    /** The first layout, written as a source before v2 did. */
-    private static byte[] v1Blob(FsSnapshot snap) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        StateWriter w = StateWriter.create(out, "virtio-fs");
-        w.section(
-                FsStateCodec.PASSTHROUGH,
-                1,
-                1,
-                o -> o.varint(snap.nextNodeId())
-                        .varint(snap.nextFh())
-                        .u64(0)
-                        .u8(0)
-                        .u64(DEV)
-                        .u64(2));
-        w.section(FsStateCodec.INODES, 1, 1, o -> o.list(snap.inodes(), FsStateCodecTest::writeV1));
-        w.section(
-                FsStateCodec.HANDLES,
-                1,
-                1,
-                o -> o.list(
-                        snap.handles(),
-                        (h, s) -> h.varint(s.fh())
-                                .varint(s.nodeId())
-                                .u32(s.flags())
-                                .bool(s.directory())));
-        w.finish();
-        return out.toByteArray();
+    static byte[] olderBlob(FsSnapshot snap, int version) throws IOException {
+        return OlderInodeLayouts.blob(snap, version, DEV, 2);
     }
 
-    private static void writeV1(SectionOutput o, FsSnapshot.InodeState n) throws IOException {
-        o.varint(n.nodeId())
-                .varint(n.lookups())
-                .u32(n.fileType())
-                .u64(n.dev())
-                .u64(n.ino())
-                .u64(n.mountId());
-        o.bool(n.location() != null);
-        if (n.location() != null)
-            o.varint(n.location().parentId()).bytes(n.location().name());
-        o.bool(n.fileHandle() != null);
-        if (n.fileHandle() != null)
-            o.u32(n.fileHandle().mountId() & 0xFFFF_FFFFL)
-                    .u32(n.fileHandle().type() & 0xFFFF_FFFFL)
-                    .bytes(n.fileHandle().bytes());
+    /** {@code nodes[from, to)} encoded ahead one after the other, as one piece, as the preparation does. */
+    static FsStateCodec.Encoded encodedAhead(
+            FsStateCodec.InodeEncoder encoder, List<FsSnapshot.InodeState> nodes, int from, int to) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int i = from; i < to; i++) b.write(encoder.encode(i == 0 ? null : nodes.get(i - 1), nodes.get(i)));
+        byte[] bytes = b.toByteArray();
+        return new FsStateCodec.Encoded(
+                bytes, 0, bytes.length, to - from, from == 0 ? null : nodes.get(from - 1), nodes.get(to - 1));
+    }
+
+    /** Every record encoded ahead, one piece. */
+    static FsStateCodec.EncodedInodes encodedAhead(FsSnapshot snap) throws IOException {
+        FsStateCodec.InodeEncoder encoder =
+                new FsStateCodec.InodeEncoder(snap.inodes().getFirst());
+        return new FsStateCodec.EncodedInodes(
+                encoder.defaults(),
+                List.of(encodedAhead(encoder, snap.inodes(), 0, snap.inodes().size())));
     }
 
     @Test
@@ -129,7 +106,32 @@ class FsStateCodecTest {
     @Test
     void aBlobOfTheFirstLayoutStillLoads() throws Exception {
         FsSnapshot snap = varied();
-        assertEquals(snap.inodes(), read(v1Blob(snap)).snapshot().inodes());
+        assertEquals(snap.inodes(), read(olderBlob(snap, 1)).snapshot().inodes());
+    }
+
+    @Test
+    void aBlobOfTheSecondLayoutStillLoads() throws Exception {
+        FsSnapshot snap = varied();
+        assertEquals(snap.inodes(), read(olderBlob(snap, 2)).snapshot().inodes());
+    }
+
+    @Test
+    void aReaderOfTheSecondLayoutRefusesTheThirdNamingTheSection() throws IOException {
+        StateReader old = StateReader.forDevice("virtio-fs")
+                .section(FsStateCodec.PASSTHROUGH, 1, (v, in) -> {
+                    in.varint();
+                    in.varint();
+                    in.u64();
+                    in.u8();
+                    in.u64();
+                    return in.u64();
+                })
+                .section(FsStateCodec.INODES, 1, 2, (v, in) -> in.count(10))
+                .section(FsStateCodec.HANDLES, 1, (v, in) -> in.count(10))
+                .build();
+        StateFormatException e =
+                assertThrows(StateFormatException.class, () -> old.readAll(new ByteArrayInputStream(blob(varied()))));
+        assertTrue(e.getMessage().contains("inodes") && e.getMessage().contains("3"), e.getMessage());
     }
 
     @Test
@@ -159,28 +161,17 @@ class FsStateCodecTest {
                     i, 1, DEV, 1_000_000 + i, MOUNT, Stat.S_IFREG, at(1, "file-" + i), handle(HANDLE_MOUNT, i)));
         }
         FsSnapshot snap = new FsSnapshot(1002, 1, 0, nodes, List.of());
-        int v1 = v1Blob(snap).length, v2 = blob(snap).length;
-        assertTrue(v2 * 2 < v1, "v2 " + v2 + " bytes, v1 " + v1);
-    }
-
-    /** {@code nodes[from, to)} encoded ahead as one piece. */
-    private static FsStateCodec.Encoded encodedAhead(
-            FsStateCodec.InodeEncoder encoder, List<FsSnapshot.InodeState> nodes, int from, int to) throws IOException {
-        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-        for (int i = from; i < to; i++) b.write(encoder.encode(i == 0 ? null : nodes.get(i - 1), nodes.get(i)));
-        byte[] bytes = b.toByteArray();
-        return new FsStateCodec.Encoded(bytes, 0, bytes.length, to - from, nodes.get(to - 1));
+        int v1 = olderBlob(snap, 1).length, v3 = blob(snap).length;
+        assertTrue(v3 * 2 < v1, "v3 " + v3 + " bytes, v1 " + v1);
     }
 
     @Test
     void recordsEncodedAheadAreWrittenAsTheyWouldBeAtTheSave() throws IOException {
         FsSnapshot snap = varied();
+        assertArrayEquals(blob(snap), blob(snap, encodedAhead(snap)));
+        // Runs ahead around records encoded at the save, as after changes.
         List<FsSnapshot.InodeState> nodes = snap.inodes();
         FsStateCodec.InodeEncoder encoder = new FsStateCodec.InodeEncoder(nodes.getFirst());
-        FsStateCodec.EncodedInodes whole = new FsStateCodec.EncodedInodes(
-                encoder.defaults(), List.of(encodedAhead(encoder, nodes, 0, nodes.size())));
-        assertArrayEquals(blob(snap), blob(snap, whole));
-        // Runs ahead around records encoded at the save, as after changes.
         FsStateCodec.EncodedInodes mixed = new FsStateCodec.EncodedInodes(
                 encoder.defaults(),
                 List.of(
@@ -198,7 +189,7 @@ class FsStateCodecTest {
         FsStateCodec.EncodedInodes other = new FsStateCodec.EncodedInodes(
                 new FsStateCodec.InodeDefaults(DEV + 1, MOUNT, HANDLE_MOUNT),
                 List.of(new FsStateCodec.Encoded(
-                        junk, 0, 3, snap.inodes().size(), snap.inodes().getLast())));
+                        junk, 0, 3, snap.inodes().size(), null, snap.inodes().getLast())));
         assertArrayEquals(blob(snap), blob(snap, other));
     }
 
@@ -208,13 +199,34 @@ class FsStateCodecTest {
         List<FsSnapshot.InodeState> nodes = snap.inodes();
         FsStateCodec.InodeEncoder encoder = new FsStateCodec.InodeEncoder(nodes.getFirst());
         // A node added since: pieces of the records before it hold one record too few.
-        FsStateCodec.EncodedInodes short1 = new FsStateCodec.EncodedInodes(
+        FsStateCodec.EncodedInodes tooFew = new FsStateCodec.EncodedInodes(
                 encoder.defaults(), List.of(encodedAhead(encoder, nodes, 0, nodes.size() - 1)));
-        SavedFs back = read(blob(snap, short1));
-        assertEquals(nodes, back.snapshot().inodes());
+        assertArrayEquals(blob(snap), blob(snap, tooFew));
     }
 
-    /** A blob with one hand-made v2 record after the root's. */
+    @Test
+    void aRunIsWrittenOnlyAfterTheRecordItWasEncodedAfter() throws Exception {
+        FsSnapshot snap = varied();
+        List<FsSnapshot.InodeState> nodes = snap.inodes();
+        FsStateCodec.InodeEncoder encoder = new FsStateCodec.InodeEncoder(nodes.getFirst());
+        // Node 2 changed (a fresh record) but the run after it was coded after its old record.
+        FsSnapshot.InodeState a = nodes.get(2);
+        FsSnapshot.InodeState renamed = new FsSnapshot.InodeState(
+                a.nodeId(), a.lookups(), a.dev(), a.ino(), a.mountId(), a.fileType(), at(1, "b"), a.fileHandle());
+        List<FsSnapshot.InodeState> changed = new ArrayList<>(nodes);
+        changed.set(2, renamed);
+        FsSnapshot after = new FsSnapshot(snap.nextNodeId(), snap.nextFh(), 0, changed, snap.handles());
+        FsStateCodec.EncodedInodes stale = new FsStateCodec.EncodedInodes(
+                encoder.defaults(),
+                List.of(
+                        encodedAhead(encoder, nodes, 0, 2),
+                        new FsStateCodec.Fresh(renamed),
+                        encodedAhead(encoder, nodes, 3, nodes.size())));
+        assertArrayEquals(blob(after), blob(after, stale));
+        assertEquals(changed, read(blob(after, stale)).snapshot().inodes());
+    }
+
+    /** A blob with one hand-made v2 record after the root's (the v2 reader's own checks). */
     private static byte[] withRecord(RecordBody body) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StateWriter w = StateWriter.create(out, "virtio-fs");

@@ -184,16 +184,18 @@ class HostileStateTest extends FsTestBase {
 
     /**
      * A blob with {@code real} existing levels (listed root first) continued by {@code synthetic}
-     * levels that exist nowhere, listed deepest first: resolving the first of them walks the
-     * whole synthetic chain up to the real part.
+     * levels that exist nowhere, listed deepest first (records are in id order: the deepest has
+     * the lowest id, the level below the real part the highest): resolving the first of them
+     * walks the whole synthetic chain up to the real part.
      */
     private byte[] deepChain(int real, int synthetic) throws Exception {
         List<FsSnapshot.InodeState> nodes = new ArrayList<>();
         nodes.add(fs.snapshot().inode(ROOT_ID));
         nodes.addAll(realChain(real));
         long first = real + 2, last = real + 1 + synthetic;
-        for (long id = last; id >= first; id--) {
-            nodes.add(new FsSnapshot.InodeState(id, 1, 0, id, 0, Stat.S_IFDIR, new Location(id - 1, b("d")), null));
+        for (long id = first; id <= last; id++) {
+            long parent = id == last ? real + 1 : id + 1;
+            nodes.add(new FsSnapshot.InodeState(id, 1, 0, id, 0, Stat.S_IFDIR, new Location(parent, b("d")), null));
         }
         return blob(new FsSnapshot(last + 1, 1, 0, nodes, List.of()));
     }
@@ -205,7 +207,7 @@ class HostileStateTest extends FsTestBase {
         int baseline = ProcessFds.count();
         FsException e = assertThrows(FsException.class, () -> load(strict, blob));
         assertEquals(Errno.EIO, e.errno(), e.getMessage());
-        assertTrue(e.getMessage().contains("node 1502"), "the first level that is missing: " + e.getMessage());
+        assertTrue(e.getMessage().contains("node 101501"), "the first level that is missing: " + e.getMessage());
         assertEquals(baseline, ProcessFds.count(), "every descriptor of the failed load is closed");
         strict.getattr(ROOT, ROOT_ID, 0, false);
 
