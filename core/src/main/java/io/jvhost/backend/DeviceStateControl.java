@@ -42,6 +42,9 @@ final class DeviceStateControl {
 
     private record Line(String format, Object[] args) {}
 
+    /** The last save's capture, whose summary is logged with the report. */
+    private StatefulDevice.SavedState summarized;
+
     private void report(String format, Object... args) {
         report.add(new Line(format, args));
     }
@@ -130,6 +133,7 @@ final class DeviceStateControl {
             throw new RequestRejected("capturing the device state: " + e.getMessage(), e);
         }
         times.mark("capture");
+        summarized = snapshot; // its summary is made and logged once the reply is out
         Channel c = channel(theirs, DeviceStateDirection.SAVE);
         times.mark("channel");
         transfer = StateTransfer.save(device.name(), snapshot, c.ours(), options.backendChannel(), c.buffered(), times);
@@ -245,6 +249,12 @@ final class DeviceStateControl {
     }
 
     private void reported() {
+        StatefulDevice.SavedState s = summarized;
+        summarized = null;
+        if (s != null) {
+            String summary = s.summary();
+            if (!summary.isEmpty()) LOG.info("{}", summary);
+        }
         for (Line l : report) LOG.info(l.format(), l.args());
         report.clear();
     }

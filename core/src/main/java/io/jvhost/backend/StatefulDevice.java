@@ -44,10 +44,23 @@ public interface StatefulDevice extends Device {
      */
     PreparedState prepareLoad(InputStream in) throws IOException, DeviceException;
 
-    /** A captured state, written out on the transfer thread. */
+    /**
+     * A captured state, written out after the SET_DEVICE_STATE_FD reply (on the session thread as
+     * far as the channel takes it at once, the rest on the transfer thread). {@link #writeTo} may
+     * be called twice, and must write the same bytes each time: the transfer thread writes a
+     * state larger than the channel again from its start.
+     */
     @FunctionalInterface
     interface SavedState {
         void writeTo(OutputStream out) throws IOException;
+
+        /**
+         * What the device has to say of the capture (counts, times), logged once the front-end
+         * has its reply, not inside the guest's downtime; empty: nothing.
+         */
+        default String summary() {
+            return "";
+        }
     }
 
     /** A parsed and validated state, ready to replace the device's own. */

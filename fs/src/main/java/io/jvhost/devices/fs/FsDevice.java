@@ -246,25 +246,33 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
         } catch (FsException e) {
             throw new DeviceException("cannot capture the file system's state: " + e.getMessage(), e);
         }
-        return out -> {
-            StateWriter w = StateWriter.create(out, STATE_TYPE);
-            w.section(FUSE_SECTION, 1, 1, o -> {
-                o.bool(session != null);
-                if (session != null) {
-                    o.u32(session.major())
-                            .u32(session.minor())
-                            .u32(session.sessionMinor())
-                            .u32(session.maxReadahead())
-                            .u64(session.flags())
-                            .u32(session.maxBackground())
-                            .u32(session.congestionThreshold())
-                            .u32(session.maxWrite())
-                            .u32(session.timeGran())
-                            .u32(session.maxPages());
-                }
-            });
-            captured.writeTo(w);
-            w.finish();
+        return new SavedState() {
+            @Override
+            public void writeTo(java.io.OutputStream out) throws IOException {
+                StateWriter w = StateWriter.create(out, STATE_TYPE);
+                w.section(FUSE_SECTION, 1, 1, o -> {
+                    o.bool(session != null);
+                    if (session != null) {
+                        o.u32(session.major())
+                                .u32(session.minor())
+                                .u32(session.sessionMinor())
+                                .u32(session.maxReadahead())
+                                .u64(session.flags())
+                                .u32(session.maxBackground())
+                                .u32(session.congestionThreshold())
+                                .u32(session.maxWrite())
+                                .u32(session.timeGran())
+                                .u32(session.maxPages());
+                    }
+                });
+                captured.writeTo(w);
+                w.finish();
+            }
+
+            @Override
+            public String summary() {
+                return captured.summary();
+            }
         };
     }
 

@@ -45,7 +45,7 @@ class FsMigrationDowntimeQemuTest {
         FsMigration.assertAllPassed(j);
         String source = Files.readString(a.log()), destination = Files.readString(b.log());
         assertTrue(source.contains("migration: preparing the state of"), "LOG_ALL started the preparation");
-        assertTrue(source.contains("migration: the prepared state took"), "the save took the prepared state");
+        assertTrue(source.contains("; the prepared state took"), "the save took the prepared state");
         assertTrue(destination.contains("device state load checked"), "the destination loaded the state");
 
         Path vshared = run.dir("shared-virtiofsd");

@@ -56,6 +56,11 @@ public interface MigratableFileSystem extends FileSystem {
     /** A captured state. */
     interface Capture {
         void writeTo(StateWriter out) throws IOException;
+
+        /** What to log of the capture once the front-end has its answer (see {@code SavedState.summary}); empty: nothing. */
+        default String summary() {
+            return "";
+        }
     }
 
     /** A rebuilt state, ready to replace the live one. */

@@ -200,7 +200,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
     /** The snapshot a save writes: what was prepared plus the changes since (which ends the preparation), else a fresh one. */
     private synchronized StatePreparation.Finished captureSnapshot() {
         StatePreparation p = preparation;
-        if (p == null) return new StatePreparation.Finished(snapshot(), FsStateCodec.EncodedInodes.NONE);
+        if (p == null) return StatePreparation.Finished.fresh(snapshot());
         preparation = null;
         try (p) {
             return p.finish(initFlags);
@@ -220,12 +220,23 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         // Records re-checked by --migration-confirm-paths are not the ones encoded ahead.
         FsStateCodec.EncodedInodes encoded =
                 snap == captured.snapshot() ? captured.encoded() : FsStateCodec.EncodedInodes.NONE;
-        report(
-                "migration: captured {} inodes and {} open handles in {} ms",
-                saved.snapshot().inodes().size(),
-                saved.snapshot().handles().size(),
-                ms(System.nanoTime() - t0));
-        return out -> FsStateCodec.write(saved, encoded, out);
+        long took = System.nanoTime() - t0;
+        // Logged by the session once SET_DEVICE_STATE_FD is answered: the front-end waits for it.
+        return new Capture() {
+            @Override
+            public void writeTo(StateWriter out) throws IOException {
+                FsStateCodec.write(saved, encoded, out);
+            }
+
+            @Override
+            public String summary() {
+                return migration.reported()
+                        ? "migration: captured " + saved.snapshot().inodes().size() + " inodes and "
+                                + saved.snapshot().handles().size() + " open handles in " + ms(took) + " ms"
+                                + captured.changes()
+                        : "";
+            }
+        };
     }
 
     @Override

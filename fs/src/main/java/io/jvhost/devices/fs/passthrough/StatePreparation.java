@@ -324,22 +324,38 @@ final class StatePreparation implements AutoCloseable {
                         if (s == null) open.remove(fh);
                         else open.put(fh, s);
                     }
-                    LOG.info(
-                            "migration: the prepared state took {} changed inodes and {} changed handles{}",
-                            changedNodes.size(),
-                            changedFhs.size(),
-                            waited ? " (its preparation had not finished: the rest was copied now)" : "");
                     return new Finished(
                             new FsSnapshot(
                                     inodes.nextNodeId(), handles.nextFh(), initFlags, all, List.copyOf(open.values())),
-                            pieces);
+                            pieces,
+                            changedNodes.size(),
+                            changedFhs.size(),
+                            waited);
                 }
             }
         }
     }
 
     /** The snapshot, and the bytes of those of its records encoded beforehand (see {@link FsStateCodec#write(SavedFs, FsStateCodec.EncodedInodes, StateWriter)}). */
-    record Finished(FsSnapshot snapshot, FsStateCodec.EncodedInodes encoded) {}
+    record Finished(
+            FsSnapshot snapshot,
+            FsStateCodec.EncodedInodes encoded,
+            int changedNodes,
+            int changedHandles,
+            boolean unfinished) {
+        /** Not prepared: a fresh snapshot. */
+        static Finished fresh(FsSnapshot snapshot) {
+            return new Finished(snapshot, FsStateCodec.EncodedInodes.NONE, -1, -1, false);
+        }
+
+        /** For the capture's log line: what the preparation had to add at the stop. */
+        String changes() {
+            if (changedNodes < 0) return "";
+            return "; the prepared state took " + changedNodes + " changed inodes and " + changedHandles
+                    + " changed handles"
+                    + (unfinished ? " (its preparation had not finished: the rest was copied now)" : "");
+        }
+    }
 
     /**
      * {@code records} (in id order) with each of {@code changed} replaced by its record now, removed
