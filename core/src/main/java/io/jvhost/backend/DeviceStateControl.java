@@ -34,9 +34,10 @@ final class DeviceStateControl {
     /** When GET_VRING_BASE last stopped a ring (System.nanoTime), where a save's downtime starts; 0 before. */
     private long ringStoppedNanos;
     /**
-     * What a device-state request has to report once it is answered: the front-end waits for
-     * these replies inside the guest's downtime, and a log line is no business of its. (Lines,
-     * not lambdas: a lambda's first call site is linked when first run, inside the downtime.)
+     * What a transfer's requests have to report, logged once CHECK_DEVICE_STATE is answered (or
+     * the next SET_DEVICE_STATE_FD comes, or the session ends): the front-end waits for these
+     * replies inside the guest's downtime, and a log line is no business of its. (Lines, not
+     * lambdas: a lambda's first call site is linked when first run, inside the downtime.)
      */
     private final List<Line> report = new ArrayList<>();
 
@@ -97,6 +98,7 @@ final class DeviceStateControl {
      * keeps its state.
      */
     Reply setFd(SetDeviceStateFd s) throws RequestRejected {
+        reported(); // of an earlier transfer that got no CHECK
         Fd theirs = s.fd();
         try {
             StatefulDevice sd = statefulDevice();
@@ -230,20 +232,16 @@ final class DeviceStateControl {
         }
     }
 
-    /**
-     * SET_DEVICE_STATE_FD was answered: the transfer it set up starts (see {@link
-     * StateTransfer#start}), then what the request had to report is logged.
-     */
+    /** SET_DEVICE_STATE_FD was answered: the transfer it set up starts (see {@link StateTransfer#start}). */
     void answered() {
         StateTransfer t = transfer;
         if (t != null) {
             t.times().mark("answered");
             t.start();
         }
-        reported();
     }
 
-    /** CHECK_DEVICE_STATE was answered: what it had to report is logged. */
+    /** CHECK_DEVICE_STATE was answered: what the transfer had to report is logged. */
     void checkAnswered() {
         reported();
     }
@@ -290,6 +288,7 @@ final class DeviceStateControl {
 
     /** Cancels the running transfer where nobody can be answered (reset, session end): a failure is logged. */
     void cancelQuietly(String why) {
+        reported();
         try {
             cancel(why);
         } catch (RequestRejected e) {

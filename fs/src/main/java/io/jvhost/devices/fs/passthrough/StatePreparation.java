@@ -348,12 +348,15 @@ final class StatePreparation implements AutoCloseable {
             return new Finished(snapshot, FsStateCodec.EncodedInodes.NONE, -1, -1, false);
         }
 
-        /** For the capture's log line: what the preparation had to add at the stop. */
-        String changes() {
-            if (changedNodes < 0) return "";
-            return "; the prepared state took " + changedNodes + " changed inodes and " + changedHandles
-                    + " changed handles"
-                    + (unfinished ? " (its preparation had not finished: the rest was copied now)" : "");
+        /** For the capture's log line (see {@code PassthroughFs.capture}): what the preparation had to add at the stop. */
+        void describeChanges(StringBuilder b) {
+            if (changedNodes < 0) return;
+            b.append("; the prepared state took ")
+                    .append(changedNodes)
+                    .append(" changed inodes and ")
+                    .append(changedHandles)
+                    .append(" changed handles");
+            if (unfinished) b.append(" (its preparation had not finished: the rest was copied now)");
         }
     }
 
