@@ -96,7 +96,8 @@ class DeviceMigrationTest {
     @org.junit.jupiter.api.Test
     void aMultiPacketStateWithHundredsOfOpenFiles() throws Exception {
         int files = 600;
-        int packet = 8 * 1024;
+        // Small packets: the inodes v3 records of 600 such files take ~12.7 KB (about 21 B a file).
+        int packet = 2 * 1024;
         try (GuestDriver d = pair.driverOnA()) {
             FuseClient fuse = FsPair.fuse(d);
             fuse.init();
@@ -126,7 +127,7 @@ class DeviceMigrationTest {
     }
 
     /**
-     * Pipelining: with the source's bytes trickling out (4 KiB packets, 40 ms apart), B's load
+     * Pipelining: with the source's bytes trickling out (2 KiB packets, 40 ms apart), B's load
      * spans the trickle, from its first byte to the last. A destination that collected the
      * whole state before loading would load in a few milliseconds.
      */
@@ -135,8 +136,8 @@ class DeviceMigrationTest {
         try (GuestDriver d = pair.driverOnA()) {
             FuseClient fuse = FsPair.fuse(d);
             fuse.init();
-            for (int i = 0; i < 600; i++) fuse.create(FuseClient.ROOT_ID, "trickle-" + i); // ~24 KB: 6 packets
-            int packet = 4 * 1024;
+            for (int i = 0; i < 600; i++) fuse.create(FuseClient.ROOT_ID, "trickle-" + i); // ~12 KB (v3): 6 packets
+            int packet = 2 * 1024;
             DeviceMigration.StateFilter trickle = in -> new java.io.FilterInputStream(in) {
                 @Override
                 public int read(byte[] b, int off, int len) throws java.io.IOException {
