@@ -43,8 +43,8 @@ final class StateTransfer {
     private final CancellableFd channel;
     /** A save: the bytes the channel buffers, which the session thread may write itself (see {@link #start}); 0 never. */
     private final int inlineLimit;
-    /** A save: what the thread writes (the snapshot, or the part of it the channel did not take at once). */
-    private StatefulDevice.SavedState toWrite;
+    /** A save: the captured state; null for a load. */
+    private final StatefulDevice.SavedState snapshot;
     /** A save: bytes the session thread wrote before the thread took over. */
     private long writtenInline;
 
@@ -69,11 +69,13 @@ final class StateTransfer {
             DeviceStateDirection direction,
             CancellableFd channel,
             int inlineLimit,
+            StatefulDevice.SavedState snapshot,
             TransferTimeline times,
             Runnable body) {
         this.direction = direction;
         this.channel = channel;
         this.inlineLimit = inlineLimit;
+        this.snapshot = snapshot;
         this.times = times;
         this.thread = Thread.ofPlatform()
                 .daemon()
@@ -115,9 +117,9 @@ final class StateTransfer {
                 DeviceStateDirection.SAVE,
                 channel,
                 channelBuffer,
+                snapshot,
                 times,
-                () -> self[0].runSave(self[0].toWrite, zeroCopy));
-        t.toWrite = snapshot;
+                () -> self[0].runSave(zeroCopy));
         self[0] = t;
         return t;
     }
@@ -131,7 +133,13 @@ final class StateTransfer {
             TransferTimeline times) {
         StateTransfer[] self = new StateTransfer[1];
         StateTransfer t = new StateTransfer(
-                deviceName, DeviceStateDirection.LOAD, channel, 0, times, () -> self[0].runLoad(device, committer));
+                deviceName,
+                DeviceStateDirection.LOAD,
+                channel,
+                0,
+                null,
+                times,
+                () -> self[0].runLoad(device, committer));
         self[0] = t;
         return t;
     }
@@ -160,7 +168,7 @@ final class StateTransfer {
     private boolean savedInline() {
         InlineOutput out = new InlineOutput(channel);
         try {
-            toWrite.writeTo(out);
+            snapshot.writeTo(out);
             out.flush();
         } catch (Throwable e) { // an Error too, as on the thread
             if (out.full) {
@@ -183,7 +191,7 @@ final class StateTransfer {
         return true;
     }
 
-    private void runSave(StatefulDevice.SavedState snapshot, boolean zeroCopy) {
+    private void runSave(boolean zeroCopy) {
         times.mark("writer running");
         CountingOutput counted = null;
         VmspliceOutput spliced = null;
