@@ -47,27 +47,30 @@ public final class MigrationDestination implements AutoCloseable {
     static final int MAX_CONFIG_PACKET = 1 << 20;
 
     private final ServerSocket server;
+    private final AcceptWaiter acceptor;
     private final DestinationConfig config;
     private final List<Socket> sessionSockets = new ArrayList<>();
     private final AtomicBoolean receiving = new AtomicBoolean();
     private volatile FirstFailure current;
 
-    private MigrationDestination(ServerSocket server, DestinationConfig config) {
+    private MigrationDestination(ServerSocket server, AcceptWaiter acceptor, DestinationConfig config) {
         this.server = server;
+        this.acceptor = acceptor;
         this.config = config;
     }
 
     /** Listens on {@code address} (port 0 picks a free one; see {@link #address()}). */
     public static MigrationDestination listen(InetSocketAddress address, DestinationConfig config) throws IOException {
         // A channel's socket: the state channels it accepts read into direct buffers (ChannelReader).
-        ServerSocket s = ServerSocketChannel.open().socket();
+        ServerSocketChannel channel = ServerSocketChannel.open();
+        ServerSocket s = channel.socket();
         try {
             s.bind(address, 16);
-        } catch (IOException e) {
+            return new MigrationDestination(s, new AcceptWaiter(channel), config);
+        } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
         }
-        return new MigrationDestination(s, config);
     }
 
     public InetSocketAddress address() {
@@ -128,20 +131,15 @@ public final class MigrationDestination implements AutoCloseable {
      * slow connection can't keep a real source waiting; state channels and garbage are closed.
      */
     private Opening acceptMain() throws IOException {
-        Arrivals<Opening> mains = new Arrivals<>();
+        Arrivals<Opening> mains = new Arrivals<>(acceptor::wake);
         try {
             while (true) {
                 Opening o = mains.poll();
                 if (o != null) {
                     return o;
                 }
-                server.setSoTimeout(50);
-                Socket s;
-                try {
-                    s = server.accept();
-                } catch (SocketTimeoutException e) {
-                    continue;
-                }
+                Socket s = acceptor.accept(50); // a handshake thread's main channel ends the wait
+                if (s == null) continue;
                 MigrationSource.startDaemon("migration-destination-handshake", () -> {
                     try {
                         s.setSoTimeout(millis(config.acceptTimeout()));
@@ -162,9 +160,6 @@ public final class MigrationDestination implements AutoCloseable {
             }
         } finally {
             mains.close();
-            if (!server.isClosed()) {
-                server.setSoTimeout(0);
-            }
         }
     }
 
@@ -172,7 +167,14 @@ public final class MigrationDestination implements AutoCloseable {
     private static final class Arrivals<T> {
         private final BlockingQueue<T> queue = new LinkedBlockingQueue<>();
         private final List<Socket> sockets = new ArrayList<>();
+        /** Tells the accepting thread, which waits in {@link AcceptWaiter#accept}. */
+        private final Runnable arrived;
+
         private boolean closed;
+
+        Arrivals(Runnable arrived) {
+            this.arrived = arrived;
+        }
 
         synchronized void add(T item, Socket socket) {
             if (closed) {
@@ -181,6 +183,7 @@ public final class MigrationDestination implements AutoCloseable {
             }
             queue.add(item);
             sockets.add(socket);
+            arrived.run();
         }
 
         synchronized T poll() {
@@ -212,6 +215,7 @@ public final class MigrationDestination implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        acceptor.close(); // after the listener: a wait it ends finds the listener closed
         FirstFailure f = current;
         if (f != null) {
             synchronized (sessionSockets) {
@@ -372,7 +376,7 @@ public final class MigrationDestination implements AutoCloseable {
             SocketChannel[] channels = new SocketChannel[count];
             int connected = 0;
             List<String> rejected = new ArrayList<>();
-            Arrivals<Arrival> arrivals = new Arrivals<>();
+            Arrivals<Arrival> arrivals = new Arrivals<>(acceptor::wake);
             long deadline = System.nanoTime() + config.acceptTimeout().toNanos();
             try {
                 while (connected < count) {
@@ -382,14 +386,11 @@ public final class MigrationDestination implements AutoCloseable {
                         throw new MigrationException(connected + " of " + count + " state channels connected within "
                                 + config.acceptTimeout() + (rejected.isEmpty() ? "" : "; rejected: " + rejected));
                     }
-                    // Short slices, so failures and arrivals are noticed promptly.
-                    server.setSoTimeout((int) Math.min(left, 20));
-                    try {
-                        Socket s = server.accept();
+                    // Short slices, so a failure on the main channel is noticed promptly; an arrival ends the wait.
+                    Socket s = acceptor.accept(Math.min(left, 20));
+                    if (s != null) {
                         MigrationSource.startDaemon(
                                 "migration-destination-handshake", () -> arrivals.add(handshake(s), s));
-                    } catch (SocketTimeoutException e) {
-                        // nothing new
                     }
                     Arrival a;
                     while ((a = arrivals.poll()) != null) {
@@ -418,7 +419,6 @@ public final class MigrationDestination implements AutoCloseable {
             } finally {
                 arrivals.close();
             }
-            server.setSoTimeout(0);
             return List.of(channels);
         }
 
@@ -718,11 +718,6 @@ public final class MigrationDestination implements AutoCloseable {
                     }
                 }
                 sessionSockets.clear();
-            }
-            try {
-                server.setSoTimeout(0);
-            } catch (IOException e) {
-                LOG.debug("server socket: {}", e.toString());
             }
         }
     }
