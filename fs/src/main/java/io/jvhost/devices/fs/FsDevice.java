@@ -5,6 +5,7 @@ import io.jvhost.backend.StatefulDevice;
 import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.devices.fs.api.FsException;
 import io.jvhost.devices.fs.api.MigratableFileSystem;
+import io.jvhost.devices.fs.api.RequestContext;
 import io.jvhost.devices.fs.fuse.InitReply;
 import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdFormatException;
 import io.jvhost.devices.fs.passthrough.virtiofsd.VirtiofsdState;
@@ -384,6 +385,13 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
 
     /** Nodes the state-path warm-up looks up, at most: enough for the JIT, few enough to cost no fd limit. */
     static final int WARM_UP_NODES = 1024;
+    /**
+     * Regular files among them the warm-up opens read-only (one descriptor each, and one more
+     * while a load replaces it): a state's open files are reopened by code of their own.
+     */
+    static final int WARM_UP_FILES = 256;
+    /** The OPEN flags of those files (fcntl.h): nothing but reading. */
+    private static final int O_RDONLY = 0;
     /** Save-and-load rounds of the warm-up: the per-node code then runs ~16,000 times and is compiled. */
     static final int WARM_UP_ROUNDS = 16;
 
@@ -401,7 +409,16 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     public int warmUpStatePath(BooleanSupplier giveWay) {
         if (!canMigrate()) return 0;
         long started = System.nanoTime();
-        int nodes = WarmUpNodes.lookUp(server.fileSystem(), WARM_UP_NODES);
+        WarmUpNodes.Found found = WarmUpNodes.lookUp(server.fileSystem(), WARM_UP_NODES, WARM_UP_FILES);
+        int handles = 0;
+        for (long file : found.files()) {
+            try {
+                server.fileSystem().open(RequestContext.ROOT, file, O_RDONLY);
+                handles++;
+            } catch (FsException e) {
+                // not readable to us: the warm-up does without it
+            }
+        }
         int rounds = 0;
         try {
             for (; rounds < WARM_UP_ROUNDS && !giveWay.getAsBoolean(); rounds++) {
@@ -415,9 +432,10 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
             LOG.debug("state path warm-up: {}", e.toString());
         }
         LOG.debug(
-                "state path warm-up: {} rounds of {} nodes in {} ms",
+                "state path warm-up: {} rounds of {} nodes and {} open files in {} ms",
                 rounds,
-                nodes + 1,
+                found.nodes() + 1,
+                handles,
                 (System.nanoTime() - started) / 1_000_000);
         return rounds;
     }

@@ -18,11 +18,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The state-path warm-up a daemon runs once listening: it saves and loads a state of the shared
- * directory's real entries (up to {@link FsDevice#WARM_UP_NODES}), so a first migration's load
- * does not reopen nodes with cold code, and it changes nothing: no file, and no descriptor left
- * once its file system is closed.
+ * directory's real entries (up to {@link FsDevice#WARM_UP_NODES}) with some of its regular files
+ * open (up to {@link FsDevice#WARM_UP_FILES}), so a first migration's load does not reopen nodes
+ * or handles with cold code, and it changes nothing: no file, and no descriptor left once its
+ * file system is closed.
  */
 class WarmUpStatePathTest {
+    private static final int O_ACCMODE = 3; // of which O_RDONLY is 0
+
     @TempDir
     Path share;
 
@@ -61,8 +64,15 @@ class WarmUpStatePathTest {
         try (FsDevice device = new FsDevice("warm", 1, new FuseServer(fs))) {
             assertEquals(FsDevice.WARM_UP_ROUNDS, device.warmUpStatePath(() -> false));
             assertEquals(FsDevice.WARM_UP_NODES + 1, fs.snapshot().inodes().size(), "its nodes and the root");
-            // Each load replaced the nodes by the same ones: only the nodes' own descriptors are open.
-            assertEquals(FsDevice.WARM_UP_NODES, ProcessFds.count() - fds - 1, "descriptors beyond the nodes'");
+            assertEquals(FsDevice.WARM_UP_FILES, fs.snapshot().handles().size(), "its open files");
+            assertTrue(
+                    fs.snapshot().handles().stream().noneMatch(h -> h.directory() || (h.flags() & O_ACCMODE) != 0),
+                    "regular files, read-only");
+            // Each load replaced the nodes and handles by the same ones: only their own descriptors are open.
+            assertEquals(
+                    FsDevice.WARM_UP_NODES + FsDevice.WARM_UP_FILES,
+                    ProcessFds.count() - fds - 1,
+                    "descriptors beyond the nodes' and the files'");
         } finally {
             fs.close();
         }
@@ -79,6 +89,7 @@ class WarmUpStatePathTest {
                 FsDevice device = new FsDevice("warm", 1, new FuseServer(fs))) {
             device.warmUpStatePath(() -> false);
             assertEquals(5, fs.snapshot().inodes().size(), "root, a, a/b, a/b/c, top");
+            assertEquals(2, fs.snapshot().handles().size(), "a/b/c and top open, not the directories");
         }
     }
 
