@@ -63,7 +63,8 @@ final class FsRestorer {
     /** --readonly here: a handle the source had open for writing is one this side cannot reopen. */
     private final boolean readOnly;
 
-    private final Map<Long, Inode> opened = new ConcurrentHashMap<>();
+    /** Sized for the state at {@link #restore}: growing it under two threads cost a resize per doubling. */
+    private Map<Long, Inode> opened = Map.of();
     /** Guarded by itself. */
     private final Map<Long, String> failed = new LinkedHashMap<>();
 
@@ -79,7 +80,10 @@ final class FsRestorer {
     /** Guarded by {@link #failed}. */
     private int failures;
 
-    /** Everything reopened, ready for the tables; {@code failed*} are the nodes and handles that answer EIO. */
+    /**
+     * Everything reopened, ready for the tables; {@code failed*} are the nodes and handles that
+     * answer EIO; {@code handleNanos}: how long the handles took of the restore (for its log line).
+     */
     record Restored(
             long rootLookups,
             List<Inode> inodes,
@@ -89,7 +93,8 @@ final class FsRestorer {
             long nextNodeId,
             long nextFh,
             long initFlags,
-            List<String> problems) {
+            List<String> problems,
+            long handleNanos) {
         void close() {
             for (Handle h : handles) h.retire();
             for (Inode n : inodes) n.retire();
@@ -154,8 +159,9 @@ final class FsRestorer {
      */
     Restored restore(SavedFs s) throws FsException {
         this.state = s;
-        this.saved = new HashMap<>();
+        this.saved = HashMap.newHashMap(s.snapshot().inodes().size());
         for (FsSnapshot.InodeState n : s.snapshot().inodes()) saved.put(n.nodeId(), n);
+        this.opened = new ConcurrentHashMap<>(s.snapshot().inodes().size() * 4 / 3 + 1, 0.75f, THREADS);
         List<Handle> handles = java.util.Collections.synchronizedList(new ArrayList<>());
         boolean done = false;
         int nodes = s.snapshot().inodes().size() + s.snapshot().handles().size();
@@ -188,6 +194,7 @@ final class FsRestorer {
                 }
                 runAll(pool, tasks);
             }
+            long handlesStarted = System.nanoTime();
             Set<Long> failedHandles = java.util.Collections.synchronizedSet(new HashSet<>());
             List<FsSnapshot.HandleState> saves = s.snapshot().handles();
             List<Task> tasks = new ArrayList<>();
@@ -201,6 +208,7 @@ final class FsRestorer {
                 });
             }
             runAll(pool, tasks);
+            long handleNanos = System.nanoTime() - handlesStarted;
             if (failures > LOGGED_FAILURES) {
                 LOG.warn(
                         "migration: {} more nodes and handles unavailable (not logged one by one)",
@@ -221,7 +229,8 @@ final class FsRestorer {
                     snap.nextNodeId(),
                     snap.nextFh(),
                     snap.initFlags(),
-                    problems);
+                    problems,
+                    handleNanos);
             done = true;
             return r;
         } catch (NativeException e) {

@@ -10,10 +10,10 @@ import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.NativeException;
 import io.jvhost.nativeio.Stat;
 import java.io.IOException;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +39,11 @@ final class InodeFiles implements AutoCloseable {
 
     private final InodeFileHandles mode;
     private final boolean recordHandles;
-    private final Map<Integer, Fd> mountFds = new HashMap<>();
+    /**
+     * Read on every lookup and reopen of a handle inode, by any thread: read without a lock (a
+     * restore's threads took turns on one here per node); added to under its own monitor.
+     */
+    private final Map<Integer, Fd> mountFds = new ConcurrentHashMap<>();
     /** Mounts already warned about (once each, as virtiofsd does). */
     private final Set<Long> warned = new HashSet<>();
 
@@ -135,10 +139,8 @@ final class InodeFiles implements AutoCloseable {
      */
     InodeFile.ByHandle byHandle(FileHandle handle) {
         if (mode == InodeFileHandles.NEVER) return null;
-        synchronized (mountFds) {
-            Fd mountFd = mountFds.get(handle.mountId());
-            return mountFd == null ? null : new InodeFile.ByHandle(handle, mountFd);
-        }
+        Fd mountFd = mountFds.get(handle.mountId());
+        return mountFd == null ? null : new InodeFile.ByHandle(handle, mountFd);
     }
 
     /** null (prefer: the caller keeps a descriptor), or EOPNOTSUPP (mandatory). Warns once per mount. */
@@ -157,9 +159,11 @@ final class InodeFiles implements AutoCloseable {
     }
 
     private Fd mountFd(int mountId, Fd opath, int fileType) throws NativeException {
-        synchronized (mountFds) {
+        Fd seen = mountFds.get(mountId);
+        if (seen != null || fileType != Stat.S_IFDIR) return seen;
+        synchronized (mountFds) { // one descriptor per mount, however many threads meet it at once
             Fd known = mountFds.get(mountId);
-            if (known != null || fileType != Stat.S_IFDIR) return known;
+            if (known != null) return known;
             Fd fd;
             try {
                 fd = NodeOpener.directory(opath, fileType);

@@ -320,7 +320,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
         FsRestorer.Restored r = new FsRestorer(inodes.root(), files, migration, config.readOnly()).restore(saved);
         report(
                 "migration: checked {} inodes and {} handles in {} ms; reopened {} inodes and {} handles"
-                        + " ({} unavailable) in {} ms, inodes kept as {}",
+                        + " ({} unavailable) in {} ms (the handles {} ms), inodes kept as {}",
                 saved.snapshot().inodes().size(),
                 saved.snapshot().handles().size(),
                 ms(t1 - t0),
@@ -328,6 +328,7 @@ public final class PassthroughFs implements MigratableFileSystem, AutoCloseable 
                 r.handles().size(),
                 r.failedNodes().size() + r.failedHandles().size(),
                 ms(System.nanoTime() - t1),
+                ms(r.handleNanos()),
                 files.mode() == InodeFileHandles.NEVER ? "O_PATH descriptors" : "file handles where possible");
         return new Prepared() {
             @Override

@@ -25,7 +25,7 @@ import java.util.Set;
 record ReopenPlan(List<List<List<FsSnapshot.InodeState>>> waves, Set<Long> loops) {
 
     static ReopenPlan of(List<FsSnapshot.InodeState> inodes, Map<Long, FsSnapshot.InodeState> byId) {
-        Map<Long, Integer> wave = new HashMap<>();
+        Map<Long, Integer> wave = HashMap.newHashMap(inodes.size());
         Set<Long> loops = new HashSet<>();
         List<Long> chain = new ArrayList<>();
         Set<Long> inChain = new HashSet<>();
