@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -131,34 +130,53 @@ public final class FileCalls {
             int r = (int)
                     STATX.invokeExact(st, dirfd(dir), cString(a, path), flags, STATX_BASIC_STATS | STATX_MNT_ID, buf);
             check(r, "statx", st);
-            int mask = buf.get(JAVA_INT, 0);
-            return new Stat(
-                    Stat.makedev(
-                            Integer.toUnsignedLong(buf.get(JAVA_INT, 136)),
-                            Integer.toUnsignedLong(buf.get(JAVA_INT, 140))),
-                    buf.get(JAVA_LONG, 32),
-                    (mask & STATX_MNT_ID) != 0 ? buf.get(JAVA_LONG, 144) : 0,
-                    buf.get(JAVA_SHORT, 28) & 0xffff,
-                    buf.get(JAVA_INT, 16),
-                    buf.get(JAVA_INT, 20),
-                    buf.get(JAVA_INT, 24),
-                    Stat.makedev(
-                            Integer.toUnsignedLong(buf.get(JAVA_INT, 128)),
-                            Integer.toUnsignedLong(buf.get(JAVA_INT, 132))),
-                    buf.get(JAVA_LONG, 40),
-                    buf.get(JAVA_INT, 4),
-                    buf.get(JAVA_LONG, 48),
-                    buf.get(JAVA_LONG, 64),
-                    buf.get(JAVA_INT, 72),
-                    buf.get(JAVA_LONG, 112),
-                    buf.get(JAVA_INT, 120),
-                    buf.get(JAVA_LONG, 96),
-                    buf.get(JAVA_INT, 104));
+            return statxFields(buf);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
             throw Libc.unexpected(t);
         }
+    }
+
+    /** struct statx's fields up to stx_mnt_id, as 32-bit words. */
+    private static final int STATX_WORDS = 38;
+
+    private static final boolean LITTLE_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
+
+    /**
+     * The fields of a struct statx, copied out in one call and decoded from an int array: read
+     * one by one, the 18 segment accesses (each a bounds, alignment and liveness check) were half
+     * of a restore's reopening threads' samples (perf) while statx ran in code the JIT had not yet
+     * compiled fully, against a syscall that costs less.
+     */
+    private static Stat statxFields(MemorySegment buf) {
+        int[] w = new int[STATX_WORDS];
+        MemorySegment.copy(buf, JAVA_INT, 0, w, 0, STATX_WORDS);
+        int mask = w[0];
+        return new Stat(
+                Stat.makedev(Integer.toUnsignedLong(w[34]), Integer.toUnsignedLong(w[35])),
+                u64(w, 8),
+                (mask & STATX_MNT_ID) != 0 ? u64(w, 36) : 0,
+                (LITTLE_ENDIAN ? w[7] : w[7] >>> 16) & 0xffff, // stx_mode, a u16 before a pad
+                w[4],
+                w[5],
+                w[6],
+                Stat.makedev(Integer.toUnsignedLong(w[32]), Integer.toUnsignedLong(w[33])),
+                u64(w, 10),
+                w[1],
+                u64(w, 12),
+                u64(w, 16),
+                w[18],
+                u64(w, 28),
+                w[30],
+                u64(w, 24),
+                w[26]);
+    }
+
+    /** The 64-bit field at 32-bit word {@code i} of a native-order copy. */
+    private static long u64(int[] w, int i) {
+        long first = Integer.toUnsignedLong(w[i]), second = Integer.toUnsignedLong(w[i + 1]);
+        return LITTLE_ENDIAN ? second << 32 | first : first << 32 | second;
     }
 
     /** statx of the file {@code fd} itself (AT_EMPTY_PATH), O_PATH descriptors included; never follows. */
