@@ -35,12 +35,15 @@ public final class FileHandles {
             int r = (int) NAME_TO_HANDLE_AT.invokeExact(
                     st, FileCalls.dirfd(dir), FileCalls.cString(a, path), fh, mountId, flags);
             FileCalls.check(r, "name_to_handle_at", st);
-            int len = fh.get(JAVA_INT, 0);
+            // Copied out in two calls, not read field by field: as for statx (FileCalls), per-access
+            // checks cost more than the syscall in code the JIT has not compiled fully yet.
+            int[] head = new int[2]; // handle_bytes, handle_type
+            MemorySegment.copy(fh, JAVA_INT, 0, head, 0, 2);
+            int len = head[0];
             if (len < 0 || len > MAX_HANDLE_SZ) throw new NativeException("name_to_handle_at", Errno.EOVERFLOW);
-            return new FileHandle(
-                    mountId.get(JAVA_INT, 0),
-                    fh.get(JAVA_INT, 4),
-                    fh.asSlice(8, len).toArray(JAVA_BYTE));
+            byte[] bytes = new byte[len];
+            MemorySegment.copy(fh, JAVA_BYTE, 8, bytes, 0, len);
+            return new FileHandle(mountId.get(JAVA_INT, 0), head[1], bytes);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
