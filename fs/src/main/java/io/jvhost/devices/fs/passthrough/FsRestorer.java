@@ -161,7 +161,7 @@ final class FsRestorer {
         this.state = s;
         this.saved = HashMap.newHashMap(s.snapshot().inodes().size());
         for (FsSnapshot.InodeState n : s.snapshot().inodes()) saved.put(n.nodeId(), n);
-        this.opened = new ConcurrentHashMap<>(s.snapshot().inodes().size() * 4 / 3 + 1, 0.75f, THREADS);
+        this.opened = new ConcurrentHashMap<>(s.snapshot().inodes().size()); // room for them all, no resize
         List<Handle> handles = java.util.Collections.synchronizedList(new ArrayList<>());
         boolean done = false;
         int nodes = s.snapshot().inodes().size() + s.snapshot().handles().size();
