@@ -599,8 +599,14 @@ final class FsRestorer {
     private static Handle reopen(Inode n, FsSnapshot.HandleState h) throws FsException, NativeException {
         int flags = h.directory() ? NodeOpener.DIRECTORY_FLAGS : NodeOpener.handleFlags(h.flags());
         Fd fd;
-        try (Inode p = pinned(n)) {
-            fd = h.directory() ? NodeOpener.directory(p.fd(), p.fileType) : NodeOpener.file(p.fd(), p.fileType, flags);
+        if (!h.directory() && n.file instanceof InodeFile.ByHandle byHandle) {
+            fd = NodeOpener.file(byHandle, n.nodeId, n.fileType, flags);
+        } else {
+            try (Inode p = pinned(n)) {
+                fd = h.directory()
+                        ? NodeOpener.directory(p.fd(), p.fileType)
+                        : NodeOpener.file(p.fd(), p.fileType, flags);
+            }
         }
         try {
             return new Handle(h.fh(), n, fd, flags, h.directory());
