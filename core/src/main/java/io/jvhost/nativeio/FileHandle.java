@@ -18,6 +18,19 @@ public record FileHandle(int mountId, int type, byte[] bytes) {
         return bytes.clone();
     }
 
+    /** The bytes themselves, not a copy: for this package's calls, which only read them. */
+    byte[] bytesUncopied() {
+        return bytes;
+    }
+
+    /**
+     * Whether {@code other} names the same file as this handle: the same type and bytes, whatever
+     * mount ids they were made with (each process has its own). No copy of either side's bytes.
+     */
+    public boolean sameTypeAndBytes(FileHandle other) {
+        return other.type == type && Arrays.equals(other.bytes, bytes);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof FileHandle h && h.mountId == mountId && h.type == type && Arrays.equals(h.bytes, bytes);

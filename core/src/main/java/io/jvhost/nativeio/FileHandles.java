@@ -37,7 +37,7 @@ public final class FileHandles {
             FileCalls.check(r, "name_to_handle_at", st);
             // Copied out in two calls, not read field by field: as for statx (FileCalls), per-access
             // checks cost more than the syscall in code the JIT has not compiled fully yet.
-            int[] head = new int[2]; // handle_bytes, handle_type
+            int[] head = a.words(); // [0] handle_bytes, [1] handle_type
             MemorySegment.copy(fh, JAVA_INT, 0, head, 0, 2);
             int len = head[0];
             if (len < 0 || len > MAX_HANDLE_SZ) throw new NativeException("name_to_handle_at", Errno.EOVERFLOW);
@@ -61,7 +61,7 @@ public final class FileHandles {
      * those here) of any file on the handle's mount.
      */
     public static Fd open(Fd mountFd, FileHandle handle, int flags) throws NativeException {
-        byte[] bytes = handle.bytes();
+        byte[] bytes = handle.bytesUncopied(); // read only: a handle inode opens by it per request
         if (bytes.length > MAX_HANDLE_SZ) throw new IllegalArgumentException("handle too long: " + bytes.length);
         MemorySegment st = Libc.capture();
         try (Scratch a = Scratch.open()) {

@@ -17,6 +17,13 @@ public final class Scratch implements SegmentAllocator, AutoCloseable {
     private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
     private final MemorySegment block;
+    /**
+     * Words a call copies a struct out into before decoding it (statx's, a file handle's header):
+     * an array per call was a young collection's worth per 15,000 files of a migration's load.
+     */
+    private final int[] words = new int[WORDS];
+
+    static final int WORDS = 64;
     private long used;
     private boolean open;
     private Arena overflow;
@@ -43,6 +50,11 @@ public final class Scratch implements SegmentAllocator, AutoCloseable {
         }
         used = at + byteSize;
         return block.asSlice(at, byteSize).fill((byte) 0);
+    }
+
+    /** This scratch's {@link #WORDS} words, for one copy-out at a time; their old contents are garbage. */
+    int[] words() {
+        return words;
     }
 
     @Override

@@ -78,6 +78,19 @@ class XattrsAndHandlesTest {
     }
 
     @Test
+    void aHandleMatchesByTypeAndBytesWhateverItsMountIdAndIsNeverSharedOut() {
+        byte[] b = {1, 2, 3, 4};
+        FileHandle h = new FileHandle(7, 1, b);
+        assertTrue(h.sameTypeAndBytes(new FileHandle(9, 1, b.clone())), "another process's mount id");
+        assertFalse(h.sameTypeAndBytes(new FileHandle(7, 2, b)), "another type");
+        assertFalse(h.sameTypeAndBytes(new FileHandle(7, 1, new byte[] {1, 2, 3, 5})), "other bytes");
+        assertFalse(h.sameTypeAndBytes(new FileHandle(7, 1, new byte[] {1, 2, 3})), "fewer bytes");
+        b[0] = 9;
+        h.bytes()[1] = 9;
+        assertArrayEquals(new byte[] {1, 2, 3, 4}, h.bytes(), "the record's bytes are its own");
+    }
+
+    @Test
     void fsuidIsPerThreadAndDecidesPermissions() throws Exception {
         Path secret = Files.writeString(tmp.resolve("secret"), "s");
         Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));

@@ -392,8 +392,14 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
     static final int WARM_UP_FILES = 256;
     /** The OPEN flags of those files (fcntl.h): nothing but reading. */
     private static final int O_RDONLY = 0;
-    /** Save-and-load rounds of the warm-up: the per-node code then runs ~16,000 times and is compiled. */
-    static final int WARM_UP_ROUNDS = 16;
+    /**
+     * Save-and-load rounds of the warm-up: the per-node code then runs ~49,000 times. At 16 rounds
+     * (~16,000 runs) the JIT log showed the restore's per-node methods still in C1's profiling
+     * tier when the first real load came: C2 takes them only after ~15,000 runs in that tier,
+     * later still while its queue is long. B's reopen of 15,000 files: 76-101 ms at 16, 54-88 at
+     * 48 (docs/virtio-fs.md).
+     */
+    static final int WARM_UP_ROUNDS = 48;
 
     /**
      * Runs the save and load code off the request path on real nodes (up to {@link

@@ -187,7 +187,7 @@ final class FsRestorer {
                         try (Held held = new Held()) {
                             for (FsSnapshot.InodeState n : group) {
                                 if (aborted) return;
-                                decide(n, plan.loops().contains(n.nodeId()), held);
+                                decide(n, plan.loops().contains(n), held);
                             }
                         }
                     });
@@ -457,7 +457,7 @@ final class FsRestorer {
             Found f = byName(n, parent, tried);
             if (f != NOT_BY_NAME) return f;
         }
-        Fd fd = FileCalls.openPath(parent.fd(), n.location().name());
+        Fd fd = FileCalls.openPath(parent.fd(), n.location().nameUncopied());
         return verified(fd, n, "path", tried, false);
     }
 
@@ -482,7 +482,7 @@ final class FsRestorer {
      * side has no descriptor of yet, or a file system without handles, takes the descriptor way.
      */
     private Found byName(FsSnapshot.InodeState n, Inode parent, List<String> tried) throws NativeException {
-        byte[] name = n.location().name();
+        byte[] name = n.location().nameUncopied(); // only read by the two calls below
         FileHandle mine;
         try {
             mine = FileHandles.nameToHandle(parent.fd(), name, 0);
@@ -570,7 +570,7 @@ final class FsRestorer {
      * side: nothing to compare, the inode number must do.
      */
     private static boolean sameHandle(FileHandle mine, FileHandle saved) {
-        return mine == null || (mine.type() == saved.type() && java.util.Arrays.equals(mine.bytes(), saved.bytes()));
+        return mine == null || mine.sameTypeAndBytes(saved);
     }
 
     /** The file handle of {@code fd}, or null where its file system gives none. */
@@ -599,8 +599,14 @@ final class FsRestorer {
     private static Handle reopen(Inode n, FsSnapshot.HandleState h) throws FsException, NativeException {
         int flags = h.directory() ? NodeOpener.DIRECTORY_FLAGS : NodeOpener.handleFlags(h.flags());
         Fd fd;
-        try (Inode p = pinned(n)) {
-            fd = h.directory() ? NodeOpener.directory(p.fd(), p.fileType) : NodeOpener.file(p.fd(), p.fileType, flags);
+        if (!h.directory() && n.file instanceof InodeFile.ByHandle byHandle) {
+            fd = NodeOpener.file(byHandle, n.nodeId, n.fileType, flags);
+        } else {
+            try (Inode p = pinned(n)) {
+                fd = h.directory()
+                        ? NodeOpener.directory(p.fd(), p.fileType)
+                        : NodeOpener.file(p.fd(), p.fileType, flags);
+            }
         }
         try {
             return new Handle(h.fh(), n, fd, flags, h.directory());

@@ -282,7 +282,8 @@ final class FsStateCodec {
         Header h = state.get(PASSTHROUGH, Header.class);
         List<FsSnapshot.InodeState> inodes = state.get(INODES, List.class);
         List<FsSnapshot.HandleState> handles = state.get(HANDLES, List.class);
-        Map<Long, FsSnapshot.InodeState> byId = new HashMap<>();
+        // Sized for the nodes read (they exist, so the size is no guest's or source's claim): no resizes.
+        Map<Long, FsSnapshot.InodeState> byId = HashMap.newHashMap(inodes.size());
         for (FsSnapshot.InodeState n : inodes) {
             if (n.nodeId() < 1 || n.nodeId() >= h.nextNodeId())
                 throw new StructureException("node id " + n.nodeId() + " out of range");
@@ -303,7 +304,7 @@ final class FsStateCodec {
                         "node " + n.nodeId() + " lies in " + n.location().parentId() + ", not a directory node");
             }
         }
-        Set<Long> fhs = new HashSet<>();
+        Set<Long> fhs = HashSet.newHashSet(handles.size());
         for (FsSnapshot.HandleState hs : handles) {
             // 0 is a valid fh: virtiofsd counts from it, and its handles may come through jvhost.
             if (hs.fh() < 0 || hs.fh() >= h.nextFh() || !fhs.add(hs.fh()))

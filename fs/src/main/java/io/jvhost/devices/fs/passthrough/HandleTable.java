@@ -19,7 +19,7 @@ final class HandleTable {
         DIRECTORY
     }
 
-    private final Map<Long, Handle> byFh = new HashMap<>();
+    private Map<Long, Handle> byFh = new HashMap<>(); // a restore sizes it for what it brings
     private final InodeTable inodes;
     private long nextFh = 1;
     /** Handles a migration could not reopen (guest-error policy): EIO until released. */
@@ -81,6 +81,7 @@ final class HandleTable {
     /** After {@link InodeTable#restore}: the handles a migration reopened, with the source's fh numbers. */
     synchronized void restore(List<Handle> restored, long next, java.util.Set<Long> lost) {
         clear();
+        byFh = HashMap.newHashMap(restored.size());
         for (Handle h : restored) {
             byFh.put(h.fh, h);
             changed(h.fh);

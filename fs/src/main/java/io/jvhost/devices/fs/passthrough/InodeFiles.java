@@ -181,8 +181,13 @@ final class InodeFiles implements AutoCloseable {
      * removed directory.
      */
     static Fd reopen(InodeFile.ByHandle h, long nodeId) throws NativeException {
+        return open(h, nodeId, PATH_FLAGS);
+    }
+
+    /** The handle inode's file opened with {@code flags}; a stale handle is ENOENT, as for {@link #reopen}. */
+    static Fd open(InodeFile.ByHandle h, long nodeId, int flags) throws NativeException {
         try {
-            return FileHandles.open(h.mountFd(), h.handle(), PATH_FLAGS);
+            return FileHandles.open(h.mountFd(), h.handle(), flags);
         } catch (NativeException e) {
             if (e.errno() != Errno.ESTALE) throw e;
             throw new NativeException("open_by_handle_at (node " + nodeId + ", gone from the host)", Errno.ENOENT);

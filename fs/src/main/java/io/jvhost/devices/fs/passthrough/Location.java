@@ -18,6 +18,11 @@ public record Location(long parentId, byte[] name) {
         return name.clone();
     }
 
+    /** The name itself, not a copy: for this package's calls that only pass it on to a system call. */
+    byte[] nameUncopied() {
+        return name;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Location l && l.parentId == parentId && Arrays.equals(l.name, name);
