@@ -32,6 +32,17 @@ public final class Scratch implements SegmentAllocator, AutoCloseable {
         block = Arena.ofAuto().allocate(BLOCK, 16); // lives as long as its thread
     }
 
+    /**
+     * Sets up this thread's per-thread native memory (its scratch block, its errno capture) now.
+     * For a thread made for a burst of downcalls: ThreadLocal's first-use branch then runs here,
+     * not inside a compiled downcall wrapper that never saw it (the JIT log of a migration's load:
+     * statx deoptimized at that branch as the load's fresh threads made their first calls).
+     */
+    public static void prepareThisThread() {
+        LOCAL.get();
+        Libc.capture();
+    }
+
     /** This thread's scratch, emptied; a new one if the thread's is in use (nested call). */
     public static Scratch open() {
         Scratch s = LOCAL.get();

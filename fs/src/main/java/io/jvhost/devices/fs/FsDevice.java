@@ -432,7 +432,8 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
                 captureState().writeTo(out);
                 // Committed into this device itself (the same nodes again): the commit's per-node
                 // code, inside the downtime too, runs as often as the load's.
-                prepareLoad(new java.io.ByteArrayInputStream(out.toByteArray())).commit();
+                prepareLoad(new PipeSizedReads(new java.io.ByteArrayInputStream(out.toByteArray())))
+                        .commit();
             }
         } catch (IOException | DeviceException | RuntimeException e) {
             LOG.debug("state path warm-up: {}", e.toString());
@@ -444,6 +445,24 @@ public final class FsDevice implements StatefulDevice, AutoCloseable {
                 handles,
                 (System.nanoTime() - started) / 1_000_000);
         return rounds;
+    }
+
+    /**
+     * The warm-up's blob handed out a few KiB per read, as a state pipe hands it out, so the
+     * parser's refill branches run in the warm-up too: read whole from memory, they never did, and
+     * the JIT log showed the first real load deoptimizing the inode reader at its first refill.
+     */
+    private static final class PipeSizedReads extends java.io.FilterInputStream {
+        private static final int MAX_READ = 4096;
+
+        PipeSizedReads(java.io.InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return super.read(b, off, Math.min(len, MAX_READ));
+        }
     }
 
     private MigratableFileSystem migratable() throws DeviceException {

@@ -9,6 +9,7 @@ import io.jvhost.nativeio.FileHandle;
 import io.jvhost.nativeio.FileHandles;
 import io.jvhost.nativeio.Libc;
 import io.jvhost.nativeio.NativeException;
+import io.jvhost.nativeio.Scratch;
 import io.jvhost.nativeio.Stat;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -170,7 +171,10 @@ final class FsRestorer {
                 Thread.ofPlatform().name("jvhost-fs-reopen-", 0).daemon().factory();
         ExecutorService pool = THREADS > 1 && nodes > CHUNK
                 ? Executors.newFixedThreadPool(THREADS, r -> {
-                    Thread t = named.newThread(r);
+                    Thread t = named.newThread(() -> {
+                        Scratch.prepareThisThread();
+                        r.run();
+                    });
                     threads.add(t);
                     return t;
                 })
