@@ -71,6 +71,12 @@ final class BenchDeviceStateCommand implements Callable<Integer> {
     long announceMs;
 
     @Option(
+            names = "--keep-logs",
+            description = "Keep the daemons' logs (in a temp directory, named at the end) after a run that succeeded "
+                    + "too; with --jvhost-arg=--log-level=info they show where each migration's time went.")
+    boolean keepLogs;
+
+    @Option(
             names = "--output",
             paramLabel = "DIR",
             description = "Also write the table (bench-device-state.md) into DIR.")
@@ -92,7 +98,7 @@ final class BenchDeviceStateCommand implements Callable<Integer> {
         v.addAll(virtiofsdArgs);
         DeviceStateBench bench = new DeviceStateBench(
                 new DeviceStateBench.Options(
-                        files, handles, rounds, vfsd, j, v, java.time.Duration.ofMillis(announceMs)),
+                        files, handles, rounds, vfsd, j, v, java.time.Duration.ofMillis(announceMs), keepLogs),
                 System.out);
         List<DeviceStateBench.Row> rows = bench.run();
         if (output != null) {

@@ -34,7 +34,9 @@ public final class DeviceStateBench {
     /**
      * What to measure: sizes (files looked up), handles opened per size, rounds, the virtiofsd
      * command (or none); {@code announce}: how long before the save the source learns of the
-     * migration (dirty log and LOG_ALL, as QEMU sets them when its RAM copy starts; zero: not at all).
+     * migration (dirty log and LOG_ALL, as QEMU sets them when its RAM copy starts; zero: not at all);
+     * {@code keepLogs}: keep the daemons' logs after a run that succeeded too (they hold each
+     * migration's timeline when the daemons log at info).
      */
     public record Options(
             List<Integer> files,
@@ -43,7 +45,8 @@ public final class DeviceStateBench {
             Optional<List<String>> virtiofsd,
             List<String> jvhostArgs,
             List<String> virtiofsdArgs,
-            Duration announce) {
+            Duration announce,
+            boolean keepLogs) {
         public Options {
             if (announce.isNegative()) throw new IllegalArgumentException("--announce: not negative");
             files = List.copyOf(files);
@@ -136,7 +139,7 @@ public final class DeviceStateBench {
             ok = true;
             return rows;
         } finally {
-            if (ok) deleteTree(work);
+            if (ok && !options.keepLogs()) deleteTree(work);
             else out.println("bench-device-state: logs kept in " + work);
         }
     }
