@@ -73,7 +73,7 @@ final class BenchDeviceStateCommand implements Callable<Integer> {
     @Option(
             names = "--keep-logs",
             description = "Keep the daemons' logs (in a temp directory, named at the end) after a run that succeeded "
-                    + "too; with --jvhost-arg=--log-level=info they show where each migration's time went.")
+                    + "too; with the jvhost daemons at --log-level=info they show where each migration's time went.")
     boolean keepLogs;
 
     @Option(
