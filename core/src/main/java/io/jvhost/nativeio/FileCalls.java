@@ -130,7 +130,7 @@ public final class FileCalls {
             int r = (int)
                     STATX.invokeExact(st, dirfd(dir), cString(a, path), flags, STATX_BASIC_STATS | STATX_MNT_ID, buf);
             check(r, "statx", st);
-            return statxFields(buf);
+            return statxFields(buf, a.words(STATX_WORDS));
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
@@ -149,8 +149,7 @@ public final class FileCalls {
      * of a restore's reopening threads' samples (perf) while statx ran in code the JIT had not yet
      * compiled fully, against a syscall that costs less.
      */
-    private static Stat statxFields(MemorySegment buf) {
-        int[] w = new int[STATX_WORDS];
+    private static Stat statxFields(MemorySegment buf, int[] w) {
         MemorySegment.copy(buf, JAVA_INT, 0, w, 0, STATX_WORDS);
         int mask = w[0];
         return new Stat(
@@ -179,9 +178,11 @@ public final class FileCalls {
         return LITTLE_ENDIAN ? second << 32 | first : first << 32 | second;
     }
 
+    private static final byte[] EMPTY_PATH = {};
+
     /** statx of the file {@code fd} itself (AT_EMPTY_PATH), O_PATH descriptors included; never follows. */
     public static Stat fstat(Fd fd) throws NativeException {
-        return statx(fd, new byte[0], AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+        return statx(fd, EMPTY_PATH, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
     }
 
     // ---- creating names ----

@@ -17,6 +17,7 @@ public final class Scratch implements SegmentAllocator, AutoCloseable {
     private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
     private final MemorySegment block;
+    private int[] words = new int[0];
     private long used;
     private boolean open;
     private Arena overflow;
@@ -43,6 +44,16 @@ public final class Scratch implements SegmentAllocator, AutoCloseable {
         }
         used = at + byteSize;
         return block.asSlice(at, byteSize).fill((byte) 0);
+    }
+
+    /**
+     * A heap array of at least {@code count} ints, this scratch's own (contents undefined), to
+     * copy a returned struct into in one call and decode it there: an array per call was the
+     * largest allocation of a GETATTR (statx, JFR).
+     */
+    int[] words(int count) {
+        if (words.length < count) words = new int[count];
+        return words;
     }
 
     @Override
