@@ -127,6 +127,7 @@ final class VringWorker implements AutoCloseable {
         // that keeps the worker busy gets no second budget before the others were looked at.
         Set<Vring> busy = new LinkedHashSet<>();
         Set<Vring> kicked = new HashSet<>();
+        Set<Vring> fresh = new LinkedHashSet<>(); // kicked this pass, served once already
         List<Source> ready = new ArrayList<>();
         try (Epoll.Events events = new Epoll.Events(16)) {
             while (!closing) {
@@ -144,7 +145,7 @@ final class VringWorker implements AutoCloseable {
                     if (closing) break;
                     source.run();
                 }
-                Set<Vring> fresh = new LinkedHashSet<>();
+                fresh.clear();
                 for (Vring ring : kicked) {
                     if (closing) break;
                     if (busy.contains(ring)) continue;

@@ -104,6 +104,15 @@ public final class GuestMemory implements GuestMemorySource {
         return r;
     }
 
+    /**
+     * The region holding all of {@code [guestPhysAddr, +len)} (checked as {@link #slice} does),
+     * for a reader that keeps its offset into {@link MemoryRegion#readOnlySegment()} itself
+     * instead of a slice per buffer.
+     */
+    public MemoryRegion regionFor(long guestPhysAddr, long len) throws GuestMemoryException {
+        return regionForRange(guestPhysAddr, len);
+    }
+
     /** Read-only memory of {@code [guestPhysAddr, +len)}, which must lie inside one region. */
     public MemorySegment slice(long guestPhysAddr, long len) throws GuestMemoryException {
         MemoryRegion r = regionForRange(guestPhysAddr, len);

@@ -97,7 +97,7 @@ public final class MemoryRegion implements AutoCloseable {
     }
 
     /** The whole region, read-only. */
-    MemorySegment readOnlySegment() {
+    public MemorySegment readOnlySegment() {
         return readOnly;
     }
 

@@ -178,9 +178,11 @@ public final class FileCalls {
         return LITTLE_ENDIAN ? second << 32 | first : first << 32 | second;
     }
 
+    private static final byte[] EMPTY_PATH = {};
+
     /** statx of the file {@code fd} itself (AT_EMPTY_PATH), O_PATH descriptors included; never follows. */
     public static Stat fstat(Fd fd) throws NativeException {
-        return statx(fd, new byte[0], AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+        return statx(fd, EMPTY_PATH, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
     }
 
     // ---- creating names ----

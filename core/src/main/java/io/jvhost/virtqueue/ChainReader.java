@@ -16,14 +16,17 @@ public final class ChainReader {
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final MemorySegment[] buffers;
+    // Buffer i is [spans[3i], +spans[3i+1]) of regions[i] (its memory region, read-only).
+    private final MemorySegment[] regions;
+    private final long[] spans;
     private final long total;
     private int index;
     private long offsetInBuffer;
     private long position;
 
-    ChainReader(MemorySegment[] buffers, long total) {
-        this.buffers = buffers;
+    ChainReader(MemorySegment[] regions, long[] spans, long total) {
+        this.regions = regions;
+        this.spans = spans;
         this.total = total;
     }
 
@@ -96,13 +99,14 @@ public final class ChainReader {
 
     private long readLittleEndian(int size) throws VirtqueueException {
         require(size);
-        MemorySegment current = buffers[index];
-        if (current.byteSize() - offsetInBuffer >= size) { // fast path: inside one buffer
+        if (spans[3 * index + 1] - offsetInBuffer >= size) { // fast path: inside one buffer
+            MemorySegment region = regions[index];
+            long at = spans[3 * index] + offsetInBuffer;
             long v = switch (size) {
-                case 1 -> current.get(ValueLayout.JAVA_BYTE, offsetInBuffer);
-                case 2 -> current.get(U16, offsetInBuffer);
-                case 4 -> current.get(U32, offsetInBuffer);
-                default -> current.get(U64, offsetInBuffer);
+                case 1 -> region.get(ValueLayout.JAVA_BYTE, at);
+                case 2 -> region.get(U16, at);
+                case 4 -> region.get(U32, at);
+                default -> region.get(U64, at);
             };
             advance(size, null, 0);
             return v;
@@ -117,16 +121,16 @@ public final class ChainReader {
     /** Moves {@code n} bytes forward, copying them to {@code dst} at {@code dstOffset} if given. */
     private void advance(long n, MemorySegment dst, long dstOffset) {
         while (n > 0) {
-            MemorySegment current = buffers[index];
-            long chunk = Math.min(n, current.byteSize() - offsetInBuffer);
+            long length = spans[3 * index + 1];
+            long chunk = Math.min(n, length - offsetInBuffer);
             if (dst != null) {
-                MemorySegment.copy(current, offsetInBuffer, dst, dstOffset, chunk);
+                MemorySegment.copy(regions[index], spans[3 * index] + offsetInBuffer, dst, dstOffset, chunk);
                 dstOffset += chunk;
             }
             n -= chunk;
             position += chunk;
             offsetInBuffer += chunk;
-            if (offsetInBuffer == current.byteSize() && index + 1 < buffers.length) {
+            if (offsetInBuffer == length && index + 1 < regions.length) {
                 index++;
                 offsetInBuffer = 0;
             }

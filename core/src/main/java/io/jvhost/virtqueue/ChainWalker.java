@@ -10,6 +10,7 @@ import io.jvhost.memory.GuestMemory;
 import io.jvhost.memory.GuestMemoryException;
 import io.jvhost.memory.GuestRange;
 import io.jvhost.memory.LoggedSegment;
+import io.jvhost.memory.MemoryRegion;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -44,11 +45,16 @@ final class ChainWalker {
     }
 
     private static final MemorySegment[] NO_SEGMENTS = {};
-    private static final long[] NO_ADDRESSES = {};
+    private static final long[] NO_LONGS = {};
     private static final LoggedSegment[] NO_WRITABLE = {};
 
-    private MemorySegment[] readable = new MemorySegment[8];
-    private long[] readableAddr = new long[8];
+    // A readable buffer is its region's read-only segment, an offset into it and a length: a
+    // slice per buffer was the largest allocation of a GETATTR (JFR); the chain slices only when
+    // asked for a buffer as a segment (WRITE's zero-copy source).
+    // Per readable buffer i: readableSpans[3i..3i+2] = offset in readableRegion[i], length,
+    // guest address (one array for the chain, not three).
+    private MemorySegment[] readableRegion = new MemorySegment[8];
+    private long[] readableSpans = new long[3 * 8];
     private LoggedSegment[] writable = new LoggedSegment[8];
     private int readableCount;
     private int writableCount;
@@ -134,13 +140,13 @@ final class ChainWalker {
                     queue,
                     generation,
                     head,
-                    readableCount == 0 ? NO_SEGMENTS : Arrays.copyOf(readable, readableCount),
-                    readableCount == 0 ? NO_ADDRESSES : Arrays.copyOf(readableAddr, readableCount),
+                    readableCount == 0 ? NO_SEGMENTS : Arrays.copyOf(readableRegion, readableCount),
+                    readableCount == 0 ? NO_LONGS : Arrays.copyOf(readableSpans, 3 * readableCount),
                     writableCount == 0 ? NO_WRITABLE : Arrays.copyOf(writable, writableCount),
                     readableBytes,
                     writableBytes);
         } finally {
-            Arrays.fill(readable, 0, readableCount, null); // drop references to guest memory
+            Arrays.fill(readableRegion, 0, readableCount, null); // drop references to guest memory
             Arrays.fill(writable, 0, writableCount, null);
         }
     }
@@ -156,10 +162,17 @@ final class ChainWalker {
     private void addReadable(GuestMemory memory, long addr, long len) throws BadChain {
         if (len == 0) return; // nothing to read; never translated, so any address will do
         try {
-            pushReadable(addr, memory.slice(addr, len));
+            pushReadable(addr, memory.regionFor(addr, len), len);
         } catch (GuestMemoryException oneRegion) {
             for (GuestRange piece : pieces(memory, addr, len, oneRegion)) {
-                pushReadable(piece.guestPhysAddr(), translate(memory, piece.guestPhysAddr(), piece.length(), "buffer"));
+                try {
+                    pushReadable(
+                            piece.guestPhysAddr(),
+                            memory.regionFor(piece.guestPhysAddr(), piece.length()),
+                            piece.length());
+                } catch (GuestMemoryException e) {
+                    throw new BadChain("buffer: " + e.getMessage(), e);
+                }
             }
         }
     }
@@ -190,13 +203,16 @@ final class ChainWalker {
         }
     }
 
-    private void pushReadable(long addr, MemorySegment segment) {
-        if (readableCount == readable.length) {
-            readable = Arrays.copyOf(readable, readableCount * 2);
-            readableAddr = Arrays.copyOf(readableAddr, readableCount * 2);
+    private void pushReadable(long addr, MemoryRegion region, long len) {
+        if (readableCount == readableRegion.length) {
+            readableRegion = Arrays.copyOf(readableRegion, readableCount * 2);
+            readableSpans = Arrays.copyOf(readableSpans, 3 * readableCount * 2);
         }
-        readable[readableCount] = segment;
-        readableAddr[readableCount++] = addr;
+        readableRegion[readableCount] = region.readOnlySegment();
+        int at = 3 * readableCount++;
+        readableSpans[at] = addr - region.guestPhysAddr();
+        readableSpans[at + 1] = len;
+        readableSpans[at + 2] = addr;
     }
 
     private void pushWritable(LoggedSegment segment) {

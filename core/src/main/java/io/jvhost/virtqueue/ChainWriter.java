@@ -3,6 +3,7 @@ package io.jvhost.virtqueue;
 import io.jvhost.memory.LoggedSegment;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 
 /**
  * A sequential cursor over a chain's device-writable buffers, as if they were one byte stream.
@@ -61,6 +62,13 @@ public final class ChainWriter {
     public void write(MemorySegment src) throws VirtqueueException {
         require(src.byteSize());
         advance(src.byteSize(), src, 0);
+    }
+
+    /** Writes {@code length} bytes of {@code src} from {@code offset}: a slice without making one. */
+    public void write(MemorySegment src, long offset, long length) throws VirtqueueException {
+        Objects.checkFromIndexSize(offset, length, src.byteSize());
+        require(length);
+        advance(length, src, offset);
     }
 
     /** Writes all remaining bytes of {@code src} (its position advances). */

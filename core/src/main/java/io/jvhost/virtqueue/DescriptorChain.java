@@ -2,6 +2,7 @@ package io.jvhost.virtqueue;
 
 import io.jvhost.memory.LoggedSegment;
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 
 /**
  * One request taken off a {@link SplitQueue}: the head index and its buffers, device-readable
@@ -20,8 +21,8 @@ public final class DescriptorChain {
     private final SplitQueue queue;
     private final int generation;
     private final int head;
-    private final MemorySegment[] readable;
-    private final long[] readableAddr;
+    private final MemorySegment[] readableRegion; // buffer i: its region, read-only
+    private final long[] readableSpans; // buffer i: [3i] offset in its region, [3i+1] length, [3i+2] guest address
     private final LoggedSegment[] writable;
     private final long readableBytes;
     private final long writableBytes;
@@ -32,16 +33,16 @@ public final class DescriptorChain {
             SplitQueue queue,
             int generation,
             int head,
-            MemorySegment[] readable,
-            long[] readableAddr,
+            MemorySegment[] readableRegion,
+            long[] readableSpans,
             LoggedSegment[] writable,
             long readableBytes,
             long writableBytes) {
         this.queue = queue;
         this.generation = generation;
         this.head = head;
-        this.readable = readable;
-        this.readableAddr = readableAddr;
+        this.readableRegion = readableRegion;
+        this.readableSpans = readableSpans;
         this.writable = writable;
         this.readableBytes = readableBytes;
         this.writableBytes = writableBytes;
@@ -53,16 +54,17 @@ public final class DescriptorChain {
     }
 
     public int readableCount() {
-        return readable.length;
+        return readableRegion.length;
     }
 
     /** Device-readable buffer {@code i} (read-only). */
     public MemorySegment readable(int i) {
-        return readable[i];
+        return readableRegion[i].asSlice(readableSpans[3 * i], readableSpans[3 * i + 1]);
     }
 
     public long readableAddress(int i) {
-        return readableAddr[i];
+        Objects.checkIndex(i, readableRegion.length);
+        return readableSpans[3 * i + 2];
     }
 
     public int writableCount() {
@@ -86,7 +88,7 @@ public final class DescriptorChain {
 
     /** A cursor over the readable buffers, from the start. */
     public ChainReader reader() {
-        return new ChainReader(readable, readableBytes);
+        return new ChainReader(readableRegion, readableSpans, readableBytes);
     }
 
     /** A cursor over the writable buffers, from the start; logs as it writes. */
@@ -130,7 +132,7 @@ public final class DescriptorChain {
 
     @Override
     public String toString() {
-        return "DescriptorChain[head=" + head + ", readable=" + readable.length + " (" + readableBytes
+        return "DescriptorChain[head=" + head + ", readable=" + readableRegion.length + " (" + readableBytes
                 + " bytes), writable=" + writable.length + " (" + writableBytes + " bytes)]";
     }
 }

@@ -1,9 +1,11 @@
 package io.jvhost.devices.fs;
 
+import io.jvhost.devices.fs.api.AttrReply;
 import io.jvhost.devices.fs.api.Created;
 import io.jvhost.devices.fs.api.Entry;
 import io.jvhost.devices.fs.api.FileSystem;
 import io.jvhost.devices.fs.api.FsException;
+import io.jvhost.devices.fs.api.Opened;
 import io.jvhost.devices.fs.api.RequestContext;
 import io.jvhost.devices.fs.fuse.DirentSink;
 import io.jvhost.devices.fs.fuse.FuseRequest;
@@ -192,7 +194,7 @@ public final class FuseServer {
             }
             case Lookup l -> {
                 room(chain, ReplyEncoder.entryOutSize(minor));
-                yield reply(chain, unique, ReplyEncoder.entryOut(fs.lookup(ctx, node, l.name()), minor));
+                yield entryReply(chain, unique, fs.lookup(ctx, node, l.name()), minor);
             }
             case Forget f -> {
                 fs.forget(node, f.nlookup());
@@ -204,11 +206,11 @@ public final class FuseServer {
             }
             case Getattr g -> {
                 room(chain, ReplyEncoder.attrOutSize(minor));
-                yield reply(chain, unique, ReplyEncoder.attrOut(fs.getattr(ctx, node, g.fh(), g.fhValid()), minor));
+                yield attrReply(chain, unique, fs.getattr(ctx, node, g.fh(), g.fhValid()), minor);
             }
             case Setattr a -> {
                 room(chain, ReplyEncoder.attrOutSize(minor));
-                yield reply(chain, unique, ReplyEncoder.attrOut(fs.setattr(ctx, node, a.attr()), minor));
+                yield attrReply(chain, unique, fs.setattr(ctx, node, a.attr()), minor);
             }
             case Readlink r -> {
                 byte[] target = fs.readlink(ctx, node);
@@ -217,19 +219,16 @@ public final class FuseServer {
             }
             case Symlink l -> {
                 room(chain, ReplyEncoder.entryOutSize(minor));
-                yield reply(chain, unique, ReplyEncoder.entryOut(fs.symlink(ctx, l.target(), node, l.name()), minor));
+                yield entryReply(chain, unique, fs.symlink(ctx, l.target(), node, l.name()), minor);
             }
             case Mknod m -> {
                 room(chain, ReplyEncoder.entryOutSize(minor));
                 Entry e = fs.mknod(ctx, node, m.name(), m.mode(), m.rdev(), m.umask());
-                yield reply(chain, unique, ReplyEncoder.entryOut(e, minor));
+                yield entryReply(chain, unique, e, minor);
             }
             case Mkdir m -> {
                 room(chain, ReplyEncoder.entryOutSize(minor));
-                yield reply(
-                        chain,
-                        unique,
-                        ReplyEncoder.entryOut(fs.mkdir(ctx, node, m.name(), m.mode(), m.umask()), minor));
+                yield entryReply(chain, unique, fs.mkdir(ctx, node, m.name(), m.mode(), m.umask()), minor);
             }
             case Unlink u -> {
                 fs.unlink(ctx, node, u.name());
@@ -245,8 +244,7 @@ public final class FuseServer {
             }
             case Link l -> {
                 room(chain, ReplyEncoder.entryOutSize(minor));
-                yield reply(
-                        chain, unique, ReplyEncoder.entryOut(fs.link(ctx, l.oldNodeId(), node, l.newName()), minor));
+                yield entryReply(chain, unique, fs.link(ctx, l.oldNodeId(), node, l.newName()), minor);
             }
             case Open o -> {
                 room(chain, ReplyEncoder.OPEN_OUT_SIZE);
@@ -314,7 +312,7 @@ public final class FuseServer {
             case Create c -> {
                 room(chain, ReplyEncoder.entryOutSize(minor) + ReplyEncoder.OPEN_OUT_SIZE);
                 Created created = fs.create(ctx, node, c.name(), c.mode(), c.flags(), c.umask(), c.openFlags());
-                yield reply(chain, unique, ReplyEncoder.createOut(created.entry(), created.opened(), minor));
+                yield createReply(chain, unique, created.entry(), created.opened(), minor);
             }
             case Fallocate f -> {
                 fs.fallocate(ctx, node, f.fh(), f.mode(), f.offset(), f.length());
@@ -479,6 +477,33 @@ public final class FuseServer {
             throw new IllegalStateException("room was checked", e);
         }
         return len;
+    }
+
+    /** Out header and fuse_entry_out, whose room was checked ({@link #room}). */
+    private static long entryReply(DescriptorChain chain, long unique, Entry e, int minor) {
+        try {
+            return ReplyEncoder.entryOut(chain.writer(), unique, e, minor);
+        } catch (VirtqueueException x) {
+            throw new IllegalStateException("room was checked", x);
+        }
+    }
+
+    /** Out header and fuse_attr_out, whose room was checked ({@link #room}). */
+    private static long attrReply(DescriptorChain chain, long unique, AttrReply a, int minor) {
+        try {
+            return ReplyEncoder.attrOut(chain.writer(), unique, a, minor);
+        } catch (VirtqueueException x) {
+            throw new IllegalStateException("room was checked", x);
+        }
+    }
+
+    /** CREATE's out header, fuse_entry_out and fuse_open_out, whose room was checked ({@link #room}). */
+    private static long createReply(DescriptorChain chain, long unique, Entry e, Opened o, int minor) {
+        try {
+            return ReplyEncoder.createOut(chain.writer(), unique, e, o, minor);
+        } catch (VirtqueueException x) {
+            throw new IllegalStateException("room was checked", x);
+        }
     }
 
     private static long error(DescriptorChain chain, long unique, int errno) {

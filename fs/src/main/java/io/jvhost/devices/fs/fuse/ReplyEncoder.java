@@ -5,6 +5,8 @@ import io.jvhost.devices.fs.api.AttrReply;
 import io.jvhost.devices.fs.api.Entry;
 import io.jvhost.devices.fs.api.Opened;
 import io.jvhost.devices.fs.api.StatFs;
+import io.jvhost.virtqueue.ChainWriter;
+import io.jvhost.virtqueue.VirtqueueException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -87,19 +89,22 @@ public final class ReplyEncoder {
         putAttr(b, e.attr(), minor);
     }
 
-    public static byte[] entryOut(Entry e, int minor) {
-        ByteBuffer b = buffer(entryOutSize(minor));
-        putEntry(b, e, minor);
-        return b.array();
+    /** Out header and fuse_entry_out to {@code w} (one copy); returns the reply's length. */
+    public static long entryOut(ChainWriter w, long unique, Entry e, int minor) throws VirtqueueException {
+        ReplyScratch r = ReplyScratch.begin();
+        putEntry(r.body(), e, minor);
+        return r.send(w, unique);
     }
 
-    public static byte[] attrOut(AttrReply r, int minor) {
-        ByteBuffer b = buffer(attrOutSize(minor));
-        b.putLong(seconds(r.attrTimeoutNanos()))
-                .putInt(subNanos(r.attrTimeoutNanos()))
+    /** Out header and fuse_attr_out to {@code w} (one copy); returns the reply's length. */
+    public static long attrOut(ChainWriter w, long unique, AttrReply a, int minor) throws VirtqueueException {
+        ReplyScratch r = ReplyScratch.begin();
+        r.body()
+                .putLong(seconds(a.attrTimeoutNanos()))
+                .putInt(subNanos(a.attrTimeoutNanos()))
                 .putInt(0);
-        putAttr(b, r.attr(), minor);
-        return b.array();
+        putAttr(r.body(), a.attr(), minor);
+        return r.send(w, unique);
     }
 
     public static byte[] openOut(Opened o) {
@@ -110,12 +115,12 @@ public final class ReplyEncoder {
                 .array();
     }
 
-    /** CREATE: fuse_entry_out then fuse_open_out. */
-    public static byte[] createOut(Entry e, Opened o, int minor) {
-        ByteBuffer b = buffer(entryOutSize(minor) + OPEN_OUT_SIZE);
-        putEntry(b, e, minor);
-        b.putLong(o.fh()).putInt(o.openFlags()).putInt(0);
-        return b.array();
+    /** CREATE: out header, fuse_entry_out then fuse_open_out to {@code w} (one copy); returns the reply's length. */
+    public static long createOut(ChainWriter w, long unique, Entry e, Opened o, int minor) throws VirtqueueException {
+        ReplyScratch r = ReplyScratch.begin();
+        putEntry(r.body(), e, minor);
+        r.body().putLong(o.fh()).putInt(o.openFlags()).putInt(0);
+        return r.send(w, unique);
     }
 
     /** fuse_write_out (also COPY_FILE_RANGE's answer). */
