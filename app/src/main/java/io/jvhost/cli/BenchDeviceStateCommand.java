@@ -71,6 +71,24 @@ final class BenchDeviceStateCommand implements Callable<Integer> {
     long announceMs;
 
     @Option(
+            names = "--source-uptime-ms",
+            defaultValue = "5000",
+            paramLabel = "MS",
+            description =
+                    "A (the source) runs at least this long before the migration is announced, as a VM runs a while "
+                            + "before it moves (default: ${DEFAULT-VALUE}).")
+    long sourceUptimeMs;
+
+    @Option(
+            names = "--destination-lead-ms",
+            defaultValue = "1000",
+            paramLabel = "MS",
+            description =
+                    "B (the destination) starts this long before the migration is announced, as libvirt starts the "
+                            + "destination's back-end and QEMU before the source's RAM copy (default: ${DEFAULT-VALUE}).")
+    long destinationLeadMs;
+
+    @Option(
             names = "--keep-logs",
             description = "Keep the daemons' logs (in a temp directory, named at the end) after a run that succeeded "
                     + "too; with the jvhost daemons at --log-level=info they show where each migration's time went.")
@@ -98,7 +116,16 @@ final class BenchDeviceStateCommand implements Callable<Integer> {
         v.addAll(virtiofsdArgs);
         DeviceStateBench bench = new DeviceStateBench(
                 new DeviceStateBench.Options(
-                        files, handles, rounds, vfsd, j, v, java.time.Duration.ofMillis(announceMs), keepLogs),
+                        files,
+                        handles,
+                        rounds,
+                        vfsd,
+                        j,
+                        v,
+                        java.time.Duration.ofMillis(announceMs),
+                        java.time.Duration.ofMillis(sourceUptimeMs),
+                        java.time.Duration.ofMillis(destinationLeadMs),
+                        keepLogs),
                 System.out);
         List<DeviceStateBench.Row> rows = bench.run();
         if (output != null) {

@@ -35,6 +35,10 @@ public final class DeviceStateBench {
      * What to measure: sizes (files looked up), handles opened per size, rounds, the virtiofsd
      * command (or none); {@code announce}: how long before the save the source learns of the
      * migration (dirty log and LOG_ALL, as QEMU sets them when its RAM copy starts; zero: not at all);
+     * {@code sourceUptime}: how long A has run, at least, when the migration is announced (a
+     * source's VM has run a while); {@code destinationLead}: how long before the announce B starts
+     * (libvirt starts a destination's back-end and QEMU, then the source's RAM copy begins: 0.6-1.1
+     * s between them in LibvirtLiveMigrationTest's logs, and 0.8-1.8 s of RAM copy followed);
      * {@code keepLogs}: keep the daemons' logs after a run that succeeded too (they hold each
      * migration's timeline when the daemons log at info).
      */
@@ -46,9 +50,13 @@ public final class DeviceStateBench {
             List<String> jvhostArgs,
             List<String> virtiofsdArgs,
             Duration announce,
+            Duration sourceUptime,
+            Duration destinationLead,
             boolean keepLogs) {
         public Options {
             if (announce.isNegative()) throw new IllegalArgumentException("--announce: not negative");
+            if (sourceUptime.isNegative()) throw new IllegalArgumentException("--source-uptime: not negative");
+            if (destinationLead.isNegative()) throw new IllegalArgumentException("--destination-lead: not negative");
             files = List.copyOf(files);
             if (files.isEmpty() || files.stream().anyMatch(n -> n < 1)) throw new IllegalArgumentException("--files");
             if (handlesPerFile < 0 || handlesPerFile > 1) throw new IllegalArgumentException("--handles: 0..1");
@@ -107,9 +115,11 @@ public final class DeviceStateBench {
             out.printf(
                     Locale.ROOT,
                     "device state of a virtio-fs back-end (A -> B, 1 channel, through jvhost's front-end), "
-                            + "%d round(s), median shown, %d CPUs, %s%n",
+                            + "%d round(s), median shown, %d CPUs, A up %d ms or more, B started %d ms before the announce, %s%n",
                     options.rounds(),
                     Runtime.getRuntime().availableProcessors(),
+                    options.sourceUptime().toMillis(),
+                    options.destinationLead().toMillis(),
                     options.announce().isPositive()
                             ? "LOG_ALL set " + options.announce().toMillis() + " ms before the save"
                             : "no LOG_ALL (the save unannounced)");
@@ -198,8 +208,9 @@ public final class DeviceStateBench {
     private MigrationReport once(Path work, String backend, Path shared, int files, int handles, int round)
             throws IOException {
         Path dir = Files.createDirectories(work.resolve(backend + "-" + files + "-" + round));
-        try (BackendProcess a = start(dir, backend, "a", shared);
-                BackendProcess b = start(dir, backend, "b", shared)) {
+        long aStarted = System.nanoTime();
+        try (BackendProcess a = start(dir, backend, "a", shared)) {
+            BackendProcess b = null;
             try (GuestDriver d = GuestDriver.connect(a.socket(), GuestDriver.Options.defaults(2))) {
                 FuseClient fuse = new FuseClient(d, T);
                 fuse.init();
@@ -212,6 +223,10 @@ public final class DeviceStateBench {
                         if (open.size() < handles) open.add(fuse.open(node));
                     }
                 }
+                sleep(options.sourceUptime().minus(options.destinationLead()).minusNanos(System.nanoTime() - aStarted));
+                long bStarted = System.nanoTime();
+                b = start(dir, backend, "b", shared);
+                sleep(options.destinationLead().minusNanos(System.nanoTime() - bStarted));
                 if (options.announce().isPositive()) announce(d);
                 FrontendClient toB = FrontendClient.connect(b.socket());
                 GuestDriver.connectDevice(toB, 2);
@@ -225,7 +240,10 @@ public final class DeviceStateBench {
                 }
                 return report;
             } catch (IOException | RuntimeException e) {
-                throw new IOException(backend + " (logs " + a.log() + ", " + b.log() + "): " + e.getMessage(), e);
+                throw new IOException(
+                        backend + " (logs " + a.log() + (b == null ? "" : ", " + b.log()) + "): " + e.getMessage(), e);
+            } finally {
+                if (b != null) b.close();
             }
         }
     }
@@ -244,8 +262,13 @@ public final class DeviceStateBench {
             d.client().setLogBase(LOG_SIZE, 0, log); // the back-end maps its own copy
         }
         d.client().setFeatures(d.features() | VirtioFeatures.mask(VirtioFeatures.LOG_ALL));
+        sleep(options.announce());
+    }
+
+    private static void sleep(Duration d) throws IOException {
+        if (!d.isPositive()) return;
         try {
-            Thread.sleep(options.announce());
+            Thread.sleep(d);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
