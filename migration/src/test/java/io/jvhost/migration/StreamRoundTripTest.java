@@ -78,7 +78,10 @@ class StreamRoundTripTest {
         assertEquals(200_000, last.bytes());
         assertEquals(201, last.packets() + 1, "200 data packets reported, the CONFIG_STATE packet is not state");
         assertTrue(last.eta().isEmpty(), "no ETA without a known size");
-        assertTrue(reports.size() > 2);
+        // The first batch always reports (its slot is due at once); with two channels the others
+        // may skip a slot another thread just took, so only that one is certain before the end.
+        assertTrue(reports.size() >= 2, "a report before the end: " + reports);
+        assertTrue(reports.subList(0, reports.size() - 1).stream().noneMatch(Progress::finished));
     }
 
     @Test
