@@ -170,23 +170,26 @@ public final class DeviceStateBench {
     }
 
     static String header() {
-        return "| files | handles | back-end | downtime ms (min–max) | save ms | load ms | CHECK on B ms | state bytes | jvhost/virtiofsd |\n"
-                + "|---:|---:|---|---:|---:|---:|---:|---:|---:|";
+        return "| files | handles | back-end | downtime ms (min–max) | suspend ms | save ms | load ms | CHECK on B ms"
+                + " | resume ms | state bytes | jvhost/virtiofsd |\n"
+                + "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|";
     }
 
     static String row(Row r, Optional<Row> reference) {
         return String.format(
                 Locale.ROOT,
-                "| %d | %d | %s | %s (%s–%s) | %s | %s | %s | %d | %s |",
+                "| %d | %d | %s | %s (%s–%s) | %s | %s | %s | %s | %s | %d | %s |",
                 r.files(),
                 r.handles(),
                 r.backend(),
                 ms(r.median(MigrationReport::downtime)),
                 ms(r.min()),
                 ms(r.max()),
+                ms(r.median(MigrationReport::suspend)),
                 ms(r.median(MigrationReport::save)),
                 ms(r.median(m -> m.load().orElse(Duration.ZERO))),
                 ms(r.median(m -> m.checkDestination().orElse(Duration.ZERO))),
+                ms(r.median(MigrationReport::resume)),
                 r.stateBytes(),
                 reference
                         .map(v -> String.format(

@@ -8,7 +8,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -212,17 +214,16 @@ public final class Libvirt {
         }
 
         /**
-         * The guest's pause in the last completed migration or save, from {@code virsh domjobinfo
-         * --completed} (the "Total downtime" libvirt has from QEMU), in milliseconds.
+         * The last completed migration or save's statistics ({@code virsh domjobinfo --completed},
+         * which libvirt hands out once: read them once).
          */
-        public long completedDowntimeMs() {
-            String info = virsh("domjobinfo", "--completed", name);
-            for (String line : info.lines().toList()) {
+        public CompletedJob completedJob() {
+            Map<String, String> fields = new LinkedHashMap<>();
+            for (String line : virsh("domjobinfo", "--completed", name).lines().toList()) {
                 String[] kv = line.split(":", 2);
-                if (kv.length == 2 && kv[0].strip().equals("Total downtime"))
-                    return Long.parseLong(kv[1].strip().split("\\s+")[0]);
+                if (kv.length == 2) fields.put(kv[0].strip(), kv[1].strip().replaceAll("\\s+", " "));
             }
-            throw new AssertionError("no downtime in domjobinfo: " + info);
+            return new CompletedJob(name, fields);
         }
 
         /** Whether the domain runs now ({@code virsh list}: a saved transient domain is gone). */
@@ -286,5 +287,29 @@ public final class Libvirt {
             if (Files.isExecutable(p)) return p;
         }
         return null;
+    }
+
+    /**
+     * A completed job's statistics by name as virsh prints them ("Total downtime" → "34 ms",
+     * "Memory bandwidth" → "119.727 MiB/s", "Iteration" → "3"): the RAM copy's rate says how much
+     * CPU the back-ends left QEMU, which the downtime alone hides.
+     */
+    public record CompletedJob(String domain, Map<String, String> fields) {
+        public CompletedJob {
+            fields = Map.copyOf(fields);
+        }
+
+        /** The guest's pause ("Total downtime", which libvirt has from QEMU), in milliseconds. */
+        public long downtimeMs() {
+            String downtime = fields.get("Total downtime");
+            if (downtime == null)
+                throw new AssertionError("no downtime in domjobinfo --completed of " + domain + ": " + fields);
+            return Long.parseLong(downtime.split("\\s+")[0]);
+        }
+
+        /** A statistic as printed, or "?" if this libvirt does not print it. */
+        public String get(String name) {
+            return fields.getOrDefault(name, "?");
+        }
     }
 }
